@@ -1,0 +1,280 @@
+"""qwen-lsp [serve] | complete FILE:LINE:COL | doctor | context | index."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from lsp_server import __version__, logs
+
+_DESCRIPTION = """\
+A language server that brings Qwen coder models to your editor: inline completions
+(fill-in-the-middle), code actions and chat, against Model Studio (DashScope), vLLM,
+SGLang, Ollama, llama.cpp or LM Studio.
+
+With no subcommand it serves LSP over stdio; editors launch it that way."""
+
+_EPILOG = """\
+endpoint configuration (LSP settings win over environment variables):
+  QWEN_LSP_BASE_URL          e.g. http://127.0.0.1:8000/v1 (vLLM), http://127.0.0.1:11434 (Ollama)
+  QWEN_LSP_PROVIDER          openai | dashscope | ollama | llamacpp (guessed from the URL if unset)
+  QWEN_LSP_API_KEY           bearer token, if the endpoint needs one
+  QWEN_LSP_COMPLETION_MODEL  model for inline completions (FIM)
+  QWEN_LSP_CHAT_MODEL        model for chat and code actions
+  DASHSCOPE_API_KEY          selects Model Studio (international endpoint) unless a URL is set
+  OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_MODEL  also honoured (as Qwen Code uses them)
+With nothing set: Ollama at http://127.0.0.1:11434 with qwen2.5-coder:1.5b-base.
+
+examples:
+  qwen-lsp complete src/app.py:41:8      suggestion at line 42, column 9 (0-based, UTF-16)
+  qwen-lsp doctor                        check the endpoint and say how to fix what fails"""
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    from lsp_server.context import commands as context_commands
+
+    parser = argparse.ArgumentParser(
+        prog="qwen-lsp", description=_DESCRIPTION, epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"qwen-lsp {__version__}")
+    parser.add_argument("--log-level", default=os.environ.get("QWEN_LSP_LOG_LEVEL", "INFO"),
+                        help="logging level for stderr (default INFO)")
+    parser.add_argument("--log-file", help="also append logs to this file")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="serve LSP over stdio (the default)")
+    serve.set_defaults(func=_serve)
+
+    complete = sub.add_parser(
+        "complete", help="print the suggestion the editor would show at FILE:LINE:COL",
+        description="Print the inline completion at a position (0-based line, 0-based UTF-16 "
+                    "column) of a file, as the language server would offer it.")
+    complete.add_argument("location", metavar="FILE:LINE:COL")
+    complete.add_argument("--json", action="store_true", help="print JSON with timings")
+    complete.set_defaults(func=_complete)
+
+    doctor = sub.add_parser(
+        "doctor", help="check the configured endpoint and explain how to fix failures",
+        description="Check that the endpoint is reachable, accepts the API key, serves the "
+                    "model, and answers a tiny FIM request; print a verdict and fixes.")
+    doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
+    doctor.set_defaults(func=_doctor)
+
+    context_commands.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    logs.setup(args.log_level, args.log_file)
+    func = getattr(args, "func", _serve)
+    try:
+        return int(func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from lsp_server.server import create_server
+
+    # stdout carries the protocol: anything printed by accident goes to stderr instead.
+    protocol_out = sys.stdout.buffer
+    sys.stdout = sys.stderr
+    create_server().start_io(sys.stdin.buffer, protocol_out)
+    return 0
+
+
+# -- complete ---------------------------------------------------------------------------
+def _parse_location(location: str) -> tuple[str, int, int]:
+    path, line, col = location.rsplit(":", 2)
+    return path, int(line), int(col)
+
+
+def _complete(args: argparse.Namespace) -> int:
+    from lsp_server.completion.pipeline import CompletionInput, CompletionPipeline
+    from lsp_server.context.languages import language_for_path
+    from lsp_server.model.client import ModelClient
+    from lsp_server.model.errors import ModelError
+    from lsp_server.positions import offset_at
+    from lsp_server.settings import resolve_settings
+
+    try:
+        path, line, col = _parse_location(args.location)
+    except ValueError:
+        print(f"qwen-lsp: expected FILE:LINE:COL, got {args.location!r}", file=sys.stderr)
+        return 2
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        print(f"qwen-lsp: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return 2
+    if b"\0" in data[:8192]:
+        print(f"qwen-lsp: {path} looks binary; no completion", file=sys.stderr)
+        return 2
+    text = data.decode("utf-8", "replace")
+    abspath = os.path.abspath(path)
+    settings, problems = resolve_settings(None, os.environ)
+    for problem in problems:
+        print(f"qwen-lsp: {problem}", file=sys.stderr)
+
+    async def run() -> tuple[Any, float]:
+        client = ModelClient(settings.endpoint)
+        pipeline = CompletionPipeline(lambda: client, lambda: settings)
+        started = time.perf_counter()
+        try:
+            result = await pipeline.complete(CompletionInput(
+                document_key=abspath, text=text,
+                offset=offset_at(text, line, col), path=abspath,
+                relative_path=os.path.basename(path), language=language_for_path(path),
+            ), explicit=True)
+        finally:
+            await client.aclose()
+        return result, (time.perf_counter() - started) * 1000
+
+    try:
+        completion, ms = asyncio.run(run())
+    except ModelError as err:
+        print(f"qwen-lsp: {err.message}", file=sys.stderr)
+        return 1
+    suggestion = completion.text if completion else ""
+    if args.json:
+        print(json.dumps({"completion": suggestion, "ms": round(ms, 1),
+                          "model": settings.completion.model}))
+    elif suggestion:
+        print(suggestion)
+    else:
+        print("qwen-lsp: no suggestion at that position", file=sys.stderr)
+    return 0
+
+
+# -- doctor -----------------------------------------------------------------------------
+@dataclass
+class _Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+async def _run_doctor() -> tuple[dict[str, str], list[_Check]]:
+    from lsp_server.model.client import ModelClient
+    from lsp_server.model.dialects import CompletionRequest
+    from lsp_server.model.errors import ErrorKind, ModelError
+    from lsp_server.prompt import STOP_TOKENS, build_fim_prompt
+    from lsp_server.settings import describe, resolve_settings
+
+    settings, problems = resolve_settings(None, os.environ)
+    summary = describe(settings)
+    checks = [_Check("settings", not problems, "; ".join(problems) or "valid",
+                     "fix the settings named above" if problems else "")]
+    client = ModelClient(settings.endpoint)
+    ep = settings.endpoint
+    try:
+        try:
+            models = await client.list_models()
+        except ModelError as err:
+            reachable = err.kind not in (ErrorKind.UNREACHABLE, ErrorKind.TIMEOUT, ErrorKind.TLS)
+            checks.append(_Check("reachable", reachable,
+                                 f"{ep.base_url} answered" if reachable else err.message,
+                                 "" if reachable else _fix_for(err, settings)))
+            if reachable:
+                checks.append(_Check("auth", err.kind != ErrorKind.AUTH, err.message,
+                                     _fix_for(err, settings)))
+            return summary, checks
+        checks.append(_Check("reachable", True, f"{ep.base_url} answered"))
+        checks.append(_Check("auth", True, "accepted" if ep.api_key else "no key needed"))
+        model = settings.completion.model
+        present = (not model) or any(m == model or m == f"{model}:latest" for m in models)
+        shown = ", ".join(models[:8]) + (" ..." if len(models) > 8 else "")
+        served = model or (models[0] if models else "?")
+        checks.append(_Check(
+            "model", present,
+            f"{served} is served" if present
+            else f"{model} is not among the served models ({shown or 'none'})",
+            "" if present else _model_fix(settings.endpoint.provider, model)))
+        if not present:
+            return summary, checks
+        prompt = build_fim_prompt("def add(a, b):\n    return ", "\n")
+        started = time.perf_counter()
+        first = None
+        text = ""
+        try:
+            async with asyncio.timeout(settings.completion.timeout_ms / 1000 * 3):
+                async for piece in client.stream_completion(CompletionRequest(
+                        prompt, model, 8, 0.0, STOP_TOKENS)):
+                    first = first or time.perf_counter()
+                    text += piece
+        except (ModelError, TimeoutError) as err:
+            message = err.message if isinstance(err, ModelError) else "timed out"
+            checks.append(_Check("fim", False, message,
+                                 _fix_for(err, settings) if isinstance(err, ModelError) else
+                                 "the model may still be loading: try again, or use a smaller "
+                                 "model"))
+            return summary, checks
+        total = (time.perf_counter() - started) * 1000
+        ttft = ((first or time.perf_counter()) - started) * 1000
+        checks.append(_Check("fim", True,
+                             f"answered {text!r} in {total:.0f} ms "
+                             f"(first token after {ttft:.0f} ms)"))
+    finally:
+        await client.aclose()
+    return summary, checks
+
+
+def _fix_for(err: Any, settings: Any) -> str:
+    from lsp_server.model.errors import ErrorKind
+
+    ep = settings.endpoint
+    if err.kind == ErrorKind.UNREACHABLE:
+        if ep.provider == "ollama":
+            return ("start Ollama (`ollama serve`), or point QWEN_LSP_BASE_URL / "
+                    "qwen.endpoint.baseUrl at your server")
+        return "start the server, or set QWEN_LSP_BASE_URL / qwen.endpoint.baseUrl to its URL"
+    if err.kind == ErrorKind.AUTH:
+        return ("set QWEN_LSP_API_KEY (or DASHSCOPE_API_KEY) to a valid key; Model Studio keys "
+                "only work with the base URL of their region")
+    if err.kind == ErrorKind.TLS:
+        return "set qwen.endpoint.caBundle (or SSL_CERT_FILE) to your CA certificates"
+    if err.kind == ErrorKind.NOT_FOUND:
+        return ("check QWEN_LSP_PROVIDER and QWEN_LSP_BASE_URL (OpenAI-compatible servers "
+                "usually end in /v1)")
+    if err.kind == ErrorKind.RATE_LIMITED:
+        return "wait, or raise the quota of your account"
+    if err.kind == ErrorKind.TIMEOUT:
+        return "the server is slow or still loading the model: try again"
+    return "see the message above; run with --log-level DEBUG for details"
+
+
+def _model_fix(provider: str, model: str) -> str:
+    if provider == "ollama":
+        return f"run `ollama pull {model}`, or set QWEN_LSP_COMPLETION_MODEL to a listed model"
+    return "set QWEN_LSP_COMPLETION_MODEL (qwen.completion.model) to one of the listed models"
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    summary, checks = asyncio.run(_run_doctor())
+    ok = all(c.ok for c in checks)
+    if args.json:
+        print(json.dumps({"ok": ok, "endpoint": summary,
+                          "checks": [c.__dict__ for c in checks]}, indent=2))
+        return 0 if ok else 1
+    for key, value in summary.items():
+        print(f"{key:>16}: {value}")
+    print()
+    for c in checks:
+        print(f"[{'ok' if c.ok else 'FAIL'}] {c.name}: {c.detail}")
+        if c.fix:
+            print(f"       fix: {c.fix}")
+    print()
+    print("verdict: ready" if ok else "verdict: not working; apply the fix above, then run "
+          "`qwen-lsp doctor` again")
+    return 0 if ok else 1

@@ -1,0 +1,338 @@
+"""The inline-completion flow: reuse, cancel the stale request, prompt, stream, clean up."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from cachetools import TTLCache
+
+from lsp_server.completion.postprocess import PostContext, PostResult, postprocess
+from lsp_server.model.client import ModelClient
+from lsp_server.model.dialects import CompletionRequest
+from lsp_server.model.errors import ErrorKind, ModelError
+from lsp_server.model.health import EndpointHealth
+from lsp_server.prompt import (
+    STOP_TOKENS,
+    ContextFile,
+    build_fim_prompt,
+    cut_at_special_token,
+    split_document,
+)
+from lsp_server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_BLOCK_OPENERS = (":", "{", "(", "[", "=>", "->", " do", " then", "\\")
+_SINGLE_LINE_MAX_TOKENS = 64
+_CACHE_TAIL = 2000
+
+
+class ContextSource(Protocol):
+    """Cross-file context for a cursor (the repository index implements this)."""
+
+    def context_files(
+        self, path: str, text: str, offset: int, budget_chars: int
+    ) -> Sequence[ContextFile]: ...
+
+    def may_send(self, path: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class CompletionInput:
+    """One request for a suggestion at a cursor."""
+
+    document_key: str
+    text: str
+    offset: int
+    path: str | None = None
+    relative_path: str | None = None
+    repo_name: str | None = None
+    language: str | None = None
+    tab_size: int | None = None
+    insert_spaces: bool | None = None
+    received_at: float | None = None
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A suggestion to insert at the cursor."""
+
+    id: str
+    text: str
+    from_cache: bool = False
+
+
+@dataclass
+class _Entry:
+    settings_key: tuple
+    prefix_len: int
+    prefix_tail: str
+    suffix_len: int
+    suffix_head: str
+    text: str
+
+
+@dataclass
+class Stats:
+    """Counters kept in memory; nothing leaves the machine."""
+
+    requests: int = 0
+    model_requests: int = 0
+    cache_hits: int = 0
+    cancelled: int = 0
+    errors: int = 0
+    empty: int = 0
+    shown: int = 0
+    accepted: int = 0
+    partially_accepted: int = 0
+    skipped_backoff: int = 0
+    rule_hits: dict[str, int] = field(default_factory=dict)
+    latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=1000))
+    overheads_ms: deque[float] = field(default_factory=lambda: deque(maxlen=1000))
+
+    def as_dict(self) -> dict[str, object]:
+        """Return the counters with latency percentiles, for `qwen/stats`."""
+        return {
+            "requests": self.requests,
+            "modelRequests": self.model_requests,
+            "cacheHits": self.cache_hits,
+            "cancelled": self.cancelled,
+            "errors": self.errors,
+            "empty": self.empty,
+            "shown": self.shown,
+            "accepted": self.accepted,
+            "partiallyAccepted": self.partially_accepted,
+            "skippedBackoff": self.skipped_backoff,
+            "ruleHits": dict(self.rule_hits),
+            "modelLatencyMs": _percentiles(self.latencies_ms),
+            "overheadMs": _percentiles(self.overheads_ms),
+        }
+
+
+def _percentiles(values: Sequence[float]) -> dict[str, float | None]:
+    if not values:
+        return {"p50": None, "p95": None, "count": 0}
+    ordered = sorted(values)
+    pick = lambda q: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)  # noqa: E731
+    return {"p50": pick(0.5), "p95": pick(0.95), "count": len(ordered)}
+
+
+def is_multiline(text: str, offset: int) -> bool:
+    """Decide whether a suggestion may span lines, from where the cursor is.
+
+    Mid-line (code after the cursor): finish this line only. On a blank line inside an open
+    block, or at the end of a line that opens one: allow a few lines.
+    """
+    line_begin = text.rfind("\n", 0, offset) + 1
+    line_end = text.find("\n", offset)
+    line_end = len(text) if line_end == -1 else line_end
+    before, after = text[line_begin:offset], text[offset:line_end]
+    if after.strip():
+        return False
+    if before.strip():
+        return before.rstrip().endswith(_BLOCK_OPENERS)
+    # Blank line: open block when indented, or when the previous code line opens one.
+    if before:
+        return True
+    prev = text[:line_begin].rstrip()
+    return prev.endswith(_BLOCK_OPENERS)
+
+
+class CompletionPipeline:
+    """Turns a cursor into a suggestion; one instance per server."""
+
+    def __init__(
+        self,
+        client: Callable[[], ModelClient],
+        settings: Callable[[], Settings],
+        *,
+        health: EndpointHealth | None = None,
+        context: Callable[[], ContextSource | None] = lambda: None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self._client = client
+        self._settings = settings
+        self._context = context
+        self._clock = clock
+        self.health = health or EndpointHealth()
+        self.stats = Stats()
+        self._cache: TTLCache[str, deque[_Entry]] = TTLCache(maxsize=256, ttl=600)
+        self._inflight: dict[str, asyncio.Task] = {}
+        self._ids = itertools.count(1)
+        self._id_prefix = os.urandom(3).hex()
+
+    def cancel(self, document_key: str) -> None:
+        """Cancel the in-flight request for a document (its text changed)."""
+        task = self._inflight.pop(document_key, None)
+        if task is not None and task is not asyncio.current_task() and not task.done():
+            task.cancel()
+
+    async def complete(self, inp: CompletionInput, *, explicit: bool = False) -> Completion | None:
+        """Return a suggestion for the cursor, or None; raise ModelError when the endpoint fails."""
+        settings = self._settings()
+        cs = settings.completion
+        self.stats.requests += 1
+        if not cs.enabled or (inp.language and inp.language in cs.disabled_languages):
+            return None
+        context = self._context()
+        if inp.path and context is not None and not context.may_send(inp.path):
+            return None
+        # A newer request for the same document makes the older one stale.
+        self.cancel(inp.document_key)
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight[inp.document_key] = task
+        try:
+            multiline = not cs.single_line_only and is_multiline(inp.text, inp.offset)
+            cached = self._from_cache(inp, settings)
+            if cached is not None:
+                self.stats.cache_hits += 1
+                return self._finish(cached, multiline=multiline, inp=inp, from_cache=True)
+            if not explicit and not self.health.available():
+                self.stats.skipped_backoff += 1
+                return None
+            prefix, suffix = split_document(inp.text, inp.offset, cs.prefix_chars,
+                                            cs.suffix_chars)
+            files: Sequence[ContextFile] = ()
+            if context is not None and inp.path:
+                files = context.context_files(inp.path, inp.text, inp.offset,
+                                              max(0, cs.prefix_chars))
+            prompt = build_fim_prompt(prefix, suffix, repo_name=inp.repo_name,
+                                      current_path=inp.relative_path, context_files=files)
+            request = CompletionRequest(
+                prompt=prompt,
+                model=cs.model,
+                max_tokens=cs.max_tokens if multiline else min(cs.max_tokens,
+                                                               _SINGLE_LINE_MAX_TOKENS),
+                temperature=cs.temperature,
+                stop=STOP_TOKENS,
+            )
+            raw = await self._generate(request, multiline, cs.max_lines, cs.timeout_ms,
+                                       inp.received_at)
+            self._remember(inp, settings, raw)
+            return self._finish(raw, multiline=multiline, inp=inp, from_cache=False)
+        except asyncio.CancelledError:
+            self.stats.cancelled += 1
+            raise
+        finally:
+            if self._inflight.get(inp.document_key) is task:
+                del self._inflight[inp.document_key]
+
+    async def _generate(
+        self,
+        request: CompletionRequest,
+        multiline: bool,
+        max_lines: int,
+        timeout_ms: int,
+        received_at: float | None,
+    ) -> str:
+        client = self._client()
+        started = self._clock()
+        if received_at is not None:
+            self.stats.overheads_ms.append((started - received_at) * 1000)
+        self.stats.model_requests += 1
+        text = ""
+        try:
+            try:
+                async with asyncio.timeout(timeout_ms / 1000):
+                    async with contextlib.aclosing(client.stream_completion(request)) as stream:
+                        async for piece in stream:
+                            text, leaked = cut_at_special_token(text + piece)
+                            if leaked or _enough(text, multiline, max_lines):
+                                break  # leaving the block closes the stream: generation stops
+            except TimeoutError:
+                if not text:
+                    raise _timeout_error(client, timeout_ms) from None
+        except ModelError as err:
+            self.stats.errors += 1
+            self.health.record_failure(err)
+            raise
+        self.health.record_success()
+        self.stats.latencies_ms.append((self._clock() - started) * 1000)
+        return _limit_lines(text, multiline, max_lines)
+
+    def _finish(self, raw: str, *, multiline: bool, inp: CompletionInput,
+                from_cache: bool) -> Completion | None:
+        max_lines = self._settings().completion.max_lines
+        text = _limit_lines(raw, multiline, max_lines)
+        try:
+            result = postprocess(text, PostContext(
+                prefix=inp.text[: inp.offset],
+                suffix=inp.text[inp.offset :],
+                language=inp.language,
+                multiline=multiline,
+                max_lines=max_lines,
+                tab_size=inp.tab_size,
+                insert_spaces=inp.insert_spaces,
+                document_key=inp.document_key,
+            ))
+        except Exception:
+            # A bug in a cleanup rule must not cost the user the suggestion or the server.
+            log.exception("post-processing failed; showing the suggestion as generated")
+            result = PostResult(text, ["postprocess_error"])
+        for rule in result.rule_hits:
+            self.stats.rule_hits[rule] = self.stats.rule_hits.get(rule, 0) + 1
+        if not result.text.strip():
+            self.stats.empty += 1
+            return None
+        return Completion(f"{self._id_prefix}-{next(self._ids)}", result.text, from_cache)
+
+    # -- typed-through cache ---------------------------------------------------------
+    def _remember(self, inp: CompletionInput, settings: Settings, raw: str) -> None:
+        if not raw.strip():
+            return
+        entries = self._cache.get(inp.document_key)
+        if entries is None:
+            entries = self._cache[inp.document_key] = deque(maxlen=8)
+        entries.append(_Entry(
+            settings.completion_key(), inp.offset, inp.text[max(0, inp.offset - _CACHE_TAIL) :
+                                                             inp.offset],
+            len(inp.text) - inp.offset, inp.text[inp.offset : inp.offset + _CACHE_TAIL], raw))
+
+    def _from_cache(self, inp: CompletionInput, settings: Settings) -> str | None:
+        """Return the rest of a cached suggestion the user has been typing through."""
+        entries = self._cache.get(inp.document_key)
+        if not entries:
+            return None
+        key = settings.completion_key()
+        suffix_len = len(inp.text) - inp.offset
+        for entry in reversed(entries):
+            typed_len = inp.offset - entry.prefix_len
+            if (entry.settings_key != key or entry.suffix_len != suffix_len
+                    or not 0 <= typed_len < len(entry.text)):
+                continue
+            typed = entry.text[:typed_len]
+            start = max(0, inp.offset - typed_len - len(entry.prefix_tail))
+            if (inp.text[start : inp.offset] == entry.prefix_tail + typed
+                    and inp.text.startswith(entry.suffix_head, inp.offset)):
+                return entry.text[typed_len:]
+        return None
+
+
+def _timeout_error(client: ModelClient, timeout_ms: int) -> ModelError:
+    """Return the error for a completion that produced nothing within its time budget."""
+    ep = client.endpoint
+    return ModelError(ErrorKind.TIMEOUT,
+                      f"{ep.provider} endpoint {ep.base_url} gave no completion within "
+                      f"{timeout_ms} ms (qwen.completion.timeoutMs)")
+
+
+def _enough(text: str, multiline: bool, max_lines: int) -> bool:
+    if not multiline:
+        return "\n" in text
+    return text.count("\n") >= max_lines
+
+
+def _limit_lines(text: str, multiline: bool, max_lines: int) -> str:
+    if not multiline:
+        return text.split("\n", 1)[0]
+    return "\n".join(text.split("\n")[:max_lines])

@@ -1,0 +1,1 @@
+"""Repository knowledge: languages, files, symbols, retrieval. Knows nothing of LSP."""

@@ -1,0 +1,102 @@
+"""textDocument/inlineCompletion (LSP 3.18), the acceptance command and `qwen/stats`."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+from urllib.parse import unquote
+
+from lsprotocol import types
+from pygls.uris import to_fs_path
+
+from lsp_server.completion.pipeline import CompletionInput
+from lsp_server.context.languages import language_for_document
+from lsp_server.model.errors import ModelError
+from lsp_server.positions import offset_at
+from lsp_server.server import QwenLanguageServer
+
+ACCEPT_COMMAND = "qwen.didAccept"
+PARTIAL_ACCEPT_NOTIFICATION = "qwen/didPartiallyAccept"
+STATS_REQUEST = "qwen/stats"
+
+
+def _location(ls: QwenLanguageServer, uri: str) -> tuple[str | None, str | None, str | None]:
+    """Return (absolute path, repo-relative path, repo name) of a document URI."""
+    path = to_fs_path(uri) if uri.startswith("file:") else None
+    if path is None:
+        return None, None, None
+    for folder in ls.workspace.folders.values():
+        root = to_fs_path(folder.uri)
+        if root and (path == root or path.startswith(root.rstrip(os.sep) + os.sep)):
+            return path, os.path.relpath(path, root).replace(os.sep, "/"), folder.name
+    return path, os.path.basename(path), None
+
+
+def register(server: QwenLanguageServer) -> None:
+    """Register inline completion and the acceptance bookkeeping."""
+
+    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+    async def inline_completion(
+        ls: QwenLanguageServer, params: types.InlineCompletionParams
+    ) -> types.InlineCompletionList | None:
+        received = time.perf_counter()
+        uri = params.text_document.uri
+        doc = ls.workspace.text_documents.get(unquote(uri))
+        if doc is None:  # never read unopened files from disk on the hot path
+            return None
+        text, version = doc.source, doc.version
+        pos = params.position
+        encoding = str(getattr(doc.position_codec.encoding, "value", None)
+                       or doc.position_codec.encoding or "utf-16")
+        path, rel, repo = _location(ls, uri)
+        inp = CompletionInput(
+            document_key=uri,
+            text=text,
+            offset=offset_at(text, pos.line, pos.character, encoding),
+            path=path,
+            relative_path=rel,
+            repo_name=repo,
+            language=language_for_document(path or uri, doc.language_id),
+            received_at=received,
+        )
+        explicit = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
+        ls.set_status("requesting")
+        try:
+            completion = await ls.pipeline.complete(inp, explicit=explicit)
+        except ModelError as err:
+            ls.report_model_error(err)
+            return None
+        ls.report_model_ok()
+        ls.set_status("idle")
+        current = ls.workspace.text_documents.get(unquote(uri))
+        if completion is None or current is None or current.version != version:
+            return None  # never show a suggestion computed for older text
+        ls.pipeline.stats.shown += 1
+        return types.InlineCompletionList(items=[types.InlineCompletionItem(
+            insert_text=completion.text,
+            range=types.Range(start=pos, end=pos),
+            command=types.Command(title="Qwen: suggestion accepted", command=ACCEPT_COMMAND,
+                                  arguments=[{"id": completion.id}]),
+        )])
+
+    @server.command(ACCEPT_COMMAND)
+    def did_accept(ls: QwenLanguageServer, *args: Any) -> None:
+        ls.pipeline.stats.accepted += 1
+
+    @server.feature(PARTIAL_ACCEPT_NOTIFICATION)
+    def did_partially_accept(ls: QwenLanguageServer, params: Any) -> None:
+        ls.pipeline.stats.partially_accepted += 1
+
+    @server.feature(STATS_REQUEST)
+    def stats(ls: QwenLanguageServer, params: Any) -> dict[str, Any]:
+        out = ls.pipeline.stats.as_dict()
+        health = ls.health
+        out["endpoint"] = {
+            "provider": ls.settings.endpoint.provider,
+            "baseUrl": ls.settings.endpoint.base_url,
+            "model": ls.settings.completion.model,
+            "lastError": health.last_error.message if health.last_error else None,
+            "pausedForSeconds": round(health.seconds_until_retry(), 1),
+        }
+        return out

@@ -1,0 +1,84 @@
+"""initialize, initialized, workspace/didChangeConfiguration, document sync, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from lsprotocol import types
+
+from lsp_server.server import QwenLanguageServer
+
+log = logging.getLogger(__name__)
+_background: set[asyncio.Task] = set()
+
+
+def _spawn(coro: Any) -> None:
+    """Run a coroutine in the background, keeping a reference so it is not collected."""
+    task = asyncio.ensure_future(coro)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+async def _pull_configuration(ls: QwenLanguageServer) -> None:
+    caps = ls.client_capabilities.workspace
+    if not (caps and caps.configuration):
+        return
+    try:
+        result = await asyncio.wait_for(ls.workspace_configuration_async(
+            types.ConfigurationParams(items=[types.ConfigurationItem(section="qwen")])), 10)
+    except Exception as exc:  # a client that fails this request keeps initializationOptions
+        log.warning("workspace/configuration failed: %s", exc)
+        return
+    if result and isinstance(result[0], dict):
+        ls.update_settings(workspace_settings=result[0])
+
+
+def register(server: QwenLanguageServer) -> None:
+    """Register lifecycle and document-sync handlers."""
+
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: QwenLanguageServer, params: types.InitializeParams) -> None:
+        ls.update_settings(init_options=params.initialization_options)
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls: QwenLanguageServer, params: types.InitializedParams) -> None:
+        caps = ls.client_capabilities.workspace
+        dyn = caps and caps.did_change_configuration
+        if dyn and dyn.dynamic_registration:
+            try:
+                await ls.client_register_capability_async(types.RegistrationParams(
+                    registrations=[types.Registration(
+                        id="qwen-configuration",
+                        method=types.WORKSPACE_DID_CHANGE_CONFIGURATION,
+                        register_options=types.DidChangeConfigurationRegistrationOptions(
+                            section="qwen"))]))
+            except Exception as exc:
+                log.warning("could not register for configuration changes: %s", exc)
+        await _pull_configuration(ls)
+        ls.set_status("idle", "ready")
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(
+        ls: QwenLanguageServer, params: types.DidChangeConfigurationParams
+    ) -> None:
+        settings = params.settings
+        if isinstance(settings, dict) and settings:
+            ls.update_settings(workspace_settings=settings)
+        await _pull_configuration(ls)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: QwenLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
+        # The text moved on: any suggestion being computed for it is stale.
+        ls.pipeline.cancel(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: QwenLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.pipeline.cancel(params.text_document.uri)
+
+    @server.feature(types.SHUTDOWN)
+    async def shutdown(ls: QwenLanguageServer, params: None) -> None:
+        for task in list(_background):
+            task.cancel()
+        await ls.close_clients()

@@ -1,0 +1,1 @@
+"""Talking to model endpoints. Knows nothing of LSP."""

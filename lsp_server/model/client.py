@@ -1,0 +1,274 @@
+"""ModelClient: streamed, cancellable requests to one endpoint, with errors a user can act on."""
+
+from __future__ import annotations
+
+import json
+import ssl
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from httpx_sse import EventSource
+
+from lsp_server.model.dialects import (
+    ChatDelta,
+    ChatRequest,
+    CompletionRequest,
+    Dialect,
+    dialect_for,
+)
+from lsp_server.model.errors import ErrorKind, ModelError
+from lsp_server.settings import EndpointSettings
+
+_MAX_ERROR_BODY = 2000
+_MAX_EVENT_BYTES = 1_000_000
+
+
+class ModelClient:
+    """One endpoint: a pooled HTTP client (keep-alive) and its dialect."""
+
+    def __init__(
+        self,
+        endpoint: EndpointSettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.dialect: Dialect = dialect_for(endpoint.provider)
+        headers = {"Accept": "application/json, text/event-stream"}
+        if endpoint.api_key:
+            headers["Authorization"] = f"Bearer {endpoint.api_key}"
+        seconds = endpoint.timeout_ms / 1000
+        self._http = httpx.AsyncClient(
+            base_url=endpoint.base_url,
+            headers=headers,
+            timeout=httpx.Timeout(seconds, connect=min(seconds, 5.0)),
+            transport=transport,
+            verify=_verify(endpoint.ca_bundle),
+            limits=httpx.Limits(max_connections=8, max_keepalive_connections=4),
+            trust_env=True,
+        )
+        self._models: list[str] | None = None
+
+    async def aclose(self) -> None:
+        """Close pooled connections."""
+        await self._http.aclose()
+
+    # -- public API ------------------------------------------------------------------
+    async def list_models(self) -> list[str]:
+        """Return the models the endpoint serves."""
+        response = await self._send("GET", self.dialect.models_path())
+        try:
+            names = self.dialect.model_names(response.json())
+        except ValueError as exc:
+            raise ModelError(ErrorKind.BAD_RESPONSE,
+                             f"{self._where()} answered the model list with invalid JSON") from exc
+        self._models = names
+        return names
+
+    async def resolve_model(self, model: str) -> str:
+        """Return `model`, or the endpoint's first model when none is configured."""
+        if model:
+            return model
+        names = self._models if self._models is not None else await self.list_models()
+        if not names:
+            raise ModelError(ErrorKind.NOT_FOUND,
+                             f"{self._where()} serves no models: set qwen.completion.model "
+                             "(QWEN_LSP_COMPLETION_MODEL)")
+        return names[0]
+
+    async def stream_completion(self, req: CompletionRequest) -> AsyncIterator[str]:
+        """Yield completion text as it streams; closing the iterator closes the connection."""
+        req = _with_model(req, await self.resolve_model(req.model))
+        body = self.dialect.completion_body(req)
+        async for event in self._stream_events(self.dialect.completion_path(), body):
+            text, finished = self.dialect.completion_delta(event)
+            if text:
+                yield text
+            if finished:
+                return
+
+    async def stream_chat(self, req: ChatRequest) -> AsyncIterator[ChatDelta]:
+        """Yield chat deltas (answer and reasoning) as they stream."""
+        if not req.model:
+            req = ChatRequest(req.messages, await self.resolve_model(""), req.max_tokens,
+                              req.temperature, req.thinking)
+        async for event in self._stream_events(self.dialect.chat_path, self.dialect.chat_body(req)):
+            for delta in self.dialect.chat_deltas(event):
+                yield delta
+
+    # -- internals -------------------------------------------------------------------
+    def _where(self) -> str:
+        return f"{self.endpoint.provider} endpoint {self.endpoint.base_url}"
+
+    async def _send(self, method: str, path: str) -> httpx.Response:
+        try:
+            response = await self._http.request(method, path)
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc) from None
+        if response.status_code >= 400:
+            raise self._status_error(response.status_code, response.text, response.headers, path)
+        return response
+
+    async def _stream_events(self, path: str, body: dict[str, Any]) -> AsyncIterator[dict]:
+        try:
+            async with self._http.stream("POST", path, json=body) as response:
+                if response.status_code >= 400:
+                    text = (await _read_capped(response)).decode("utf-8", "replace")
+                    raise self._status_error(response.status_code, text, response.headers, path)
+                if self.dialect.stream_format == "ndjson":
+                    events = _ndjson_events(response)
+                elif "text/event-stream" in response.headers.get("content-type", ""):
+                    events = _sse_events(response)
+                else:  # a server that ignored "stream": one JSON body
+                    events = _single_event(response)
+                async for event in events:
+                    if isinstance(event, dict) and "error" in event:
+                        raise self._status_error(500, json.dumps(event), response.headers, path)
+                    yield event
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc) from None
+
+    def _transport_error(self, exc: httpx.HTTPError) -> ModelError:
+        where = self._where()
+        if isinstance(exc, httpx.TimeoutException):
+            return ModelError(ErrorKind.TIMEOUT,
+                              f"{where} did not answer in time ({type(exc).__name__}); "
+                              "it may be overloaded or loading the model")
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(exc):
+            return ModelError(ErrorKind.TLS,
+                              f"TLS verification failed for {where}: set qwen.endpoint.caBundle "
+                              "to your CA certificates file (or SSL_CERT_FILE)")
+        if isinstance(exc, httpx.ConnectError):
+            hint = ("start it with `ollama serve` (and `ollama pull MODEL`)"
+                    if self.endpoint.provider == "ollama"
+                    else "check that the server runs and that qwen.endpoint.baseUrl "
+                         "(QWEN_LSP_BASE_URL) points at it")
+            return ModelError(ErrorKind.UNREACHABLE, f"Cannot reach {where}: {hint}")
+        if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+            return ModelError(ErrorKind.BAD_RESPONSE,
+                              f"{where} closed the connection mid-answer ({type(exc).__name__})")
+        return ModelError(ErrorKind.UNREACHABLE,
+                          f"Request to {where} failed: {self._redact(str(exc))}")
+
+    def _status_error(
+        self, status: int, text: str, headers: httpx.Headers, path: str
+    ) -> ModelError:
+        detail = self._redact(_error_message(text))
+        where = self._where()
+        if status in (401, 403):
+            if not self.endpoint.api_key:
+                advice = ("it needs an API key: set QWEN_LSP_API_KEY (or DASHSCOPE_API_KEY) "
+                          "or qwen.endpoint.apiKey")
+            else:
+                advice = ("the API key was rejected: check QWEN_LSP_API_KEY / "
+                          "qwen.endpoint.apiKey; Model Studio keys only work with the base "
+                          "URL of their own region")
+            return ModelError(ErrorKind.AUTH, f"{where} answered {status}: {advice} ({detail})",
+                              status=status)
+        if status == 404:
+            return ModelError(ErrorKind.NOT_FOUND,
+                              f"{where} answered 404 for {path}: the model may not be served "
+                              "there or the provider/base URL is wrong; run `qwen-lsp doctor` "
+                              f"({detail})", status=status)
+        if status == 429:
+            retry = _retry_after(headers)
+            return ModelError(ErrorKind.RATE_LIMITED,
+                              f"{where} is rate limiting requests ({detail}); "
+                              "completions pause and resume by themselves",
+                              status=status, retry_after=retry)
+        if status >= 500:
+            return ModelError(ErrorKind.SERVER, f"{where} failed with {status} ({detail})",
+                              status=status, retry_after=_retry_after(headers))
+        return ModelError(ErrorKind.BAD_REQUEST,
+                          f"{where} refused the request with {status} ({detail})", status=status)
+
+    def _redact(self, text: str) -> str:
+        key = self.endpoint.api_key
+        return text.replace(key, "***") if key else text
+
+
+def _with_model(req: CompletionRequest, model: str) -> CompletionRequest:
+    return req if req.model == model else CompletionRequest(
+        req.prompt, model, req.max_tokens, req.temperature, req.stop)
+
+
+def _verify(ca_bundle: str) -> ssl.SSLContext | bool:
+    if not ca_bundle:
+        return True
+    return ssl.create_default_context(cafile=ca_bundle)
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    value = headers.get("retry-after")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _error_message(text: str) -> str:
+    """Pull the human message out of an error body ({"error": {"message": ...}} and friends)."""
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        return text.strip()[:200] or "no details"
+    if isinstance(payload, dict):
+        err = payload.get("error", payload)
+        if isinstance(err, dict):
+            return str(err.get("message") or err.get("msg") or err)[:200]
+        return str(err)[:200]
+    return str(payload)[:200]
+
+
+async def _read_capped(response: httpx.Response) -> bytes:
+    data = bytearray()
+    async for chunk in response.aiter_bytes():
+        data += chunk
+        if len(data) >= _MAX_ERROR_BODY:
+            break
+    return bytes(data[:_MAX_ERROR_BODY])
+
+
+async def _sse_events(response: httpx.Response) -> AsyncIterator[dict]:
+    async for sse in EventSource(response).aiter_sse():
+        if sse.data.strip() == "[DONE]":
+            return
+        if not sse.data.strip():
+            continue
+        yield _parse_json(sse.data, response)
+
+
+async def _ndjson_events(response: httpx.Response) -> AsyncIterator[dict]:
+    async for line in response.aiter_lines():
+        if len(line) > _MAX_EVENT_BYTES:
+            raise ModelError(ErrorKind.BAD_RESPONSE, "endpoint sent an oversized stream line")
+        if line.strip():
+            yield _parse_json(line, response)
+
+
+async def _single_event(response: httpx.Response) -> AsyncIterator[dict]:
+    yield _parse_json((await _read_all_capped(response)).decode("utf-8", "replace"), response)
+
+
+async def _read_all_capped(response: httpx.Response) -> bytes:
+    data = bytearray()
+    async for chunk in response.aiter_bytes():
+        data += chunk
+        if len(data) > _MAX_EVENT_BYTES * 8:
+            raise ModelError(ErrorKind.BAD_RESPONSE, "endpoint sent an oversized response")
+    return bytes(data)
+
+
+def _parse_json(text: str, response: httpx.Response) -> dict:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise ModelError(ErrorKind.BAD_RESPONSE,
+                         f"{response.url.host} sent malformed JSON in its stream: "
+                         f"{text[:80]!r}") from None
+    if not isinstance(value, dict):
+        raise ModelError(ErrorKind.BAD_RESPONSE, f"{response.url.host} sent an unexpected event")
+    return value
+

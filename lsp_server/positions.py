@@ -1,0 +1,78 @@
+"""LSP positions <-> offsets into Python strings; the only place that converts between them.
+
+LSP counts `character` in UTF-16 code units unless the client negotiated UTF-8 or UTF-32;
+Python strings index code points; tree-sitter speaks UTF-8 bytes. Out-of-range positions are
+clamped, never raised: editors send them during fast edits.
+"""
+
+from __future__ import annotations
+
+UTF8 = "utf-8"
+UTF16 = "utf-16"
+UTF32 = "utf-32"
+
+
+def units(text: str, encoding: str = UTF16) -> int:
+    """Return the length of `text` in the code units of `encoding`."""
+    if encoding == UTF32 or text.isascii():
+        return len(text)
+    if encoding == UTF8:
+        return len(text.encode("utf-8", "surrogatepass"))
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def line_start(text: str, line: int) -> int:
+    """Return the offset where 0-based `line` starts (the end of text when beyond it)."""
+    pos = 0
+    for _ in range(max(0, line)):
+        nl = text.find("\n", pos)
+        if nl == -1:
+            return len(text)
+        pos = nl + 1
+    return pos
+
+
+def _line_end(text: str, start: int) -> int:
+    end = text.find("\n", start)
+    end = len(text) if end == -1 else end
+    if end > start and text[end - 1] == "\r":
+        end -= 1
+    return end
+
+
+def _column_to_index(line_text: str, character: int, encoding: str) -> int:
+    if encoding == UTF32 or line_text.isascii():
+        return min(max(0, character), len(line_text))
+    count = 0
+    for i, ch in enumerate(line_text):
+        if count >= character:
+            return i
+        cp = ord(ch)
+        if encoding == UTF8:
+            count += 1 if cp < 0x80 else 2 if cp < 0x800 else 3 if cp < 0x10000 else 4
+        else:
+            count += 2 if cp > 0xFFFF else 1
+    return len(line_text)
+
+
+def offset_at(text: str, line: int, character: int, encoding: str = UTF16) -> int:
+    """Return the string offset of an LSP position, clamped into the document."""
+    if line < 0:
+        return 0
+    start = line_start(text, line)
+    end = _line_end(text, start)
+    return start + _column_to_index(text[start:end], character, encoding)
+
+
+def position_at(text: str, offset: int, encoding: str = UTF16) -> tuple[int, int]:
+    """Return the (line, character) LSP position of a string offset."""
+    offset = max(0, min(offset, len(text)))
+    line = text.count("\n", 0, offset)
+    start = text.rfind("\n", 0, offset) + 1
+    return line, units(text[start:offset], encoding)
+
+
+def byte_offset(text: str, offset: int) -> int:
+    """Return the UTF-8 byte offset of a string offset (what tree-sitter expects)."""
+    head = text[:offset]
+    return len(head) if head.isascii() else len(head.encode("utf-8", "surrogatepass"))

@@ -1,0 +1,79 @@
+"""Qwen FIM prompts (file level and repository level) and the special tokens around them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+FIM_PREFIX = "<|fim_prefix|>"
+FIM_SUFFIX = "<|fim_suffix|>"
+FIM_MIDDLE = "<|fim_middle|>"
+FIM_PAD = "<|fim_pad|>"
+REPO_NAME = "<|repo_name|>"
+FILE_SEP = "<|file_sep|>"
+ENDOFTEXT = "<|endoftext|>"
+IM_START = "<|im_start|>"
+IM_END = "<|im_end|>"
+
+# Sent as stop strings on every FIM request: the FIM and repo tokens are not "special" to the
+# tokenizer, so servers neither stop on them nor strip them by themselves.
+STOP_TOKENS: tuple[str, ...] = (
+    ENDOFTEXT, IM_END, FIM_PREFIX, FIM_MIDDLE, FIM_SUFFIX, FIM_PAD, REPO_NAME, FILE_SEP,
+)
+_ALL_TOKENS = (*STOP_TOKENS, IM_START)
+
+
+@dataclass(frozen=True)
+class ContextFile:
+    """One `<|file_sep|>` block of a repository-level prompt."""
+
+    path: str
+    text: str
+
+
+def split_document(text: str, offset: int, prefix_chars: int, suffix_chars: int) -> tuple[str, str]:
+    """Return the text before and after `offset`, each trimmed to its budget at line boundaries."""
+    offset = max(0, min(offset, len(text)))
+    prefix, suffix = text[:offset], text[offset:]
+    if len(prefix) > prefix_chars:
+        cut = len(prefix) - prefix_chars
+        newline = prefix.find("\n", cut)
+        # Keep whole lines; if the cursor line alone is over budget keep its tail.
+        prefix = prefix[newline + 1 :] if newline != -1 else prefix[cut:]
+    if len(suffix) > suffix_chars:
+        newline = suffix.rfind("\n", 0, suffix_chars)
+        suffix = suffix[: newline + 1] if newline != -1 else suffix[:suffix_chars]
+    return prefix, suffix
+
+
+def build_fim_prompt(
+    prefix: str,
+    suffix: str,
+    *,
+    repo_name: str | None = None,
+    current_path: str | None = None,
+    context_files: Sequence[ContextFile] = (),
+) -> str:
+    """Return the FIM prompt: file level without context files, repository level with them."""
+    fim = f"{FIM_PREFIX}{prefix}{FIM_SUFFIX}{suffix}{FIM_MIDDLE}"
+    if not context_files:
+        return fim
+    parts = [f"{REPO_NAME}{repo_name or 'repo'}\n"]
+    for cf in context_files:
+        text = cf.text if cf.text.endswith("\n") else cf.text + "\n"
+        parts.append(f"{FILE_SEP}{cf.path}\n{text}")
+    parts.append(f"{FILE_SEP}{current_path or 'untitled'}\n{fim}")
+    return "".join(parts)
+
+
+def cut_at_special_token(text: str) -> tuple[str, bool]:
+    """Cut `text` at the first leaked special token; return the text and whether one was found."""
+    cut = min((i for tok in _ALL_TOKENS if (i := text.find(tok)) != -1), default=-1)
+    return (text, False) if cut == -1 else (text[:cut], True)
+
+
+def strip_special_tokens(text: str) -> str:
+    """Remove every Qwen special token from text (chat output goes on past them)."""
+    for tok in _ALL_TOKENS:
+        text = text.replace(tok, "")
+    return text

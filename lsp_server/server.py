@@ -1,0 +1,140 @@
+"""QwenLanguageServer: owns the settings, the model client, the pipeline and the context engine."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from lsp_server import __version__
+from lsp_server.completion.pipeline import CompletionPipeline, ContextSource
+from lsp_server.model.client import ModelClient
+from lsp_server.model.errors import ModelError
+from lsp_server.model.health import EndpointHealth
+from lsp_server.settings import describe, merge_layers, resolve_settings
+
+log = logging.getLogger(__name__)
+
+STATUS_NOTIFICATION = "qwen/status"
+
+
+class QwenLanguageServer(LanguageServer):
+    """The language server; feature modules register their handlers on it."""
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        super().__init__("qwen-lsp", __version__,
+                         text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        self._env = dict(os.environ if env is None else env)
+        self._init_options: Any = None
+        self._workspace_settings: Any = None
+        self.settings, problems = resolve_settings(None, self._env)
+        self._startup_problems = problems
+        self.health = EndpointHealth()
+        self._client: ModelClient | None = None
+        self._stale_clients: list[ModelClient] = []
+        self.context: ContextSource | None = None
+        self.pipeline = CompletionPipeline(self.model_client, lambda: self.settings,
+                                           health=self.health, context=lambda: self.context)
+        self._shown_error: str | None = None
+        self._state = "idle"
+
+    # -- settings --------------------------------------------------------------------
+    def update_settings(
+        self, *, init_options: Any = None, workspace_settings: Any = None
+    ) -> list[str]:
+        """Re-resolve settings from the LSP layers given so far; return the problems found."""
+        if init_options is not None:
+            self._init_options = init_options
+        if workspace_settings is not None:
+            self._workspace_settings = workspace_settings
+        lsp = _merge_layers(self._init_options, self._workspace_settings)
+        settings, problems = resolve_settings(lsp, self._env)
+        if settings.endpoint != self.settings.endpoint and self._client is not None:
+            self._stale_clients.append(self._client)
+            self._client = None
+            self.health.record_success()
+        self.settings = settings
+        log.info("settings: %s", describe(settings))
+        for problem in problems:
+            self.show_once(problem, types.MessageType.Warning, key=problem)
+        return problems
+
+    def model_client(self) -> ModelClient:
+        """Return the pooled client for the configured endpoint."""
+        if self._client is None:
+            self._client = ModelClient(self.settings.endpoint)
+        return self._client
+
+    async def close_clients(self) -> None:
+        """Close every HTTP client the server opened."""
+        clients = [*self._stale_clients, *([self._client] if self._client else [])]
+        self._stale_clients, self._client = [], None
+        await asyncio.gather(*(c.aclose() for c in clients), return_exceptions=True)
+
+    # -- telling the user ------------------------------------------------------------
+    def show_once(self, message: str, kind: types.MessageType, *, key: str) -> None:
+        """Show a message unless the same one is already showing; always log it."""
+        log.warning("%s", message)
+        self.window_log_message(types.LogMessageParams(kind, message))
+        if key != self._shown_error:
+            self._shown_error = key
+            self.window_show_message(types.ShowMessageParams(kind, f"Qwen: {message}"))
+
+    def report_model_error(self, error: ModelError) -> None:
+        """Tell the user about an endpoint failure once per outage; log every time."""
+        self.set_status("error", error.message)
+        self.show_once(error.message, types.MessageType.Error, key=f"model:{error.kind.value}")
+
+    def report_model_ok(self) -> None:
+        """Clear the error state after a successful request."""
+        if self._shown_error and self._shown_error.startswith("model:"):
+            self._shown_error = None
+        if self._state == "error":
+            self.set_status("idle")
+
+    def set_status(self, state: str, message: str | None = None) -> None:
+        """Send `qwen/status` when the state changes (idle, indexing, requesting, error)."""
+        if state == self._state and message is None:
+            return
+        self._state = state
+        payload: dict[str, Any] = {
+            "state": state,
+            "endpoint": self.settings.endpoint.base_url,
+            "provider": self.settings.endpoint.provider,
+            "model": self.settings.completion.model,
+        }
+        if message:
+            payload["message"] = message
+        self.protocol.notify(STATUS_NOTIFICATION, payload)
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Log internal errors instead of popping a message per failure."""
+        log.error("internal error (%s): %s", getattr(source, "__name__", source), error)
+
+
+def _merge_layers(*layers: Any) -> dict[str, Any]:
+    """Merge LSP settings layers (later wins), unwrapping a `{"qwen": {...}}` envelope."""
+    out: dict[str, Any] = {}
+    for layer in layers:
+        if isinstance(layer, Mapping) and isinstance(layer.get("qwen"), Mapping):
+            layer = layer["qwen"]
+        if isinstance(layer, Mapping):
+            out = merge_layers(out, layer)
+    return out
+
+
+def create_server(env: Mapping[str, str] | None = None) -> QwenLanguageServer:
+    """Return a server with every feature registered."""
+    from lsp_server.features import code_actions, inline_completion, lifecycle
+
+    server = QwenLanguageServer(env)
+    lifecycle.register(server)
+    inline_completion.register(server)
+    code_actions.register(server)
+    return server
+

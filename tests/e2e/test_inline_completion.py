@@ -1,0 +1,250 @@
+"""End to end: the real server over stdio, a real LSP client, the fake endpoint on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from lsp_server.prompt import STOP_TOKENS
+from tests.e2e.conftest import STATUS, endpoint_options, inline, insert, open_doc, start
+from tests.fake_endpoint import FakeEndpoint, Reply
+
+ADD = "def add(a, b):\n    return \n"
+
+
+async def test_capabilities(client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path):
+    caps = (await start(client, endpoint_options(endpoint), tmp_path)).capabilities
+    assert caps.inline_completion_provider, "inline completion must be advertised"
+    assert caps.code_action_provider
+    sync = caps.text_document_sync
+    assert sync.change == types.TextDocumentSyncKind.Incremental
+    assert "qwen.didAccept" in caps.execute_command_provider.commands
+
+
+@pytest.mark.parametrize("provider", ["openai", "ollama", "llamacpp"])
+async def test_round_trip_each_dialect(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path, provider: str
+):
+    await start(client, endpoint_options(endpoint, provider), tmp_path)
+    endpoint.default = Reply(text="a + b")
+    uri = open_doc(client, tmp_path / "add.py", ADD)
+    result = await inline(client, uri, 1, 11)
+    assert result is not None and [i.insert_text for i in result.items] == ["a + b"]
+    item = result.items[0]
+    assert item.range.start == item.range.end == types.Position(line=1, character=11)
+    assert item.command.command == "qwen.didAccept"
+
+    (req,) = endpoint.generation_requests()
+    body = req.body
+    fim = "<|fim_prefix|>def add(a, b):\n    return <|fim_suffix|>\n<|fim_middle|>"
+    assert body["prompt"] == fim
+    assert "suffix" not in body
+    if provider == "openai":
+        assert req.path == "/v1/completions"
+        assert body["model"] == "qwen-test" and body["stream"] is True
+        assert body["max_tokens"] > 0 and set(body["stop"]) == set(STOP_TOKENS)
+    elif provider == "ollama":
+        assert req.path == "/api/generate" and body["raw"] is True
+        assert body["options"]["num_predict"] > 0
+        assert set(body["options"]["stop"]) == set(STOP_TOKENS)
+    else:
+        assert req.path == "/completion" and body["n_predict"] > 0
+        assert set(body["stop"]) == set(STOP_TOKENS)
+
+
+async def test_leaked_special_tokens_are_stripped(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    await start(client, endpoint_options(endpoint), tmp_path)
+    endpoint.default = Reply(text="a + b<|file_sep|>other.py\nimport os", chunk_size=3)
+    uri = open_doc(client, tmp_path / "add.py", ADD)
+    result = await inline(client, uri, 1, 11)
+    assert result is not None and result.items[0].insert_text == "a + b"
+
+
+async def test_single_line_mid_line_and_multi_line_in_open_block(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    await start(client, endpoint_options(endpoint), tmp_path)
+    body = "total = 0\n    for x in xs:\n        total += x\n    return total"
+    endpoint.default = Reply(text=body)
+    # Blank line in an open block: several lines allowed.
+    uri = open_doc(client, tmp_path / "s.py", "def total(xs):\n    \n")
+    result = await inline(client, uri, 1, 4)
+    assert result is not None and result.items[0].insert_text == body
+    # Mid-line: only the rest of this line.
+    endpoint.default = Reply(text="xs, key=len\n    more()")
+    uri2 = open_doc(client, tmp_path / "m.py", "def f(xs):\n    return max()\n")
+    result = await inline(client, uri2, 1, 15)
+    assert result is not None and result.items[0].insert_text == "xs, key=len"
+    single = endpoint.generation_requests()[-1].body
+    multi = endpoint.generation_requests()[0].body
+    assert single["max_tokens"] < multi["max_tokens"]
+
+
+async def test_typed_through_suggestion_comes_from_cache(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    await start(client, endpoint_options(endpoint), tmp_path)
+    endpoint.default = Reply(text="compute(values)")
+    uri = open_doc(client, tmp_path / "c.py", "result = \n")
+    first = await inline(client, uri, 0, 9)
+    assert first is not None and first.items[0].insert_text == "compute(values)"
+    insert(client, uri, 2, 0, 9, "comp")
+    second = await inline(client, uri, 0, 13)
+    assert second is not None and second.items[0].insert_text == "ute(values)"
+    assert len(endpoint.generation_requests()) == 1
+    stats = await client.protocol.send_request_async("qwen/stats", {})
+    assert stats.cacheHits == 1 and stats.modelRequests == 1
+
+
+async def test_newer_request_cancels_the_stale_one(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    await start(client, endpoint_options(endpoint), tmp_path)
+    endpoint.script(Reply(text="slow_answer_that_never_finishes" * 4, chunk_delay=0.2,
+                          chunk_size=1))
+    endpoint.default = Reply(text="fresh")
+    uri = open_doc(client, tmp_path / "k.py", "value = \n")
+    stale = asyncio.ensure_future(inline(client, uri, 0, 8))
+    assert await asyncio.to_thread(endpoint.wait_for, lambda e: len(e.generation_requests()))
+    insert(client, uri, 2, 0, 8, "x")
+    fresh = await inline(client, uri, 0, 9)
+    assert fresh is not None and fresh.items[0].insert_text == "fresh"
+    stale_result = await asyncio.gather(stale, return_exceptions=True)
+    assert stale_result[0] is None or isinstance(stale_result[0], Exception)
+    assert await asyncio.to_thread(endpoint.wait_for, lambda e: e.disconnects >= 1, 5)
+
+
+async def test_cancel_request_closes_the_http_stream(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    await start(client, endpoint_options(endpoint), tmp_path)
+    endpoint.default = Reply(text="z" * 200, chunk_delay=0.1, chunk_size=1)
+    uri = open_doc(client, tmp_path / "k.py", "value = \n")
+    params = types.InlineCompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        position=types.Position(line=0, character=8),
+        context=types.InlineCompletionContext(
+            trigger_kind=types.InlineCompletionTriggerKind.Automatic))
+    future = client.protocol.send_request(types.TEXT_DOCUMENT_INLINE_COMPLETION, params,
+                                          msg_id="cancel-me")
+    assert await asyncio.to_thread(endpoint.wait_for, lambda e: len(e.generation_requests()))
+    client.cancel_request(types.CancelParams(id="cancel-me"))
+    assert await asyncio.to_thread(endpoint.wait_for, lambda e: e.disconnects >= 1, 5)
+    with pytest.raises(Exception, match="cancel"):
+        await asyncio.wrap_future(future)
+    assert endpoint.completed == 0
+
+
+async def test_endpoint_error_shows_one_message_and_server_recovers(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    await start(client, endpoint_options(endpoint), tmp_path)
+    endpoint.default = Reply(status=503)
+    uri = open_doc(client, tmp_path / "e.py", "value = \n")
+    for _ in range(4):
+        assert await inline(client, uri, 0, 8, invoked=True) is None
+    errors = [m for m in client.messages if m.type == types.MessageType.Error]
+    assert len(errors) == 1 and "503" in errors[0].message
+    assert any(s.state == "error" for s in STATUS[id(client)])
+    endpoint.default = Reply(text="42")
+    result = await inline(client, uri, 0, 8, invoked=True)
+    assert result is not None and result.items[0].insert_text == "42"
+    assert STATUS[id(client)][-1].state == "idle"
+
+
+async def test_backoff_spares_a_failing_endpoint(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    await start(client, endpoint_options(endpoint), tmp_path)
+    endpoint.default = Reply(status=500)
+    uri = open_doc(client, tmp_path / "b.py", "value = \n")
+    for _ in range(5):  # automatic triggers, as typing makes them
+        assert await inline(client, uri, 0, 8) is None
+    assert len(endpoint.generation_requests()) == 1
+
+
+async def test_auth_failure_is_actionable_and_never_leaks_the_key(
+    client: LanguageClient, tmp_path: Path
+):
+    secret = "sk-test-0123456789abcdef-SECRET"
+    with FakeEndpoint(api_key="the-right-key") as ep:
+        options = endpoint_options(ep)
+        options["endpoint"]["apiKey"] = secret
+        await start(client, options, tmp_path)
+        uri = open_doc(client, tmp_path / "a.py", "value = \n")
+        assert await inline(client, uri, 0, 8, invoked=True) is None
+        assert ep.generation_requests()[0].headers["Authorization"] == f"Bearer {secret}"
+    text = " ".join(m.message for m in [*client.messages, *client.log_messages])
+    assert "API key" in text and "401" in text
+    assert secret not in text
+
+
+async def test_unreachable_endpoint(client: LanguageClient, tmp_path: Path):
+    options = {"endpoint": {"baseUrl": "http://127.0.0.1:9/v1", "provider": "openai"},
+               "completion": {"model": "qwen-test"}}
+    await start(client, options, tmp_path)
+    uri = open_doc(client, tmp_path / "u.py", "value = \n")
+    assert await inline(client, uri, 0, 8, invoked=True) is None
+    assert any("Cannot reach" in m.message for m in client.messages)
+
+
+async def test_workspace_configuration_wins_over_initialization_options(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    client.set_configuration({"completion": {"model": "from-workspace"}}, section="qwen")
+    caps = types.ClientCapabilities(workspace=types.WorkspaceClientCapabilities(
+        configuration=True))
+    await start(client, endpoint_options(endpoint), tmp_path, caps)
+    await asyncio.sleep(0.3)  # the server pulls configuration after `initialized`
+    uri = open_doc(client, tmp_path / "w.py", "value = \n")
+    await inline(client, uri, 0, 8)
+    assert endpoint.generation_requests()[0].body["model"] == "from-workspace"
+
+
+async def test_bad_settings_are_reported_and_defaults_used(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    options = endpoint_options(endpoint, maxTokens="lots")
+    await start(client, options, tmp_path)
+    endpoint.default = Reply(text="1")
+    uri = open_doc(client, tmp_path / "s.py", "value = \n")
+    result = await inline(client, uri, 0, 8)
+    assert result is not None
+    assert any("maxTokens" in m.message for m in client.messages)
+
+
+async def test_unopened_and_out_of_range_documents(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    await start(client, endpoint_options(endpoint), tmp_path)
+    endpoint.default = Reply(text="ok")
+    assert await inline(client, (tmp_path / "never_opened.py").as_uri(), 0, 0) is None
+    uri = open_doc(client, tmp_path / "r.py", "x = \n")
+    result = await inline(client, uri, 99, 99)
+    assert result is None or result.items[0].insert_text == "ok"
+    assert not endpoint.generation_requests() or endpoint.generation_requests()[0].body[
+        "prompt"].startswith("<|fim_prefix|>x = \n")
+
+
+async def test_acceptance_is_counted(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    await start(client, endpoint_options(endpoint), tmp_path)
+    endpoint.default = Reply(text="done()")
+    uri = open_doc(client, tmp_path / "a.py", "value = \n")
+    result = await inline(client, uri, 0, 8)
+    assert result is not None
+    cmd = result.items[0].command
+    await client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command=cmd.command, arguments=cmd.arguments))
+    client.protocol.notify("qwen/didPartiallyAccept", {"id": cmd.arguments[0]["id"],
+                                                       "acceptedLength": 4, "kind": "word"})
+    await asyncio.sleep(0.1)
+    stats = await client.protocol.send_request_async("qwen/stats", {})
+    assert stats.shown == 1 and stats.accepted == 1 and stats.partiallyAccepted == 1

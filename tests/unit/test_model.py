@@ -1,0 +1,126 @@
+"""Dialect request shapes, the mode decision, health backoff and the typed-through cache."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from lsp_server.completion.pipeline import CompletionInput, CompletionPipeline, is_multiline
+from lsp_server.model.client import ModelClient
+from lsp_server.model.dialects import ChatRequest, CompletionRequest, dialect_for
+from lsp_server.model.errors import ErrorKind, ModelError
+from lsp_server.model.health import EndpointHealth
+from lsp_server.prompt import STOP_TOKENS
+from lsp_server.settings import resolve_settings
+
+REQ = CompletionRequest("<|fim_prefix|>x<|fim_suffix|><|fim_middle|>", "m", 32, 0.0, STOP_TOKENS)
+
+
+def test_dialect_bodies():
+    openai = dialect_for("openai").completion_body(REQ)
+    assert openai["max_tokens"] == 32 and openai["stop"] == list(STOP_TOKENS)
+    assert "suffix" not in openai
+    ollama = dialect_for("ollama").completion_body(REQ)
+    assert ollama["raw"] is True and ollama["options"]["num_predict"] == 32
+    llama = dialect_for("llamacpp").completion_body(REQ)
+    assert llama["n_predict"] == 32 and llama["cache_prompt"] is True
+    chat = ChatRequest([{"role": "user", "content": "hi"}], "m", 10, 0.1, thinking=False)
+    assert dialect_for("dashscope").chat_body(chat)["enable_thinking"] is False
+    assert dialect_for("openai").chat_body(chat)["chat_template_kwargs"] == {
+        "enable_thinking": False}
+
+
+def test_chat_deltas_accept_both_reasoning_fields():
+    d = dialect_for("openai")
+    assert [x.reasoning for x in d.chat_deltas(
+        {"choices": [{"delta": {"reasoning_content": "r", "content": "c"}}]})] == [True, False]
+    assert d.chat_deltas({"choices": [{"delta": {"reasoning": "r"}}]})[0].text == "r"
+    assert d.chat_deltas({"choices": []}) == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("x = foo(|)\n", False),             # code after the cursor: finish the line
+    ("def f():\n    |\n", True),          # blank line inside a block
+    ("def f():|\n", True),                # end of a line that opens a block
+    ("x = 1|\n", False),                  # end of an ordinary line
+    ("x = 1\n|\n", False),                # blank top-level line
+    ("if (a) {\n|\n}", True),
+])
+def test_mode_decision(text, expected):
+    offset = text.index("|")
+    assert is_multiline(text.replace("|", ""), offset) is expected
+
+
+def test_health_backs_off_and_recovers():
+    now = [0.0]
+    h = EndpointHealth(base_delay=1, max_delay=8, clock=lambda: now[0])
+    err = ModelError(ErrorKind.SERVER, "boom")
+    for expected in (1, 2, 4, 8, 8):
+        h.record_failure(err)
+        assert h.seconds_until_retry() == expected
+    h.record_failure(ModelError(ErrorKind.RATE_LIMITED, "slow down", retry_after=30))
+    assert h.seconds_until_retry() == 8  # capped
+    now[0] = 100
+    assert h.available()
+    h.record_success()
+    assert h.failures == 0 and h.last_error is None
+
+
+def _sse(*texts: str) -> bytes:
+    frames = [b'data: {"choices": [{"text": "%s", "finish_reason": null}]}\n\n' % t.encode()
+              for t in texts]
+    return b"".join(frames) + b"data: [DONE]\n\n"
+
+
+def _pipeline(handler) -> tuple[CompletionPipeline, list[httpx.Request]]:
+    seen: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return handler(request)
+
+    settings, _ = resolve_settings({"endpoint": {"baseUrl": "http://model/v1"},
+                                    "completion": {"model": "m"}}, {})
+    client = ModelClient(settings.endpoint, transport=httpx.MockTransport(record))
+    return CompletionPipeline(lambda: client, lambda: settings), seen
+
+
+def test_typed_through_cache_and_leaked_tokens():
+    pipeline, seen = _pipeline(lambda r: httpx.Response(
+        200, content=_sse("answer(", "42)<|endoftext|>junk"),
+        headers={"content-type": "text/event-stream"}))
+
+    async def run():
+        text = "x = \n"
+        first = await pipeline.complete(CompletionInput("doc", text, 4))
+        typed = "x = ans\n"
+        second = await pipeline.complete(CompletionInput("doc", typed, 7))
+        wrong = await pipeline.complete(CompletionInput("doc", "x = bns\n", 7))
+        return first, second, wrong
+
+    first, second, wrong = asyncio.run(run())
+    assert first.text == "answer(42)" and not first.from_cache
+    assert second.text == "wer(42)" and second.from_cache
+    assert not wrong.from_cache
+    assert len(seen) == 2
+
+
+def test_errors_are_mapped_with_advice():
+    pipeline, _ = _pipeline(lambda r: httpx.Response(
+        429, json={"error": {"message": "Requests rate limit exceeded"}},
+        headers={"retry-after": "7"}))
+    with pytest.raises(ModelError) as info:
+        asyncio.run(pipeline.complete(CompletionInput("doc", "x = ", 4)))
+    assert info.value.kind == ErrorKind.RATE_LIMITED and info.value.retry_after == 7
+    assert "rate limit" in info.value.message
+    assert pipeline.health.seconds_until_retry() >= 6
+
+
+def test_malformed_stream_is_a_clear_error():
+    pipeline, _ = _pipeline(lambda r: httpx.Response(
+        200, content=b"data: {not json\n\n", headers={"content-type": "text/event-stream"}))
+    with pytest.raises(ModelError) as info:
+        asyncio.run(pipeline.complete(CompletionInput("doc", "x = ", 4)))
+    assert info.value.kind == ErrorKind.BAD_RESPONSE

@@ -1,0 +1,98 @@
+"""Settings precedence: LSP settings > QWEN_LSP_* > DASHSCOPE/OPENAI variables > defaults."""
+
+from __future__ import annotations
+
+from lsp_server.settings import DASHSCOPE_INTL_URL, describe, resolve_settings
+
+
+def test_defaults_are_local_ollama():
+    s, problems = resolve_settings(None, {})
+    assert problems == []
+    assert s.endpoint.provider == "ollama"
+    assert s.endpoint.base_url == "http://127.0.0.1:11434"
+    assert s.completion.model == "qwen2.5-coder:1.5b-base"
+
+
+def test_dashscope_key_selects_model_studio_international():
+    s, _ = resolve_settings(None, {"DASHSCOPE_API_KEY": "dk-123456"})
+    assert s.endpoint.provider == "dashscope"
+    assert s.endpoint.base_url == DASHSCOPE_INTL_URL
+    assert s.endpoint.api_key == "dk-123456"
+    assert s.chat.model == "qwen3-coder-plus"
+    assert s.completion.model.startswith("qwen2.5-coder")
+
+
+def test_dashscope_key_with_a_base_url_keeps_the_url():
+    env = {"DASHSCOPE_API_KEY": "dk-123456", "QWEN_LSP_BASE_URL": "http://10.0.0.5:8000/v1"}
+    s, _ = resolve_settings(None, env)
+    assert s.endpoint.base_url == "http://10.0.0.5:8000/v1"
+    assert s.endpoint.provider == "openai"
+    assert s.endpoint.api_key == "dk-123456"
+
+
+def test_openai_variables_as_qwen_code_uses_them():
+    env = {"OPENAI_API_KEY": "ok-abcdef", "OPENAI_BASE_URL": "http://h:1234/v1",
+           "OPENAI_MODEL": "qwen3-coder-30b"}
+    s, _ = resolve_settings(None, env)
+    assert (s.endpoint.provider, s.endpoint.base_url) == ("openai", "http://h:1234/v1")
+    assert s.completion.model == s.chat.model == "qwen3-coder-30b"
+    assert s.api_key_source == "OPENAI_API_KEY"
+
+
+def test_qwen_lsp_variables_beat_generic_ones():
+    env = {"OPENAI_API_KEY": "generic-key", "OPENAI_MODEL": "generic",
+           "QWEN_LSP_API_KEY": "own-key-1", "QWEN_LSP_COMPLETION_MODEL": "own-fim",
+           "QWEN_LSP_CHAT_MODEL": "own-chat", "QWEN_LSP_PROVIDER": "llama.cpp",
+           "QWEN_LSP_BASE_URL": "http://127.0.0.1:8080/v1"}
+    s, _ = resolve_settings(None, env)
+    assert s.endpoint.api_key == "own-key-1"
+    assert (s.completion.model, s.chat.model) == ("own-fim", "own-chat")
+    # llama.cpp's native routes live at the root, not under /v1
+    assert (s.endpoint.provider, s.endpoint.base_url) == ("llamacpp", "http://127.0.0.1:8080")
+
+
+def test_lsp_settings_beat_environment():
+    env = {"QWEN_LSP_BASE_URL": "http://env:8000/v1", "QWEN_LSP_COMPLETION_MODEL": "env-model"}
+    lsp = {"endpoint": {"baseUrl": "http://lsp:9000/v1"}, "completion": {"model": "lsp-model",
+                                                                       "maxTokens": 77}}
+    s, problems = resolve_settings(lsp, env)
+    assert problems == []
+    assert s.endpoint.base_url == "http://lsp:9000/v1"
+    assert s.completion.model == "lsp-model" and s.completion.max_tokens == 77
+
+
+def test_empty_strings_in_lsp_settings_do_not_override():
+    s, _ = resolve_settings({"endpoint": {"baseUrl": ""}, "completion": {"model": ""}},
+                            {"QWEN_LSP_BASE_URL": "http://env:8000/v1"})
+    assert s.endpoint.base_url == "http://env:8000/v1"
+
+
+def test_bad_values_are_reported_and_replaced_by_defaults():
+    lsp = {"completion": {"maxTokens": "many", "temperature": True, "enabled": "yes",
+                          "bogus": 1},
+           "endpoint": {"baseUrl": "ftp://x", "provider": "mystery"}}
+    s, problems = resolve_settings(lsp, {})
+    text = "\n".join(problems)
+    for name in ("maxTokens", "temperature", "enabled", "bogus", "baseUrl", "provider"):
+        assert name in text
+    assert s.completion.max_tokens == 128 and s.completion.enabled is True
+    assert s.endpoint.provider == "ollama"
+
+
+def test_provider_guessed_from_url_and_v1_added_for_openai():
+    s, _ = resolve_settings({"endpoint": {"baseUrl": "http://127.0.0.1:11434/v1"}}, {})
+    assert (s.endpoint.provider, s.endpoint.base_url) == ("ollama", "http://127.0.0.1:11434")
+    s, _ = resolve_settings({"endpoint": {"baseUrl": "http://127.0.0.1:1234"}}, {})
+    assert (s.endpoint.provider, s.endpoint.base_url) == ("openai", "http://127.0.0.1:1234/v1")
+
+
+def test_the_key_is_never_in_repr_or_description():
+    s, _ = resolve_settings(None, {"QWEN_LSP_API_KEY": "sk-very-secret-value"})
+    assert "sk-very-secret-value" not in repr(s)
+    assert "sk-very-secret-value" not in str(describe(s))
+    assert describe(s)["apiKey"] == "set (from QWEN_LSP_API_KEY)"
+
+
+def test_envelope_with_section_name_is_accepted():
+    s, _ = resolve_settings({"qwen": {"completion": {"model": "m"}}}, {})
+    assert s.completion.model == "m"
