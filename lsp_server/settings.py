@@ -65,6 +65,9 @@ class CompletionSettings:
     timeout_ms: int = 8000
     prefix_chars: int = 6000
     suffix_chars: int = 2000
+    context_chars: int = 6000
+    debounce_min_ms: int = 30
+    debounce_max_ms: int = 250
     disabled_languages: tuple[str, ...] = ()
 
 
@@ -77,6 +80,8 @@ class ChatSettings:
     temperature: float = 0.2
     thinking: bool = False
     timeout_ms: int = 120000
+    context_chars: int = 16000
+    history_tokens: int = 6000
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,7 @@ class Settings:
         """Return what in these settings changes a completion (for cache keys)."""
         c = self.completion
         return (self.endpoint.base_url, self.endpoint.provider, c.model, c.max_tokens,
-                c.max_lines, c.single_line_only, c.temperature)
+                c.max_lines, c.single_line_only, c.temperature, c.context_chars)
 
 
 def _camel(name: str) -> str:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import logging
 import os
+import statistics
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from cachetools import TTLCache
+from cachetools import LRUCache, TTLCache
 
 from lsp_server.completion.postprocess import PostContext, PostResult, postprocess
 from lsp_server.model.client import ModelClient
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 _BLOCK_OPENERS = (":", "{", "(", "[", "=>", "->", " do", " then", "\\")
 _SINGLE_LINE_MAX_TOKENS = 64
 _CACHE_TAIL = 2000
+_TYPING_GAP_MAX = 1.0  # seconds; a longer gap is a pause, not typing speed
 
 
 class ContextSource(Protocol):
@@ -95,6 +98,7 @@ class Stats:
     accepted: int = 0
     partially_accepted: int = 0
     skipped_backoff: int = 0
+    prefetches: int = 0
     rule_hits: dict[str, int] = field(default_factory=dict)
     latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=1000))
     overheads_ms: deque[float] = field(default_factory=lambda: deque(maxlen=1000))
@@ -112,6 +116,7 @@ class Stats:
             "accepted": self.accepted,
             "partiallyAccepted": self.partially_accepted,
             "skippedBackoff": self.skipped_backoff,
+            "prefetches": self.prefetches,
             "ruleHits": dict(self.rule_hits),
             "modelLatencyMs": _percentiles(self.latencies_ms),
             "overheadMs": _percentiles(self.overheads_ms),
@@ -167,6 +172,10 @@ class CompletionPipeline:
         self.stats = Stats()
         self._cache: TTLCache[str, deque[_Entry]] = TTLCache(maxsize=256, ttl=600)
         self._inflight: dict[str, asyncio.Task] = {}
+        self._prefetches: dict[str, tuple[CompletionInput, asyncio.Task]] = {}
+        self._shown: LRUCache[str, tuple[CompletionInput, str]] = LRUCache(maxsize=32)
+        self._typing_gaps: deque[float] = deque(maxlen=30)
+        self._last_edit_at: float | None = None
         self._ids = itertools.count(1)
         self._id_prefix = os.urandom(3).hex()
 
@@ -175,6 +184,31 @@ class CompletionPipeline:
         task = self._inflight.pop(document_key, None)
         if task is not None and task is not asyncio.current_task() and not task.done():
             task.cancel()
+
+    def document_changed(self, document_key: str) -> None:
+        """Note a keystroke: the request in flight is stale, and typing speed is measured."""
+        self.cancel(document_key)
+        now = self._clock()
+        if self._last_edit_at is not None and now - self._last_edit_at < _TYPING_GAP_MAX:
+            self._typing_gaps.append(now - self._last_edit_at)
+        self._last_edit_at = now
+
+    def debounce_seconds(self) -> float:
+        """Return how long to wait before calling the model after a keystroke.
+
+        A pause a little longer than this user's usual gap between keystrokes means they
+        stopped typing; when the model answers faster than they type, a wasted request is
+        cheap, so wait less.
+        """
+        cs = self._settings().completion
+        low, high = cs.debounce_min_ms / 1000, max(cs.debounce_min_ms, cs.debounce_max_ms) / 1000
+        if not self._typing_gaps:
+            return low
+        gap = statistics.median(self._typing_gaps)
+        delay = 1.2 * gap
+        if self.stats.latencies_ms and statistics.median(self.stats.latencies_ms) / 1000 < gap:
+            delay /= 2
+        return min(high, max(low, delay))
 
     async def complete(self, inp: CompletionInput, *, explicit: bool = False) -> Completion | None:
         """Return a suggestion for the cursor, or None; raise ModelError when the endpoint fails."""
@@ -193,31 +227,17 @@ class CompletionPipeline:
             self._inflight[inp.document_key] = task
         try:
             multiline = not cs.single_line_only and is_multiline(inp.text, inp.offset)
-            cached = self._from_cache(inp, settings)
+            cached = self._from_cache(inp, settings) or await self._from_prefetch(inp, settings)
             if cached is not None:
                 self.stats.cache_hits += 1
                 return self._finish(cached, multiline=multiline, inp=inp, from_cache=True)
-            if not explicit and not self.health.available():
-                self.stats.skipped_backoff += 1
-                return None
-            prefix, suffix = split_document(inp.text, inp.offset, cs.prefix_chars,
-                                            cs.suffix_chars)
-            files: Sequence[ContextFile] = ()
-            if context is not None and inp.path:
-                files = context.context_files(inp.path, inp.text, inp.offset,
-                                              max(0, cs.prefix_chars))
-            prompt = build_fim_prompt(prefix, suffix, repo_name=inp.repo_name,
-                                      current_path=inp.relative_path, context_files=files)
-            request = CompletionRequest(
-                prompt=prompt,
-                model=cs.model,
-                max_tokens=cs.max_tokens if multiline else min(cs.max_tokens,
-                                                               _SINGLE_LINE_MAX_TOKENS),
-                temperature=cs.temperature,
-                stop=STOP_TOKENS,
-            )
-            raw = await self._generate(request, multiline, cs.max_lines, cs.timeout_ms,
-                                       inp.received_at)
+            if not explicit:
+                if not self.health.available():
+                    self.stats.skipped_backoff += 1
+                    return None
+                # Cancelled here by the next keystroke, the request never reaches the model.
+                await asyncio.sleep(self.debounce_seconds())
+            raw = await self._request(inp, settings, multiline)
             self._remember(inp, settings, raw)
             return self._finish(raw, multiline=multiline, inp=inp, from_cache=False)
         except asyncio.CancelledError:
@@ -226,6 +246,76 @@ class CompletionPipeline:
         finally:
             if self._inflight.get(inp.document_key) is task:
                 del self._inflight[inp.document_key]
+
+    def accepted(self, completion_id: str) -> None:
+        """Count an accepted suggestion and prefetch the next one where the cursor now is."""
+        self.stats.accepted += 1
+        shown = self._shown.pop(completion_id, None)
+        if shown is None:
+            return
+        inp, text = shown
+        after = dataclasses.replace(
+            inp, text=inp.text[: inp.offset] + text + inp.text[inp.offset :],
+            offset=inp.offset + len(text), received_at=None)
+        settings = self._settings()
+        if (inp.document_key in self._inflight or self._from_cache(after, settings) is not None
+                or not self.health.available()):
+            return
+        old = self._prefetches.pop(inp.document_key, None)
+        if old is not None:
+            old[1].cancel()
+        task = asyncio.ensure_future(self._prefetch(after, settings))
+        self._prefetches[inp.document_key] = (after, task)
+        task.add_done_callback(lambda t: self._prefetch_done(inp.document_key, t))
+
+    async def _prefetch(self, inp: CompletionInput, settings: Settings) -> None:
+        multiline = (not settings.completion.single_line_only
+                     and is_multiline(inp.text, inp.offset))
+        try:
+            raw = await self._request(inp, settings, multiline)
+        except ModelError as err:
+            log.info("prefetch failed: %s", err.message)
+            return
+        self.stats.prefetches += 1
+        self._remember(inp, settings, raw)
+
+    def _prefetch_done(self, document_key: str, task: asyncio.Task) -> None:
+        current = self._prefetches.get(document_key)
+        if current is not None and current[1] is task:
+            del self._prefetches[document_key]
+
+    async def _from_prefetch(self, inp: CompletionInput, settings: Settings) -> str | None:
+        """Wait for a prefetch made for exactly this text and cursor, and use its answer."""
+        pending = self._prefetches.get(inp.document_key)
+        if pending is None:
+            return None
+        after, task = pending
+        if after.offset != inp.offset or after.text != inp.text:
+            task.cancel()  # the user went elsewhere: its answer would be for nobody
+            return None
+        # Shielded: if this request is cancelled, the prefetch may still serve the next one.
+        await asyncio.wait([task])
+        return self._from_cache(inp, settings)
+
+    async def _request(self, inp: CompletionInput, settings: Settings, multiline: bool) -> str:
+        cs = settings.completion
+        context = self._context()
+        prefix, suffix = split_document(inp.text, inp.offset, cs.prefix_chars, cs.suffix_chars)
+        files: Sequence[ContextFile] = ()
+        if context is not None and inp.path:
+            files = context.context_files(inp.path, inp.text, inp.offset, cs.context_chars)
+        prompt = build_fim_prompt(prefix, suffix, repo_name=inp.repo_name,
+                                  current_path=inp.relative_path, context_files=files)
+        request = CompletionRequest(
+            prompt=prompt,
+            model=cs.model,
+            max_tokens=cs.max_tokens if multiline else min(cs.max_tokens,
+                                                           _SINGLE_LINE_MAX_TOKENS),
+            temperature=cs.temperature,
+            stop=STOP_TOKENS,
+        )
+        return await self._generate(request, multiline, cs.max_lines, cs.timeout_ms,
+                                    inp.received_at)
 
     async def _generate(
         self,
@@ -284,7 +374,9 @@ class CompletionPipeline:
         if not result.text.strip():
             self.stats.empty += 1
             return None
-        return Completion(f"{self._id_prefix}-{next(self._ids)}", result.text, from_cache)
+        completion = Completion(f"{self._id_prefix}-{next(self._ids)}", result.text, from_cache)
+        self._shown[completion.id] = (inp, completion.text)
+        return completion
 
     # -- typed-through cache ---------------------------------------------------------
     def _remember(self, inp: CompletionInput, settings: Settings, raw: str) -> None:

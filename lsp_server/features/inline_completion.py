@@ -33,6 +33,14 @@ def _location(ls: QwenLanguageServer, uri: str) -> tuple[str | None, str | None,
     return path, os.path.basename(path), None
 
 
+def _completion_id(args: Any) -> str:
+    """Return the completion id from the command's arguments (`[{"id": ...}]`)."""
+    while isinstance(args, list | tuple) and args:
+        args = args[0]
+    value = args.get("id") if isinstance(args, dict) else getattr(args, "id", None)
+    return str(value or "")
+
+
 def register(server: QwenLanguageServer) -> None:
     """Register inline completion and the acceptance bookkeeping."""
 
@@ -82,7 +90,7 @@ def register(server: QwenLanguageServer) -> None:
 
     @server.command(ACCEPT_COMMAND)
     def did_accept(ls: QwenLanguageServer, *args: Any) -> None:
-        ls.pipeline.stats.accepted += 1
+        ls.pipeline.accepted(_completion_id(args))
 
     @server.feature(PARTIAL_ACCEPT_NOTIFICATION)
     def did_partially_accept(ls: QwenLanguageServer, params: Any) -> None:

@@ -71,7 +71,7 @@ def register(server: QwenLanguageServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: QwenLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
         # The text moved on: any suggestion being computed for it is stale.
-        ls.pipeline.cancel(params.text_document.uri)
+        ls.pipeline.document_changed(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: QwenLanguageServer, params: types.DidCloseTextDocumentParams) -> None:

@@ -248,3 +248,45 @@ async def test_acceptance_is_counted(
     await asyncio.sleep(0.1)
     stats = await client.protocol.send_request_async("qwen/stats", {})
     assert stats.shown == 1 and stats.accepted == 1 and stats.partiallyAccepted == 1
+
+
+async def test_a_burst_of_keystrokes_makes_one_model_request(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    await start(client, endpoint_options(endpoint, debounceMinMs=150), tmp_path)
+    endpoint.default = Reply(text="_total")
+    uri = open_doc(client, tmp_path / "burst.py", "value = \n")
+    pending = []
+    for i, ch in enumerate("count"):
+        insert(client, uri, i + 2, 0, 8 + i, ch)
+        pending.append(asyncio.ensure_future(inline(client, uri, 0, 9 + i)))
+    results = await asyncio.gather(*pending, return_exceptions=True)
+    assert len(endpoint.generation_requests()) == 1
+    last = results[-1]
+    assert last is not None and last.items[0].insert_text == "_total"
+    assert endpoint.generation_requests()[0].body["prompt"].startswith(
+        "<|fim_prefix|>value = count<|fim_suffix|>")
+
+
+async def test_accepting_prefetches_the_next_suggestion(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    await start(client, endpoint_options(endpoint), tmp_path)
+    endpoint.script(Reply(text="first(1)"), Reply(text="  # then this"))
+    uri = open_doc(client, tmp_path / "p.py", "x = \n")
+    shown = await inline(client, uri, 0, 4)
+    assert shown is not None and shown.items[0].insert_text == "first(1)"
+    # What an editor does on Tab: apply the text, then run the item's command.
+    insert(client, uri, 2, 0, 4, "first(1)")
+    cmd = shown.items[0].command
+    await client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command=cmd.command, arguments=cmd.arguments))
+    assert await asyncio.to_thread(endpoint.wait_for,
+                                   lambda e: len(e.generation_requests()) == 2, 5)
+    prompt = endpoint.generation_requests()[1].body["prompt"]
+    assert prompt.startswith("<|fim_prefix|>x = first(1)<|fim_suffix|>")
+    following = await inline(client, uri, 0, 12)
+    assert following is not None and following.items[0].insert_text == "  # then this"
+    assert len(endpoint.generation_requests()) == 2
+    stats = await client.protocol.send_request_async("qwen/stats", {})
+    assert stats.prefetches == 1 and stats.accepted == 1
