@@ -101,8 +101,8 @@ def _parse_location(location: str) -> tuple[str, int, int]:
 def _complete(args: argparse.Namespace) -> int:
     from lsp_server.completion.pipeline import CompletionInput, CompletionPipeline
     from lsp_server.context.languages import language_for_path
-    from lsp_server.model.client import ModelClient
     from lsp_server.model.errors import ModelError
+    from lsp_server.model.pool import EndpointPool
     from lsp_server.positions import offset_at
     from lsp_server.settings import resolve_settings
 
@@ -127,8 +127,8 @@ def _complete(args: argparse.Namespace) -> int:
         print(f"qwen-lsp: {problem}", file=sys.stderr)
 
     async def run() -> tuple[Any, float]:
-        client = ModelClient(settings.endpoint)
-        pipeline = CompletionPipeline(lambda: client, lambda: settings)
+        endpoints = EndpointPool(settings.endpoints)
+        pipeline = CompletionPipeline(endpoints, lambda: settings)
         started = time.perf_counter()
         try:
             result = await pipeline.complete(CompletionInput(
@@ -137,7 +137,7 @@ def _complete(args: argparse.Namespace) -> int:
                 relative_path=os.path.basename(path), language=language_for_path(path),
             ), explicit=True)
         finally:
-            await client.aclose()
+            await endpoints.aclose()
         return result, (time.perf_counter() - started) * 1000
 
     try:

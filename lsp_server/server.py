@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from collections.abc import Mapping
@@ -16,6 +15,7 @@ from lsp_server.completion.pipeline import CompletionPipeline, ContextSource
 from lsp_server.model.client import ModelClient
 from lsp_server.model.errors import ModelError
 from lsp_server.model.health import EndpointHealth
+from lsp_server.model.pool import EndpointPool
 from lsp_server.settings import describe, merge_layers, resolve_settings
 
 log = logging.getLogger(__name__)
@@ -34,12 +34,10 @@ class QwenLanguageServer(LanguageServer):
         self._workspace_settings: Any = None
         self.settings, problems = resolve_settings(None, self._env)
         self._startup_problems = problems
-        self.health = EndpointHealth()
-        self._client: ModelClient | None = None
-        self._stale_clients: list[ModelClient] = []
+        self.endpoints = EndpointPool(self.settings.endpoints)
         self.context: ContextSource | None = None
-        self.pipeline = CompletionPipeline(self.model_client, lambda: self.settings,
-                                           health=self.health, context=lambda: self.context)
+        self.pipeline = CompletionPipeline(self.endpoints, lambda: self.settings,
+                                           context=lambda: self.context)
         self._shown_error: str | None = None
         self._state = "idle"
 
@@ -54,10 +52,7 @@ class QwenLanguageServer(LanguageServer):
             self._workspace_settings = workspace_settings
         lsp = _merge_layers(self._init_options, self._workspace_settings)
         settings, problems = resolve_settings(lsp, self._env)
-        if settings.endpoint != self.settings.endpoint and self._client is not None:
-            self._stale_clients.append(self._client)
-            self._client = None
-            self.health.record_success()
+        self.endpoints.update(settings.endpoints)
         self.settings = settings
         log.info("settings: %s", describe(settings))
         for problem in problems:
@@ -65,16 +60,17 @@ class QwenLanguageServer(LanguageServer):
         return problems
 
     def model_client(self) -> ModelClient:
-        """Return the pooled client for the configured endpoint."""
-        if self._client is None:
-            self._client = ModelClient(self.settings.endpoint)
-        return self._client
+        """Return the client of the endpoint to call next (the first one not paused)."""
+        return self.endpoints.primary.client
+
+    @property
+    def health(self) -> EndpointHealth:
+        """Return the health of the endpoint to call next."""
+        return self.endpoints.primary.health
 
     async def close_clients(self) -> None:
         """Close every HTTP client the server opened."""
-        clients = [*self._stale_clients, *([self._client] if self._client else [])]
-        self._stale_clients, self._client = [], None
-        await asyncio.gather(*(c.aclose() for c in clients), return_exceptions=True)
+        await self.endpoints.aclose()
 
     # -- telling the user ------------------------------------------------------------
     def show_once(self, message: str, kind: types.MessageType, *, key: str) -> None:
@@ -102,11 +98,12 @@ class QwenLanguageServer(LanguageServer):
         if state == self._state and message is None:
             return
         self._state = state
+        serving = self.endpoints.serving or self.endpoints.primary
         payload: dict[str, Any] = {
             "state": state,
-            "endpoint": self.settings.endpoint.base_url,
-            "provider": self.settings.endpoint.provider,
-            "model": self.settings.completion.model,
+            "endpoint": serving.settings.base_url,
+            "provider": serving.settings.provider,
+            "model": serving.settings.completion_model,
         }
         if message:
             payload["message"] = message

@@ -50,6 +50,10 @@ class EndpointSettings:
     api_key: str = field(default="", repr=False)
     timeout_ms: int = 15000
     ca_bundle: str = ""
+    latency_budget_ms: int = 0
+    completion_model: str = ""
+    chat_model: str = ""
+    fallbacks: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,7 @@ class Settings:
     completion: CompletionSettings = field(default_factory=CompletionSettings)
     chat: ChatSettings = field(default_factory=ChatSettings)
     api_key_source: str = ""
+    endpoints: tuple[EndpointSettings, ...] = ()
 
     def completion_key(self) -> tuple[Any, ...]:
         """Return what in these settings changes a completion (for cache keys)."""
@@ -251,20 +256,40 @@ def resolve_settings(
     s = _structure(Settings, {k: v for k, v in merged.items() if k != "apiKeySource"}, "",
                    problems)
     endpoint = _normalise_endpoint(s.endpoint, problems)
-    logs.add_secret(endpoint.api_key)
-    completion_default, chat_default = _DEFAULT_MODELS[endpoint.provider]
-    completion = s.completion
-    if not completion.model:
-        completion = dataclasses.replace(completion, model=completion_default)
-    chat = s.chat
-    if not chat.model:
-        chat = dataclasses.replace(chat, model=chat_default or completion.model)
+    completion, chat = s.completion, s.chat
+    fallbacks = endpoint.fallbacks
+    endpoint = _with_models(endpoint, completion.model, chat.model)
+    completion = dataclasses.replace(completion, model=endpoint.completion_model)
+    chat = dataclasses.replace(chat, model=endpoint.chat_model)
+    endpoints = [endpoint]
+    for i, raw in enumerate(fallbacks):
+        fallback = _structure(EndpointSettings, raw, f".endpoint.fallbacks[{i}]", problems)
+        if not fallback.base_url:
+            problems.append(f"qwen.endpoint.fallbacks[{i}]: needs a baseUrl; ignored")
+            continue
+        fallback = _normalise_endpoint(fallback, problems)
+        endpoints.append(_with_models(
+            dataclasses.replace(fallback, latency_budget_ms=fallback.latency_budget_ms
+                                or endpoint.latency_budget_ms),
+            fallback.completion_model, fallback.chat_model))
+    for ep in endpoints:
+        logs.add_secret(ep.api_key)
     if completion.max_tokens == 0:
         problems.append("qwen.completion.maxTokens: must be at least 1; using 128")
         completion = dataclasses.replace(completion, max_tokens=128)
     if completion.max_lines == 0:
         completion = dataclasses.replace(completion, max_lines=1, single_line_only=True)
-    return Settings(endpoint, completion, chat, key_source if endpoint.api_key else ""), problems
+    return Settings(endpoint, completion, chat, key_source if endpoint.api_key else "",
+                    tuple(endpoints)), problems
+
+
+def _with_models(ep: EndpointSettings, completion_model: str, chat_model: str) -> EndpointSettings:
+    """Fill an endpoint's models: what was configured, else its provider's defaults."""
+    completion_default, chat_default = _DEFAULT_MODELS[ep.provider]
+    completion_model = completion_model or ep.completion_model or completion_default
+    chat_model = chat_model or ep.chat_model or chat_default or completion_model
+    return dataclasses.replace(ep, completion_model=completion_model, chat_model=chat_model,
+                               fallbacks=())
 
 
 def describe(settings: Settings) -> dict[str, str]:

@@ -42,6 +42,7 @@ class Reply:
     chunks: list[str] | None = None
     cut_after: int | None = None
     finish_reason: str = "stop"
+    raw_frames: list[str] | None = None
 
     def pieces(self) -> list[str]:
         """Split the text into the chunks the stream sends."""
@@ -272,7 +273,9 @@ class _Handler(BaseHTTPRequestHandler):
             for key, value in reply.headers.items():
                 self.send_header(key, value)
             self.end_headers()
-            for i, frame in enumerate(frames(reply, True, body)):
+            stream = ([f.encode() for f in reply.raw_frames] if reply.raw_frames is not None
+                      else frames(reply, True, body))
+            for i, frame in enumerate(stream):
                 if reply.cut_after is not None and i >= reply.cut_after:
                     # Drop the connection mid-stream, as a crashing server would.
                     self.close_connection = True

@@ -21,7 +21,7 @@ from lsp_server.completion.postprocess import PostContext, PostResult, postproce
 from lsp_server.model.client import ModelClient
 from lsp_server.model.dialects import CompletionRequest
 from lsp_server.model.errors import ErrorKind, ModelError
-from lsp_server.model.health import EndpointHealth
+from lsp_server.model.pool import FAILOVER_KINDS, EndpointPool
 from lsp_server.prompt import (
     STOP_TOKENS,
     ContextFile,
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 _BLOCK_OPENERS = (":", "{", "(", "[", "=>", "->", " do", " then", "\\")
 _SINGLE_LINE_MAX_TOKENS = 64
 _CACHE_TAIL = 2000
+_MAX_CHARS = 20_000  # a runaway answer is cut here whatever the token limit said
 _TYPING_GAP_MAX = 1.0  # seconds; a longer gap is a pause, not typing speed
 
 
@@ -157,18 +158,16 @@ class CompletionPipeline:
 
     def __init__(
         self,
-        client: Callable[[], ModelClient],
+        endpoints: EndpointPool,
         settings: Callable[[], Settings],
         *,
-        health: EndpointHealth | None = None,
         context: Callable[[], ContextSource | None] = lambda: None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
-        self._client = client
+        self._endpoints = endpoints
         self._settings = settings
         self._context = context
         self._clock = clock
-        self.health = health or EndpointHealth()
         self.stats = Stats()
         self._cache: TTLCache[str, deque[_Entry]] = TTLCache(maxsize=256, ttl=600)
         self._inflight: dict[str, asyncio.Task] = {}
@@ -217,6 +216,8 @@ class CompletionPipeline:
         self.stats.requests += 1
         if not cs.enabled or (inp.language and inp.language in cs.disabled_languages):
             return None
+        if "\0" in inp.text:  # a binary file opened as text: nothing sensible to suggest
+            return None
         context = self._context()
         if inp.path and context is not None and not context.may_send(inp.path):
             return None
@@ -232,7 +233,7 @@ class CompletionPipeline:
                 self.stats.cache_hits += 1
                 return self._finish(cached, multiline=multiline, inp=inp, from_cache=True)
             if not explicit:
-                if not self.health.available():
+                if not self._endpoints.candidates():
                     self.stats.skipped_backoff += 1
                     return None
                 # Cancelled here by the next keystroke, the request never reaches the model.
@@ -259,7 +260,7 @@ class CompletionPipeline:
             offset=inp.offset + len(text), received_at=None)
         settings = self._settings()
         if (inp.document_key in self._inflight or self._from_cache(after, settings) is not None
-                or not self.health.available()):
+                or not self._endpoints.candidates()):
             return
         old = self._prefetches.pop(inp.document_key, None)
         if old is not None:
@@ -325,30 +326,28 @@ class CompletionPipeline:
         timeout_ms: int,
         received_at: float | None,
     ) -> str:
-        client = self._client()
         started = self._clock()
         if received_at is not None:
             self.stats.overheads_ms.append((started - received_at) * 1000)
-        self.stats.model_requests += 1
-        text = ""
-        try:
+        error: ModelError | None = None
+        for member in self._endpoints.candidates(explicit=True):
+            self.stats.model_requests += 1
+            request = dataclasses.replace(request, model=member.settings.completion_model)
             try:
-                async with asyncio.timeout(timeout_ms / 1000):
-                    async with contextlib.aclosing(client.stream_completion(request)) as stream:
-                        async for piece in stream:
-                            text, leaked = cut_at_special_token(text + piece)
-                            if leaked or _enough(text, multiline, max_lines):
-                                break  # leaving the block closes the stream: generation stops
-            except TimeoutError:
-                if not text:
-                    raise _timeout_error(client, timeout_ms) from None
-        except ModelError as err:
-            self.stats.errors += 1
-            self.health.record_failure(err)
-            raise
-        self.health.record_success()
-        self.stats.latencies_ms.append((self._clock() - started) * 1000)
-        return _limit_lines(text, multiline, max_lines)
+                text = await _stream(member.client, request, multiline, max_lines, timeout_ms)
+            except ModelError as err:
+                self.stats.errors += 1
+                self._endpoints.record_failure(member, err)
+                error = err
+                if err.kind in FAILOVER_KINDS:
+                    continue  # the next endpoint may serve this very request
+                raise
+            latency = (self._clock() - started) * 1000
+            self.stats.latencies_ms.append(latency)
+            self._endpoints.record_success(member, latency)
+            return text
+        assert error is not None
+        raise error
 
     def _finish(self, raw: str, *, multiline: bool, inp: CompletionInput,
                 from_cache: bool) -> Completion | None:
@@ -410,18 +409,49 @@ class CompletionPipeline:
         return None
 
 
+async def _stream(
+    client: ModelClient, request: CompletionRequest, multiline: bool, max_lines: int,
+    timeout_ms: int,
+) -> str:
+    """Read a streamed completion until it is long enough, then close the stream."""
+    text = ""
+    newlines = 0
+    # Leaked tokens are looked for in the new piece plus a short overlap, so that a long
+    # answer costs linear time.
+    overlap = max(len(tok) for tok in STOP_TOKENS)
+    try:
+        async with asyncio.timeout(timeout_ms / 1000):
+            async with contextlib.aclosing(client.stream_completion(request)) as stream:
+                async for piece in stream:
+                    tail = text[-overlap:]
+                    window, leaked = cut_at_special_token(tail + piece)
+                    if leaked:
+                        return text[: len(text) - len(tail)] + window
+                    text += piece
+                    newlines += piece.count("\n")
+                    if newlines >= (max_lines if multiline else 1):
+                        break  # leaving the block closes the stream: generation stops
+                    if len(text) > _MAX_CHARS:
+                        raise ModelError(ErrorKind.BAD_RESPONSE,
+                                         f"{client.endpoint.provider} endpoint "
+                                         f"{client.endpoint.base_url} sent a runaway answer "
+                                         f"(over {_MAX_CHARS:,} characters on one line); "
+                                         "ignored")
+    except TimeoutError:
+        # What arrived before a stall is usable only up to its last complete line.
+        complete = text[: text.rfind("\n") + 1] if multiline else ""
+        if not complete.strip():
+            raise _timeout_error(client, timeout_ms) from None
+        return complete
+    return text
+
+
 def _timeout_error(client: ModelClient, timeout_ms: int) -> ModelError:
     """Return the error for a completion that produced nothing within its time budget."""
     ep = client.endpoint
     return ModelError(ErrorKind.TIMEOUT,
                       f"{ep.provider} endpoint {ep.base_url} gave no completion within "
                       f"{timeout_ms} ms (qwen.completion.timeoutMs)")
-
-
-def _enough(text: str, multiline: bool, max_lines: int) -> bool:
-    if not multiline:
-        return "\n" in text
-    return text.count("\n") >= max_lines
 
 
 def _limit_lines(text: str, multiline: bool, max_lines: int) -> str:

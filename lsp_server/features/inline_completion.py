@@ -99,12 +99,13 @@ def register(server: QwenLanguageServer) -> None:
     @server.feature(STATS_REQUEST)
     def stats(ls: QwenLanguageServer, params: Any) -> dict[str, Any]:
         out = ls.pipeline.stats.as_dict()
-        health = ls.health
-        out["endpoint"] = {
-            "provider": ls.settings.endpoint.provider,
-            "baseUrl": ls.settings.endpoint.base_url,
-            "model": ls.settings.completion.model,
-            "lastError": health.last_error.message if health.last_error else None,
-            "pausedForSeconds": round(health.seconds_until_retry(), 1),
-        }
+        serving = ls.endpoints.serving
+        out["serving"] = serving.settings.base_url if serving else None
+        out["endpoints"] = [{
+            "provider": m.settings.provider,
+            "baseUrl": m.settings.base_url,
+            "model": m.settings.completion_model,
+            "lastError": m.health.last_error.message if m.health.last_error else None,
+            "pausedForSeconds": round(m.health.seconds_until_retry(), 1),
+        } for m in ls.endpoints.members]
         return out

@@ -136,10 +136,11 @@ class ModelClient:
                               f"{where} did not answer in time ({type(exc).__name__}); "
                               "it may be overloaded or loading the model")
         cause = exc.__cause__ or exc.__context__
-        if isinstance(cause, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(exc):
+        if isinstance(cause, ssl.SSLError) or "[SSL" in str(exc) or "CERTIFICATE" in str(exc):
             return ModelError(ErrorKind.TLS,
-                              f"TLS verification failed for {where}: set qwen.endpoint.caBundle "
-                              "to your CA certificates file (or SSL_CERT_FILE)")
+                              f"TLS handshake with {where} failed ({_short(cause or exc)}): "
+                              "check that the URL's scheme is right, and for a private CA set "
+                              "qwen.endpoint.caBundle (or SSL_CERT_FILE)")
         if isinstance(exc, httpx.ConnectError):
             hint = ("start it with `ollama serve` (and `ollama pull MODEL`)"
                     if self.endpoint.provider == "ollama"
@@ -187,6 +188,11 @@ class ModelClient:
     def _redact(self, text: str) -> str:
         key = self.endpoint.api_key
         return text.replace(key, "***") if key else text
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def _with_model(req: CompletionRequest, model: str) -> CompletionRequest:

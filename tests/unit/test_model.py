@@ -8,10 +8,10 @@ import httpx
 import pytest
 
 from lsp_server.completion.pipeline import CompletionInput, CompletionPipeline, is_multiline
-from lsp_server.model.client import ModelClient
 from lsp_server.model.dialects import ChatRequest, CompletionRequest, dialect_for
 from lsp_server.model.errors import ErrorKind, ModelError
 from lsp_server.model.health import EndpointHealth
+from lsp_server.model.pool import EndpointPool
 from lsp_server.prompt import STOP_TOKENS
 from lsp_server.settings import resolve_settings
 
@@ -83,8 +83,8 @@ def _pipeline(handler) -> tuple[CompletionPipeline, list[httpx.Request]]:
 
     settings, _ = resolve_settings({"endpoint": {"baseUrl": "http://model/v1"},
                                     "completion": {"model": "m"}}, {})
-    client = ModelClient(settings.endpoint, transport=httpx.MockTransport(record))
-    return CompletionPipeline(lambda: client, lambda: settings), seen
+    pool = EndpointPool(settings.endpoints, transport=httpx.MockTransport(record))
+    return CompletionPipeline(pool, lambda: settings), seen
 
 
 def test_typed_through_cache_and_leaked_tokens():
@@ -115,7 +115,7 @@ def test_errors_are_mapped_with_advice():
         asyncio.run(pipeline.complete(CompletionInput("doc", "x = ", 4)))
     assert info.value.kind == ErrorKind.RATE_LIMITED and info.value.retry_after == 7
     assert "rate limit" in info.value.message
-    assert pipeline.health.seconds_until_retry() >= 6
+    assert pipeline._endpoints.seconds_until_retry() >= 6
 
 
 def test_malformed_stream_is_a_clear_error():

@@ -1,0 +1,115 @@
+"""Several endpoints in order of preference: skip one that fails or is too slow, come back later."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import httpx
+
+from lsp_server.model.client import ModelClient
+from lsp_server.model.errors import ErrorKind, ModelError
+from lsp_server.model.health import EndpointHealth
+from lsp_server.settings import EndpointSettings
+
+# A slow endpoint is skipped for this long before it gets another chance.
+_SLOW_PAUSE = 30.0
+_LATENCY_WINDOW = 8
+# Failures worth trying the next endpoint for, within the same request.
+FAILOVER_KINDS = {ErrorKind.UNREACHABLE, ErrorKind.TLS, ErrorKind.AUTH, ErrorKind.NOT_FOUND,
+                  ErrorKind.RATE_LIMITED, ErrorKind.SERVER}
+
+
+@dataclass
+class Member:
+    """One endpoint of the pool with its client and health."""
+
+    settings: EndpointSettings
+    health: EndpointHealth
+    client: ModelClient
+    latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=_LATENCY_WINDOW))
+
+    @property
+    def label(self) -> str:
+        """Return a short name for status messages."""
+        return f"{self.settings.provider} {self.settings.base_url}"
+
+
+class EndpointPool:
+    """The configured endpoints, in order; one pooled HTTP client each."""
+
+    def __init__(
+        self,
+        endpoints: Sequence[EndpointSettings],
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._transport = transport
+        self._clock = clock
+        self.members: list[Member] = []
+        self._retired: list[ModelClient] = []
+        self.serving: Member | None = None
+        self.update(endpoints)
+
+    def update(self, endpoints: Sequence[EndpointSettings]) -> None:
+        """Adopt a new endpoint list, keeping clients (and health) of unchanged endpoints."""
+        old = {m.settings: m for m in self.members}
+        members = []
+        for ep in endpoints:
+            member = old.pop(ep, None) or Member(
+                ep, EndpointHealth(clock=self._clock),
+                ModelClient(ep, transport=self._transport))
+            members.append(member)
+        self._retired.extend(m.client for m in old.values())
+        self.members = members
+        if self.serving not in members:
+            self.serving = None
+
+    @property
+    def primary(self) -> Member:
+        """Return the first usable endpoint (the first one when all are paused)."""
+        return next((m for m in self.members if m.health.available()), self.members[0])
+
+    def candidates(self, *, explicit: bool = False) -> list[Member]:
+        """Return the endpoints to try now, in order; an explicit request tries them all."""
+        ready = [m for m in self.members if m.health.available()]
+        return ready if ready or not explicit else list(self.members)
+
+    def seconds_until_retry(self) -> float:
+        """Return how long until some endpoint may be called again."""
+        return min(m.health.seconds_until_retry() for m in self.members)
+
+    def record_success(self, member: Member, latency_ms: float | None = None) -> None:
+        """Note a good answer; an endpoint slower than its budget is skipped for a while."""
+        member.health.record_success()
+        self.serving = member
+        if latency_ms is None:
+            return
+        member.latencies_ms.append(latency_ms)
+        budget = member.settings.latency_budget_ms
+        if (budget and len(self.members) > 1 and len(member.latencies_ms) >= 3
+                and statistics.median(member.latencies_ms) > budget):
+            member.latencies_ms.clear()
+            member.health.record_failure(ModelError(
+                ErrorKind.TIMEOUT, f"{member.label} is slower than its latency budget "
+                f"({budget} ms)", retry_after=_SLOW_PAUSE))
+
+    def record_failure(self, member: Member, error: ModelError) -> None:
+        """Note a failure: the endpoint pauses for a growing interval."""
+        member.health.record_failure(error)
+
+    @property
+    def last_error(self) -> ModelError | None:
+        """Return the most recent failure of the endpoint that would be called next."""
+        return self.primary.health.last_error
+
+    async def aclose(self) -> None:
+        """Close every HTTP client, current and retired."""
+        clients = [*self._retired, *(m.client for m in self.members)]
+        self._retired = []
+        for client in clients:
+            await client.aclose()
