@@ -7,9 +7,20 @@ clamped, never raised: editors send them during fast edits.
 
 from __future__ import annotations
 
+import re
+
 UTF8 = "utf-8"
 UTF16 = "utf-16"
 UTF32 = "utf-32"
+
+# LSP knows three line endings; Python's str.splitlines knows eight (form feed among them).
+_EOL = re.compile(r"\r\n|\r|\n")
+_LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def split_lines(text: str) -> tuple[str, ...]:
+    """Split text into lines with their endings, the way LSP counts lines."""
+    return tuple(_LINES.findall(text))
 
 
 def units(text: str, encoding: str = UTF16) -> int:
@@ -23,21 +34,25 @@ def units(text: str, encoding: str = UTF16) -> int:
 
 def line_start(text: str, line: int) -> int:
     """Return the offset where 0-based `line` starts (the end of text when beyond it)."""
-    pos = 0
-    for _ in range(max(0, line)):
-        nl = text.find("\n", pos)
-        if nl == -1:
-            return len(text)
-        pos = nl + 1
-    return pos
+    if line <= 0:
+        return 0
+    if "\r" not in text:  # the common case, at C speed
+        pos = 0
+        for _ in range(line):
+            nl = text.find("\n", pos)
+            if nl == -1:
+                return len(text)
+            pos = nl + 1
+        return pos
+    for n, match in enumerate(_EOL.finditer(text), start=1):
+        if n == line:
+            return match.end()
+    return len(text)
 
 
 def _line_end(text: str, start: int) -> int:
-    end = text.find("\n", start)
-    end = len(text) if end == -1 else end
-    if end > start and text[end - 1] == "\r":
-        end -= 1
-    return end
+    match = _EOL.search(text, start)
+    return match.start() if match else len(text)
 
 
 def _column_to_index(line_text: str, character: int, encoding: str) -> int:
@@ -67,8 +82,15 @@ def offset_at(text: str, line: int, character: int, encoding: str = UTF16) -> in
 def position_at(text: str, offset: int, encoding: str = UTF16) -> tuple[int, int]:
     """Return the (line, character) LSP position of a string offset."""
     offset = max(0, min(offset, len(text)))
-    line = text.count("\n", 0, offset)
-    start = text.rfind("\n", 0, offset) + 1
+    if "\r" not in text:
+        line = text.count("\n", 0, offset)
+        start = text.rfind("\n", 0, offset) + 1
+        return line, units(text[start:offset], encoding)
+    if 0 < offset < len(text) and text[offset - 1 : offset + 1] == "\r\n":
+        offset -= 1  # inside a CRLF: no position names it; use the line's end
+    line, start = 0, 0
+    for match in _EOL.finditer(text, 0, offset):
+        line, start = line + 1, match.end()
     return line, units(text[start:offset], encoding)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
+from pygls.workspace.text_document import TextDocument
 
 from lsp_server import __version__
 from lsp_server.completion.pipeline import CompletionPipeline, ContextSource
@@ -16,9 +17,20 @@ from lsp_server.model.client import ModelClient
 from lsp_server.model.errors import ModelError
 from lsp_server.model.health import EndpointHealth
 from lsp_server.model.pool import EndpointPool
+from lsp_server.positions import split_lines
 from lsp_server.settings import describe, merge_layers, resolve_settings
 
 log = logging.getLogger(__name__)
+
+
+def _lsp_lines(self: TextDocument) -> tuple[str, ...]:
+    return split_lines(self.source)
+
+
+# pygls splits documents with str.splitlines, which also breaks lines at form feeds, \x1c-\x1e,
+# \x85 and \u2028/\u2029; LSP breaks them only at \n, \r\n and \r. Edits that count lines
+# past such a character would land in the wrong place (found by tests/e2e/test_fuzz.py).
+TextDocument.lines = property(_lsp_lines)  # type: ignore[method-assign,assignment]
 
 STATUS_NOTIFICATION = "qwen/status"
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lsp_server.positions import UTF8, UTF16, UTF32, byte_offset, offset_at, position_at, units
+from lsp_server.positions import (
+    UTF8,
+    UTF16,
+    UTF32,
+    byte_offset,
+    offset_at,
+    position_at,
+    split_lines,
+    units,
+)
 
 TEXT = "a = '😀'\nb = 'é中'\n\nlast"
 
@@ -34,9 +43,15 @@ def test_round_trip_and_bytes():
 
 @given(st.lists(st.text(alphabet=st.characters(blacklist_characters="\r\n", codec="utf-8")),
                 min_size=1, max_size=5),
-       st.sampled_from([UTF8, UTF16, UTF32]), st.data())
-def test_every_position_round_trips(lines, encoding, data):
-    text = "\n".join(lines)
+       st.sampled_from(["\n", "\r\n", "\r"]), st.sampled_from([UTF8, UTF16, UTF32]), st.data())
+def test_every_position_round_trips(lines, eol, encoding, data):
+    text = eol.join(lines)
     offset = data.draw(st.integers(0, len(text)))
     line, col = position_at(text, offset, encoding)
-    assert offset_at(text, line, col, encoding) == offset
+    inside_crlf = text[offset - 1 : offset + 1] == "\r\n"
+    assert offset_at(text, line, col, encoding) == offset - inside_crlf
+    assert line == len(split_lines(text[: offset - inside_crlf] + "x")) - 1
+
+
+def test_only_lsp_line_endings_split_lines():
+    assert split_lines("a\x0cb\u2028c\rd\r\ne\nf") == ("a\x0cb\u2028c\r", "d\r\n", "e\n", "f")
