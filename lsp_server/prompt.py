@@ -36,7 +36,10 @@ def split_document(text: str, offset: int, prefix_chars: int, suffix_chars: int)
     offset = max(0, min(offset, len(text)))
     prefix, suffix = text[:offset], text[offset:]
     if len(prefix) > prefix_chars:
-        cut = len(prefix) - prefix_chars
+        # The cut moves in steps of a quarter budget, not with every keystroke, so the
+        # prompt's beginning stays byte-identical and servers can reuse their prompt cache.
+        step = max(1, prefix_chars // 4)
+        cut = -(-(len(prefix) - prefix_chars) // step) * step
         newline = prefix.find("\n", cut)
         # Keep whole lines; if the cursor line alone is over budget keep its tail.
         prefix = prefix[newline + 1 :] if newline != -1 else prefix[cut:]

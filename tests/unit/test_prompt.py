@@ -49,8 +49,18 @@ def test_split_trims_at_line_boundaries():
     text = "line1\nline2\nline3 cursor here\nline4\nline5\n"
     offset = text.index("cursor")
     prefix, suffix = split_document(text, offset, prefix_chars=14, suffix_chars=20)
-    assert prefix == "line2\nline3 "  # whole lines only: "line1\n" does not fit
+    assert prefix == "line3 "  # whole lines, cut at a quarter-budget step
     assert suffix == "cursor here\nline4\n"
+
+
+def test_prefix_start_is_stable_while_typing():
+    text = "".join(f"line {i} of the file\n" for i in range(400))
+    starts = set()
+    for extra in range(0, 300, 7):  # type 300 characters at the end
+        doc = text + "x" * extra
+        prefix, _ = split_document(doc, len(doc), prefix_chars=2000, suffix_chars=0)
+        starts.add(len(doc) - len(prefix))
+    assert len(starts) <= 2  # moved at most once in 300 keystrokes
 
 
 @given(st.text(), st.integers(min_value=0, max_value=300), st.integers(1, 50),
