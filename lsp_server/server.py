@@ -52,6 +52,7 @@ class QwenLanguageServer(LanguageServer):
                                            context=lambda: self.context)
         self._shown_error: str | None = None
         self._state = "idle"
+        self._last_status: dict[str, Any] = {}
 
     # -- settings --------------------------------------------------------------------
     def update_settings(
@@ -106,10 +107,7 @@ class QwenLanguageServer(LanguageServer):
             self.set_status("idle")
 
     def set_status(self, state: str, message: str | None = None) -> None:
-        """Send `qwen/status` when the state changes (idle, indexing, requesting, error)."""
-        if state == self._state and message is None:
-            return
-        self._state = state
+        """Send `qwen/status` when the state or the serving endpoint changes."""
         serving = self.endpoints.serving or self.endpoints.primary
         payload: dict[str, Any] = {
             "state": state,
@@ -117,6 +115,9 @@ class QwenLanguageServer(LanguageServer):
             "provider": serving.settings.provider,
             "model": serving.settings.completion_model,
         }
+        if payload == self._last_status and message is None:
+            return
+        self._state, self._last_status = state, dict(payload)
         if message:
             payload["message"] = message
         self.protocol.notify(STATUS_NOTIFICATION, payload)
@@ -139,11 +140,12 @@ def _merge_layers(*layers: Any) -> dict[str, Any]:
 
 def create_server(env: Mapping[str, str] | None = None) -> QwenLanguageServer:
     """Return a server with every feature registered."""
-    from lsp_server.features import code_actions, inline_completion, lifecycle
+    from lsp_server.features import chat, code_actions, inline_completion, lifecycle
 
     server = QwenLanguageServer(env)
     lifecycle.register(server)
     inline_completion.register(server)
     code_actions.register(server)
+    chat.register(server)
     return server
 

@@ -1,0 +1,1 @@
+"""Chat sessions, code-action prompts and the ranges they work on. Knows nothing of LSP."""

@@ -1,0 +1,256 @@
+"""`qwen/chat` (streamed as `qwen/chatDelta` notifications) and `qwen/chatReset`.
+
+LSP has no chat, so these are custom methods. A chat request resolves with the whole answer
+after its deltas; `$/cancelRequest` cancels the handler's task, which closes the HTTP stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.uris import to_fs_path
+
+from lsp_server.chat.prompts import Focus, chat_messages, context_block
+from lsp_server.chat.session import SessionStore
+from lsp_server.context.languages import language_for_document
+from lsp_server.model.dialects import ChatDelta, ChatRequest
+from lsp_server.model.errors import ErrorKind, ModelError
+from lsp_server.positions import offset_at
+from lsp_server.prompt import ContextFile, strip_special_tokens
+from lsp_server.server import QwenLanguageServer
+
+log = logging.getLogger(__name__)
+
+CHAT_REQUEST = "qwen/chat"
+CHAT_DELTA = "qwen/chatDelta"
+CHAT_RESET = "qwen/chatReset"
+REQUEST_FAILED = -32803  # LSP ErrorCodes.RequestFailed
+
+_stores: weakref.WeakKeyDictionary[QwenLanguageServer, SessionStore] = (
+    weakref.WeakKeyDictionary())
+
+
+def sessions(ls: QwenLanguageServer) -> SessionStore:
+    """Return the chat sessions of a server."""
+    store = _stores.get(ls)
+    if store is None:
+        store = _stores[ls] = SessionStore()
+    return store
+
+
+def plain(value: Any) -> Any:
+    """Return custom-method params (pygls namedtuples) as plain dicts and lists."""
+    if hasattr(value, "_asdict"):
+        return {k: plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if hasattr(value, "__attrs_attrs__"):  # an lsprotocol object passed through
+        return plain({a.name: getattr(value, a.name) for a in value.__attrs_attrs__})
+    return value
+
+
+@dataclass(frozen=True)
+class Document:
+    """An open document as the server holds it."""
+
+    uri: str
+    path: str | None
+    rel: str
+    text: str
+    version: int | None
+    language: str | None
+    encoding: str
+
+
+def document(ls: QwenLanguageServer, uri: str) -> Document | None:
+    """Return the open document at `uri`, or None when the editor has not opened it."""
+    doc = ls.workspace.text_documents.get(unquote(uri)) or ls.workspace.text_documents.get(uri)
+    if doc is None:
+        return None
+    path = to_fs_path(uri) if uri.startswith("file:") else None
+    rel = os.path.basename(path) if path else uri.rsplit("/", 1)[-1]
+    if path:
+        for folder in ls.workspace.folders.values():
+            root = to_fs_path(folder.uri)
+            if root and path.startswith(root.rstrip(os.sep) + os.sep):
+                rel = os.path.relpath(path, root).replace(os.sep, "/")
+                break
+    encoding = str(getattr(doc.position_codec.encoding, "value", None)
+                   or doc.position_codec.encoding or "utf-16")
+    return Document(uri, path, rel, doc.source, doc.version,
+                    language_for_document(path or uri, doc.language_id), encoding)
+
+
+def workspace_root(ls: QwenLanguageServer, path: str) -> str | None:
+    """Return the workspace folder that holds `path`."""
+    for folder in ls.workspace.folders.values():
+        root = to_fs_path(folder.uri)
+        if root and path.startswith(root.rstrip(os.sep) + os.sep):
+            return root
+    return None
+
+
+def may_send(ls: QwenLanguageServer, path: str | None) -> bool:
+    """Return whether a file's content may leave the machine (secrets, ignored files: no)."""
+    if path is None or ls.context is None:
+        return True
+    try:
+        return bool(ls.context.may_send(path))
+    except Exception:  # when unsure, send nothing
+        log.exception("may_send failed for %s", path)
+        return False
+
+
+def range_offsets(doc: Document, rng: Any) -> tuple[int, int] | None:
+    """Return string offsets of an LSP range (dict or lsprotocol), ordered; None if absent."""
+    rng = plain(rng)
+    if not isinstance(rng, Mapping):
+        return None
+    try:
+        s, e = rng["start"], rng["end"]
+        start = offset_at(doc.text, int(s["line"]), int(s["character"]), doc.encoding)
+        end = offset_at(doc.text, int(e["line"]), int(e["character"]), doc.encoding)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (start, end) if start <= end else (end, start)
+
+
+def repo_context(ls: QwenLanguageServer, doc: Document, offset: int,
+                 budget: int) -> Sequence[ContextFile]:
+    """Return repository context for a position, never from files that may not be sent."""
+    if ls.context is None or doc.path is None or budget <= 0:
+        return []
+    try:
+        files = ls.context.context_files(doc.path, doc.text, offset, budget)
+    except Exception:  # context is an enhancement: answer without it
+        log.exception("repository context failed for %s", doc.path)
+        return []
+    root = workspace_root(ls, doc.path)
+    return [f for f in files
+            if may_send(ls, os.path.join(root, f.path) if root else f.path)]
+
+
+def model_failure(ls: QwenLanguageServer, err: ModelError) -> JsonRpcException:
+    """Report an endpoint failure to the user and return the error the request fails with."""
+    ls.report_model_error(err)
+    return JsonRpcException(err.message, code=REQUEST_FAILED)
+
+
+async def ask_model(
+    ls: QwenLanguageServer,
+    req: ChatRequest,
+    on_delta: Callable[[ChatDelta], None] | None = None,
+) -> str:
+    """Stream one chat request within qwen.chat.timeoutMs; return the answer (no reasoning)."""
+    timeout_ms = ls.settings.chat.timeout_ms
+    parts: list[str] = []
+    ls.set_status("requesting")
+    try:
+        async with asyncio.timeout(max(1, timeout_ms) / 1000):
+            stream = ls.model_client().stream_chat(req)
+            async with contextlib.aclosing(stream):
+                async for delta in stream:
+                    text = strip_special_tokens(delta.text)
+                    if not text:
+                        continue
+                    if not delta.reasoning:
+                        parts.append(text)
+                    if on_delta is not None:
+                        on_delta(ChatDelta(text, delta.reasoning))
+    except TimeoutError:
+        ls.set_status("idle")
+        raise ModelError(ErrorKind.TIMEOUT, f"the answer took longer than qwen.chat.timeoutMs "
+                                            f"({timeout_ms} ms)") from None
+    except asyncio.CancelledError:
+        ls.set_status("idle")
+        raise
+    ls.report_model_ok()
+    ls.set_status("idle")
+    return "".join(parts)
+
+
+async def stream_answer(
+    ls: QwenLanguageServer,
+    *,
+    session_id: str,
+    request_id: str,
+    messages: list[dict[str, str]],
+    thinking: bool,
+) -> str:
+    """Stream a chat answer to the client as `qwen/chatDelta`; return the answer text."""
+    s = ls.settings.chat
+    req = ChatRequest(messages, s.model, s.max_tokens, s.temperature, thinking)
+
+    def notify(delta: ChatDelta) -> None:
+        payload: dict[str, Any] = {"sessionId": session_id, "requestId": request_id,
+                                   "delta": delta.text}
+        if delta.reasoning:
+            payload["kind"] = "reasoning"
+        ls.protocol.notify(CHAT_DELTA, payload)
+
+    return await ask_model(ls, req, notify)
+
+
+def request_id(ls: QwenLanguageServer) -> str:
+    """Return the JSON-RPC id of the request being handled, as a string."""
+    return str(ls.protocol.msg_id)
+
+
+def focus_from(ls: QwenLanguageServer, context: Any) -> tuple[Document | None, Focus | None]:
+    """Return the document and focus a chat context names (uri and optional range)."""
+    context = plain(context) if context is not None else {}
+    if not isinstance(context, Mapping) or not context.get("uri"):
+        return None, None
+    doc = document(ls, str(context["uri"]))
+    if doc is None or not may_send(ls, doc.path):
+        return doc, None
+    span = range_offsets(doc, context.get("range"))
+    start, end = span if span is not None else (0, 0)
+    return doc, Focus(doc.rel, doc.language, doc.text, start, end)
+
+
+def register(server: QwenLanguageServer) -> None:
+    """Register the chat methods."""
+
+    @server.feature(CHAT_REQUEST)
+    async def chat(ls: QwenLanguageServer, params: Any) -> dict[str, Any]:
+        p = plain(params)
+        if not isinstance(p, Mapping) or not str(p.get("message") or "").strip():
+            raise JsonRpcInvalidParams("qwen/chat needs a non-empty message")
+        session_id = str(p.get("sessionId") or "default")
+        message = str(p["message"])
+        rid = request_id(ls)
+        settings = ls.settings.chat
+        context = plain(p.get("context")) or {}
+        doc, focus = focus_from(ls, context)
+        repo: Sequence[ContextFile] = []
+        if focus is not None and doc is not None and context.get("includeRepoContext"):
+            repo = repo_context(ls, doc, focus.start, settings.context_chars // 2)
+        session = sessions(ls).get(session_id, settings.history_tokens)
+        messages = chat_messages(session.messages(), message,
+                                 context=context_block(focus, repo, settings.context_chars),
+                                 dropped_turns=session.dropped)
+        try:
+            text = await stream_answer(ls, session_id=session_id, request_id=rid,
+                                       messages=messages, thinking=settings.thinking)
+        except ModelError as err:
+            raise model_failure(ls, err) from None
+        session.add(message, text)
+        return {"sessionId": session_id, "requestId": rid, "text": text}
+
+    @server.feature(CHAT_RESET)
+    def chat_reset(ls: QwenLanguageServer, params: Any) -> dict[str, Any]:
+        p = plain(params)
+        session_id = str(p.get("sessionId") or "default") if isinstance(p, Mapping) else "default"
+        return {"sessionId": session_id, "reset": sessions(ls).reset(session_id)}
