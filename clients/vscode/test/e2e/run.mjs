@@ -1,0 +1,548 @@
+// End-to-end test in a real VS Code: code-server + Debian's Chromium through playwright-core,
+// with the packaged extension, the real `qwen-lsp` and the loopback fake endpoint.
+//
+// Configured by environment variables (tests/e2e/test_vscode.py sets them):
+//   QWEN_E2E_CODE_SERVER  code-server binary            QWEN_E2E_CHROMIUM  chromium binary
+//   QWEN_E2E_SERVER       absolute path of qwen-lsp     QWEN_E2E_PYTHON    python for the fake endpoint
+//   QWEN_E2E_REPO         repository root               QWEN_E2E_VSIX      the packaged extension
+//   QWEN_E2E_OUT          directory for results.json, logs and screenshots
+// Prints one line per step and writes OUT/results.json: {steps: [{name, status, ms, detail}]}.
+// status is "passed", "failed" or "skipped" (a server without chat or actions).
+
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+};
+const CODE_SERVER = env('QWEN_E2E_CODE_SERVER');
+const CHROMIUM = env('QWEN_E2E_CHROMIUM');
+const SERVER = env('QWEN_E2E_SERVER');
+const PYTHON = env('QWEN_E2E_PYTHON');
+const REPO = env('QWEN_E2E_REPO');
+const VSIX = env('QWEN_E2E_VSIX');
+const OUT = env('QWEN_E2E_OUT');
+const SHOTS = process.env.QWEN_E2E_SCREENSHOTS || OUT;
+
+const COMPLETION = 'a + b';
+const CHAT_ANSWER = [
+  '`add` returns the sum of its two arguments.',
+  '',
+  '```python',
+  'def add(a: int, b: int) -> int:',
+  '    return a + b',
+  '```',
+  '',
+  'It works for any type that supports `+`. Model output is escaped: <b>not bold</b>.',
+].join('\n');
+const REFACTORED = 'def add(a: int, b: int) -> int:\n    """Return the sum of a and b."""\n    return a + b\n';
+
+const started = Date.now();
+const steps = [];
+let runDir;
+const children = [];
+let page;
+
+function log(msg) {
+  process.stdout.write(`[e2e ${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}\n`);
+}
+
+class Skip extends Error {}
+
+async function step(name, fn, { optional = false } = {}) {
+  const t0 = Date.now();
+  try {
+    const detail = await fn();
+    steps.push({ name, status: 'passed', ms: Date.now() - t0, detail: detail ?? null });
+    log(`PASS ${name} (${Date.now() - t0} ms)${detail ? `: ${JSON.stringify(detail)}` : ''}`);
+    return true;
+  } catch (err) {
+    const skipped = err instanceof Skip;
+    steps.push({ name, status: skipped ? 'skipped' : 'failed', ms: Date.now() - t0, detail: String(err?.message ?? err) });
+    log(`${skipped ? 'SKIP' : 'FAIL'} ${name}: ${err?.stack ?? err}`);
+    if (page && !skipped) await page.screenshot({ path: path.join(OUT, `failed-${name.replace(/\W+/g, '-')}.png`) }).catch(() => {});
+    if (!optional && !skipped) throw err;
+    return false;
+  }
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(what, fn, timeout = 15000, interval = 100) {
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(interval);
+  }
+  throw new Error(`timed out after ${timeout} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+function start(cmd, args, opts, logName) {
+  const out = fs.openSync(path.join(OUT, logName), 'w');
+  const child = spawn(cmd, args, { ...opts, detached: true, stdio: ['ignore', out, out] });
+  children.push(child);
+  return child;
+}
+
+function stopAll() {
+  for (const child of children.reverse()) {
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {}
+  }
+}
+
+async function http(url, body) {
+  const res = await fetch(url, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return res.json();
+}
+
+// -- the workbench -----------------------------------------------------------------------
+async function commandPalette(text) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(`>${text}`);
+  await page.locator('.quick-input-list .monaco-list-row').first().waitFor({ state: 'visible' });
+  await sleep(150);
+  await page.keyboard.press('Enter');
+}
+
+async function statusText() {
+  const item = page.locator('#workbench\\.parts\\.statusbar [aria-label^="Qwen "]').first();
+  return (await item.count()) ? item.getAttribute('aria-label') : null;
+}
+
+async function chatFrame() {
+  for (const frame of page.frames()) {
+    if ((await frame.locator('#composer').count().catch(() => 0)) > 0) return frame;
+  }
+  return null;
+}
+
+async function main() {
+  fs.mkdirSync(OUT, { recursive: true });
+  fs.mkdirSync(SHOTS, { recursive: true });
+  const run = fs.mkdtempSync(path.join(os.tmpdir(), 'qwen-vscode-e2e-'));
+  runDir = run;
+  const ws = path.join(run, 'workspace');
+  fs.mkdirSync(ws);
+  const file = path.join(ws, 'calc.py');
+  fs.writeFileSync(file, 'def add(a, b):\n    """Return the sum of a and b."""\n');
+  // A clean environment: no endpoint or key of the developer's leaks into the test.
+  const baseEnv = {
+    PATH: process.env.PATH,
+    HOME: path.join(run, 'home'),
+    XDG_CACHE_HOME: path.join(run, 'cache'),
+    XDG_CONFIG_HOME: path.join(run, 'config'),
+    XDG_DATA_HOME: path.join(run, 'data'),
+    NO_PROXY: '127.0.0.1,localhost',
+    PYTHONUNBUFFERED: '1',
+  };
+
+  let endpoint;
+  await step('fake endpoint up', async () => {
+    const portFile = path.join(run, 'endpoint.port');
+    start(PYTHON, [path.join(REPO, 'tests', 'fake_endpoint.py'), '--port-file', portFile, '--text', COMPLETION], { env: baseEnv, cwd: REPO }, 'endpoint.log');
+    const port = await waitFor('the endpoint port file', () => fs.existsSync(portFile) && fs.readFileSync(portFile, 'utf8').trim());
+    endpoint = `http://127.0.0.1:${port}`;
+    return { endpoint };
+  });
+
+  const ud = path.join(run, 'ud');
+  const ext = path.join(run, 'ext');
+  fs.mkdirSync(path.join(ud, 'User'), { recursive: true });
+  fs.writeFileSync(
+    path.join(ud, 'User', 'settings.json'),
+    JSON.stringify(
+      {
+        'editor.inlineSuggest.enabled': true,
+        'security.workspace.trust.enabled': false,
+        'files.autoSave': 'off',
+        'files.hotExit': 'off',
+        'chat.disableAIFeatures': true,
+        'workbench.startupEditor': 'none',
+        'workbench.tips.enabled': false,
+        'workbench.enableExperiments': false,
+        'workbench.welcomePage.walkthroughs.openOnInstall': false,
+        'telemetry.telemetryLevel': 'off',
+        'update.mode': 'none',
+        'extensions.autoCheckUpdates': false,
+        'extensions.autoUpdate': false,
+        'editor.quickSuggestions': { other: false, comments: false, strings: false },
+        'editor.wordBasedSuggestions': 'off',
+        'editor.suggestOnTriggerCharacters': false,
+        'editor.parameterHints.enabled': false,
+        'editor.minimap.enabled': false,
+        'git.enabled': false,
+        'workbench.secondarySideBar.defaultVisibility': 'hidden',
+        'qwen.completion.model': 'qwen-test',
+        'qwen.chat.model': 'qwen-test',
+      },
+      null,
+      2,
+    ),
+  );
+  // Machine-scoped settings (server command, endpoint): code-server is a remote window, where
+  // VS Code reads them from the remote machine's settings, not from the user's.
+  fs.mkdirSync(path.join(ud, 'Machine'), { recursive: true });
+  fs.writeFileSync(
+    path.join(ud, 'Machine', 'settings.json'),
+    JSON.stringify({ 'qwen.server.command': SERVER, 'qwen.endpoint.baseUrl': `${endpoint}/v1`, 'qwen.endpoint.provider': 'openai' }, null, 2),
+  );
+  const csEnv = { ...baseEnv };
+  const config = path.join(run, 'config.yaml');
+  fs.writeFileSync(config, 'auth: none\ncert: false\n');
+
+  await step('install the .vsix', () => {
+    execFileSync(CODE_SERVER, ['--config', config, '--install-extension', VSIX, '--extensions-dir', ext, '--user-data-dir', ud], {
+      env: csEnv,
+      stdio: 'pipe',
+    });
+    const installed = fs.readdirSync(ext).filter((d) => d.startsWith('qwen-lsp.'));
+    if (!installed.length) throw new Error(`not installed: ${fs.readdirSync(ext)}`);
+    return { installed };
+  });
+
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  await step('code-server up', async () => {
+    start(
+      CODE_SERVER,
+      ['--config', config, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check',
+        '--disable-workspace-trust', '--user-data-dir', ud, '--extensions-dir', ext, ws],
+      { env: csEnv },
+      'code-server.log',
+    );
+    await waitFor('code-server /healthz', async () => (await fetch(`${base}/healthz`)).ok, 30000, 200);
+  });
+
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  const context = await browser.newContext({ viewport: { width: 1360, height: 820 } });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+  page = await context.newPage();
+  const consoleLines = [];
+  page.on('console', (m) => consoleLines.push(`${((Date.now() - started) / 1000).toFixed(1)}s ${m.text()}`));
+  const states = [];
+  let polling = true;
+  const poll = (async () => {
+    while (polling) {
+      const s = await statusText().catch(() => null);
+      const state = s?.replace(/^Qwen /, '');
+      if (state && states[states.length - 1] !== state) states.push(state);
+      await sleep(50);
+    }
+  })();
+
+  try {
+    await step('extension and server ready', async () => {
+      await page.goto(`${base}/?folder=${encodeURIComponent(ws)}`);
+      await waitFor('"[qwen] language server ready" in the console', () => consoleLines.some((l) => l.includes('[qwen] language server ready')), 45000);
+    });
+
+    await step('status bar shows the server state', async () => {
+      const s = await waitFor('the Qwen status bar item to be idle', async () => {
+        const t = await statusText();
+        return t === 'Qwen idle' ? t : null;
+      }, 30000);
+      return { label: s };
+    });
+
+    await step('ghost text appears while typing', async () => {
+      await page.keyboard.press('Control+P');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible' });
+      await input.fill('calc.py');
+      await page.locator('.quick-input-list .monaco-list-row').first().waitFor();
+      await page.keyboard.press('Enter');
+      const lines = page.locator('.editor-instance .monaco-editor .view-lines .view-line');
+      await waitFor('calc.py in the editor', async () => (await lines.count()) >= 2);
+      await lines.last().click();
+      await page.keyboard.press('Control+End');
+      await waitFor('the cursor on line 3', async () => /Ln 3, Col 1/.test((await page.locator('#workbench\\.parts\\.statusbar').textContent()) ?? ''), 5000);
+      await page.keyboard.type('    return ', { delay: 30 });
+      const ghost = page.locator('.monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text').first();
+      await ghost.waitFor({ state: 'visible', timeout: 15000 });
+      const text = (await page.locator('.monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text').allTextContents()).join('').replace(/\u00a0/g, ' ');
+      if (!text.includes(COMPLETION)) throw new Error(`ghost text is ${JSON.stringify(text)}`);
+      await page.screenshot({ path: path.join(SHOTS, 'ghost-text.png'), clip: { x: 0, y: 0, width: 1360, height: 420 } });
+      return { ghost: text };
+    });
+
+    await step('Ctrl+Right accepts the next word, Tab the rest (saved file)', async () => {
+      await page.keyboard.press('Control+ArrowRight');
+      // The ghost text shrinks to the part not accepted yet.
+      await waitFor('the first word accepted', async () => {
+        const ghost = (await page.locator('.monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text').allTextContents()).join('');
+        return ghost.replace(/\u00a0/g, ' ').trim() === '+ b';
+      }, 5000);
+      await page.keyboard.press('Tab');
+      await sleep(200);
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('Control+S');
+      const saved = await waitFor('calc.py saved with the suggestion', () => {
+        const t = fs.readFileSync(file, 'utf8');
+        return t.includes(`    return ${COMPLETION}`) ? t : null;
+      });
+      return { saved };
+    });
+
+    await step('the server counted both acceptances (qwen/stats)', async () => {
+      await commandPalette('Qwen: Show Statistics');
+      const stats = await waitFor('the statistics document', async () => {
+        const text = (await page.locator('.editor-instance .view-lines').first().textContent())?.replace(/\u00a0/g, ' ') ?? '';
+        return text.includes('"partiallyAccepted"') ? text : null;
+      }, 10000);
+      const accepted = /"accepted": (\d+)/.exec(stats)?.[1];
+      const partial = /"partiallyAccepted": (\d+)/.exec(stats)?.[1];
+      if (accepted !== '1' || partial !== '1') throw new Error(`accepted=${accepted} partiallyAccepted=${partial}`);
+      // Close the statistics document without saving.
+      await page.keyboard.press('Control+W');
+      await sleep(200);
+      const dontSave = page.getByRole('button', { name: /Don't Save/ });
+      if (await dontSave.isVisible().catch(() => false)) await dontSave.click();
+      return { accepted: Number(accepted), partiallyAccepted: Number(partial) };
+    });
+
+    // -- chat ----------------------------------------------------------------------------
+    let chatSupported = true;
+    let frame;
+    await step('chat panel streams an answer', async () => {
+      await http(`${endpoint}/_control/replies`, { default: { text: CHAT_ANSWER, chunk_size: 6, chunk_delay: 0.03 } });
+      await commandPalette('Qwen: Open Chat');
+      frame = await waitFor('the chat webview', chatFrame, 20000);
+      // A wider side bar makes a readable screenshot: drag the sash right of it.
+      const sidebar = await page.locator('#workbench\\.parts\\.sidebar').boundingBox();
+      if (sidebar) {
+        const x = sidebar.x + sidebar.width + 1;
+        await page.mouse.move(x, 400);
+        await page.mouse.down();
+        await page.mouse.move(x + 220, 400, { steps: 5 });
+        await page.mouse.up();
+        await page.mouse.move(900, 600);
+      }
+      await frame.locator('#input').fill('What does add do?');
+      const grew = [];
+      await frame.locator('#input').press('Enter');
+      await waitFor('the answer to finish', async () => {
+        const note = await frame.locator('.message.assistant .note').allTextContents();
+        if (note.some((n) => /does not support chat/.test(n))) {
+          chatSupported = false;
+          return true;
+        }
+        const body = await frame.locator('.message.assistant .body').last().textContent().catch(() => '');
+        if (body && grew[grew.length - 1] !== body.length) grew.push(body.length);
+        return (await frame.locator('.message.assistant.done').count()) > 0;
+      }, 30000, 20);
+      if (!chatSupported) throw new Skip('the server has no qwen/chat yet');
+      const html = await frame.locator('.message.assistant .body').last().innerHTML();
+      if (!html.includes('class="hljs-keyword"')) throw new Error('the code block is not highlighted');
+      if (html.includes('<b>not bold</b>')) throw new Error('model HTML was rendered');
+      if (!html.includes('&lt;b&gt;not bold&lt;/b&gt;')) throw new Error('model HTML was not shown escaped');
+      await page.screenshot({ path: path.join(SHOTS, 'chat-panel.png') });
+      return { partialRenders: grew.length, finalLength: grew[grew.length - 1] };
+    }, { optional: true });
+
+    if (chatSupported && frame) {
+      await step('Stop cancels the answer (endpoint stream closed)', async () => {
+        const before = (await http(`${endpoint}/_control/requests`)).disconnects;
+        await http(`${endpoint}/_control/replies`, { default: { text: 'word '.repeat(400), chunk_size: 5, chunk_delay: 0.1 } });
+        const answers = await frame.locator('.message.assistant').count();
+        await frame.locator('#input').fill('Tell me a long story.');
+        await frame.locator('#input').press('Enter');
+        await waitFor('streaming to start', async () => {
+          const last = frame.locator('.message.assistant').nth(answers);
+          return ((await last.locator('.body').textContent().catch(() => '')) ?? '').includes('word');
+        }, 15000, 50);
+        await frame.locator('#stop').click();
+        await waitFor('the answer to show Stopped', async () => (await frame.locator('.message.assistant.stopped').count()) > 0, 5000);
+        const after = await waitFor('the endpoint to see the stream closed', async () => {
+          const d = (await http(`${endpoint}/_control/requests`)).disconnects;
+          return d > before ? d : null;
+        }, 10000, 100);
+        const stopHidden = await frame.locator('#stop').isHidden();
+        if (!stopHidden) throw new Error('the stop button is still shown');
+        return { disconnects: after - before };
+      }, { optional: true });
+
+      await step('Copy puts a code block on the clipboard', async () => {
+        const first = frame.locator('.message.assistant').first();
+        await first.locator('button[data-action="copy"]').click();
+        const clip = await waitFor('the clipboard', async () => {
+          const t = await page.evaluate(() => navigator.clipboard.readText()).catch(() => '');
+          return t.includes('def add(a: int') ? t : null;
+        }, 5000);
+        return { clipboard: clip.split('\n')[0] };
+      }, { optional: true });
+    }
+
+    // -- a refactor action ---------------------------------------------------------------
+    await step('Refactor… applies its edit after confirmation', async () => {
+      await http(`${endpoint}/_control/replies`, { default: { text: '```python\n' + REFACTORED + '```\n' } });
+      // Back to the editor, cursor inside the function (the server takes the enclosing definition).
+      await page.locator('.monaco-editor .view-lines').first().click();
+      await page.keyboard.press('Control+Home');
+      await commandPalette('Qwen: Refactor…');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible' });
+      await input.fill('add type hints');
+      await page.keyboard.press('Enter');
+      // Annotated edits that need confirmation open the Refactor Preview.
+      const apply = page.locator('#refactorPreview').getByRole('button', { name: /^Apply/ }).first();
+      const message = page.locator('.notifications-toasts .notification-list-item-message');
+      await waitFor('the refactor preview (or a message)', async () => {
+        if (await apply.isVisible().catch(() => false)) return true;
+        const texts = await message.allTextContents();
+        const refused = texts.find((t) => /not offer this action|not applied|Qwen:/.test(t) && !/Refactoring/.test(t));
+        if (refused && /not offer this action/.test(refused)) throw new Skip('the server has no qwen.refactor yet');
+        if (refused) throw new Error(`refused: ${refused}`);
+        return false;
+      }, 30000);
+      // Edits that need confirmation start unchecked: tick the file, then Apply.
+      const boxes = page.locator('#refactorPreview .edit-checkbox');
+      await boxes.first().click();
+      await waitFor('the edit to be ticked', async () => (await boxes.first().getAttribute('aria-checked')) === 'true', 5000);
+      await page.screenshot({ path: path.join(OUT, 'refactor-preview.png') });
+      await apply.click();
+      await sleep(300);
+      await page.keyboard.press('Control+S');
+      const saved = await waitFor('calc.py saved with the refactoring', () => {
+        const t = fs.readFileSync(file, 'utf8');
+        return t.includes('def add(a: int, b: int) -> int:') ? t : null;
+      }, 10000);
+      return { saved };
+    }, { optional: true });
+
+    await step('a code action from the light bulb menu applies its edit (resolve)', async () => {
+      const simplified = 'def add(a: int, b: int) -> int:\n    """Add two numbers."""\n    return a + b\n';
+      await http(`${endpoint}/_control/replies`, { default: { text: '```python\n' + simplified + '```\n' } });
+      await page.locator('.editor-instance .monaco-editor .view-lines .view-line').first().click();
+      await page.keyboard.press('Control+Home');
+      await sleep(300);
+      await page.keyboard.press('Control+.');
+      const row = page.locator('.action-widget .monaco-list-row', { hasText: 'Qwen: Simplify' }).first();
+      await row.waitFor({ state: 'visible', timeout: 10000 });
+      const offered = (await page.locator('.action-widget .monaco-list-row').allTextContents()).filter((t) => t.includes('Qwen'));
+      await row.click();
+      const boxes = page.locator('#refactorPreview .edit-checkbox');
+      await boxes.first().waitFor({ state: 'visible', timeout: 30000 });
+      await boxes.first().click();
+      await waitFor('the edit to be ticked', async () => (await boxes.first().getAttribute('aria-checked')) === 'true', 5000);
+      await page.locator('#refactorPreview').getByRole('button', { name: /^Apply/ }).first().click();
+      await sleep(300);
+      await page.keyboard.press('Control+S');
+      const saved = await waitFor('calc.py saved with the simplification', () => {
+        const t = fs.readFileSync(file, 'utf8');
+        return t.includes('Add two numbers.') ? t : null;
+      }, 10000);
+      return { offered, saved };
+    }, { optional: true });
+
+    if (chatSupported && frame) {
+      await step('Explain answers in the chat panel', async () => {
+        await http(`${endpoint}/_control/replies`, { default: { text: 'It adds **a** and **b**.', chunk_size: 4, chunk_delay: 0.02 } });
+        const answers = await frame.locator('.message.assistant').count();
+        await page.locator('.editor-instance .monaco-editor .view-lines .view-line').first().click();
+        await commandPalette('Qwen: Explain');
+        const answer = frame.locator('.message.assistant').nth(answers);
+        await waitFor('the explanation', async () => /\bdone\b/.test((await answer.getAttribute('class').catch(() => '')) ?? '') &&
+          ((await answer.textContent().catch(() => '')) ?? '').includes('It adds a and b'), 20000);
+        const question = await frame.locator('.message.user').last().textContent();
+        if (!/Explain `calc\.py:1`/.test(question ?? '')) throw new Error(`question shown: ${question}`);
+        return { question: question?.trim() };
+      }, { optional: true });
+    }
+
+    if (chatSupported && frame) {
+      await step('chat history survives a window reload', async () => {
+        const readyBefore = consoleLines.filter((l) => l.includes('[qwen] chat view ready')).length;
+        await commandPalette('Developer: Reload Window');
+        await waitFor('the chat view again', () => consoleLines.filter((l) => l.includes('[qwen] chat view ready')).length > readyBefore, 60000, 200);
+        const again = await waitFor('the chat webview', chatFrame, 20000);
+        const questions = await waitFor('restored messages', async () => {
+          const q = await again.locator('.message.user').allTextContents();
+          return q.length ? q : null;
+        }, 10000);
+        if (!questions.some((q) => q.includes('What does add do?'))) throw new Error(`restored: ${questions}`);
+        return { restoredQuestions: questions.length };
+      }, { optional: true });
+    }
+
+    await step('a bad server command shows a notification with Show log; a Python interpreter restarts it', async () => {
+      const machine = path.join(ud, 'Machine', 'settings.json');
+      const settings = JSON.parse(fs.readFileSync(machine, 'utf8'));
+      const ready = () => consoleLines.filter((l) => l.includes('[qwen] language server ready')).length;
+      fs.writeFileSync(machine, JSON.stringify({ ...settings, 'qwen.server.command': '/nonexistent/qwen-lsp' }, null, 2));
+      const toast = page.locator('.notification-list-item', { hasText: 'could not start' }).first();
+      await toast.waitFor({ state: 'visible', timeout: 30000 });
+      const message = (await toast.locator('.notification-list-item-message').textContent())?.trim();
+      await toast.getByRole('button', { name: 'Show log' }).click();
+      await waitFor('the Qwen log in the Output panel', async () =>
+        ((await page.locator('.part.panel').first().textContent().catch(() => '')) ?? '').replace(/\u00a0/g, ' ').includes('starting /nonexistent/qwen-lsp'), 10000);
+      const toasts = await page.locator('.notification-list-item-message').allTextContents();
+      if (toasts.some((t) => t.includes("couldn't create connection"))) throw new Error(`two notifications: ${toasts}`);
+      const failedState = await statusText();
+      const before = ready();
+      // A Python interpreter as the command runs `python -m lsp_server`.
+      fs.writeFileSync(machine, JSON.stringify({ ...settings, 'qwen.server.command': PYTHON }, null, 2));
+      await waitFor('the server to start again', () => ready() > before, 40000, 200);
+      await waitFor('the status bar to be idle again', async () => (await statusText()) === 'Qwen idle', 20000);
+      return { message, failedState };
+    }, { optional: true });
+
+    polling = false;
+    await poll;
+    await step('status bar went through its states', async () => {
+      if (!states.includes('idle')) throw new Error(`states seen: ${states}`);
+      return { states };
+    }, { optional: true });
+  } finally {
+    polling = false;
+    fs.writeFileSync(path.join(OUT, 'console.log'), consoleLines.join('\n'));
+    await browser.close().catch(() => {});
+  }
+}
+
+let code = 0;
+try {
+  await main();
+} catch {
+  code = 1;
+} finally {
+  stopAll();
+  if (runDir && !process.env.QWEN_E2E_KEEP) {
+    await sleep(500); // let code-server and the language server exit before removing their files
+    fs.rmSync(runDir, { recursive: true, force: true, maxRetries: 3 });
+  }
+  fs.writeFileSync(path.join(OUT, 'results.json'), JSON.stringify({ totalMs: Date.now() - started, steps }, null, 2));
+  const failed = steps.filter((s) => s.status === 'failed');
+  log(`${steps.filter((s) => s.status === 'passed').length} passed, ${failed.length} failed, ${steps.filter((s) => s.status === 'skipped').length} skipped`);
+  process.exit(failed.length || code ? 1 : 0);
+}
