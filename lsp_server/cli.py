@@ -100,6 +100,7 @@ def _parse_location(location: str) -> tuple[str, int, int]:
 
 def _complete(args: argparse.Namespace) -> int:
     from lsp_server.completion.pipeline import CompletionInput, CompletionPipeline
+    from lsp_server.context.engine import RepoContext
     from lsp_server.context.languages import language_for_path
     from lsp_server.model.errors import ModelError
     from lsp_server.model.pool import EndpointPool
@@ -126,18 +127,27 @@ def _complete(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"qwen-lsp: {problem}", file=sys.stderr)
 
+    root = _repo_root(abspath)
+    relative = os.path.relpath(abspath, root).replace(os.sep, "/")
+    context = RepoContext([root]) if settings.index.enabled else None
+
     async def run() -> tuple[Any, float]:
         endpoints = EndpointPool(settings.endpoints)
-        pipeline = CompletionPipeline(endpoints, lambda: settings)
+        pipeline = CompletionPipeline(endpoints, lambda: settings, context=lambda: context)
         started = time.perf_counter()
         try:
+            if context is not None:
+                context.build_sync()  # persistent: a second run re-parses nothing
             result = await pipeline.complete(CompletionInput(
                 document_key=abspath, text=text,
                 offset=offset_at(text, line, col), path=abspath,
-                relative_path=os.path.basename(path), language=language_for_path(path),
+                relative_path=relative,
+                repo_name=os.path.basename(root), language=language_for_path(path),
             ), explicit=True)
         finally:
             await endpoints.aclose()
+            if context is not None:
+                context.close()
         return result, (time.perf_counter() - started) * 1000
 
     try:
@@ -154,6 +164,19 @@ def _complete(args: argparse.Namespace) -> int:
     else:
         print("qwen-lsp: no suggestion at that position", file=sys.stderr)
     return 0
+
+
+def _repo_root(path: str) -> str:
+    """Return the nearest enclosing directory that holds a .git, else the file's directory."""
+    here = os.path.dirname(path)
+    probe = here
+    while True:
+        if os.path.exists(os.path.join(probe, ".git")):
+            return probe
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            return here
+        probe = parent
 
 
 # -- doctor -----------------------------------------------------------------------------

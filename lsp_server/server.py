@@ -12,7 +12,8 @@ from pygls.lsp.server import LanguageServer
 from pygls.workspace.text_document import TextDocument
 
 from lsp_server import __version__
-from lsp_server.completion.pipeline import CompletionPipeline, ContextSource
+from lsp_server.completion.pipeline import CompletionPipeline
+from lsp_server.context.engine import RepoContext
 from lsp_server.model.client import ModelClient
 from lsp_server.model.errors import ModelError
 from lsp_server.model.health import EndpointHealth
@@ -47,7 +48,7 @@ class QwenLanguageServer(LanguageServer):
         self.settings, problems = resolve_settings(None, self._env)
         self._startup_problems = problems
         self.endpoints = EndpointPool(self.settings.endpoints)
-        self.context: ContextSource | None = None
+        self.context: RepoContext | None = None
         self.pipeline = CompletionPipeline(self.endpoints, lambda: self.settings,
                                            context=lambda: self.context)
         self._shown_error: str | None = None
@@ -71,6 +72,12 @@ class QwenLanguageServer(LanguageServer):
         for problem in problems:
             self.show_once(problem, types.MessageType.Warning, key=problem)
         return problems
+
+    def start_context(self, roots: list[str]) -> None:
+        """Create the repository index for the workspace folders (built in the background)."""
+        if self.context is not None or not roots or not self.settings.index.enabled:
+            return
+        self.context = RepoContext(roots, max_files=self.settings.index.max_files)
 
     def model_client(self) -> ModelClient:
         """Return the client of the endpoint to call next (the first one not paused)."""
@@ -140,10 +147,11 @@ def _merge_layers(*layers: Any) -> dict[str, Any]:
 
 def create_server(env: Mapping[str, str] | None = None) -> QwenLanguageServer:
     """Return a server with every feature registered."""
-    from lsp_server.features import chat, code_actions, inline_completion, lifecycle
+    from lsp_server.features import chat, code_actions, indexing, inline_completion, lifecycle
 
     server = QwenLanguageServer(env)
     lifecycle.register(server)
+    indexing.register(server)
     inline_completion.register(server)
     code_actions.register(server)
     chat.register(server)

@@ -73,6 +73,7 @@ class CompletionSettings:
     debounce_min_ms: int = 30
     debounce_max_ms: int = 250
     disabled_languages: tuple[str, ...] = ()
+    allow_in_secret_files: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,12 +90,21 @@ class ChatSettings:
 
 
 @dataclass(frozen=True)
+class IndexSettings:
+    """Repository indexing for cross-file context."""
+
+    enabled: bool = True
+    max_files: int = 50_000
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the server can be told, resolved and validated."""
 
     endpoint: EndpointSettings = field(default_factory=EndpointSettings)
     completion: CompletionSettings = field(default_factory=CompletionSettings)
     chat: ChatSettings = field(default_factory=ChatSettings)
+    index: IndexSettings = field(default_factory=IndexSettings)
     api_key_source: str = ""
     endpoints: tuple[EndpointSettings, ...] = ()
 
@@ -279,8 +289,8 @@ def resolve_settings(
         completion = dataclasses.replace(completion, max_tokens=128)
     if completion.max_lines == 0:
         completion = dataclasses.replace(completion, max_lines=1, single_line_only=True)
-    return Settings(endpoint, completion, chat, key_source if endpoint.api_key else "",
-                    tuple(endpoints)), problems
+    return Settings(endpoint, completion, chat, s.index,
+                    key_source if endpoint.api_key else "", tuple(endpoints)), problems
 
 
 def _with_models(ep: EndpointSettings, completion_model: str, chat_model: str) -> EndpointSettings:

@@ -18,6 +18,8 @@ from typing import Protocol
 from cachetools import LRUCache, TTLCache
 
 from lsp_server.completion.postprocess import PostContext, PostResult, postprocess
+from lsp_server.context.redact import LineRedactor
+from lsp_server.context.scanner import is_secret_path
 from lsp_server.model.client import ModelClient
 from lsp_server.model.dialects import CompletionRequest
 from lsp_server.model.errors import ErrorKind, ModelError
@@ -174,6 +176,7 @@ class CompletionPipeline:
         self._prefetches: dict[str, tuple[CompletionInput, asyncio.Task]] = {}
         self._shown: LRUCache[str, tuple[CompletionInput, str]] = LRUCache(maxsize=32)
         self._typing_gaps: deque[float] = deque(maxlen=30)
+        self._redact = LineRedactor()
         self._last_edit_at: float | None = None
         self._ids = itertools.count(1)
         self._id_prefix = os.urandom(3).hex()
@@ -218,9 +221,8 @@ class CompletionPipeline:
             return None
         if "\0" in inp.text:  # a binary file opened as text: nothing sensible to suggest
             return None
-        context = self._context()
-        if inp.path and context is not None and not context.may_send(inp.path):
-            return None
+        if inp.path and not cs.allow_in_secret_files and not self._may_send(inp.path):
+            return None  # a secret or ignored file: its text never leaves the machine
         # A newer request for the same document makes the older one stale.
         self.cancel(inp.document_key)
         task = asyncio.current_task()
@@ -231,7 +233,10 @@ class CompletionPipeline:
             cached = self._from_cache(inp, settings) or await self._from_prefetch(inp, settings)
             if cached is not None:
                 self.stats.cache_hits += 1
-                return self._finish(cached, multiline=multiline, inp=inp, from_cache=True)
+                # The rest of a suggestion already shown keeps its lines, even where a fresh
+                # request would only finish the line (after accepting its first line).
+                return self._finish(cached, multiline=multiline or "\n" in cached, inp=inp,
+                                    from_cache=True)
             if not explicit:
                 if not self._endpoints.candidates():
                     self.stats.skipped_backoff += 1
@@ -247,6 +252,10 @@ class CompletionPipeline:
         finally:
             if self._inflight.get(inp.document_key) is task:
                 del self._inflight[inp.document_key]
+
+    def _may_send(self, path: str) -> bool:
+        context = self._context()
+        return context.may_send(path) if context is not None else not is_secret_path(path)
 
     def accepted(self, completion_id: str) -> None:
         """Count an accepted suggestion and prefetch the next one where the cursor now is."""
@@ -302,6 +311,8 @@ class CompletionPipeline:
         cs = settings.completion
         context = self._context()
         prefix, suffix = split_document(inp.text, inp.offset, cs.prefix_chars, cs.suffix_chars)
+        # Keys pasted into the current file leave the machine no more than those elsewhere.
+        prefix, suffix = self._redact(prefix), self._redact(suffix)
         files: Sequence[ContextFile] = ()
         if context is not None and inp.path:
             files = context.context_files(inp.path, inp.text, inp.offset, cs.context_chars)
@@ -315,8 +326,10 @@ class CompletionPipeline:
             temperature=cs.temperature,
             stop=STOP_TOKENS,
         )
-        return await self._generate(request, multiline, cs.max_lines, cs.timeout_ms,
-                                    inp.received_at)
+        raw = await self._generate(request, multiline, cs.max_lines, cs.timeout_ms,
+                                   inp.received_at)
+        # Only what can be shown is kept: the cache must never reveal more than that.
+        return _limit_lines(raw, multiline, cs.max_lines)
 
     async def _generate(
         self,

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
+from urllib.parse import unquote
 
 from lsprotocol import types
+from pygls.uris import to_fs_path
 
+from lsp_server.features import indexing
 from lsp_server.server import QwenLanguageServer
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,18 @@ async def _pull_configuration(ls: QwenLanguageServer) -> None:
         ls.update_settings(workspace_settings=result[0])
 
 
+def _path(uri: str) -> str | None:
+    return to_fs_path(uri) if uri.startswith("file:") else None
+
+
+def _to_index(ls: QwenLanguageServer, uri: str) -> None:
+    """Give the index the open buffer's text: it wins over what is on disk."""
+    path = _path(uri)
+    doc = ls.workspace.text_documents.get(unquote(uri))
+    if ls.context is not None and path and doc is not None:
+        ls.context.document_changed(path, doc.source)
+
+
 def register(server: QwenLanguageServer) -> None:
     """Register lifecycle and document-sync handlers."""
 
@@ -58,6 +73,9 @@ def register(server: QwenLanguageServer) -> None:
                 log.warning("could not register for configuration changes: %s", exc)
         await _pull_configuration(ls)
         ls.set_status("idle", "ready")
+        ls.start_context(indexing.workspace_roots(ls))
+        _spawn(indexing.build_index(ls))
+        _spawn(indexing.watch_files(ls))
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(
@@ -68,17 +86,33 @@ def register(server: QwenLanguageServer) -> None:
             ls.update_settings(workspace_settings=settings)
         await _pull_configuration(ls)
 
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: QwenLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
+        _to_index(ls, params.text_document.uri)
+
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: QwenLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
         # The text moved on: any suggestion being computed for it is stale.
         ls.pipeline.document_changed(params.text_document.uri)
+        _to_index(ls, params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: QwenLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
+        path = _path(params.text_document.uri)
+        if ls.context is not None and path:
+            ls.context.files_changed([(path, "changed")])
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: QwenLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.pipeline.cancel(params.text_document.uri)
+        path = _path(params.text_document.uri)
+        if ls.context is not None and path:
+            ls.context.document_closed(path)
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: QwenLanguageServer, params: None) -> None:
         for task in list(_background):
             task.cancel()
+        if ls.context is not None:
+            ls.context.close()
         await ls.close_clients()

@@ -37,6 +37,23 @@ def test_complete_prints_the_suggestion(endpoint: FakeEndpoint, tmp_path: Path):
     assert endpoint.generation_requests()[0].body["prompt"].startswith("<|fim_prefix|>def add")
 
 
+def test_complete_uses_repository_context(endpoint: FakeEndpoint, tmp_path: Path):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "util.py").write_text(
+        'def parse_row(line: str) -> list[str]:\n    """Split a CSV row."""\n'
+        '    return line.split(",")\n')
+    (tmp_path / "pkg").mkdir()
+    main = tmp_path / "pkg" / "main.py"
+    main.write_text("from util import parse_row\n\nfields = \n")
+    endpoint.default = Reply(text="parse_row(line)")
+    proc = run("complete", f"{main}:2:9", env=endpoint_env(endpoint))
+    assert proc.returncode == 0, proc.stderr
+    prompt = endpoint.generation_requests()[0].body["prompt"]
+    assert prompt.startswith(f"<|repo_name|>{tmp_path.name}\n<|file_sep|>util.py\n")
+    assert "def parse_row(line: str) -> list[str]:" in prompt
+    assert "<|file_sep|>pkg/main.py\n<|fim_prefix|>from util import parse_row" in prompt
+
+
 def test_complete_reports_a_broken_endpoint(tmp_path: Path):
     src = tmp_path / "a.py"
     src.write_text("x = \n")

@@ -124,3 +124,18 @@ def test_malformed_stream_is_a_clear_error():
     with pytest.raises(ModelError) as info:
         asyncio.run(pipeline.complete(CompletionInput("doc", "x = ", 4)))
     assert info.value.kind == ErrorKind.BAD_RESPONSE
+
+
+def test_secret_files_get_no_completion_even_without_a_workspace():
+    pipeline, seen = _pipeline(lambda r: httpx.Response(
+        200, content=_sse("x"), headers={"content-type": "text/event-stream"}))
+    for path in ("/home/u/proj/.env", "/home/u/.ssh/config", "/srv/app/id_rsa"):
+        assert asyncio.run(pipeline.complete(
+            CompletionInput(path, "KEY=", 4, path=path), explicit=True)) is None
+    assert seen == []
+    settings, _ = resolve_settings({"endpoint": {"baseUrl": "http://model/v1"},
+                                    "completion": {"model": "m", "allowInSecretFiles": True}}, {})
+    pipeline._settings = lambda: settings
+    result = asyncio.run(pipeline.complete(
+        CompletionInput("/p/.env", "KEY=", 4, path="/p/.env"), explicit=True))
+    assert result is not None and len(seen) == 1

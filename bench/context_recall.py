@@ -1,0 +1,520 @@
+"""Definition recall of `qwen-lsp context` against three baselines, on real repositories.
+
+For sampled lines that use a symbol defined in another file of the repository (imported by
+name, or reached as a member `x.name`; not the name of a built-in container or string
+method such as `get` or `items`), the line is blanked in the buffer, the cursor put at
+its start, and each strategy asked for a 6,000-character cross-file context. A symbol counts as
+recalled when, in the block of a file that defines it, a defining line (`def name(`,
+`class Name`, `func Name(`, `interface Name`, ...) appears. Defining lines are found with
+plain regular expressions, independent of the tree-sitter index under test.
+
+    python bench/context_recall.py --fetch            # download the default repos first
+    python bench/context_recall.py [--repo NAME=PATH:LANG ...] [--samples 150]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from lsp_server.context.engine import RepoContext
+from lsp_server.context.retrieve import FILE_HEADER_CHARS
+
+BENCH_DIR = os.environ.get("QWEN_BENCH_DIR", "/tmp/qwen-lsp-bench")
+DEFAULT_REPOS = [
+    ("requests", "requests/requests", "python"),
+    ("rich", "rich/rich", "python"),
+    ("httpx", "httpx/httpx", "python"),
+    ("click", "click/click", "python"),
+    ("rxjs", "rxjs/src", "typescript"),
+    ("gin", "gin", "go"),
+]
+EXTENSIONS = {"python": (".py",), "typescript": (".ts",), "go": (".go",)}
+WINDOW = 20
+_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_KEYWORDS = frozenset(
+    """False None True and as assert async await break class continue def del elif else except
+    finally for from global if import in is lambda nonlocal not or pass raise return try while
+    with yield self cls const let var function new this return typeof instanceof extends export
+    default interface type enum implements package func go chan map struct range defer select
+    switch case nil true false string int bool error any number void undefined null""".split()
+)
+
+
+def _def_patterns(lang: str, name: str) -> list[re.Pattern[str]]:
+    n = re.escape(name)
+    if lang == "python":
+        return [re.compile(rf"^\s*(?:async\s+)?def\s+{n}\s*\(", re.M),
+                re.compile(rf"^\s*class\s+{n}\b", re.M)]
+    if lang == "go":
+        return [re.compile(rf"^\s*func\s+(?:\([^)]*\)\s*)?{n}\s*[\[(]", re.M),
+                re.compile(rf"^\s*(?:type\s+)?{n}\s+(?:struct|interface)\b", re.M),
+                re.compile(rf"^\s*type\s+{n}\b", re.M),
+                re.compile(rf"^\s+{n}\s*\([^)]*\)", re.M)]
+    mods = r"(?:(?:export|default|declare|abstract|async|public|private|protected|static|" \
+           r"readonly|override|get|set)\s+)*"
+    return [re.compile(rf"^\s*{mods}function\*?\s+{n}\b", re.M),
+            re.compile(rf"^\s*{mods}(?:class|interface|enum)\s+{n}\b", re.M),
+            re.compile(rf"^\s*{mods}type\s+{n}\s*[=<]", re.M),
+            re.compile(rf"^\s*{mods}(?:const|let)\s+{n}\s*(?::[^=]*)?=\s*(?:async\s*)?"
+                       rf"(?:\([^)]*\)|\w+)\s*(?::[^=]*)?=>", re.M),
+            re.compile(rf"^\s+{mods}{n}\??\s*(?:<[^>]*>)?\s*\([^;]*\)\s*(?::\s*[^;{{]+)?"
+                       rf"\s*[{{;]\s*$", re.M)]
+
+
+_ALL_DEFS = {
+    "python": re.compile(r"^\s*(?:async\s+)?def\s+(\w+)\s*\(|^\s*class\s+(\w+)\b"),
+    "go": re.compile(r"^\s*func\s+(?:\([^)]*\)\s*)?(\w+)\s*[\[(]|^\s*type\s+(\w+)\b"
+                     r"|^\s*(\w+)\s+(?:struct|interface)\s*\{"),
+    "typescript": re.compile(
+        r"^\s*(?:(?:export|default|declare|abstract|async)\s+)*(?:function\*?|class|interface|"
+        r"enum)\s+(\w+)|^\s*(?:export\s+)?(?:declare\s+)?type\s+(\w+)\s*[=<]"
+        r"|^\s*(?:export\s+)?(?:const|let)\s+(\w+)\s*(?::[^=]*)?=\s*(?:async\s*)?"
+        r"(?:\([^)]*\)|\w+)\s*(?::[^=]*)?=>"
+        r"|^\s+(?:(?:public|private|protected|static|readonly|async|abstract|override|get|set)"
+        r"\s+)*(\w+)\??\s*(?:<[^>]*>)?\s*\([^;]*\)\s*(?::\s*[^;{]+)?\s*[{;]\s*$"),
+}
+# Methods of the languages' own containers and strings: `headers.get(...)` on a dict is not a
+# use of the repository's `get`, so such names are not sampled.
+_BUILTIN_METHODS = {
+    "python": frozenset(n for t in (dict, list, str, set, bytes, tuple, object, int, float)
+                        for n in dir(t)) | {"read", "write", "close", "readline", "flush"},
+    "typescript": frozenset(
+        """get set has delete clear add push pop shift unshift slice splice map filter reduce
+        forEach find findIndex some every includes indexOf join concat keys values entries
+        then catch finally toString valueOf length size apply call bind split replace trim
+        startsWith endsWith toLowerCase toUpperCase substring charAt sort reverse fill from
+        of assign freeze create defineProperty hasOwnProperty next return throw
+        """.split()),
+    "go": frozenset("""append cap clear close complex copy delete imag len make max min new panic
+        print println real recover Error String""".split()),
+}
+_NOT_DEF = frozenset({"if", "for", "while", "switch", "catch", "return", "function", "super",
+                      "constructor", "new", "else"})
+
+
+@dataclass
+class Site:
+    rel: str
+    line: int
+
+
+@dataclass
+class Repo:
+    name: str
+    root: str
+    lang: str
+    texts: dict[str, str] = field(default_factory=dict)  # rel -> text
+    sites: dict[str, list[Site]] = field(default_factory=lambda: defaultdict(list))
+
+
+@dataclass
+class Sample:
+    rel: str
+    line: int
+    symbols: list[tuple[str, bool]]  # (name, already named before the cursor)
+
+
+def load_repo(name: str, root: str, lang: str, engine: RepoContext) -> Repo:
+    repo = Repo(name, root, lang)
+    for path in engine.index.paths():
+        if not path.endswith(EXTENSIONS[lang]) or path.endswith(".d.ts"):
+            continue
+        rel = engine.index.relpath(path)
+        if "_test." in rel or "/test" in rel or rel.startswith("test"):
+            continue
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+        repo.texts[rel] = text
+        pattern = _ALL_DEFS[lang]
+        in_interface = False
+        for i, line in enumerate(text.split("\n")):
+            if lang == "go":
+                # Method sets of Go interfaces: `\tName(args) results` inside `interface {`.
+                if re.match(r"^(?:type\s+)?\s*\w+\s+interface\s*\{\s*$", line):
+                    in_interface = True
+                elif in_interface and line.startswith("}"):
+                    in_interface = False
+                elif in_interface:
+                    im = re.match(r"^\t(\w+)\s*\(", line)
+                    if im:
+                        repo.sites[im.group(1)].append(Site(rel, i))
+                    continue
+            m = pattern.match(line)
+            if m:
+                sym = next(g for g in m.groups() if g)
+                if sym not in _NOT_DEF:
+                    repo.sites[sym].append(Site(rel, i))
+    return repo
+
+
+def _imported_names(text: str, lang: str) -> set[str]:
+    names: set[str] = set()
+    if lang == "python":
+        for m in re.finditer(r"^\s*from\s+\S+\s+import\s+(?:\(([^)]*)\)|([^\n]*))", text,
+                             re.M):
+            for part in (m.group(1) or m.group(2) or "").replace("\n", " ").split(","):
+                bits = part.split()
+                if bits:
+                    names.add(bits[-1])
+    elif lang == "typescript":
+        for m in re.finditer(r"import\s+(?:type\s+)?\{([^}]*)\}", text):
+            for part in m.group(1).split(","):
+                bits = part.split()
+                if bits:
+                    names.add(bits[-1])
+    return names
+
+
+def _foreign_packages(repo: Repo, text: str) -> set[str]:
+    """Return the names of Go packages a file imports from outside the repository."""
+    if repo.lang != "go":
+        return set()
+    module = ""
+    gomod = os.path.join(repo.root, "go.mod")
+    if os.path.exists(gomod):
+        with open(gomod) as fh:
+            module = next((ln.split()[1] for ln in fh if ln.startswith("module ")), "")
+    out: set[str] = set()
+    for m in re.finditer(r'^\s*(?:import\s+)?(\w+\s+)?"([^"]+)"', text, re.M):
+        alias, path = (m.group(1) or "").strip(), m.group(2)
+        if module and (path == module or path.startswith(module + "/")):
+            continue
+        out.add(alias or path.rsplit("/", 1)[-1])
+    return out
+
+
+def _assigned_here(text: str, sym: str) -> bool:
+    s = re.escape(sym)
+    return re.search(rf"(?:\.|\b){s}\s*(?::[^=\n]+)?(?::=|=(?!=))|[(,]\s*{s}\s*[:=,)]"
+                     rf"|\bvar\s+{s}\b|\b{s}\s*:\s*[\w\[]", text) is not None
+
+
+def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
+    out: list[Sample] = []
+    for rel, text in sorted(repo.texts.items()):
+        imported = _imported_names(text, repo.lang)
+        foreign = _foreign_packages(repo, text)
+        lines = text.split("\n")
+        local = {sym for sym, sites in repo.sites.items() if any(s.rel == rel for s in sites)}
+        pkg_dir = os.path.dirname(rel)
+        offset = 0
+        in_doc = False
+        for i, line in enumerate(lines):
+            start = offset
+            offset += len(line) + 1
+            stripped = line.strip()
+            if repo.lang == "python":
+                # Lines of docstrings are prose, not code that uses a symbol.
+                quotes = line.count('"""') + line.count("'''")
+                was = in_doc
+                if quotes % 2:
+                    in_doc = not in_doc
+                if was or quotes:
+                    continue
+            if not stripped or stripped.startswith(("#", "//", "*", "/*", "import ", "from ",
+                                                     "@", "export {", "export *")):
+                continue
+            if _ALL_DEFS[repo.lang].match(line):
+                continue
+            syms: list[tuple[str, bool]] = []
+            prefix = text[:start]
+            for m in _ID.finditer(line):
+                sym = m.group()
+                if sym in _KEYWORDS or sym in local or sym in (x for x, _ in syms):
+                    continue
+                if sym in _BUILTIN_METHODS[repo.lang]:
+                    continue
+                sites = [s for s in repo.sites.get(sym, ()) if s.rel != rel]
+                if not sites or len(repo.sites[sym]) > 5:
+                    continue
+                if _assigned_here(text, sym):
+                    continue  # an attribute or variable this file defines itself
+                member = m.start() > 0 and line[m.start() - 1] == "."
+                if member and repo.lang == "go":
+                    qual = re.search(r"(\w+)\.$", line[:m.start()])
+                    if qual and qual.group(1) in foreign:
+                        continue  # `errors.New`: another module's package, not this repo's
+                same_pkg = repo.lang == "go" and any(
+                    os.path.dirname(s.rel) == pkg_dir for s in sites)
+                if not (member or sym in imported or same_pkg):
+                    continue
+                named = re.search(rf"\b{re.escape(sym)}\b", prefix) is not None
+                syms.append((sym, named))
+            if syms:
+                out.append(Sample(rel, i, syms))
+    rng.shuffle(out)
+    return out[:n]
+
+
+def _hit(blocks: dict[str, str], repo: Repo, sym: str, rel: str) -> bool:
+    pats = _def_patterns(repo.lang, sym)
+    for site in repo.sites.get(sym, ()):
+        if site.rel == rel:
+            continue
+        text = blocks.get(site.rel)
+        if text and any(p.search(text) for p in pats):
+            return True
+    return False
+
+
+# --- baselines ------------------------------------------------------------------------------
+
+
+class Windows:
+    """20-line windows (stride 10) of every file, with an inverted index for fast scoring."""
+
+    def __init__(self, repo: Repo) -> None:
+        self.items: list[tuple[str, str, int]] = []  # rel, text, token count
+        self.postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        self.sizes: list[int] = []
+        for rel, text in repo.texts.items():
+            lines = text.split("\n")
+            for start in range(0, max(1, len(lines) - WINDOW // 2), WINDOW // 2):
+                chunk = "\n".join(lines[start:start + WINDOW])
+                toks = Counter(_ID.findall(chunk))
+                wid = len(self.items)
+                self.items.append((rel, chunk, sum(toks.values())))
+                self.sizes.append(len(toks))
+                for t, c in toks.items():
+                    self.postings[t].append((wid, c))
+        self.avg_len = statistics.mean(x[2] for x in self.items) if self.items else 1.0
+
+    def jaccard(self, query: set[str], exclude: str) -> list[int]:
+        inter: Counter[int] = Counter()
+        for t in query:
+            for wid, _ in self.postings.get(t, ()):
+                inter[wid] += 1
+        scored = [(c / (len(query) + self.sizes[w] - c), w) for w, c in inter.items()
+                  if self.items[w][0] != exclude]
+        return [w for _, w in sorted(scored, reverse=True)]
+
+    def bm25(self, query: Counter[str], exclude: str) -> list[int]:
+        n = len(self.items)
+        scores: Counter[int] = Counter()
+        for t in query:
+            posts = self.postings.get(t, ())
+            if not posts:
+                continue
+            idf = math.log(1 + (n - len(posts) + 0.5) / (len(posts) + 0.5))
+            for wid, tf in posts:
+                dl = self.items[wid][2]
+                scores[wid] += idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * dl / self.avg_len))
+        return [w for w, _ in scores.most_common() if self.items[w][0] != exclude]
+
+
+def fill(windows: Windows, ranked: list[int], budget: int) -> dict[str, str]:
+    blocks: dict[str, str] = {}
+    used = 0
+    for w in ranked:
+        rel, chunk, _ = windows.items[w]
+        cost = len(chunk) + 1 + (0 if rel in blocks else len(rel) + FILE_HEADER_CHARS)
+        if used + cost > budget:
+            if used > budget - 200:
+                break
+            continue
+        used += cost
+        blocks[rel] = blocks.get(rel, "") + chunk + "\n"
+    return blocks
+
+
+def named_definitions(repo: Repo, prefix: str, rel: str, budget: int,
+                      def_lines: int = 10) -> dict[str, str]:
+    """Baseline: definitions of every symbol named in the prefix, most recent first."""
+    order: list[str] = []
+    seen: set[str] = set()
+    for m in reversed(list(_ID.finditer(prefix))):
+        sym = m.group()
+        if sym not in seen and sym not in _KEYWORDS:
+            seen.add(sym)
+            order.append(sym)
+    blocks: dict[str, str] = {}
+    used = 0
+    for sym in order:
+        for site in repo.sites.get(sym, ())[:3]:
+            if site.rel == rel:
+                continue
+            lines = repo.texts[site.rel].split("\n")
+            chunk = "\n".join(lines[site.line:site.line + def_lines])
+            cost = len(chunk) + 1 + (0 if site.rel in blocks else len(site.rel) +
+                                     FILE_HEADER_CHARS)
+            if used + cost > budget:
+                continue
+            used += cost
+            blocks[site.rel] = blocks.get(site.rel, "") + chunk + "\n"
+        if used > budget - 100:
+            break
+    return blocks
+
+
+# --- run ------------------------------------------------------------------------------------
+
+STRATEGIES = ("qwen-lsp", "jaccard", "bm25", "named-defs")
+
+
+def run_repo(name: str, root: str, lang: str, n: int, budget: int, seed: int,
+             cache_dir: str) -> dict:
+    engine = RepoContext([root], cache_dir=cache_dir)
+    engine.build_sync()
+    repo = load_repo(name, root, lang, engine)
+    samples = sample_lines(repo, n, random.Random(seed))
+    windows = Windows(repo)
+    hits: dict[str, Counter[str]] = {s: Counter() for s in STRATEGIES}
+    totals: Counter[str] = Counter()
+    latencies: list[float] = []
+    for sample in samples:
+        text = repo.texts[sample.rel]
+        lines = text.split("\n")
+        lines[sample.line] = ""
+        buffer = "\n".join(lines)
+        offset = sum(len(x) + 1 for x in lines[:sample.line])
+        prefix = buffer[:offset]
+        path = os.path.join(root, sample.rel)
+        engine.document_changed(path, buffer)  # parsing happens here, as on didChange
+        t0, c0 = time.perf_counter(), time.process_time()
+        explained = engine.explain(path, buffer, offset, budget)
+        latencies.append(((time.perf_counter() - t0) * 1e3, (time.process_time() - c0) * 1e3))
+        engine.document_closed(path)
+        ours = {cf.path: cf.text for cf in explained.files}
+        query_lines = prefix.split("\n")[-WINDOW:]
+        qtext = "\n".join(query_lines)
+        strategies = {
+            "qwen-lsp": ours,
+            "jaccard": fill(windows, windows.jaccard(set(_ID.findall(qtext)), sample.rel),
+                            budget),
+            "bm25": fill(windows, windows.bm25(Counter(_ID.findall(qtext)), sample.rel),
+                         budget),
+            "named-defs": named_definitions(repo, prefix, sample.rel, budget),
+        }
+        for sym, named in sample.symbols:
+            kind = "named" if named else "first"
+            totals[kind] += 1
+            totals["all"] += 1
+            for sname, blocks in strategies.items():
+                if _hit(blocks, repo, sym, sample.rel):
+                    hits[sname][kind] += 1
+                    hits[sname]["all"] += 1
+    engine.close()
+    return {"name": name, "lang": lang, "files": len(repo.texts), "samples": len(samples),
+            "totals": totals, "hits": hits, "latencies": latencies}
+
+
+def _fmt(h: Counter[str], t: Counter[str], kind: str) -> str:
+    return f"{h[kind] / t[kind]:.2f}" if t[kind] else "  - "
+
+
+def report(results: list[dict]) -> None:
+    print(f"\n{'repo':10} {'lang':10} {'files':>5} {'lines':>5} {'sym':>4} {'named':>5} "
+          f"{'first':>5}  " + "  ".join(f"{s:>22}" for s in STRATEGIES))
+    print(f"{'':54}" + "  ".join(f"{'named first  all':>22}" for _ in STRATEGIES))
+    grand_t: Counter[str] = Counter()
+    grand_h: dict[str, Counter[str]] = {s: Counter() for s in STRATEGIES}
+    lat: list[float] = []
+    for r in results:
+        t = r["totals"]
+        grand_t.update(t)
+        lat += r["latencies"]
+        cells = []
+        for s in STRATEGIES:
+            h = r["hits"][s]
+            grand_h[s].update(h)
+            cells.append(f"{_fmt(h, t, 'named'):>10} {_fmt(h, t, 'first'):>5} "
+                         f"{_fmt(h, t, 'all'):>5}")
+        print(f"{r['name']:10} {r['lang']:10} {r['files']:5} {r['samples']:5} {t['all']:4} "
+              f"{t['named']:5} {t['first']:5}  " + "  ".join(cells))
+    cells = [f"{_fmt(grand_h[s], grand_t, 'named'):>10} {_fmt(grand_h[s], grand_t, 'first'):>5} "
+             f"{_fmt(grand_h[s], grand_t, 'all'):>5}" for s in STRATEGIES]
+    print(f"{'ALL':10} {'':10} {'':5} {'':5} {grand_t['all']:4} {grand_t['named']:5} "
+          f"{grand_t['first']:5}  " + "  ".join(cells))
+    if lat:
+        for label, values in (("wall", sorted(x[0] for x in lat)),
+                              ("cpu", sorted(x[1] for x in lat))):
+            p50 = values[len(values) // 2]
+            p95 = values[min(len(values) - 1, int(len(values) * 0.95))]
+            print(f"qwen-lsp retrieval ({label}; explain with the index warm, the buffer parsed "
+                  f"on change): p50 {p50:.2f} ms, p95 {p95:.2f} ms, max {values[-1]:.2f} ms "
+                  f"over {len(values)} cursors")
+    best = max(grand_h[s]["all"] for s in STRATEGIES[1:]) / max(1, grand_t["all"])
+    ours = grand_h["qwen-lsp"]["all"] / max(1, grand_t["all"])
+    print(f"overall: qwen-lsp {ours:.2f} vs best baseline {best:.2f} "
+          f"({(ours - best) * 100:+.0f} points)")
+
+
+def fetch(dest: str) -> None:
+    """Download the default repositories' sources (PyPI wheels, npm, Debian) into dest."""
+    os.makedirs(dest, exist_ok=True)
+    wheels = os.path.join(dest, "wheels")
+    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", wheels,
+                    "requests==2.32.3", "rich==14.*", "httpx==0.28.1", "click==8.*"],
+                   check=True)
+    for whl in os.listdir(wheels):
+        name = whl.split("-")[0]
+        subprocess.run(["unzip", "-q", "-o", os.path.join(wheels, whl), "-d",
+                        os.path.join(dest, name)], check=True)
+    subprocess.run(["npm", "pack", "rxjs@7.8.2"], cwd=dest, check=True,
+                   stdout=subprocess.DEVNULL)
+    os.makedirs(os.path.join(dest, "rxjs"), exist_ok=True)
+    subprocess.run(["tar", "xzf", "rxjs-7.8.2.tgz", "-C", "rxjs", "--strip-components=1"],
+                   cwd=dest, check=True)
+    # Go sources are on neither PyPI nor npm; Debian ships them as -dev packages.
+    subprocess.run(["apt-get", "download", "golang-github-gin-gonic-gin-dev"], cwd=dest,
+                   check=True)
+    deb = next(f for f in os.listdir(dest) if f.startswith("golang-github-gin") and
+               f.endswith(".deb"))
+    subprocess.run(["dpkg", "-x", deb, "debx"], cwd=dest, check=True)
+    subprocess.run(["cp", "-r", "debx/usr/share/gocode/src/github.com/gin-gonic/gin", "gin"],
+                   cwd=dest, check=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repo", action="append", default=[],
+                        help="NAME=PATH:LANG (python | typescript | go); repeatable")
+    parser.add_argument("--dir", default=BENCH_DIR, help="where --fetch puts the repos")
+    parser.add_argument("--fetch", action="store_true", help="download the default repos")
+    parser.add_argument("--samples", type=int, default=150, help="cursor lines per repo")
+    parser.add_argument("--budget", type=int, default=6000, help="cross-file budget (chars)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    if args.fetch:
+        fetch(args.dir)
+    repos = []
+    for spec in args.repo:
+        name, _, rest = spec.partition("=")
+        path, _, lang = rest.rpartition(":")
+        repos.append((name, os.path.abspath(path), lang))
+    if not repos:
+        repos = [(n, os.path.join(args.dir, p), lang) for n, p, lang in DEFAULT_REPOS
+                 if os.path.isdir(os.path.join(args.dir, p))]
+    if not repos:
+        print(f"no repositories under {args.dir}; run with --fetch", file=sys.stderr)
+        return 2
+    results = []
+    with tempfile.TemporaryDirectory() as cache:
+        for name, root, lang in repos:
+            started = time.perf_counter()
+            r = run_repo(name, root, lang, args.samples, args.budget, args.seed, cache)
+            print(f"{name}: {r['samples']} lines, {r['totals']['all']} symbols "
+                  f"({time.perf_counter() - started:.1f} s)", file=sys.stderr)
+            results.append(r)
+    print(f"budget {args.budget} chars; baselines: Jaccard and BM25 over {WINDOW}-line "
+          "windows (stride 10, query = 20 lines above the cursor); named-defs = first 10 "
+          "lines of the definitions of every symbol named in the prefix, most recent first")
+    report(results)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

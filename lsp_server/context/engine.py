@@ -1,0 +1,342 @@
+"""RepoContext: the repository context engine the server owns (index, buffers, retrieval)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from cachetools import LRUCache
+
+from lsp_server.context.index import BuildStats, RepoIndex
+from lsp_server.context.languages import language_for_path
+from lsp_server.context.redact import redact
+from lsp_server.context.retrieve import (
+    WINDOW_LINES_ABOVE,
+    WINDOW_LINES_BELOW,
+    ContextBlock,
+    RecentEdit,
+    Retriever,
+    Snippet,
+)
+from lsp_server.context.scanner import DEFAULT_MAX_FILE_BYTES, is_secret_path
+from lsp_server.context.symbols import FileSymbols, extract
+from lsp_server.prompt import ContextFile
+
+log = logging.getLogger(__name__)
+
+REPARSE_DELAY_S = 0.2
+MAX_RECENT_EDITS = 24
+
+
+@dataclass
+class _OpenDoc:
+    text: str
+    language: str | None
+    symbols: FileSymbols | None = None
+    parsed_text: str | None = None
+    handle: asyncio.TimerHandle | None = None
+
+
+@dataclass
+class Explained:
+    """The context chosen for one cursor, with what the CLI's --json shows."""
+
+    files: list[ContextFile]
+    snippets: list[Snippet]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def changed_lines(old: str, new: str) -> tuple[int, int]:
+    """Return the first and last line of `new` that differ from `old` (0-based, inclusive)."""
+    n = min(len(old), len(new))
+    lo, hi = 0, n
+    while lo < hi:  # longest common prefix, by halving: slices compare at C speed
+        mid = (lo + hi + 1) // 2
+        if old[:mid] == new[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    prefix = lo
+    lo, hi = 0, n - prefix
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if old[len(old) - mid:] == new[len(new) - mid:]:
+            lo = mid
+        else:
+            hi = mid - 1
+    start = new.count("\n", 0, prefix)
+    end = new.count("\n", 0, max(prefix, len(new) - lo))
+    return start, end
+
+
+class RepoContext:
+    """Index the workspace in the background and answer context queries for cursors."""
+
+    def __init__(
+        self,
+        roots: list[str],
+        *,
+        cache_dir: str | None = None,
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        max_files: int = 50_000,
+        workers: int = 2,
+        persist: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.index = RepoIndex(roots, cache_dir=cache_dir, max_file_bytes=max_file_bytes,
+                               max_files=max_files, persist=persist)
+        self.retriever = Retriever(self.index)
+        self.workers = workers
+        self.clock = clock
+        self.stats: BuildStats | None = None
+        self.ready = False
+        self._open: dict[str, _OpenDoc] = {}
+        self._recent: deque[RecentEdit] = deque(maxlen=MAX_RECENT_EDITS)
+        # Disk refreshes after file events run here, one at a time, off the event loop.
+        self._maintenance = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qwen-index")
+        self._closed = False
+        # Blocks repeat from keystroke to keystroke: redact each distinct text once.
+        self._redacted: LRUCache[str, str] = LRUCache(maxsize=512)
+        # Answers by cursor surroundings (see _result_key), and edit counters that key them.
+        self._results: LRUCache[tuple, Explained] = LRUCache(maxsize=64)
+        self._edits: dict[str, int] = {}
+        self._edits_total = 0
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    async def build(self, report: Callable[[int, int], None]) -> None:
+        """Build or refresh the index in the background, reporting (files done, total)."""
+        loop = asyncio.get_running_loop()
+
+        def threadsafe_report(done: int, total: int) -> None:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(report, done, total)
+
+        def run() -> BuildStats:
+            # The index starts a process pool only when there is enough to parse.
+            return self.index.build(threadsafe_report, workers=self.workers)
+
+        try:
+            self.stats = await loop.run_in_executor(self._maintenance, run)
+        except asyncio.CancelledError:
+            self.index.cancel()
+            raise
+        self.ready = True
+        log.info("index ready: %s", self.stats.as_dict())
+
+    def build_sync(self, report: Callable[[int, int], None] | None = None) -> BuildStats:
+        """Build or refresh the index in this thread (CLI and benchmarks)."""
+        self.stats = self.index.build(report, workers=self.workers)
+        self.ready = True
+        return self.stats
+
+    def close(self) -> None:
+        """Stop background work and close the persistent index."""
+        if self._closed:
+            return
+        self._closed = True
+        self.index.cancel()
+        for doc in self._open.values():
+            if doc.handle is not None:
+                doc.handle.cancel()
+        self._maintenance.shutdown(wait=True, cancel_futures=True)
+        self.index.close()
+
+    # --- documents ----------------------------------------------------------------------------
+
+    def document_changed(self, path: str, text: str) -> None:
+        """Record an open buffer's new text; it wins over disk. Reparses after a short pause."""
+        path = os.path.abspath(path)
+        doc = self._open.get(path)
+        if doc is not None and doc.text == text:
+            return
+        allowed = self.may_send(path)
+        if doc is None:
+            doc = self._open[path] = _OpenDoc(text, language_for_path(path))
+            self._edits[path] = self._edits.get(path, 0) + 1
+            self._edits_total += 1
+        else:
+            if allowed:  # never remember edits of secret or ignored files
+                start, end = changed_lines(doc.text, text)
+                self._note_edit(path, start, end)
+            self._edits[path] = self._edits.get(path, 0) + 1
+            self._edits_total += 1
+            doc.text = text
+        if doc.language is None or not allowed:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._reparse(path)
+            return
+        if doc.handle is not None:
+            doc.handle.cancel()
+        doc.handle = loop.call_later(REPARSE_DELAY_S, self._reparse, path)
+
+    def _note_edit(self, path: str, start: int, end: int) -> None:
+        now = self.clock()
+        for i, e in enumerate(self._recent):
+            if e.path == path and e.start_line - 3 <= end and start <= e.end_line + 3:
+                self._recent[i] = RecentEdit(path, min(start, e.start_line),
+                                             max(end, e.end_line), now)
+                return
+        self._recent.append(RecentEdit(path, start, end, now))
+
+    def _reparse(self, path: str) -> FileSymbols | None:
+        doc = self._open.get(path)
+        if doc is None or doc.language is None:
+            return None
+        if doc.handle is not None:
+            doc.handle.cancel()
+            doc.handle = None
+        if doc.parsed_text is doc.text and doc.symbols is not None:
+            return doc.symbols
+        text = doc.text
+        entry = self.index.set_overlay(path, text, doc.language)
+        doc.symbols = entry.symbols
+        doc.parsed_text = text
+        return doc.symbols
+
+    def document_closed(self, path: str) -> None:
+        """Forget an open buffer; the file on disk is what the index knows again."""
+        path = os.path.abspath(path)
+        doc = self._open.pop(path, None)
+        self._edits_total += 1  # other buffers' open text is part of every answer
+        if doc is not None and doc.handle is not None:
+            doc.handle.cancel()
+        self.index.clear_overlay(path)
+
+    def files_changed(self, changes: list[tuple[str, str]]) -> None:
+        """Apply file-watcher events ("created" | "changed" | "deleted") in the background."""
+        if self._closed or not changes:
+            return
+        work = [(os.path.abspath(p), kind) for p, kind in changes]
+
+        def apply() -> None:
+            rules_changed = False
+            for path, kind in work:
+                if os.path.basename(path) in (".gitignore", ".qwenignore"):
+                    rules_changed = True
+                    scanner = self.index.scanner_for(path)
+                    if scanner is not None:
+                        scanner.rules.invalidate()
+                    continue
+                if kind == "deleted":
+                    self.index.remove_file(path)
+                elif language_for_path(path) is not None:
+                    self.index.refresh_file(path)
+            if rules_changed:
+                self.index.build()  # cheap: everything unchanged comes from the cache
+
+        try:
+            self._maintenance.submit(apply)
+        except RuntimeError:  # executor already shut down
+            pass
+
+    # --- queries ------------------------------------------------------------------------------
+
+    def may_send(self, path: str) -> bool:
+        """Return False for secret-bearing, git-ignored or .qwenignore'd files."""
+        path = os.path.abspath(path)
+        scanner = self.index.scanner_for(path)
+        if scanner is None:
+            return not is_secret_path(path)
+        return scanner.may_send(path)
+
+    def _current_symbols(self, path: str, text: str) -> FileSymbols | None:
+        doc = self._open.get(path)
+        if doc is None:
+            lang = language_for_path(path)
+            if lang is None:
+                return None
+            doc = self._open[path] = _OpenDoc(text, lang)
+            if self.may_send(path):
+                return self._reparse(path)
+            doc.symbols = extract(text.encode("utf-8", "surrogatepass"), lang,
+                                  with_references=False)
+            return doc.symbols
+        if doc.text != text:
+            self.document_changed(path, text)
+        if doc.symbols is None and doc.language is not None:
+            return self._reparse(path)
+        return doc.symbols
+
+    def explain(self, path: str, text: str, offset: int, budget_chars: int) -> Explained:
+        """Choose context for a cursor and say what was chosen, why, and how long it took."""
+        t0 = time.perf_counter()
+        path = os.path.abspath(path)
+        offset = max(0, min(offset, len(text)))
+        current = self._current_symbols(path, text)
+        t1 = time.perf_counter()
+        key = self._result_key(path, text, offset, budget_chars)
+        cached = self._results.get(key)
+        if cached is not None:
+            t2 = time.perf_counter()
+            return Explained(cached.files, cached.snippets, {
+                "parse_current": round((t1 - t0) * 1e3, 3), "retrieve": 0.0, "redact": 0.0,
+                "total": round((t2 - t0) * 1e3, 3), "cached": 1.0})
+        open_texts = {p: d.text for p, d in self._open.items() if p != path}
+        blocks: list[ContextBlock] = self.retriever.retrieve(
+            path, text, offset, budget_chars, current=current,
+            recent_edits=list(self._recent), open_texts=open_texts,
+        )
+        t2 = time.perf_counter()
+        files: list[ContextFile] = []
+        snippets: list[Snippet] = []
+        for b in blocks:
+            if not self.may_send(b.path):
+                continue
+            clean = self._redacted.get(b.text)
+            if clean is None:
+                clean = self._redacted[b.text] = redact(b.text)
+            files.append(ContextFile(b.rel, clean))
+            snippets.extend(b.snippets)
+        t3 = time.perf_counter()
+        timings = {"parse_current": (t1 - t0) * 1e3, "retrieve": (t2 - t1) * 1e3,
+                   "redact": (t3 - t2) * 1e3, "total": (t3 - t0) * 1e3}
+        result = Explained(files, snippets, {k: round(v, 3) for k, v in timings.items()})
+        self._results[key] = result
+        return result
+
+    def _result_key(self, path: str, text: str, offset: int, budget: int) -> tuple:
+        """Key a retrieval by everything it reads except the cursor's own line: typing along a
+        line then reuses the answer, which also keeps the prompt prefix byte-stable."""
+        start = text.rfind("\n", 0, offset)
+        end = text.find("\n", offset)
+        end = len(text) if end < 0 else end
+        above = start
+        for _ in range(WINDOW_LINES_ABOVE + 1):
+            if above <= 0:
+                above = 0
+                break
+            above = text.rfind("\n", 0, above)
+        below = end
+        for _ in range(WINDOW_LINES_BELOW):
+            nxt = text.find("\n", below + 1)
+            if nxt < 0:
+                below = len(text)
+                break
+            below = nxt
+        indent = text[start + 1:offset]
+        indent = indent[: len(indent) - len(indent.lstrip())]
+        return (path, budget, self.index.generation, self._others_version(path),
+                text.count("\n", 0, offset), indent, hash(text[max(0, above):max(0, start)]),
+                hash(text[end:below]))
+
+    def _others_version(self, path: str) -> int:
+        return self._edits_total - self._edits.get(path, 0)
+
+    def context_files(self, path: str, text: str, offset: int,
+                      budget_chars: int) -> list[ContextFile]:
+        """Return redacted cross-file context for a cursor, in prompt order (no disk I/O)."""
+        try:
+            return self.explain(path, text, offset, budget_chars).files
+        except Exception:  # context is an enhancement: never fail a completion over it
+            log.exception("context retrieval failed for %s", path)
+            return []

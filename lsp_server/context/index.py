@@ -1,0 +1,749 @@
+"""RepoIndex: symbols of every readable file, built in parallel, persisted by content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import marshal
+import multiprocessing
+import os
+import posixpath
+import resource
+import sqlite3
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from functools import cache
+
+import platformdirs
+
+from lsp_server.context.scanner import (
+    DEFAULT_MAX_FILE_BYTES,
+    ScannedFile,
+    Scanner,
+    content_skip_reason,
+)
+from lsp_server.context.symbols import Definition, FileSymbols, Import, extract
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 3
+_BATCH = 24
+_JS_LANGS = frozenset({"javascript", "typescript", "tsx"})
+_JS_EXTENSIONS = (".ts", ".tsx", ".d.ts", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
+
+
+@dataclass(slots=True)
+class FileEntry:
+    """One indexed file: where it lives and what it defines."""
+
+    path: str  # absolute
+    rel: str  # root-relative, forward slashes
+    root: str
+    symbols: FileSymbols
+    hash: str = ""
+    size: int = 0
+    mtime_ns: int = 0
+
+
+@dataclass
+class BuildStats:
+    """What one build or refresh did."""
+
+    files: int = 0
+    symbols: int = 0
+    parsed: int = 0
+    reused: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+    peak_rss_mb: float = 0.0
+    workers_peak_rss_mb: float = 0.0
+
+    def as_dict(self) -> dict:
+        """Return a JSON-friendly dict."""
+        return {
+            "files": self.files, "symbols": self.symbols, "reparsed": self.parsed,
+            "reused": self.reused, "skipped": dict(sorted(self.skipped.items())),
+            "seconds": round(self.seconds, 3), "peak_rss_mb": round(self.peak_rss_mb, 1),
+            "workers_peak_rss_mb": round(self.workers_peak_rss_mb, 1),
+        }
+
+
+def default_cache_dir() -> str:
+    """Return the per-user cache directory (honours XDG_CACHE_HOME on Linux)."""
+    return platformdirs.user_cache_dir("qwen-lsp", appauthor=False)
+
+
+def peak_rss_mb(children: bool = False) -> float:
+    """Return the peak resident set size of this process (or its children) in MB."""
+    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+    peak = resource.getrusage(who).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+@cache
+def _format_key() -> str:
+    from importlib import metadata
+
+    parts = [str(FORMAT_VERSION), sys.version.split()[0]]
+    for dist in ("tree-sitter", "tree-sitter-python", "tree-sitter-javascript",
+                 "tree-sitter-typescript", "tree-sitter-go", "tree-sitter-rust",
+                 "tree-sitter-java", "tree-sitter-c", "tree-sitter-cpp"):
+        try:
+            parts.append(metadata.version(dist))
+        except metadata.PackageNotFoundError:
+            parts.append("-")
+    return "/".join(parts)
+
+
+def _shape(symbols: FileSymbols) -> list[tuple]:
+    """Return what retrieval caches depend on: every definition's head, not its position."""
+    return [(d.name, d.kind, d.container, d.signature, d.doc, d.type_name, d.bases)
+            for d in symbols.definitions] + [i.to_tuple()[:3] for i in symbols.imports]
+
+
+def _hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _parse_one(path: str, language: str, max_bytes: int) -> tuple:
+    """Read, check and extract one file; runs in worker processes."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(max_bytes + 1)
+        st = os.stat(path)
+    except OSError:
+        return (path, "unreadable", "", 0, 0, None, None)
+    if len(data) > max_bytes:
+        return (path, "too_large", "", 0, 0, None, None)
+    reason = content_skip_reason(data)
+    if reason is not None:
+        return (path, reason, "", 0, 0, None, None)
+    symbols = extract(data, language)
+    refs = marshal.dumps(symbols.references)
+    symbols.references = ()
+    return (path, None, _hash(data), st.st_size, st.st_mtime_ns,
+            marshal.dumps(symbols.to_tuple()), refs)
+
+
+def parse_batch(items: list[tuple[str, str, int]]) -> list[tuple]:
+    """Extract symbols for a batch of (path, language, max_bytes); a process-pool task."""
+    return [_parse_one(*item) for item in items]
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Stop a pool worker when the process that owns the pool is gone (killed editor, crash):
+    blocked on its task queue, it would otherwise wait forever."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except PermissionError:
+                pass
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def make_process_pool(workers: int | None = None) -> ProcessPoolExecutor:
+    """Return a process pool safe to start from a threaded, asyncio-running server."""
+    # spawn, not fork (threads) nor forkserver (a daemon that outlives a killed server).
+    n = workers or max(1, min(os.cpu_count() or 1, 4))
+    return ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_exit_with_parent, initargs=(os.getpid(),))
+
+
+class _Store:
+    """The sqlite file of one root: files by stat, symbol blobs by content hash."""
+
+    def __init__(self, cache_dir: str, root: str) -> None:
+        directory = os.path.join(cache_dir, "index")
+        os.makedirs(directory, exist_ok=True)
+        digest = hashlib.sha1(root.encode()).hexdigest()[:16]
+        name = os.path.basename(root.rstrip(os.sep)) or "root"
+        self.path = os.path.join(directory, f"{name}-{digest}.sqlite")
+        self.db = sqlite3.connect(self.path, check_same_thread=False, timeout=10)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        row = self.db.execute("SELECT value FROM meta WHERE key='format'").fetchone()
+        if row is None or row[0] != _format_key():
+            self.db.executescript("DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS blobs;")
+        self.db.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS files (
+                rel TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, hash TEXT);
+            CREATE TABLE IF NOT EXISTS blobs (hash TEXT PRIMARY KEY, data BLOB, refs BLOB);
+            """
+        )
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('format', ?)", (_format_key(),))
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('root', ?)", (root,))
+        self.db.commit()
+
+    def known(self) -> dict[str, tuple[int, int, str, bytes]]:
+        rows = self.db.execute(
+            "SELECT f.rel, f.size, f.mtime_ns, f.hash, b.data FROM files f "
+            "JOIN blobs b ON f.hash = b.hash"
+        )
+        return {rel: (size, mtime, h, data) for rel, size, mtime, h, data in rows}
+
+    def blob(self, digest: str) -> bytes | None:
+        row = self.db.execute("SELECT data FROM blobs WHERE hash=?", (digest,)).fetchone()
+        return row[0] if row else None
+
+    def refs(self, digest: str) -> tuple[str, ...]:
+        row = self.db.execute("SELECT refs FROM blobs WHERE hash=?", (digest,)).fetchone()
+        return marshal.loads(row[0]) if row and row[0] else ()
+
+    def put(self, rows: Iterable[tuple[str, int, int, str, bytes | None, bytes | None]]) -> None:
+        for rel, size, mtime, digest, data, refs in rows:
+            if data is not None:
+                self.db.execute("INSERT OR REPLACE INTO blobs VALUES (?, ?, ?)",
+                                (digest, data, refs))
+            self.db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
+                            (rel, size, mtime, digest))
+        self.db.commit()
+
+    def forget(self, rels: Iterable[str]) -> None:
+        self.db.executemany("DELETE FROM files WHERE rel=?", [(r,) for r in rels])
+        self.db.commit()
+
+    def collect_garbage(self) -> None:
+        self.db.execute("DELETE FROM blobs WHERE hash NOT IN (SELECT hash FROM files)")
+        self.db.commit()
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class RepoIndex:
+    """Definitions and imports of every readable file under the workspace roots."""
+
+    def __init__(
+        self,
+        roots: list[str],
+        *,
+        cache_dir: str | None = None,
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        max_files: int = 50_000,
+        persist: bool = True,
+    ) -> None:
+        self.roots = [os.path.abspath(r) for r in roots]
+        self.cache_dir = cache_dir or default_cache_dir()
+        self.max_file_bytes = max_file_bytes
+        self.scanners = {
+            r: Scanner(r, max_file_bytes=max_file_bytes, max_files=max_files) for r in self.roots
+        }
+        self.persist = persist
+        self._stores: dict[str, _Store] = {}
+        self._lock = threading.RLock()
+        self._disk: dict[str, FileEntry] = {}
+        self._overlay: dict[str, FileEntry] = {}
+        self._by_name: dict[str, list[tuple[str, int]]] = {}
+        self._by_container: dict[str, list[tuple[str, int]]] = {}
+        self._by_module: dict[str, list[str]] = {}  # dotted/slashed module suffix -> paths
+        self._by_dir: dict[str, list[str]] = {}  # abs dir -> paths
+        self._resolved: dict[tuple[str, str], list[str]] = {}
+        self._go_mods: dict[str, tuple[str, str]] | None = None
+        self.generation = 0  # bumped on every change; caches key on it
+        self._cancelled = threading.Event()
+
+    # --- lookup -------------------------------------------------------------------------------
+
+    def scanner_for(self, path: str) -> Scanner | None:
+        """Return the scanner of the root that contains a path, or None."""
+        best: Scanner | None = None
+        for root, scanner in self.scanners.items():
+            if (path == root or path.startswith(root.rstrip(os.sep) + os.sep)) and (
+                    best is None or len(root) > len(best.root)):
+                best = scanner
+        return best
+
+    def relpath(self, path: str) -> str:
+        """Return the path relative to its root, or a cleaned absolute path outside all roots."""
+        scanner = self.scanner_for(path)
+        rel = scanner.relpath(path) if scanner else None
+        return rel if rel else path.replace(os.sep, "/").lstrip("/")
+
+    def entry(self, path: str) -> FileEntry | None:
+        """Return the open buffer's entry for a path, else the disk one, else None."""
+        return self._overlay.get(path) or self._disk.get(path)
+
+    def __len__(self) -> int:
+        return len(self._disk.keys() | self._overlay.keys())
+
+    def paths(self) -> list[str]:
+        """Return every indexed path (disk and open buffers)."""
+        with self._lock:
+            return sorted(self._disk.keys() | self._overlay.keys())
+
+    def definitions_named(self, name: str) -> Iterator[tuple[FileEntry, Definition]]:
+        """Yield every definition with this name, across files."""
+        for path, i in self._by_name.get(name, ()):
+            e = self.entry(path)
+            if e is not None and i < len(e.symbols.definitions):
+                d = e.symbols.definitions[i]
+                if d.name == name:
+                    yield e, d
+
+    def count_named(self, name: str) -> int:
+        """Return how many definitions have this name (cheap)."""
+        return len(self._by_name.get(name, ()))
+
+    def members_of(self, container: str) -> Iterator[tuple[FileEntry, Definition]]:
+        """Yield definitions whose container is this type or namespace name, across files."""
+        for path, i in self._by_container.get(container, ()):
+            e = self.entry(path)
+            if e is not None and i < len(e.symbols.definitions):
+                d = e.symbols.definitions[i]
+                if d.container == container:
+                    yield e, d
+
+    def files_in_dir(self, directory: str) -> list[str]:
+        """Return indexed files directly inside a directory."""
+        return list(self._by_dir.get(directory, ()))
+
+    def references(self, path: str) -> tuple[str, ...]:
+        """Return the identifiers a file uses (read from the persistent store; not hot-path)."""
+        e = self.entry(path)
+        if e is None:
+            return ()
+        if e.symbols.references:
+            return e.symbols.references
+        store = self._store(e.root)
+        return store.refs(e.hash) if store else ()
+
+    # --- maintenance --------------------------------------------------------------------------
+
+    def _store(self, root: str) -> _Store | None:
+        if not self.persist:
+            return None
+        store = self._stores.get(root)
+        if store is None:
+            try:
+                store = self._stores[root] = _Store(self.cache_dir, root)
+            except (OSError, sqlite3.Error) as exc:
+                log.warning("index cache unavailable (%s); continuing in memory", exc)
+                self.persist = False
+                return None
+        return store
+
+    def _module_keys(self, rel: str, language: str) -> list[str]:
+        stem, ext = posixpath.splitext(rel)
+        if language == "python":
+            parts = stem.split("/")
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            return [".".join(parts[i:]) for i in range(len(parts)) if parts[i:]]
+        if ext == ".ts" and stem.endswith(".d"):
+            stem = stem[:-2]
+        parts = stem.split("/")
+        keys = ["/".join(parts[i:]) for i in range(len(parts))]
+        if parts[-1] in ("index", "mod", "lib"):
+            keys += ["/".join(parts[i:-1]) for i in range(len(parts) - 1)]
+        return keys
+
+    def _index_entry(self, e: FileEntry) -> None:
+        for i, d in enumerate(e.symbols.definitions):
+            self._by_name.setdefault(d.name, []).append((e.path, i))
+            if d.container:
+                self._by_container.setdefault(d.container, []).append((e.path, i))
+
+    def _unindex_entry(self, e: FileEntry) -> None:
+        for d in e.symbols.definitions:
+            for table, key in ((self._by_name, d.name), (self._by_container, d.container)):
+                if not key:
+                    continue
+                refs = table.get(key)
+                if refs:
+                    kept = [r for r in refs if r[0] != e.path]
+                    if kept:
+                        table[key] = kept
+                    else:
+                        del table[key]
+
+    def _register_path(self, e: FileEntry) -> None:
+        for key in self._module_keys(e.rel, e.symbols.language):
+            self._by_module.setdefault(key, []).append(e.path)
+        self._by_dir.setdefault(os.path.dirname(e.path), []).append(e.path)
+
+    def _unregister_path(self, e: FileEntry) -> None:
+        for key in self._module_keys(e.rel, e.symbols.language):
+            paths = self._by_module.get(key)
+            if paths and e.path in paths:
+                paths.remove(e.path)
+                if not paths:
+                    del self._by_module[key]
+        paths = self._by_dir.get(os.path.dirname(e.path))
+        if paths and e.path in paths:
+            paths.remove(e.path)
+
+    def _set_disk(self, e: FileEntry) -> None:
+        with self._lock:
+            old = self._disk.get(e.path)
+            shadowed = e.path in self._overlay
+            if old is not None:
+                if not shadowed:
+                    self._unindex_entry(old)
+                self._unregister_path(old)
+            self._disk[e.path] = e
+            self._register_path(e)
+            if not shadowed:
+                self._index_entry(e)
+            self._changed()
+
+    def _drop_disk(self, path: str) -> None:
+        with self._lock:
+            old = self._disk.pop(path, None)
+            if old is None:
+                return
+            self._unregister_path(old)
+            if path not in self._overlay:
+                self._unindex_entry(old)
+            self._changed()
+
+    def _changed(self, structural: bool = True) -> None:
+        self.generation += 1
+        if structural:  # import resolution depends on which files exist, not on their text
+            self._resolved.clear()
+
+    def set_overlay(self, path: str, text: str, language: str) -> FileEntry:
+        """Index an open buffer's text; it wins over the file on disk until cleared."""
+        data = text.encode("utf-8", "surrogatepass")
+        symbols = extract(data, language)
+        rel = self.relpath(path)
+        scanner = self.scanner_for(path)
+        e = FileEntry(path, rel, scanner.root if scanner else "", symbols)
+        with self._lock:
+            old = self._overlay.get(path) or self._disk.get(path)
+            if old is not None:
+                self._unindex_entry(old)
+            self._overlay[path] = e
+            self._index_entry(e)
+            known = path in self._disk or path in self._by_dir.get(os.path.dirname(path), ())
+            if not known:
+                self._by_dir.setdefault(os.path.dirname(path), []).append(path)
+                for key in self._module_keys(rel, language):
+                    self._by_module.setdefault(key, []).append(path)
+            # Typing inside a body leaves every definition's head as it was: keep the caches.
+            if old is None or _shape(old.symbols) != _shape(symbols):
+                self._changed(structural=not known)
+        return e
+
+    def clear_overlay(self, path: str) -> None:
+        """Drop an open buffer's symbols; the disk version (if indexed) takes over again."""
+        with self._lock:
+            e = self._overlay.pop(path, None)
+            if e is None:
+                return
+            self._unindex_entry(e)
+            disk = self._disk.get(path)
+            if disk is not None:
+                self._index_entry(disk)
+            else:
+                self._unregister_path(e)
+            self._changed(structural=disk is None)
+
+    def refresh_file(self, path: str) -> bool:
+        """Re-read one file from disk after it changed; drop it when it vanished or is excluded."""
+        path = os.path.abspath(path)
+        scanner = self.scanner_for(path)
+        if scanner is None:
+            return False
+        if os.path.basename(path) in (".gitignore", ".qwenignore"):
+            scanner.rules.invalidate()
+            return False
+        sf = scanner.scanned_file(path)
+        if sf is None:
+            self._drop_disk(path)
+            store = self._store(scanner.root)
+            if store is not None:
+                store.forget([scanner.relpath(path) or ""])
+            return False
+        result = _parse_one(sf.path, sf.language, self.max_file_bytes)
+        _, reason, digest, size, mtime, data, refs = result
+        if reason is not None or data is None:
+            self._drop_disk(path)
+            return False
+        symbols = FileSymbols.from_tuple(marshal.loads(data))
+        self._set_disk(FileEntry(path, sf.rel, scanner.root, symbols, digest, size, mtime))
+        store = self._store(scanner.root)
+        if store is not None:
+            with self._lock:
+                store.put([(sf.rel, size, mtime, digest, data, refs)])
+        return True
+
+    def remove_file(self, path: str) -> None:
+        """Forget a deleted file."""
+        path = os.path.abspath(path)
+        self._drop_disk(path)
+        scanner = self.scanner_for(path)
+        store = self._store(scanner.root) if scanner else None
+        if store is not None and scanner is not None:
+            with self._lock:
+                store.forget([scanner.relpath(path) or ""])
+
+    # --- build --------------------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        """Ask a running build to stop at the next batch boundary."""
+        self._cancelled.set()
+
+    def build(
+        self,
+        report: Callable[[int, int], None] | None = None,
+        *,
+        executor: Executor | None = None,
+        workers: int | None = None,
+    ) -> BuildStats:
+        """Scan every root, reuse cached symbols by stat or content hash, parse the rest."""
+        started = time.perf_counter()
+        stats = BuildStats()
+        todo: list[tuple[ScannedFile, str]] = []  # (file, root)
+        seen: set[str] = set()
+        scans = []
+        for root, scanner in self.scanners.items():
+            result = scanner.scan()
+            stats.skipped.update(result.skipped)
+            scans.append((root, result))
+        total = sum(len(r.files) for _, r in scans)
+        done = 0
+        if report:
+            report(0, total)
+        for root, result in scans:
+            store = self._store(root)
+            known = store.known() if store is not None else {}
+            have_blobs = bool(known)
+            for sf in result.files:
+                if self._cancelled.is_set():
+                    break
+                seen.add(sf.path)
+                cached = known.get(sf.rel)
+                data: bytes | None = None
+                digest = ""
+                if cached is not None and cached[0] == sf.size and cached[1] == sf.mtime_ns:
+                    digest, data = cached[2], cached[3]
+                elif have_blobs and store is not None:
+                    # Touched but maybe unchanged (checkout, touch): the content hash decides.
+                    try:
+                        with open(sf.path, "rb") as fh:
+                            digest = _hash(fh.read())
+                    except OSError:
+                        stats.skipped["unreadable"] += 1
+                        continue
+                    data = store.blob(digest)
+                    if data is not None:
+                        store.put([(sf.rel, sf.size, sf.mtime_ns, digest, None, None)])
+                if data is None:
+                    todo.append((sf, root))
+                    continue
+                symbols = FileSymbols.from_tuple(marshal.loads(data))
+                self._set_disk(FileEntry(sf.path, sf.rel, root, symbols, digest, sf.size,
+                                         sf.mtime_ns))
+                stats.reused += 1
+                done += 1
+            if report:
+                report(done, total)
+            if store is not None and not self._cancelled.is_set():
+                gone = [rel for rel in known if os.path.join(root, rel) not in seen]
+                if gone:
+                    store.forget(gone)
+        if self._cancelled.is_set():
+            return stats
+        for path in [p for p in self._disk if p not in seen]:
+            self._drop_disk(path)
+        if todo:
+            done = self._parse_all(todo, stats, report, done, total, executor, workers)
+        for root in self.roots:
+            store = self._store(root)
+            if store is not None and todo:
+                store.collect_garbage()
+        stats.files = len(self._disk)
+        stats.symbols = sum(len(e.symbols.definitions) for e in self._disk.values())
+        stats.seconds = time.perf_counter() - started
+        stats.peak_rss_mb = peak_rss_mb()
+        stats.workers_peak_rss_mb = peak_rss_mb(children=True)
+        return stats
+
+    def _parse_all(self, todo: list[tuple[ScannedFile, str]], stats: BuildStats,
+                   report: Callable[[int, int], None] | None, done: int, total: int,
+                   executor: Executor | None, workers: int | None) -> int:
+        by_path = {sf.path: (sf, root) for sf, root in todo}
+        items = [(sf.path, sf.language, self.max_file_bytes) for sf, _ in todo]
+        # Big files first, so no worker is left alone with a giant at the end.
+        items.sort(key=lambda it: -by_path[it[0]][0].size)
+        batches = [items[i:i + _BATCH] for i in range(0, len(items), _BATCH)]
+        own = executor is None and len(items) > _BATCH
+        pool = make_process_pool(workers) if own else executor
+        try:
+            if pool is None:
+                results: Iterable[list[tuple]] = (parse_batch(b) for b in batches)
+            else:
+                futures = [pool.submit(parse_batch, b) for b in batches]
+                results = (f.result() for f in as_completed(futures))
+            for batch in results:
+                if self._cancelled.is_set():
+                    break
+                rows_by_root: dict[str, list] = {}
+                for path, reason, digest, size, mtime, data, refs in batch:
+                    sf, root = by_path[path]
+                    done += 1
+                    if reason is not None or data is None:
+                        stats.skipped[reason or "unreadable"] += 1
+                        continue
+                    symbols = FileSymbols.from_tuple(marshal.loads(data))
+                    self._set_disk(FileEntry(path, sf.rel, root, symbols, digest, size, mtime))
+                    rows_by_root.setdefault(root, []).append(
+                        (sf.rel, size, mtime, digest, data, refs))
+                    stats.parsed += 1
+                for root, rows in rows_by_root.items():
+                    store = self._store(root)
+                    if store is not None:
+                        with self._lock:
+                            store.put(rows)
+                if report:
+                    report(done, total)
+        finally:
+            if own and pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        return done
+
+    # --- import resolution --------------------------------------------------------------------
+
+    def resolve_import(self, path: str, imp: Import, language: str) -> list[str]:
+        """Return the indexed files an import of `path` refers to (a Go import: a whole dir)."""
+        key = (path, f"{imp.module}\0{language}")
+        cached = self._resolved.get(key)
+        if cached is not None:
+            return cached
+        try:
+            found = self._resolve(path, imp.module, language)
+        except Exception:  # resolution is best effort; never break retrieval over it
+            log.debug("import resolution failed for %s in %s", imp.module, path, exc_info=True)
+            found = []
+        self._resolved[key] = found
+        return found
+
+    def resolve_submodule(self, path: str, module: str, name: str) -> str | None:
+        """Return the file of `module.name` when a Python `from module import name` names one."""
+        found = self._resolve(path, f"{module}.{name}" if not module.endswith(".")
+                              else f"{module}{name}", "python")
+        return found[0] if found else None
+
+    def _pick(self, key: str, near: str) -> list[str]:
+        paths = self._by_module.get(key)
+        if not paths:
+            return []
+        if len(paths) == 1:
+            return [paths[0]]
+        # Several files share the suffix: take the one closest to the importing file.
+        return [min(paths, key=lambda p: (-len(os.path.commonpath([p, near])), len(p)))]
+
+    def _resolve(self, path: str, module: str, language: str) -> list[str]:
+        directory = os.path.dirname(path)
+        if language == "python":
+            if module.startswith("."):
+                level = len(module) - len(module.lstrip("."))
+                base = directory
+                for _ in range(level - 1):
+                    base = os.path.dirname(base)
+                rest = module[level:].replace(".", "/")
+                target = os.path.join(base, rest) if rest else base
+                for cand in (target + ".py", target + ".pyi", os.path.join(target, "__init__.py")):
+                    if self.entry(cand) is not None:
+                        return [cand]
+                return []
+            return self._pick(module, path)
+        if language in _JS_LANGS:
+            if module.startswith("."):
+                target = os.path.normpath(os.path.join(directory, module))
+                stem = target
+                for ext in (".js", ".jsx", ".mjs", ".cjs"):
+                    if target.endswith(ext):
+                        stem = target[: -len(ext)]
+                cands = [target] + [stem + e for e in _JS_EXTENSIONS] + [
+                    os.path.join(target, "index" + e) for e in _JS_EXTENSIONS]
+                for cand in cands:
+                    if self.entry(cand) is not None:
+                        return [cand]
+                return []
+            bare = module.lstrip("@~/").split("/", 1)[-1] if module[:1] in "@~" else module
+            return self._pick(bare, path) if "/" in bare else []
+        if language == "go":
+            target = self._go_dir(path, module)
+            return self.files_in_dir(target) if target else []
+        if language == "rust":
+            parts = [p for p in module.split("::") if p not in ("crate", "self", "super")]
+            for n in range(len(parts), 0, -1):
+                found = self._pick("/".join(parts[:n]), path)
+                if found:
+                    return found
+            return []
+        if language == "java":
+            return self._pick(module.replace(".", "/"), path) or self.files_in_dir_suffix(
+                module.replace(".", "/"))
+        # C and C++: an include is a path, relative to the file or to some include dir.
+        local = os.path.normpath(os.path.join(directory, module))
+        if self.entry(local) is not None:
+            return [local]
+        stem = posixpath.splitext(module)[0]
+        return self._pick(stem, path)
+
+    def files_in_dir_suffix(self, suffix: str) -> list[str]:
+        """Return the files of the directory whose path ends with this suffix (Java packages)."""
+        for directory, paths in self._by_dir.items():
+            if directory.replace(os.sep, "/").endswith("/" + suffix):
+                return list(paths)
+        return []
+
+    def _go_dir(self, path: str, module: str) -> str | None:
+        if self._go_mods is None:
+            mods: dict[str, tuple[str, str]] = {}
+            visited: set[str] = set()
+            for root in self.roots:
+                for directory in {os.path.dirname(p) for p in self._disk if p.endswith(".go")}:
+                    d = directory
+                    while d.startswith(root) and d not in visited:
+                        visited.add(d)
+                        gomod = os.path.join(d, "go.mod")
+                        if os.path.exists(gomod):
+                            try:
+                                with open(gomod, encoding="utf-8", errors="replace") as fh:
+                                    for line in fh:
+                                        if line.startswith("module "):
+                                            mods[d] = (line.split()[1].strip('"'), d)
+                                            break
+                            except OSError:
+                                pass
+                            break
+                        if d == root:
+                            break
+                        d = os.path.dirname(d)
+            self._go_mods = mods
+        for modpath, moddir in self._go_mods.values():
+            if module == modpath:
+                return moddir
+            if module.startswith(modpath + "/"):
+                return os.path.join(moddir, module[len(modpath) + 1:])
+        # No go.mod: match the import path's tail against directories we know.
+        tail = module.split("/")
+        for n in range(len(tail), 0, -1):
+            suffix = "/".join(tail[-n:])
+            for directory in self._by_dir:
+                if directory.replace(os.sep, "/").endswith("/" + suffix):
+                    return directory
+        return None
+
+    def close(self) -> None:
+        """Close the persistent stores."""
+        with self._lock:
+            for store in self._stores.values():
+                store.close()
+            self._stores.clear()

@@ -1,0 +1,131 @@
+"""End to end: the repository index feeds the prompt the endpoint receives."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from lsp_server.prompt import FILE_SEP
+from tests.e2e.conftest import STATUS, endpoint_options, inline, open_doc, start
+from tests.fake_endpoint import FakeEndpoint, Reply
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+CAPS = types.ClientCapabilities(
+    window=types.WindowClientCapabilities(work_done_progress=True),
+    workspace=types.WorkspaceClientCapabilities(
+        did_change_watched_files=types.DidChangeWatchedFilesClientCapabilities(
+            dynamic_registration=True)),
+)
+
+
+async def _start(client: LanguageClient, endpoint: FakeEndpoint, root: Path) -> None:
+    # Accept the file-watcher registration the server asks for.
+    client.feature(types.CLIENT_REGISTER_CAPABILITY)(lambda params: None)
+    await start(client, endpoint_options(endpoint), root, CAPS)
+    await _index_ready(client)
+
+
+def _repo(tmp_path: Path, extra_files: int = 0) -> Path:
+    root = tmp_path / "shop_repo"
+    shutil.copytree(FIXTURES / "ctx_py", root)
+    for i in range(extra_files):
+        (root / "shop" / f"gen_{i}.py").write_text(f"def generated_{i}(x):\n    return x\n")
+    return root
+
+
+async def _index_ready(client: LanguageClient) -> None:
+    statuses = STATUS[id(client)]
+    deadline = asyncio.get_running_loop().time() + 60
+    while not any(getattr(s, "message", None) == "index ready" for s in statuses):
+        assert asyncio.get_running_loop().time() < deadline, f"index not ready: {statuses}"
+        await asyncio.sleep(0.05)
+
+
+async def _prompt_for(client: LanguageClient, endpoint: FakeEndpoint, uri: str, line: int,
+                      col: int) -> str:
+    before = len(endpoint.generation_requests())
+    await inline(client, uri, line, col, invoked=True)
+    requests = endpoint.generation_requests()
+    assert len(requests) > before
+    return requests[-1].body["prompt"]
+
+
+async def test_cross_file_definition_reaches_the_endpoint(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    root = _repo(tmp_path)
+    await _start(client, endpoint, root)
+    endpoint.default = Reply(text="return self.gateway.charge(total, token)")
+    checkout = root / "shop" / "checkout.py"
+    text = checkout.read_text().replace(
+        "        return self.gateway.charge(total, token)\n", "        \n")
+    uri = open_doc(client, checkout, text)
+    prompt = await _prompt_for(client, endpoint, uri, 14, 8)
+    cross, current = prompt.split(f"{FILE_SEP}shop/checkout.py\n")
+    assert cross.startswith("<|repo_name|>shop_repo\n")
+    assert f"{FILE_SEP}shop/payments/gateway.py\n" in cross
+    assert "def charge(self, amount_cents: int, token: str) -> str:" in cross
+    assert "sk-live-0123456789" not in prompt  # the module's API key is redacted
+    assert current.startswith("<|fim_prefix|>")
+
+
+async def test_progress_is_reported_while_indexing(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    root = _repo(tmp_path, extra_files=80)
+    await _start(client, endpoint, root)
+    for _ in range(100):  # the end notification may trail the status by a moment
+        reports = [r for token, rs in client.progress_reports.items()
+                   if token.startswith("qwen-index") for r in rs]
+        if reports and isinstance(reports[-1], types.WorkDoneProgressEnd):
+            break
+        await asyncio.sleep(0.05)
+    assert isinstance(reports[0], types.WorkDoneProgressBegin)
+    assert isinstance(reports[-1], types.WorkDoneProgressEnd)
+    assert "86 files" in (reports[-1].message or "")
+    middle = [r for r in reports if isinstance(r, types.WorkDoneProgressReport)]
+    assert middle and middle[-1].message == "86/86 files"
+
+
+async def test_edit_in_one_open_file_changes_the_context_of_another(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    root = _repo(tmp_path)
+    await _start(client, endpoint, root)
+    endpoint.default = Reply(text="x")
+    models = root / "shop" / "models.py"
+    models_uri = open_doc(client, models, models.read_text())
+    checkout = root / "shop" / "checkout.py"
+    text = checkout.read_text()
+    uri = open_doc(client, checkout, text)
+    first = await _prompt_for(client, endpoint, uri, 13, 0)
+    assert "apply_coupon" not in first
+    # The user adds a method to Cart in the other (unsaved) buffer.
+    new_models = models.read_text().replace(
+        "    def _recompute(self) -> None:",
+        "    def apply_coupon(self, code: str) -> int:\n"
+        '        """Apply a coupon code and return the new total."""\n'
+        "        return 0\n\n    def _recompute(self) -> None:")
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=models_uri, version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(text=new_models)]))
+    await asyncio.sleep(0.5)  # the server reparses a changed buffer after a short pause
+    second = await _prompt_for(client, endpoint, uri, 13, 1)
+    cross = second.split(f"{FILE_SEP}shop/checkout.py\n")[0]
+    assert "def apply_coupon(self, code: str) -> int:" in cross
+
+
+async def test_no_completion_for_secret_or_ignored_files(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    root = _repo(tmp_path)
+    (root / "shop" / "secret_notes.py").write_text("NOTES = 1\n")  # in shop/.gitignore
+    await _start(client, endpoint, root)
+    uri = open_doc(client, root / "shop" / "secret_notes.py", "NOTES = 1\n")
+    assert await inline(client, uri, 0, 5, invoked=True) in (None, types.InlineCompletionList(
+        items=[]))
+    assert not endpoint.generation_requests()

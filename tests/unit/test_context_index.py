@@ -1,0 +1,123 @@
+"""RepoIndex: build, persistence keyed by content hash, updates, overlays, import resolution."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from lsp_server.context.index import RepoIndex, default_cache_dir
+from lsp_server.context.symbols import Import
+from tests.unit._ctx_helpers import add_unwanted_files, fixture_repo
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = fixture_repo("ctx_py", tmp_path)
+    add_unwanted_files(root)
+    return root
+
+
+def _index(root: Path, cache: Path) -> RepoIndex:
+    return RepoIndex([str(root)], cache_dir=str(cache))
+
+
+def test_build_in_process_and_persist(repo: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    idx = _index(repo, cache)
+    seen: list[tuple[int, int]] = []
+    stats = idx.build(lambda d, t: seen.append((d, t)))
+    assert stats.files == 6 and stats.parsed == 6 and stats.reused == 0
+    assert stats.skipped["binary"] == 1  # shop/blob.py
+    assert stats.skipped["minified"] == 1  # shop/bundle.js
+    assert seen[0] == (0, 8) and seen[-1] == (8, 8)
+    assert [d.name for _, d in idx.definitions_named("PaymentGateway")] == ["PaymentGateway"]
+    idx.close()
+    # Nothing is written inside the repository: the store lives under the cache dir.
+    assert not any(p.suffix == ".sqlite" for p in repo.rglob("*"))
+    assert list((cache / "index").glob("*.sqlite"))
+
+    warm = _index(repo, cache)
+    stats = warm.build()
+    assert stats.parsed == 0 and stats.reused == 6
+    assert [d.name for _, d in warm.definitions_named("Cart")] == ["Cart"]
+    warm.close()
+
+
+def test_touched_but_unchanged_file_is_reused_by_hash(repo: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    _index(repo, cache).build()
+    models = repo / "shop" / "models.py"
+    os.utime(models, (1, 1))
+    (repo / "shop" / "report.py").write_text("def summary2():\n    pass\n")
+    idx = _index(repo, cache)
+    stats = idx.build()
+    assert stats.parsed == 1 and stats.reused == 5
+    assert list(idx.definitions_named("summary2")) and not list(idx.definitions_named("summary"))
+
+
+def test_process_pool_build(repo: Path, tmp_path: Path) -> None:
+    for i in range(60):  # enough files for the pool to be used
+        (repo / "shop" / f"gen_{i}.py").write_text(f"def generated_{i}(x: int) -> int:\n"
+                                                    "    return x\n")
+    idx = _index(repo, tmp_path / "cache")
+    stats = idx.build(workers=2)
+    assert stats.parsed == 66
+    assert list(idx.definitions_named("generated_59"))
+
+
+def test_refresh_remove_and_overlay(repo: Path, tmp_path: Path) -> None:
+    idx = _index(repo, tmp_path / "cache")
+    idx.build()
+    report = repo / "shop" / "report.py"
+    report.write_text("def detailed(lines):\n    pass\n")
+    assert idx.refresh_file(str(report))
+    assert list(idx.definitions_named("detailed"))
+    assert not list(idx.definitions_named("summary"))
+    # The open buffer wins over the disk until it is closed.
+    idx.set_overlay(str(report), "def from_buffer():\n    pass\n", "python")
+    assert list(idx.definitions_named("from_buffer"))
+    assert not list(idx.definitions_named("detailed"))
+    idx.clear_overlay(str(report))
+    assert list(idx.definitions_named("detailed"))
+    assert not list(idx.definitions_named("from_buffer"))
+    report.unlink()
+    idx.remove_file(str(report))
+    assert not list(idx.definitions_named("detailed"))
+    # Excluded files are never indexed, even when reported by a watcher.
+    assert not idx.refresh_file(str(repo / "shop" / "private" / "internal.py"))
+
+
+def test_python_import_resolution(repo: Path, tmp_path: Path) -> None:
+    idx = _index(repo, tmp_path / "cache")
+    idx.build()
+    checkout = str(repo / "shop" / "checkout.py")
+    absolute = idx.resolve_import(checkout, Import("shop.models"), "python")
+    relative = idx.resolve_import(checkout, Import(".payments.gateway"), "python")
+    package = idx.resolve_import(checkout, Import(".payments"), "python")
+    assert absolute == [str(repo / "shop" / "models.py")]
+    assert relative == [str(repo / "shop" / "payments" / "gateway.py")]
+    assert package == [str(repo / "shop" / "payments" / "__init__.py")]
+    assert idx.resolve_import(checkout, Import("json"), "python") == []
+
+
+def test_typescript_and_go_resolution(tmp_path: Path) -> None:
+    ts = fixture_repo("ctx_ts", tmp_path)
+    idx = _index(ts, tmp_path / "c1")
+    idx.build()
+    service = str(ts / "src" / "service.ts")
+    assert idx.resolve_import(service, Import("./models/user"), "typescript") == [
+        str(ts / "src" / "models" / "user.ts")]
+    go = fixture_repo("ctx_go", tmp_path)
+    gidx = _index(go, tmp_path / "c2")
+    gidx.build()
+    main = str(go / "main.go")
+    assert gidx.resolve_import(main, Import("example.com/shop/store"), "go") == [
+        str(go / "store" / "store.go")]
+    assert gidx.resolve_import(main, Import("fmt"), "go") == []
+
+
+def test_default_cache_dir_honours_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache_dir().startswith(str(tmp_path / "xdg"))

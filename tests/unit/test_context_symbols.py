@@ -1,0 +1,177 @@
+"""Symbol extraction per language: definitions with signatures and docs, imports, references."""
+
+from __future__ import annotations
+
+from lsp_server.context.symbols import FileSymbols, extract, type_name_of
+
+
+def _defs(src: str, lang: str) -> dict[tuple[str, str], object]:
+    out = extract(src.encode(), lang)
+    return {(d.container, d.name): d for d in out.definitions}
+
+
+def test_python_definitions_fields_and_docs() -> None:
+    src = '''
+import os.path
+import numpy as np
+from .sessions import Session, request as req
+from ..x import *
+
+MAX = 10
+
+class Client(Base):
+    """A client.
+
+    More."""
+    timeout: float = 3.0
+
+    def __init__(self, session: Session | None = None):
+        # why, not what
+        self.session = session or Session()
+        self.adapter: HTTPAdapter = make()
+
+    @property
+    def name(self) -> str:
+        return "x"
+
+    async def send(self, request,
+                   **kwargs) -> Optional[Response]:
+        """Send it."""
+'''
+    defs = _defs(src, "python")
+    client = defs[("", "Client")]
+    assert client.kind == "class" and client.bases == ("Base",) and client.doc == "A client."
+    assert client.signature == "class Client(Base):"
+    assert defs[("", "MAX")].kind == "constant"
+    send = defs[("Client", "send")]
+    assert send.kind == "method" and send.type_name == "Response" and send.doc == "Send it."
+    assert send.signature.startswith("    async def send(self, request,\n")
+    assert defs[("Client", "name")].kind == "property"
+    assert defs[("Client", "adapter")].type_name == "HTTPAdapter"
+    assert defs[("Client", "timeout")].kind == "field"
+    assert "# why" not in defs[("Client", "__init__")].signature
+    imports = extract(src.encode(), "python").imports
+    assert [(i.module, i.names, i.alias, i.wildcard) for i in imports] == [
+        ("os.path", (), "os.path", False),
+        ("numpy", (), "np", False),
+        (".sessions", (("Session", "Session"), ("request", "req")), "", False),
+        ("..x", (), "", True),
+    ]
+
+
+def test_typescript_classes_interfaces_and_imports() -> None:
+    src = '''
+import { Foo, Bar as Baz } from './foo';
+import * as util from "../util";
+import Def from 'def';
+export * from './all';
+const fs = require('fs');
+
+/** The service. */
+export class Service extends BaseService implements IService {
+  private readonly cache: Map<string, Foo> = new Map();
+  constructor(private http: HttpClient) { super(); }
+  async fetch(url: string): Promise<Response> { return this.http.get(url); }
+}
+export interface IService { fetch(url: string): Promise<Response>; name: string; }
+export type Id = string | number;
+export const make = (x: string): Bar => new Bar(x);
+'''
+    defs = _defs(src, "typescript")
+    service = defs[("", "Service")]
+    assert service.doc == "The service." and service.bases == ("BaseService", "IService")
+    assert defs[("Service", "fetch")].type_name == "Response"
+    assert defs[("Service", "http")].type_name == "HttpClient"  # parameter property
+    assert defs[("IService", "fetch")].kind == "method"
+    assert defs[("", "Id")].kind == "type"
+    assert defs[("", "make")].kind == "function"
+    out = extract(src.encode(), "typescript")
+    mods = {(i.module, i.alias, i.wildcard) for i in out.imports}
+    assert ("./foo", "", False) in mods and ("../util", "util", False) in mods
+    assert ("./all", "", True) in mods and ("fs", "fs", False) in mods
+    assert len([d for d in out.definitions if d.name == "Service"]) == 1
+
+
+def test_tsx_and_javascript() -> None:
+    tsx = "export function App(props: Props): JSX.Element { return <div/>; }\n"
+    assert _defs(tsx, "tsx")[("", "App")].kind == "function"
+    js = "class A { m() {} }\nfunction f(a) {}\nmodule.exports = { f };\n"
+    defs = _defs(js, "javascript")
+    assert ("A", "m") in defs and ("", "f") in defs
+
+
+def test_go_types_methods_and_imports() -> None:
+    src = '''package server
+
+import (
+	"fmt"
+	h "net/http"
+)
+
+// Server serves things.
+type Server struct {
+	Base
+	client *h.Client
+}
+
+type Handler interface {
+	ServeHTTP(w h.ResponseWriter, r *h.Request)
+}
+
+// NewServer makes one.
+func NewServer(addr string) *Server { return &Server{} }
+
+func (s *Server) Serve(l net.Listener) error { return nil }
+'''
+    out = extract(src.encode(), "go")
+    defs = {(d.container, d.name): d for d in out.definitions}
+    assert out.package == "server"
+    assert defs[("", "Server")].kind == "struct" and defs[("", "Server")].bases == ("Base",)
+    assert defs[("", "Server")].doc == "Server serves things."
+    assert defs[("Server", "client")].type_name == "Client"
+    assert defs[("Server", "Serve")].signature == "func (s *Server) Serve(l net.Listener) error"
+    assert defs[("", "NewServer")].type_name == "Server"
+    assert defs[("Handler", "ServeHTTP")].kind == "method"
+    assert [(i.module, i.alias) for i in out.imports] == [("fmt", "fmt"), ("net/http", "h")]
+
+
+def test_rust_java_c_cpp() -> None:
+    rust = _defs("use std::collections::{HashMap, HashSet as HS};\n/// A point.\n"
+                 "pub struct Point { pub x: f64 }\nimpl Point { pub fn new() -> Self { "
+                 "Point { x: 0.0 } } }\ntrait Shape { fn area(&self) -> f64; }\n", "rust")
+    assert rust[("", "Point")].doc == "A point."
+    assert ("Point", "new") in rust and ("Shape", "area") in rust
+    java = _defs("package a.b;\nimport java.util.List;\n/** A thing. */\npublic class Thing "
+                 "extends Base { private List<String> names; public void run() {} }\n", "java")
+    assert java[("", "Thing")].doc == "A thing." and ("Thing", "run") in java
+    c = _defs('#include "foo.h"\n#define MAX 3\nstruct P { int x; };\n'
+              "typedef struct { int a; } T;\nint add(int a, int b) { return a + b; }\n"
+              "int proto(int);\n", "c")
+    assert c[("", "add")].signature == "int add(int a, int b)"
+    assert ("", "proto") in c and ("", "MAX") in c and ("P", "x") in c and ("", "T") in c
+    cpp = _defs("namespace ns {\nclass Widget : public Base {\n public:\n  int size() const;\n"
+                "};\nint Widget::size() const { return 0; }\n}\n", "cpp")
+    assert cpp[("", "Widget")].bases == ("Base",)
+    assert ("Widget", "size") in cpp
+
+
+def test_references_and_roundtrip() -> None:
+    out = extract(b"import os\n\ndef f(alpha):\n    return os.path.join(alpha, beta)\n",
+                  "python")
+    assert {"os", "path", "join", "alpha", "beta"} <= set(out.references)
+    assert "def" not in out.references and "return" not in out.references
+    again = FileSymbols.from_tuple(out.to_tuple())
+    assert again == out
+
+
+def test_type_name_of() -> None:
+    assert type_name_of("Optional[Session]") == "Session"
+    assert type_name_of("*http.Client") == "Client"
+    assert type_name_of("Promise<Response>") == "Response"
+    assert type_name_of("list[int]") == ""
+
+
+def test_broken_code_still_yields_definitions() -> None:
+    defs = _defs("def ok(a):\n    return a\n\ndef broken(:\n    pass\n\nclass Fine:\n"
+                 "    def m(self): ...\n", "python")
+    assert ("", "ok") in defs and ("Fine", "m") in defs
