@@ -1,0 +1,132 @@
+---@brief `:checkhealth qwen`: Neovim version, the server executable, the endpoint (through
+---`qwen-lsp doctor --json`) and the plugin's own state, each failure with what to do.
+
+local M = {}
+
+local health = vim.health
+
+--- Environment for `qwen-lsp doctor` so it checks the endpoint the plugin configures.
+---@param settings qwen.ServerSettings
+---@return table<string, string>
+function M.doctor_env(settings)
+  local env = {}
+  local e = settings.endpoint or {}
+  local map = {
+    QWEN_LSP_BASE_URL = e.baseUrl,
+    QWEN_LSP_PROVIDER = e.provider,
+    QWEN_LSP_API_KEY = e.apiKey,
+    QWEN_LSP_COMPLETION_MODEL = vim.tbl_get(settings, 'completion', 'model'),
+    QWEN_LSP_CHAT_MODEL = vim.tbl_get(settings, 'chat', 'model'),
+  }
+  for k, v in pairs(map) do
+    if type(v) == 'string' and v ~= '' then
+      env[k] = v
+    end
+  end
+  return env
+end
+
+---@param cmd string[]
+---@param env? table<string, string>
+---@param timeout integer ms
+---@return {code: integer, stdout: string, stderr: string}?
+---@return string? error
+local function run(cmd, env, timeout)
+  local ok, obj = pcall(vim.system, cmd, { text = true, env = env, timeout = timeout })
+  if not ok then
+    return nil, tostring(obj)
+  end
+  local res = obj:wait()
+  return { code = res.code, stdout = res.stdout or '', stderr = res.stderr or '' }
+end
+
+function M.check()
+  local config = require('qwen.config')
+  local c = config.current
+
+  health.start('qwen: Neovim')
+  local v = vim.version()
+  local vs = ('%d.%d.%d'):format(v.major, v.minor, v.patch)
+  if vim.fn.has('nvim-0.10') == 0 then
+    health.error('Neovim ' .. vs .. ' is too old', { 'Install Neovim 0.10 or newer.' })
+  elseif vim.lsp.inline_completion then
+    health.ok(('Neovim %s: ghost text through the built-in vim.lsp.inline_completion'):format(vs))
+  else
+    health.ok(('Neovim %s: ghost text drawn with extmarks (0.12 has a built-in)'):format(vs))
+  end
+  if not package.loaded['qwen'] or not require('qwen').did_setup then
+    health.warn('require("qwen").setup() has not been called', { 'Call require("qwen").setup({...}) in your config.' })
+  end
+
+  health.start('qwen: server')
+  local exe = c.cmd[1]
+  local server_ok = false
+  if vim.fn.executable(exe) == 0 then
+    health.error(('`%s` is not executable or not on PATH'):format(exe), {
+      'Install the server: pip install qwen-lsp (or pipx install qwen-lsp).',
+      'Or point the plugin at it: require("qwen").setup({ cmd = { "/path/to/qwen-lsp" } }).',
+    })
+  else
+    local res, err = run(vim.list_extend(vim.deepcopy(c.cmd), { '--version' }), c.cmd_env, 10000)
+    if not res or res.code ~= 0 then
+      health.error(('`%s --version` failed: %s'):format(exe, err or vim.trim(res.stderr)), {
+        'Reinstall the server, or check cmd in setup().',
+      })
+    else
+      server_ok = true
+      health.ok(('%s (%s)'):format(vim.trim(res.stdout), vim.fn.exepath(exe)))
+    end
+  end
+
+  health.start('qwen: endpoint')
+  if server_ok then
+    local env = vim.tbl_extend('force', c.cmd_env or {}, M.doctor_env(c.settings))
+    local res, err = run(vim.list_extend(vim.deepcopy(c.cmd), { 'doctor', '--json' }), env, 30000)
+    local report = res and res.stdout ~= '' and select(2, pcall(vim.json.decode, res.stdout)) or nil
+    if type(report) ~= 'table' or type(report.checks) ~= 'table' then
+      health.error(('`%s doctor --json` gave no report: %s'):format(exe,
+        err or (res and vim.trim(res.stderr ~= '' and res.stderr or res.stdout)) or '?'), {
+        'Run `qwen-lsp doctor` in a terminal to see what is wrong.',
+      })
+    else
+      for _, chk in ipairs(report.checks) do
+        local msg = ('%s: %s'):format(chk.name or '?', chk.detail or '')
+        if chk.ok then
+          health.ok(msg)
+        else
+          health.error(msg, chk.fix and { chk.fix } or nil)
+        end
+      end
+      if report.ok then
+        health.ok('endpoint reachable')
+      elseif #report.checks == 0 then
+        health.error('the endpoint check failed', { 'Run `qwen-lsp doctor` in a terminal.' })
+      end
+    end
+  else
+    health.warn('skipped: the server could not run')
+  end
+
+  health.start('qwen: plugin')
+  local lsp = require('qwen.lsp')
+  local client = lsp.get_client()
+  if client then
+    health.ok(('server running (client %d, root %s)'):format(client.id, client.root_dir or '(single file)'))
+  else
+    health.info('server not running yet: it starts when you open a file it serves')
+  end
+  local completion = require('qwen.completion')
+  health.info('ghost text: ' .. completion.describe())
+  for lhs, name in pairs(completion.skipped_keys) do
+    health.warn(('%s is already mapped in insert mode, so qwen did not map it (%s)'):format(lhs, name), {
+      ('Pick another key: setup({ completion = { keymaps = { %s = "<M-l>" } } })'):format(name),
+      'Or call require("qwen").accept() etc. from your own mapping.',
+    })
+  end
+  local st = require('qwen.status').current
+  if st.last_error then
+    health.warn('last server error: ' .. st.last_error)
+  end
+end
+
+return M
