@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
-from tree_sitter import Node, Parser, Tree
+from tree_sitter import Node, Parser, Range, Tree
 
 from lsp_server.context.languages import get_parser
 
@@ -161,23 +161,49 @@ def _scan(text: str, language: str | None, state: str = "", stop_unmatched: int 
     return _Scan(stack, unmatched, state, leaves)
 
 
-_SAFE_START_LINES = 200
+_ANCHOR_BACK = 16_000
+_DEFINITION = re.compile(
+    r"[ \t]*(?:@|(?:async|def|class|func|function|export|pub|fn|impl|public|private|protected"
+    r"|static|interface|type|const|let|var|void|int|template|struct|enum)\b)"
+)
 
 
-def _safe_start(prefix: str) -> int:
-    """Return an offset shortly before the cursor where the lexer can start in plain code."""
-    pos = len(prefix)
-    for _ in range(_SAFE_START_LINES):
-        nl = prefix.rfind("\n", 0, pos)
-        if nl < 0:
-            return 0
-        line_start = nl + 1
-        line = prefix[line_start : line_start + 1]
-        # A line starting at column 0 with a word is a top-level statement in all our languages.
-        if line and (line.isalpha() or line == "_" or line == "@") and line_start < len(prefix):
-            return line_start
-        pos = nl
-    return pos
+def _anchor(prefix: str, language: str | None) -> tuple[int, int]:
+    """Return where the definition around the cursor starts, and its indentation (-1: unknown).
+
+    That is the last line before the cursor that is less indented than everything after it
+    and starts a definition (or sits at column 0): lexing and parsing can start there.
+    """
+    line_start = prefix.rfind("\n") + 1
+    current = prefix[line_start:]
+    nearest = len(current) - len(current.lstrip(" \t")) if current.strip() else 1 << 30
+    # Python parses a lone indented definition well; brace languages need the whole class.
+    nested = language in (None, "python")
+
+    def starts(line: str, indent: int) -> bool:
+        if indent == 0:
+            return line[:1].isalpha() or line[:1] in "_@"
+        return nested and _DEFINITION.match(line) is not None
+
+    if current.strip() and starts(current, nearest):
+        return line_start, nearest  # the cursor is on the definition's first line
+    limit = max(0, len(prefix) - _ANCHOR_BACK)
+    pos = line_start
+    while pos > limit:
+        begin = prefix.rfind("\n", 0, pos - 1) + 1
+        line = prefix[begin : pos - 1]
+        pos = begin
+        text = line.lstrip(" \t")
+        if not text:
+            continue
+        indent = len(line) - len(text)
+        if indent < nearest:
+            nearest = indent
+            if starts(line, indent):
+                return begin, indent
+    if limit == 0:
+        return 0, -1
+    return prefix.find("\n", limit) + 1, -1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -191,34 +217,65 @@ class _Facts:
         self.ctx = ctx
         self._prefix_scan: _Scan | None = None
         self._suffix_scan: _Scan | None = None
+        self._window: tuple[int, int] | None = None
         self.syntax: _Syntax | None = None
 
     @property
+    def window(self) -> tuple[int, int]:
+        """Return the str range around the cursor that lexing and parsing look at."""
+        if self._window is None:
+            self._window = _window(self.ctx)
+        return self._window
+
+    @property
     def prefix_scan(self) -> _Scan:
+        """Return the lexer's view of the prefix from the window start to the cursor."""
         if self._prefix_scan is None:
-            start = _safe_start(self.ctx.prefix)
+            start = self.window[0]
             self._prefix_scan = _scan(self.ctx.prefix[start:], self.ctx.language)
         return self._prefix_scan
 
     @property
+    def needed(self) -> list[str]:
+        """Openers of the prefix that the suffix does not close: the suggestion may close them."""
+        return _close([o for o, _ in self.prefix_scan.stack], self.suffix_scan.unmatched)
+
+    @property
     def suffix_scan(self) -> _Scan:
+        """Return the lexer's view of the suffix up to the window end, in the cursor's state."""
         if self._suffix_scan is None:
             want = len(self.prefix_scan.stack)
             if want == 0 and not self.prefix_scan.state:
                 self._suffix_scan = _Scan([], [], "")
             else:
+                # Only up to the window's end: past it, closers belong to outer definitions.
+                ahead = self.window[1] - len(self.ctx.prefix)
                 self._suffix_scan = _scan(
-                    self.ctx.suffix[:_SUFFIX_WINDOW], self.ctx.language, self.prefix_scan.state,
+                    self.ctx.suffix[:ahead], self.ctx.language, self.prefix_scan.state,
                     stop_unmatched=want,
                 )
         return self._suffix_scan
 
 
 _SUFFIX_WINDOW = 6000
+
+
+def _close(stack: list[str], closers: list[tuple[str, int]]) -> list[str]:
+    """Return the openers of stack left open after closers (innermost matching opener first)."""
+    remaining = list(stack)
+    for closer, _ in closers:
+        for k in range(len(remaining) - 1, -1, -1):
+            if remaining[k] == _CLOSERS[closer]:
+                del remaining[k]
+                break
+    return remaining
+
+
 _facts_local = threading.local()
 
 
 def _facts(ctx: PostContext) -> _Facts:
+    """Return the facts for ctx, shared by the rules of one postprocess call."""
     cached = getattr(_facts_local, "facts", None)
     if cached is None or cached.ctx is not ctx:
         cached = _Facts(ctx)
@@ -459,7 +516,7 @@ def trim_suffix_overlap(text: str, ctx: PostContext) -> str:
 def balance_closers(text: str, ctx: PostContext) -> str:
     """Cut the suggestion at the first closer that the suffix already supplies or nobody needs."""
     facts = _facts(ctx)
-    pscan, sscan = facts.prefix_scan, facts.suffix_scan
+    pscan = facts.prefix_scan
     cut = len(text)
     if pscan.state and pscan.state not in _COMMENT_STATES:
         # The cursor is inside a string: the suffix closes it on this line, so must not we.
@@ -469,8 +526,7 @@ def balance_closers(text: str, ctx: PostContext) -> str:
         if suffix_closes and mine.leaves_string_at is not None:
             cut = min(cut, mine.leaves_string_at)
     # Openers of the prefix that the suffix does not close may be closed by the suggestion.
-    open_prefix = [o for o, _ in pscan.stack]
-    need = open_prefix[: max(0, len(open_prefix) - len(sscan.unmatched))]
+    need = facts.needed
     mine = _scan(text[:cut], ctx.language, pscan.state)
     for k, (closer, at) in enumerate(mine.unmatched):
         expected = need[-1 - k] if k < len(need) else None
@@ -525,6 +581,9 @@ def strip_leading_space(text: str, ctx: PostContext) -> str:
     """Drop leading blanks of the suggestion when the prefix already ends in a blank."""
     if not ctx.prefix.endswith((" ", "\t")) or not text.startswith((" ", "\t")):
         return text
+    prefix_scan = _facts(ctx).prefix_scan
+    if prefix_scan.state:
+        return text  # inside a string or comment every blank counts
     line_prefix = _current_line_prefix(ctx)
     if not line_prefix.strip():
         # In the indentation: the blanks add up; keep them unless they overshoot the block.
@@ -535,6 +594,8 @@ def strip_leading_space(text: str, ctx: PostContext) -> str:
         limit = _indent_width(prev, tab) + tab
         if prev.rstrip().endswith(("(", "[")):
             limit += tab
+        if prefix_scan.stack and prefix_scan.stack[-1][0] in "([":
+            return text  # a continuation line inside brackets may align with anything
         if _indent_width(line_prefix + _leading_ws(text), tab) <= limit:
             return text
         return text.lstrip(" \t")
@@ -553,6 +614,7 @@ class _Base:
     source: bytes
     tree: Tree
     errors: int
+    window: tuple[int, int]
 
 
 _TREE_CACHE_SIZE = 16
@@ -621,6 +683,37 @@ def _edit_tree(tree: Tree, old: bytes, new: bytes) -> None:
     )
 
 
+_WINDOW_AHEAD = 8_000
+
+
+def _window(ctx: PostContext) -> tuple[int, int]:
+    """Return the str range worth parsing: the definition around the cursor and what follows.
+
+    A half-typed string or block can make tree-sitter's error recovery crawl through the rest
+    of a large file; parsing only the enclosing definition keeps every parse to a few ms.
+    """
+    start, anchor = _anchor(ctx.prefix, ctx.language)
+    prefix, suffix = ctx.prefix, ctx.suffix
+    ahead = suffix[:_WINDOW_AHEAD]
+    end = len(ahead)
+    offset = ahead.find("\n") + 1
+    while 0 < offset < len(ahead):
+        nl = ahead.find("\n", offset)
+        line = ahead[offset : nl if nl >= 0 else len(ahead)]
+        text = line.lstrip(" \t")
+        if text and len(line) - len(text) <= max(anchor, 0):
+            # The next definition at the anchor's depth; a closing line still belongs to ours.
+            end = (nl + 1 if nl >= 0 else len(ahead)) if text[:1] in ")]}" else offset
+            break
+        if nl < 0:
+            break
+        offset = nl + 1
+    else:
+        if len(suffix) > _WINDOW_AHEAD:
+            end = ahead.rfind("\n") + 1
+    return start, len(prefix) + end
+
+
 class _Syntax:
     """The document parsed without the suggestion, and a way to parse it with one."""
 
@@ -630,24 +723,32 @@ class _Syntax:
         self.suffix = ctx.suffix.encode()
         self.cursor = len(self.prefix)
         self.cursor_point = _point(self.prefix, self.cursor)
+        start, end = _facts(ctx).window
+        self.window = (len(ctx.prefix[:start].encode()), self.cursor + len(
+            ctx.suffix[: end - len(ctx.prefix)].encode()))
         self.base = self._base(ctx.document_key)
         self._candidates: dict[str, tuple[bytes, Tree]] = {}
+
+    def _parse(self, source: bytes, end: int, old_tree: Tree | None) -> Tree:
+        parser = _parser(self.language)
+        start = self.window[0]
+        parser.included_ranges = [Range(_point(source, start), _point(source, end), start, end)]
+        return parser.parse(source, old_tree) if old_tree else parser.parse(source)
 
     def _base(self, document_key: str | None) -> _Base:
         source = self.prefix + self.suffix
         key = (document_key, self.language)
         with _tree_lock:
             cached = _tree_cache.get(key)
-            if cached is not None and cached.source == source:
+            if cached is not None and cached.source == source and cached.window == self.window:
                 _tree_cache.move_to_end(key)
                 return cached
             old_tree = None
             if cached is not None:
                 old_tree = cached.tree.copy()
                 _edit_tree(old_tree, cached.source, source)
-            parser = _parser(self.language)
-            tree = parser.parse(source, old_tree) if old_tree else parser.parse(source)
-            base = _Base(source, tree, _count_errors(tree.root_node)[0])
+            tree = self._parse(source, self.window[1], old_tree)
+            base = _Base(source, tree, _count_errors(tree.root_node)[0], self.window)
             _tree_cache[key] = base
             _tree_cache.move_to_end(key)
             while len(_tree_cache) > _TREE_CACHE_SIZE:
@@ -666,7 +767,7 @@ class _Syntax:
         end = self.cursor + len(inserted)
         tree.edit(self.cursor, self.cursor, end, (row, col), (row, col), (row + lines, end_col))
         source = self.prefix + inserted + self.suffix
-        result = source, _parser(self.language).parse(source, tree)
+        result = source, self._parse(source, self.window[1] + len(inserted), tree)
         self._candidates[text] = result
         return result
 
@@ -689,25 +790,43 @@ def _syntax(ctx: PostContext) -> _Syntax | None:
 def _completed(text: str, ctx: PostContext) -> str:
     """Return text plus what it leaves open (its own and the prefix's brackets, a Python body)."""
     facts = _facts(ctx)
-    scan = _scan(text, ctx.language, facts.prefix_scan.state)
+    # Scan from before the cursor: a quote typed half before, half in the suggestion (`"` `""`).
+    window = ctx.prefix[facts.window[0] :]
+    scan = _scan(window + text, ctx.language)
     tail = ""
     if scan.state == "/*":
         tail += "*/"
     elif scan.state and scan.state not in _COMMENT_STATES:
         tail += scan.state
-    last = text.rstrip().rsplit("\n", 1)[-1]
-    if ctx.language == "python" and last.rstrip().endswith(":") and not scan.stack:
-        tail += "\n" + _leading_ws(last) + "    pass"
-    if scan.stack:
+    remaining = _close([o for o, _ in scan.stack], facts.suffix_scan.unmatched)
+    if remaining:
         # On a line of its own: the suggestion may end in a line comment.
-        tail += "\n" + "".join(_OPENERS[o] for o, _ in reversed(scan.stack))
-    # What the prefix opened, the suffix does not close and the suggestion did not close either.
-    open_prefix = [o for o, _ in facts.prefix_scan.stack]
-    need = open_prefix[: max(0, len(open_prefix) - len(facts.suffix_scan.unmatched))]
-    need = need[: max(0, len(need) - len(scan.unmatched))]
-    if need:
-        tail += "\n" + "".join(_OPENERS[o] for o in reversed(need))
+        tail += "\n" + "".join(_OPENERS[o] for o in reversed(remaining))
+    if ctx.language == "python":
+        tail += _python_body(window + text, tail)
     return text + tail
+
+
+_COMPOUND = re.compile(
+    r"[ \t]*(?:if|elif|else|for|while|with|try|except|finally|def|class|async)\b"
+)
+
+
+def _python_body(code: str, tail: str) -> str:
+    """Return what finishes a Python block header left without its colon or body."""
+    lines = code.rstrip().split("\n")
+    last = lines[-1]
+    if last.rstrip().endswith(":"):
+        return "\n" + _leading_ws(last) + "    pass"
+    # A header whose brackets the tail just closed (`if (a and` + `)`): add `:` and a body.
+    for line in reversed(lines[-8:]):
+        if _COMPOUND.match(line):
+            if tail.strip() and ":" not in line.rstrip()[-1:]:
+                return ":\n" + _leading_ws(line) + "    pass"
+            break
+        if line.strip() and _leading_ws(line) == "" and not tail.strip():
+            break
+    return ""
 
 
 _MAX_TRUNCATIONS = 4

@@ -1,0 +1,519 @@
+"""Replay typing of real functions over LSP into qwen-lsp, behind an oracle endpoint; print figures.
+
+    /work/venv/bin/python bench/replay.py [--quick]
+
+A simulated user types selected functions from real files (Python stdlib, RxJS TypeScript, Go
+stdlib) at about 8 characters a second, pausing at line ends, into an open document of the real
+server (stdio). The endpoint answers every FIM request with the file's true continuation up to
+the end of the current block, after 150 ms + 8 ms per token. A suggestion that agrees with what
+comes next is accepted (Tab): its edit is applied with didChange and its command executed.
+Then the same replay runs against an endpoint that answers wrong text a third of the time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from lsprotocol import types
+from pygls.lsp.client import LanguageClient
+
+from bench.corpus import Task, default_root, select_tasks
+from bench.fidelity import _is_multiline, _limit, measure, wrong_text
+from bench.oracle_endpoint import _TAIL, Oracle, tokens_of
+
+KEY_S = 0.125  # 8 characters a second
+LINE_PAUSE_S = 1.0  # a look at the screen after each line
+MAX_LINES = 8
+_LANGUAGE_IDS = {"python": "python", "typescript": "typescript", "go": "go"}
+
+
+def _position(text: str, offset: int) -> types.Position:
+    """Return the LSP position (UTF-16 columns) of a str offset."""
+    line = text.count("\n", 0, offset)
+    start = text.rfind("\n", 0, offset) + 1
+    return types.Position(line, len(text[start:offset].encode("utf-16-le")) // 2)
+
+
+def _offset(text: str, position: types.Position) -> int:
+    """Return the str offset of an LSP position (UTF-16 columns)."""
+    start = 0
+    for _ in range(position.line):
+        start = text.index("\n", start) + 1
+    end = text.find("\n", start)
+    line = text[start : end if end >= 0 else len(text)]
+    units = line.encode("utf-16-le")[: position.character * 2].decode("utf-16-le", "ignore")
+    return start + len(units)
+
+
+class Locator:
+    """Find the cursor of a FIM prompt in the tasks' files; give the true and a wrong answer."""
+
+    def __init__(self, tasks: list[Task]) -> None:
+        self.tasks = tasks
+        self.current: Task | None = None
+        self.rng = random.Random(5)
+
+    def __call__(self, prefix: str, suffix: str) -> tuple[str, str] | None:
+        tail = prefix[-_TAIL:]
+        head = suffix[:200]
+        order = [self.current] if self.current else []
+        for task in order + [t for t in self.tasks if t is not self.current]:
+            lo = max(0, task.start - len(tail))
+            at = task.text.find(tail, lo, task.end)
+            while at >= 0:
+                pos = at + len(tail)
+                if task.start <= pos <= task.end and (
+                    not head or task.text.startswith(head, task.end)
+                ):
+                    truth = task.truth(pos)
+                    return truth, wrong_text(task, pos, max(len(truth), 20), self.rng)
+                at = task.text.find(tail, at + 1, task.end)
+        return None
+
+
+@dataclass
+class Pending:
+    """An inline completion request in flight."""
+
+    msg_id: str
+    version: int
+    pos: int
+    key_time: float
+    future: asyncio.Future
+    cancelled: bool = False
+
+
+@dataclass
+class Figures:
+    """What one replay measured."""
+
+    label: str
+    tasks: int = 0
+    files: int = 0
+    languages: set[str] = field(default_factory=set)
+    total_chars: int = 0
+    keystrokes: int = 0
+    tabs: int = 0
+    accepted_chars: int = 0
+    requests_lsp: int = 0
+    lsp_cancelled: int = 0
+    shown: int = 0
+    shown_wrong: int = 0
+    stale: int = 0
+    late_answers: int = 0
+    errors: int = 0
+    latencies: list[float] = field(default_factory=list)
+    oracle: dict[str, Any] = field(default_factory=dict)
+    server: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def _plain(value: Any) -> Any:
+    """Turn a pygls result object (named tuples for unknown methods) into plain JSON data."""
+    if hasattr(value, "_asdict"):
+        return {k: _plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return json.loads(json.dumps(value, default=lambda o: getattr(o, "__dict__", str(o))))
+
+
+class Replayer:
+    """Drive one server through the typing of every task."""
+
+    def __init__(self, tasks: list[Task], args: argparse.Namespace, wrong_share: float) -> None:
+        self.tasks = tasks
+        self.args = args
+        self.speed = args.speed
+        self.locator = Locator(tasks)
+        self.oracle = Oracle(self.locator, wrong_share=wrong_share)
+        self.oracle.document = lambda: self.locator.current.name if self.locator.current else ""
+        label = "oracle" if not wrong_share else f"oracle, wrong {wrong_share:.0%} of the time"
+        self.fig = Figures(label)
+        self.client = LanguageClient("qwen-replay", "0.1")
+        self._ids = 0
+        self.sync_full = False
+
+    async def run(self) -> Figures:
+        started = time.perf_counter()
+        base_url = await self.oracle.start()
+        workspace = Path(tempfile.mkdtemp(prefix="qwen-replay-"))
+        self._register_client_handlers()
+        await self.client.start_io(self.args.server, *self.args.server_args)
+        log = (workspace / "server-stderr.log").open("wb")
+        drain = asyncio.ensure_future(self._drain(log))
+        try:
+            result = await self.client.initialize_async(types.InitializeParams(
+                process_id=None,
+                root_uri=workspace.as_uri(),
+                workspace_folders=[types.WorkspaceFolder(workspace.as_uri(), "replay")],
+                capabilities=types.ClientCapabilities(
+                    text_document=types.TextDocumentClientCapabilities(
+                        inline_completion=types.InlineCompletionClientCapabilities(),
+                        synchronization=types.TextDocumentSyncClientCapabilities(),
+                    ),
+                    general=types.GeneralClientCapabilities(position_encodings=["utf-16"]),
+                ),
+                initialization_options={
+                    "endpoint": {"baseUrl": base_url, "provider": "openai"},
+                    "completion": {"model": "oracle"},
+                },
+            ))
+            sync = result.capabilities.text_document_sync
+            kind = getattr(sync, "change", sync)
+            self.sync_full = kind == types.TextDocumentSyncKind.Full
+            self.client.initialized(types.InitializedParams())
+            for index, task in enumerate(self.tasks):
+                await self._replay(task, workspace, index)
+            with contextlib.suppress(Exception):
+                stats = await asyncio.wait_for(
+                    self.client.protocol.send_request_async("qwen/stats", None), 10
+                )
+                self.fig.server = _plain(stats)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.client.shutdown_async(None), 10)
+                self.client.exit(None)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.client.stop(), 10)
+            drain.cancel()
+            log.close()
+            await self.oracle.stop()
+        s = self.oracle.stats
+        if self.args.dump_prompts:
+            with self.args.dump_prompts.open("a", encoding="utf-8") as out:
+                for prompt in s.prompts:
+                    out.write(json.dumps({"run": self.fig.label, "prompt": prompt}) + "\n")
+        self.fig.oracle = {
+            "requests": s.requests, "completed": s.completed, "cancelled": s.cancelled,
+            "wrong": s.wrong, "unknown_cursor": s.unknown_cursor, "tokens": s.tokens,
+            "prefix_reuse": s.prefix_reuse(),
+            "prefix_reuse_same_document": s.prefix_reuse(same_document=True),
+        }
+        self.fig.seconds = time.perf_counter() - started
+        return self.fig
+
+    def _register_client_handlers(self) -> None:
+        @self.client.feature(types.WORKSPACE_CONFIGURATION)
+        def configuration(params: types.ConfigurationParams) -> list[Any]:
+            return [None for _ in params.items]
+
+        @self.client.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
+        def progress_create(params: Any) -> None:
+            return None
+
+        for method in (types.WINDOW_LOG_MESSAGE, types.WINDOW_SHOW_MESSAGE, types.PROGRESS,
+                       types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, "qwen/status"):
+            self.client.feature(method)(lambda params: None)
+
+    async def _drain(self, log: Any) -> None:
+        server = getattr(self.client, "_server", None)
+        if server is None or server.stderr is None:
+            return
+        while chunk := await server.stderr.read(65536):
+            log.write(chunk)
+
+    def _send(self, uri: str, doc: str, pos: int, version: int, key_time: float) -> Pending:
+        self._ids += 1
+        msg_id = f"replay-{self._ids}"
+        params = types.InlineCompletionParams(
+            context=types.InlineCompletionContext(
+                trigger_kind=types.InlineCompletionTriggerKind.Automatic
+            ),
+            text_document=types.TextDocumentIdentifier(uri),
+            position=_position(doc, pos),
+        )
+        self.fig.requests_lsp += 1
+        future = asyncio.ensure_future(self.client.protocol.send_request_async(
+            types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id=msg_id
+        ))
+        return Pending(msg_id, version, pos, key_time, future)
+
+    def _cancel(self, pending: Pending | None) -> None:
+        if pending is None or pending.future.done() or pending.cancelled:
+            return
+        pending.cancelled = True
+        self.fig.lsp_cancelled += 1
+        self.client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=pending.msg_id))
+        # Whatever it answers now, an editor would not show it; count it if it has items.
+        pending.future.add_done_callback(self._late)
+
+    def _late(self, future: asyncio.Future) -> None:
+        if not future.cancelled() and future.exception() is None and _items(future.result()):
+            self.fig.late_answers += 1
+
+    def _change(self, uri: str, doc: str, pos: int, text: str, version: int) -> None:
+        if self.sync_full:
+            change: Any = types.TextDocumentContentChangeWholeDocument(doc)
+        else:
+            where = _position(doc, pos)  # doc is the new text; the insert starts at pos
+            change = types.TextDocumentContentChangePartial(
+                range=types.Range(where, where), text=text
+            )
+        self.client.text_document_did_change(types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[change],
+        ))
+
+    async def _replay(self, task: Task, workspace: Path, index: int) -> None:
+        loop = asyncio.get_running_loop()
+        fig = self.fig
+        self.locator.current = task
+        fig.tasks += 1
+        fig.languages.add(task.language)
+        fig.total_chars += task.end - task.start
+        path = workspace / task.language / f"{index:02d}-{task.path.name}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pos, version = task.start, 1
+        doc = task.document(pos)
+        path.write_text(doc, encoding="utf-8")
+        uri = path.as_uri()
+        self.client.text_document_did_open(types.DidOpenTextDocumentParams(
+            types.TextDocumentItem(uri, _LANGUAGE_IDS[task.language], version, doc)
+        ))
+        key_s, pause_s = KEY_S / self.speed, self.args.line_pause / self.speed
+        pending: Pending | None = None
+        ghost: tuple[int, str, Any] | None = None  # (version, text, item)
+        next_key = loop.time() + pause_s
+        while pos < task.end:
+            while (remaining := next_key - loop.time()) > 0:
+                if pending is not None and not pending.future.done():
+                    await asyncio.wait([pending.future], timeout=remaining)
+                else:
+                    await asyncio.sleep(remaining)
+                if pending is not None and pending.future.done():
+                    ghost = self._shown(pending, task, doc, pos, version, loop.time()) or ghost
+                    pending = None
+            truth = task.text[pos : task.end]
+            now = loop.time()
+            agrees = ghost is not None and ghost[1] and truth.startswith(ghost[1])
+            if ghost is not None and ghost[0] == version and agrees:
+                text, item = ghost[1], ghost[2]
+                fig.tabs += 1
+                fig.accepted_chars += len(text)
+                key = ("tab", text)
+                if item is not None and getattr(item, "command", None) is not None:
+                    command = item.command
+                    asyncio.ensure_future(self.client.workspace_execute_command_async(
+                        types.ExecuteCommandParams(command.command, command.arguments)
+                    )).add_done_callback(lambda f: f.cancelled() or f.exception())
+            else:
+                end = pos + 1
+                if task.text[pos] == "\n":  # the editor indents the new line
+                    while end < task.end and task.text[end] in " \t":
+                        end += 1
+                text = task.text[pos:end]
+                fig.keystrokes += 1
+                key = ("key", text)
+            self._cancel(pending)
+            pending, ghost = None, None
+            doc = doc[:pos] + text + doc[pos:]
+            version += 1
+            self._change(uri, doc, pos, text, version)
+            pos += len(text)
+            if pos < task.end:
+                pending = self._send(uri, doc, pos, version, now)
+            pause = pause_s if key[0] == "key" and "\n" in text else key_s
+            next_key = now + pause
+        self._cancel(pending)
+        self.client.text_document_did_close(
+            types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri))
+        )
+        fig.files += 1
+        await asyncio.sleep(0.2)
+
+    def _shown(
+        self, pending: Pending, task: Task, doc: str, pos: int, version: int, now: float
+    ) -> tuple[int, str, Any] | None:
+        """Judge an answer to the latest request: return the ghost text it shows, if any."""
+        fig = self.fig
+        future = pending.future
+        if future.cancelled() or future.exception() is not None:
+            fig.errors += 1
+            return None
+        items = _items(future.result())
+        if not items:
+            return None
+        item = items[0]
+        text = item.insert_text if isinstance(item.insert_text, str) else item.insert_text.value
+        if pending.version != version:
+            fig.stale += 1  # an answer for older text, shown anyway
+            return None
+        start = pos
+        if item.range is not None:
+            start = _offset(doc, item.range.start)
+            replaced = doc[start:pos]
+            if start > pos or not text.startswith(replaced):
+                fig.stale += 1
+                return None
+            text = text[len(replaced) :]
+        fig.shown += 1
+        fig.latencies.append(now - pending.key_time)
+        truth = task.text[pos : task.end]
+        if not truth.startswith(text):
+            fig.shown_wrong += 1
+            # Text that was right a few characters ago is a stale suggestion.
+            earlier = range(max(task.start, pos - 40), pos)
+            if any(task.text.startswith(text, q) for q in earlier) and len(text) > 3:
+                fig.stale += 1
+        return version, text, item
+
+
+def _items(result: Any) -> list[Any]:
+    if result is None:
+        return []
+    if isinstance(result, list):
+        return result
+    return list(getattr(result, "items", None) or [])
+
+
+def upper_bound(tasks: list[Task], key_s: float, pause_s: float) -> tuple[int, int, int]:
+    """Return (chars, keystrokes, accepted chars) with an ideal server in front of the oracle.
+
+    It asks the model at every keystroke, never cancels, and shows any answer that has
+    arrived and still reaches past the cursor: the most this pace and latency allow.
+    """
+    chars = keys = accepted = 0
+    for task in tasks:
+        chars += task.end - task.start
+        pos, now = task.start, 0.0
+        issued: list[tuple[float, int]] = []  # (arrival time, end of its suggestion)
+        while pos < task.end:
+            reach = max((end for at, end in issued if at <= now and end > pos), default=None)
+            if reach is not None:
+                accepted += reach - pos
+                pos, pause = reach, key_s
+            else:
+                end = pos + 1
+                if task.text[pos] == "\n":
+                    while end < task.end and task.text[end] in " \t":
+                        end += 1
+                keys += 1
+                pause = pause_s if "\n" in task.text[pos:end] else key_s
+                pos = end
+            if pos < task.end:
+                doc = task.document(pos)
+                text = _limit(task.truth(pos), _is_multiline(doc, pos), MAX_LINES)
+                issued.append((now + 0.150 + 0.008 * len(tokens_of(text)), pos + len(text)))
+            now += pause
+    return chars, keys, accepted
+
+
+def _pct(part: float, whole: float) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "n/a"
+
+
+def report(fig: Figures, bound: tuple[int, int, int]) -> None:
+    """Print every figure of one replay."""
+    o, srv = fig.oracle, fig.server
+    print(f"\n== replay against the {fig.label} ==")
+    print(f"functions typed                  {fig.tasks} in {fig.files} files, "
+          f"languages: {', '.join(sorted(fig.languages))}; {fig.seconds:.0f} s wall")
+    print(f"characters in those functions    {fig.total_chars}")
+    print(f"keystrokes typed                 {fig.keystrokes} (+ {fig.tabs} Tab acceptances)")
+    print(f"characters accepted              {fig.accepted_chars}")
+    print(f"share of characters not typed    {_pct(fig.accepted_chars, fig.total_chars)} "
+          f""
+          f"(upper bound at this pace and latency: {_pct(bound[2], bound[0])})")
+    keys = fig.keystrokes + fig.tabs
+    print(f"model requests sent              {o.get('requests')} "
+          f"({o.get('requests', 0) / max(1, keys):.2f} per keystroke; "
+          f"{fig.requests_lsp} inlineCompletion requests)")
+    print(f"requests cancelled               {o.get('cancelled')} at the endpoint (hang-ups); "
+          f"server says {srv.get('cancelled', 'n/a')}; "
+          f"{fig.lsp_cancelled} LSP requests cancelled by the editor")
+    print(f"cache hits                       {srv.get('cache_hits', srv.get('cacheHits', 'n/a'))}")
+    print(f"suggestions shown                {fig.shown} ({fig.shown_wrong} not matching the file)")
+    print(f"stale suggestions shown          {fig.stale}")
+    print(f"late answers to cancelled reqs   {fig.late_answers} (not shown)")
+    median = statistics.median(fig.latencies) * 1000 if fig.latencies else float("nan")
+    print(f"median keystroke-to-ghost-text   {median:.0f} ms")
+    reuse, same = o.get("prefix_reuse"), o.get("prefix_reuse_same_document")
+    print(f"prefix reuse                     {'n/a' if reuse is None else f'{100 * reuse:.1f}%'}"
+          f" over all consecutive prompts; "
+          f"{'n/a' if same is None else f'{100 * same:.1f}%'} between prompts for the same file")
+    print(f"oracle answers wrong / no cursor {o.get('wrong')} / {o.get('unknown_cursor')}")
+    hits = srv.get("rule_hits") or srv.get("ruleHits") or {}
+    if hits:
+        print("post-processing rule hits        "
+              + ", ".join(f"{k} {v}" for k, v in sorted(hits.items())))
+    print(f"request errors                   {fig.errors}")
+    lat = srv.get("modelLatencyMs") or {}
+    if lat:
+        print(f"model latency (server)           p50 {lat.get('p50')} ms, p95 {lat.get('p95')} ms")
+
+
+def report_fidelity(tasks: list[Task]) -> None:
+    """Print what the post-processor does to true and to wrong suggestions, offline."""
+    f = measure(tasks)
+    total = sum(f.correct.values())
+    wrong = sum(f.wrong.values())
+    times = sorted(f.timings_ms)
+    print("\n== post-processor on every cursor of these functions (offline) ==")
+    print(f"true continuations               {total}: "
+          + ", ".join(f"{k} {v} ({_pct(v, total)})" for k, v in f.correct.most_common())
+          + f"; characters kept {_pct(f.chars_kept, f.chars_offered)}")
+    print(f"wrong continuations              {wrong}: "
+          + ", ".join(f"{k} {v} ({_pct(v, wrong)})" for k, v in f.wrong.most_common()))
+    print("rule hits on true continuations  "
+          + (", ".join(f"{k} {v}" for k, v in f.hits.most_common()) or "none"))
+    if times:
+        print(f"postprocess time                 p50 {times[len(times) // 2]:.1f} ms, "
+              f"p95 {times[int(len(times) * 0.95)]:.1f} ms, max {times[-1]:.1f} ms")
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    if args.quick:
+        tasks = select_tasks(args.corpus, 1, 8)
+    else:
+        tasks = select_tasks(args.corpus, args.files_per_language, args.max_body_lines)
+    if not tasks:
+        print("no tasks: could not find any source files", file=sys.stderr)
+        return 1
+    languages = sorted({t.language for t in tasks})
+    print(f"tasks: {len(tasks)} functions in {len({t.path for t in tasks})} files "
+          f"({', '.join(languages)})")
+    for task in tasks:
+        print(f"  {task.language:10} {task.name:40} {task.end - task.start:5} chars")
+    bound = upper_bound(tasks, KEY_S, args.line_pause)
+    report_fidelity(tasks)
+    shares = [0.0] if args.no_wrong else [0.0, 1 / 3]
+    for share in shares:
+        fig = await Replayer(tasks, args, share).run()
+        report(fig, bound)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="one short function per language")
+    parser.add_argument("--files-per-language", type=int, default=7)
+    parser.add_argument("--max-body-lines", type=int, default=14)
+    parser.add_argument("--server", default="/work/venv/bin/qwen-lsp")
+    parser.add_argument("--server-args", nargs="*", default=[])
+    parser.add_argument("--line-pause", type=float, default=LINE_PAUSE_S,
+                        help="seconds the user pauses after each line")
+    parser.add_argument("--speed", type=float, default=1.0, help="typing speed multiplier")
+    parser.add_argument("--corpus", type=Path, default=default_root())
+    parser.add_argument("--no-wrong", action="store_true", help="skip the wrong-answer run")
+    parser.add_argument("--dump-prompts", type=Path, help="append every prompt (JSON lines)")
+    return asyncio.run(main_async(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
