@@ -4,7 +4,10 @@ Drives the real `qwen-lsp` over stdio with a real LSP client against the fake en
 answers at once), types one character before each request so nothing comes from cache, and
 prints p50/p95 of the in-server overhead (from `qwen/stats`) and of the client round trip.
 
-    python bench/overhead.py [--requests 300] [--file PATH]
+    python bench/overhead.py [--requests 300] [--file PATH] [--root DIR]
+
+With --root the server indexes DIR first (say, CPython's standard library) and --file is a
+file inside it, so the figure includes retrieval from a real index.
 """
 
 from __future__ import annotations
@@ -30,10 +33,16 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def _run(requests: int, source: str, root: Path) -> None:
+async def _run(requests: int, source: str, root: Path, path: Path) -> None:
     with FakeEndpoint(default=Reply(text="zz")) as ep:
         client = LanguageClient("overhead-bench", "1")
-        client.feature("qwen/status")(lambda _ls, _params: None)
+        ready = asyncio.Event()
+
+        def on_status(_ls: object, params: object) -> None:
+            if getattr(params, "message", None) == "index ready":
+                ready.set()
+
+        client.feature("qwen/status")(on_status)
         env = {**os.environ, "XDG_CACHE_HOME": tempfile.mkdtemp()}
         for var in ("DASHSCOPE_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
             env.pop(var, None)
@@ -45,7 +54,9 @@ async def _run(requests: int, source: str, root: Path) -> None:
             initialization_options={"endpoint": {"baseUrl": f"{ep.url}/v1"},
                                     "completion": {"model": "qwen-test"}}))
         client.initialized(types.InitializedParams())
-        path = root / "bench_target.py"
+        index_started = time.perf_counter()
+        await asyncio.wait_for(ready.wait(), 600)
+        index_s = time.perf_counter() - index_started
         uri = path.as_uri()
         text = source + "\nvalue = "
         line = text.count("\n")
@@ -71,6 +82,7 @@ async def _run(requests: int, source: str, root: Path) -> None:
         client.exit(None)
         await client.stop()
     overhead = stats.overheadMs
+    print(f"workspace: {root} (indexed in {index_s:.1f} s)")
     print(f"document: {len(text):,} chars, {text.count(chr(10)) + 1:,} lines; "
           f"requests: {requests}; model requests: {stats.modelRequests}; "
           f"cache hits: {stats.cacheHits}")
@@ -85,11 +97,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--file", help="source file to complete in (default: a stdlib module)")
+    parser.add_argument("--root", help="workspace to index (default: an empty temporary one)")
     args = parser.parse_args()
     source_path = args.file or os.path.join(os.path.dirname(os.__file__), "argparse.py")
     source = Path(source_path).read_text(encoding="utf-8", errors="replace")
-    with tempfile.TemporaryDirectory() as root:
-        asyncio.run(_run(args.requests, source, Path(root)))
+    if args.root:
+        root = Path(args.root).resolve()
+        asyncio.run(_run(args.requests, source, root, Path(source_path).resolve()))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        asyncio.run(_run(args.requests, source, Path(tmp), Path(tmp) / "bench_target.py"))
 
 
 if __name__ == "__main__":

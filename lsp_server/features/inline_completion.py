@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from typing import Any
@@ -31,6 +32,17 @@ def _location(ls: QwenLanguageServer, uri: str) -> tuple[str | None, str | None,
         if root and (path == root or path.startswith(root.rstrip(os.sep) + os.sep)):
             return path, os.path.relpath(path, root).replace(os.sep, "/"), folder.name
     return path, os.path.basename(path), None
+
+
+def _rss_bytes() -> int:
+    """Return this process's resident memory (Linux /proc; peak RSS elsewhere)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _completion_id(args: Any) -> str:
@@ -107,5 +119,8 @@ def register(server: QwenLanguageServer) -> None:
             "model": m.settings.completion_model,
             "lastError": m.health.last_error.message if m.health.last_error else None,
             "pausedForSeconds": round(m.health.seconds_until_retry(), 1),
+            "openConnections": m.client.open_connections(),
         } for m in ls.endpoints.members]
+        out["process"] = {"rssMb": round(_rss_bytes() / 2**20, 1),
+                          "tasks": len(asyncio.all_tasks())}
         return out

@@ -54,6 +54,11 @@ class ModelClient:
         """Close pooled connections."""
         await self._http.aclose()
 
+    def open_connections(self) -> int:
+        """Return how many HTTP connections the pool holds (for leak checks)."""
+        pool = getattr(self._http._transport, "_pool", None)  # httpx keeps it private
+        return len(getattr(pool, "connections", ()))
+
     # -- public API ------------------------------------------------------------------
     async def list_models(self) -> list[str]:
         """Return the models the endpoint serves."""
