@@ -93,8 +93,8 @@ async def _run(keystrokes: int, n_files: int, root: Path) -> None:
                 except Exception as exc:
                     chat_errors += 1
                     last_chat_error = str(exc)[:200]
-            if k % 8 == 7:  # an editor's pace, and let the server breathe
-                await asyncio.sleep(0.002)
+            if k % 10 == 9:  # a pause in typing: the suggestion arrives and is shown
+                await asyncio.gather(pending[-1], return_exceptions=True)
             if k in (keystrokes // 10, keystrokes // 4, keystrokes // 2, 3 * keystrokes // 4):
                 stats = await _stats(client)
                 samples.append((k, stats.process.rssMb))

@@ -223,8 +223,11 @@ class CompletionPipeline:
             return None
         if inp.path and not cs.allow_in_secret_files and not self._may_send(inp.path):
             return None  # a secret or ignored file: its text never leaves the machine
-        # A newer request for the same document makes the older one stale.
-        self.cancel(inp.document_key)
+        # A newer request makes older ones stale: for this document, and for any other one,
+        # since the user types in one place at a time. It also keeps streams from piling up
+        # in the connection pool that chat needs too.
+        for key in list(self._inflight):
+            self.cancel(key)
         task = asyncio.current_task()
         if task is not None:
             self._inflight[inp.document_key] = task

@@ -113,7 +113,7 @@ class LineRedactor:
     block spans lines, so text holding one is scanned whole.
     """
 
-    def __init__(self, maxsize: int = 8192) -> None:
+    def __init__(self, maxsize: int = 2048) -> None:
         self._lines: LRUCache[str, str] = LRUCache(maxsize=maxsize)
 
     def __call__(self, text: str) -> str:
