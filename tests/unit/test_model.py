@@ -139,3 +139,14 @@ def test_secret_files_get_no_completion_even_without_a_workspace():
     result = asyncio.run(pipeline.complete(
         CompletionInput("/p/.env", "KEY=", 4, path="/p/.env"), explicit=True))
     assert result is not None and len(seen) == 1
+
+
+def test_dns_failure_is_reported_as_unreachable():
+    def fail(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno -3] Temporary failure in name resolution")
+
+    pipeline, _ = _pipeline(fail)
+    with pytest.raises(ModelError) as info:
+        asyncio.run(pipeline.complete(CompletionInput("doc", "x = ", 4), explicit=True))
+    assert info.value.kind == ErrorKind.UNREACHABLE
+    assert "Cannot reach" in info.value.message and "QWEN_LSP_BASE_URL" in info.value.message
