@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from lsp_server.prompt import strip_special_tokens
+from lsp_server.textdiff import common_prefix, common_suffix
 
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([\w+#.-]*)[^\n]*$", re.MULTILINE)
 _THINK = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL)
@@ -147,28 +148,12 @@ def diff_changes(original: str, new: str, base: int = 0) -> list[TextChange]:
 
 def _trimmed(old: str, repl: str, start: int) -> TextChange:
     """Return the change old -> repl at `start` without the text both share at either end."""
-    prefix = _common_prefix_len(old, repl)
-    suffix = _common_suffix_len(old[prefix:], repl[prefix:])
+    prefix = common_prefix(old, repl)
+    suffix = common_suffix(old[prefix:], repl[prefix:])
     if prefix and old[prefix - 1] == "\r" and prefix < len(old) and old[prefix] == "\n":
         prefix -= 1  # never split a CRLF
-        suffix = _common_suffix_len(old[prefix:], repl[prefix:])
+        suffix = common_suffix(old[prefix:], repl[prefix:])
     return TextChange(start + prefix, start + len(old) - suffix, repl[prefix : len(repl) - suffix])
-
-
-def _common_prefix_len(x: str, y: str) -> int:
-    n = min(len(x), len(y))
-    i = 0
-    while i < n and x[i] == y[i]:
-        i += 1
-    return i
-
-
-def _common_suffix_len(x: str, y: str) -> int:
-    n = min(len(x), len(y))
-    i = 0
-    while i < n and x[-1 - i] == y[-1 - i]:
-        i += 1
-    return i
 
 
 def rewrite_changes(text: str, start: int, end: int, answer: str) -> list[TextChange]:

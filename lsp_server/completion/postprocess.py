@@ -12,6 +12,7 @@ from functools import cache
 from tree_sitter import Node, Parser, Range, Tree
 
 from lsp_server.context.languages import get_parser
+from lsp_server.textdiff import common_prefix, common_suffix
 
 __all__ = ["RULES", "PostContext", "PostResult", "postprocess"]
 
@@ -646,28 +647,6 @@ def _count_errors(node: Node, lo: int = 0, hi: int = -1) -> tuple[int, int]:
     return count, inside
 
 
-def _common_prefix(a: bytes, b: bytes) -> int:
-    lo, hi = 0, min(len(a), len(b))
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if a[:mid] == b[:mid]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
-def _common_suffix(a: bytes, b: bytes, limit: int) -> int:
-    lo, hi = 0, limit
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if a[len(a) - mid :] == b[len(b) - mid :]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
 def _point(source: bytes, offset: int) -> tuple[int, int]:
     row = source.count(b"\n", 0, offset)
     return row, offset - (source.rfind(b"\n", 0, offset) + 1)
@@ -675,8 +654,8 @@ def _point(source: bytes, offset: int) -> tuple[int, int]:
 
 def _edit_tree(tree: Tree, old: bytes, new: bytes) -> None:
     """Describe the change from old to new text to the tree, so the next parse is incremental."""
-    start = _common_prefix(old, new)
-    tail = _common_suffix(old, new, min(len(old), len(new)) - start)
+    start = common_prefix(old, new)
+    tail = common_suffix(old, new, min(len(old), len(new)) - start)
     old_end, new_end = len(old) - tail, len(new) - tail
     tree.edit(
         start, old_end, new_end, _point(old, start), _point(old, old_end), _point(new, new_end)

@@ -27,6 +27,7 @@ from lsp_server.context.retrieve import (
 from lsp_server.context.scanner import DEFAULT_MAX_FILE_BYTES, is_secret_path
 from lsp_server.context.symbols import FileSymbols, extract
 from lsp_server.prompt import ContextFile
+from lsp_server.textdiff import common_prefix, common_suffix
 
 log = logging.getLogger(__name__)
 
@@ -54,22 +55,8 @@ class Explained:
 
 def changed_lines(old: str, new: str) -> tuple[int, int]:
     """Return the first and last line of `new` that differ from `old` (0-based, inclusive)."""
-    n = min(len(old), len(new))
-    lo, hi = 0, n
-    while lo < hi:  # longest common prefix, by halving: slices compare at C speed
-        mid = (lo + hi + 1) // 2
-        if old[:mid] == new[:mid]:
-            lo = mid
-        else:
-            hi = mid - 1
-    prefix = lo
-    lo, hi = 0, n - prefix
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if old[len(old) - mid:] == new[len(new) - mid:]:
-            lo = mid
-        else:
-            hi = mid - 1
+    prefix = common_prefix(old, new)
+    lo = common_suffix(old, new, min(len(old), len(new)) - prefix)
     start = new.count("\n", 0, prefix)
     end = new.count("\n", 0, max(prefix, len(new) - lo))
     return start, end

@@ -242,6 +242,32 @@ function M.line_range(buf, line1, line2)
   return { start = { line = line1 - 1, character = 0 }, ['end'] = { line = line2 - 1, character = text.utf16_len(last) } }
 end
 
+--- Record the end of a turn (its final answer, or why it has none) and draw it.
+---@param turn qwen.ChatTurn
+---@param err? lsp.ResponseError
+---@param result? {text?: string}
+local function settle(turn, err, result)
+  if turn.done then
+    return
+  end
+  if err then
+    if err.code == -32601 then
+      turn.error = 'The server does not support chat yet (qwen/chat: method not found).'
+    elseif err.code == -32800 then
+      turn.error = 'Stopped.'
+    else
+      turn.error = 'Error: ' .. (err.message or vim.inspect(err))
+    end
+    turn.code = err.code
+  elseif type(result) == 'table' and type(result.text) == 'string' then
+    -- The final text is authoritative; deltas may have been dropped or trimmed.
+    turn.answer = result.text
+  end
+  turn.done = true
+  pending_render[turn] = nil
+  render(turn)
+end
+
 ---@class qwen.ChatSendOpts
 ---@field buf? integer Source buffer (default: the chat's, else the current one).
 ---@field range? lsp.Range Selection to talk about.
@@ -305,25 +331,7 @@ function M.send(message, opts)
   local ok, rid = lsp.request(client, 'qwen/chat', {
     sessionId = session.id, message = message, context = context,
   }, function(err, result)
-    if turn.done then
-      return
-    end
-    if err then
-      if err.code == -32601 then
-        turn.error = 'The server does not support chat yet (qwen/chat: method not found).'
-      elseif err.code == -32800 then
-        turn.error = 'Stopped.'
-      else
-        turn.error = 'Error: ' .. (err.message or vim.inspect(err))
-      end
-      turn.code = err.code
-    elseif type(result) == 'table' and type(result.text) == 'string' then
-      -- The final text is authoritative; deltas may have been dropped or trimmed.
-      turn.answer = result.text
-    end
-    turn.done = true
-    pending_render[turn] = nil
-    render(turn)
+    settle(turn, err, result)
   end, session.source_buf)
   if not ok then
     turn.done = true
@@ -375,18 +383,7 @@ end
 ---@param err? lsp.ResponseError
 ---@param result? {text?: string}
 function M.finish_external(turn, err, result)
-  if turn.done then
-    return
-  end
-  if err then
-    turn.error = err.code == -32800 and 'Stopped.' or ('Error: ' .. (err.message or vim.inspect(err)))
-    turn.code = err.code
-  elseif type(result) == 'table' and type(result.text) == 'string' then
-    turn.answer = result.text
-  end
-  turn.done = true
-  pending_render[turn] = nil
-  render(turn)
+  settle(turn, err, result)
 end
 
 --- The fenced code block around a chat-buffer row, or the last one above it.
