@@ -12,16 +12,13 @@ import logging
 import os
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
 
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
-from pygls.uris import to_fs_path
 
 from lsp_server.chat.prompts import Focus, chat_messages, context_block
 from lsp_server.chat.session import SessionStore
-from lsp_server.context.languages import language_for_document
+from lsp_server.features.documents import Document, document, workspace_root
 from lsp_server.model.dialects import ChatDelta, ChatRequest
 from lsp_server.model.errors import ErrorKind, ModelError
 from lsp_server.positions import offset_at
@@ -58,47 +55,6 @@ def plain(value: Any) -> Any:
     if hasattr(value, "__attrs_attrs__"):  # an lsprotocol object passed through
         return plain({a.name: getattr(value, a.name) for a in value.__attrs_attrs__})
     return value
-
-
-@dataclass(frozen=True)
-class Document:
-    """An open document as the server holds it."""
-
-    uri: str
-    path: str | None
-    rel: str
-    text: str
-    version: int | None
-    language: str | None
-    encoding: str
-
-
-def document(ls: QwenLanguageServer, uri: str) -> Document | None:
-    """Return the open document at `uri`, or None when the editor has not opened it."""
-    doc = ls.workspace.text_documents.get(unquote(uri)) or ls.workspace.text_documents.get(uri)
-    if doc is None:
-        return None
-    path = to_fs_path(uri) if uri.startswith("file:") else None
-    rel = os.path.basename(path) if path else uri.rsplit("/", 1)[-1]
-    if path:
-        for folder in ls.workspace.folders.values():
-            root = to_fs_path(folder.uri)
-            if root and path.startswith(root.rstrip(os.sep) + os.sep):
-                rel = os.path.relpath(path, root).replace(os.sep, "/")
-                break
-    encoding = str(getattr(doc.position_codec.encoding, "value", None)
-                   or doc.position_codec.encoding or "utf-16")
-    return Document(uri, path, rel, doc.source, doc.version,
-                    language_for_document(path or uri, doc.language_id), encoding)
-
-
-def workspace_root(ls: QwenLanguageServer, path: str) -> str | None:
-    """Return the workspace folder that holds `path`."""
-    for folder in ls.workspace.folders.values():
-        root = to_fs_path(folder.uri)
-        if root and path.startswith(root.rstrip(os.sep) + os.sep):
-            return root
-    return None
 
 
 def may_send(ls: QwenLanguageServer, path: str | None) -> bool:

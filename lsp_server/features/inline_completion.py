@@ -9,10 +9,9 @@ from typing import Any
 from urllib.parse import unquote
 
 from lsprotocol import types
-from pygls.uris import to_fs_path
 
 from lsp_server.completion.pipeline import CompletionInput
-from lsp_server.context.languages import language_for_document
+from lsp_server.features.documents import document
 from lsp_server.model.errors import ModelError
 from lsp_server.positions import offset_at
 from lsp_server.server import QwenLanguageServer
@@ -20,18 +19,6 @@ from lsp_server.server import QwenLanguageServer
 ACCEPT_COMMAND = "qwen.didAccept"
 PARTIAL_ACCEPT_NOTIFICATION = "qwen/didPartiallyAccept"
 STATS_REQUEST = "qwen/stats"
-
-
-def _location(ls: QwenLanguageServer, uri: str) -> tuple[str | None, str | None, str | None]:
-    """Return (absolute path, repo-relative path, repo name) of a document URI."""
-    path = to_fs_path(uri) if uri.startswith("file:") else None
-    if path is None:
-        return None, None, None
-    for folder in ls.workspace.folders.values():
-        root = to_fs_path(folder.uri)
-        if root and (path == root or path.startswith(root.rstrip(os.sep) + os.sep)):
-            return path, os.path.relpath(path, root).replace(os.sep, "/"), folder.name
-    return path, os.path.basename(path), None
 
 
 def _rss_bytes() -> int:
@@ -62,22 +49,19 @@ def register(server: QwenLanguageServer) -> None:
     ) -> types.InlineCompletionList | None:
         received = time.perf_counter()
         uri = params.text_document.uri
-        doc = ls.workspace.text_documents.get(unquote(uri))
+        doc = document(ls, uri)
         if doc is None:  # never read unopened files from disk on the hot path
             return None
-        text, version = doc.source, doc.version
+        text, version = doc.text, doc.version
         pos = params.position
-        encoding = str(getattr(doc.position_codec.encoding, "value", None)
-                       or doc.position_codec.encoding or "utf-16")
-        path, rel, repo = _location(ls, uri)
         inp = CompletionInput(
             document_key=uri,
             text=text,
-            offset=offset_at(text, pos.line, pos.character, encoding),
-            path=path,
-            relative_path=rel,
-            repo_name=repo,
-            language=language_for_document(path or uri, doc.language_id),
+            offset=offset_at(text, pos.line, pos.character, doc.encoding),
+            path=doc.path,
+            relative_path=doc.rel if doc.path else None,
+            repo_name=doc.repo,
+            language=doc.language,
             received_at=received,
         )
         explicit = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked

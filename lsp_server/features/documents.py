@@ -1,0 +1,57 @@
+"""The open documents as the feature modules see them: text, version, paths, encoding."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from pygls.uris import to_fs_path
+
+from lsp_server.context.languages import language_for_document
+from lsp_server.server import QwenLanguageServer
+
+
+@dataclass(frozen=True)
+class Document:
+    """An open document as the server holds it."""
+
+    uri: str
+    path: str | None
+    rel: str
+    text: str
+    version: int | None
+    language: str | None
+    encoding: str
+    repo: str | None = None
+
+
+def _folder_of(ls: QwenLanguageServer, path: str) -> tuple[str, str] | None:
+    """Return (root, name) of the workspace folder that holds `path`."""
+    for folder in ls.workspace.folders.values():
+        root = to_fs_path(folder.uri)
+        if root and path.startswith(root.rstrip(os.sep) + os.sep):
+            return root, folder.name
+    return None
+
+
+def document(ls: QwenLanguageServer, uri: str) -> Document | None:
+    """Return the open document at `uri`, or None when the editor has not opened it."""
+    doc = ls.workspace.text_documents.get(unquote(uri)) or ls.workspace.text_documents.get(uri)
+    if doc is None:
+        return None
+    path = to_fs_path(uri) if uri.startswith("file:") else None
+    rel, repo = (os.path.basename(path) if path else uri.rsplit("/", 1)[-1]), None
+    folder = _folder_of(ls, path) if path else None
+    if folder is not None:
+        rel, repo = os.path.relpath(path, folder[0]).replace(os.sep, "/"), folder[1]
+    encoding = str(getattr(doc.position_codec.encoding, "value", None)
+                   or doc.position_codec.encoding or "utf-16")
+    return Document(uri, path, rel, doc.source, doc.version,
+                    language_for_document(path or uri, doc.language_id), encoding, repo)
+
+
+def workspace_root(ls: QwenLanguageServer, path: str) -> str | None:
+    """Return the workspace folder that holds `path`."""
+    folder = _folder_of(ls, path)
+    return folder[0] if folder else None
