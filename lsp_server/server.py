@@ -15,7 +15,6 @@ from pygls.workspace.text_document import TextDocument
 from lsp_server import __version__
 from lsp_server.completion.pipeline import CompletionPipeline
 from lsp_server.context.engine import RepoContext
-from lsp_server.model.client import ModelClient
 from lsp_server.model.errors import ModelError
 from lsp_server.model.health import EndpointHealth
 from lsp_server.model.pool import EndpointPool
@@ -93,10 +92,6 @@ class QwenLanguageServer(LanguageServer):
         if self.context is not None or not roots or not self.settings.index.enabled:
             return
         self.context = RepoContext(roots, max_files=self.settings.index.max_files)
-
-    def model_client(self) -> ModelClient:
-        """Return the client of the endpoint to call next (the first one not paused)."""
-        return self.endpoints.primary.client
 
     @property
     def health(self) -> EndpointHealth:

@@ -23,7 +23,7 @@ from lsp_server.context.scanner import is_secret_path
 from lsp_server.model.client import ModelClient
 from lsp_server.model.dialects import CompletionRequest
 from lsp_server.model.errors import ErrorKind, ModelError
-from lsp_server.model.pool import FAILOVER_KINDS, EndpointPool
+from lsp_server.model.pool import EndpointPool, Member
 from lsp_server.prompt import (
     STOP_TOKENS,
     ContextFile,
@@ -342,28 +342,23 @@ class CompletionPipeline:
         timeout_ms: int,
         received_at: float | None,
     ) -> str:
-        started = self._clock()
         if received_at is not None:
-            self.stats.overheads_ms.append((started - received_at) * 1000)
-        error: ModelError | None = None
-        for member in self._endpoints.candidates(explicit=True):
+            self.stats.overheads_ms.append((self._clock() - received_at) * 1000)
+
+        async def attempt(member: Member) -> str:
             self.stats.model_requests += 1
-            request = dataclasses.replace(request, model=member.settings.completion_model)
+            started = self._clock()
             try:
-                text = await _stream(member.client, request, multiline, max_lines, timeout_ms)
-            except ModelError as err:
+                text = await _stream(member.client, dataclasses.replace(
+                    request, model=member.settings.completion_model),
+                    multiline, max_lines, timeout_ms)
+            except ModelError:
                 self.stats.errors += 1
-                self._endpoints.record_failure(member, err)
-                error = err
-                if err.kind in FAILOVER_KINDS:
-                    continue  # the next endpoint may serve this very request
                 raise
-            latency = (self._clock() - started) * 1000
-            self.stats.latencies_ms.append(latency)
-            self._endpoints.record_success(member, latency)
+            self.stats.latencies_ms.append((self._clock() - started) * 1000)
             return text
-        assert error is not None
-        raise error
+
+        return await self._endpoints.run(attempt, timed=True)
 
     def _finish(self, raw: str, *, multiline: bool, inp: CompletionInput,
                 from_cache: bool) -> Completion | None:

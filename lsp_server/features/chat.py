@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import weakref
@@ -21,6 +22,7 @@ from lsp_server.chat.session import SessionStore
 from lsp_server.features.documents import Document, document, workspace_root
 from lsp_server.model.dialects import ChatDelta, ChatRequest
 from lsp_server.model.errors import ErrorKind, ModelError
+from lsp_server.model.pool import Member
 from lsp_server.positions import offset_at
 from lsp_server.prompt import ContextFile, strip_special_tokens
 from lsp_server.server import QwenLanguageServer
@@ -111,19 +113,29 @@ async def ask_model(
     """Stream one chat request within qwen.chat.timeoutMs; return the answer (no reasoning)."""
     timeout_ms = ls.settings.chat.timeout_ms
     parts: list[str] = []
+    shown = False  # once the user saw part of an answer, another endpoint can't redo it
+
+    async def attempt(member: Member) -> str:
+        nonlocal shown
+        parts.clear()
+        stream = member.client.stream_chat(dataclasses.replace(
+            req, model=member.settings.chat_model or req.model))
+        async with contextlib.aclosing(stream):
+            async for delta in stream:
+                text = strip_special_tokens(delta.text)
+                if not text:
+                    continue
+                if not delta.reasoning:
+                    parts.append(text)
+                if on_delta is not None:
+                    shown = True
+                    on_delta(ChatDelta(text, delta.reasoning))
+        return "".join(parts)
+
     ls.set_status("requesting")
     try:
         async with asyncio.timeout(max(1, timeout_ms) / 1000):
-            stream = ls.model_client().stream_chat(req)
-            async with contextlib.aclosing(stream):
-                async for delta in stream:
-                    text = strip_special_tokens(delta.text)
-                    if not text:
-                        continue
-                    if not delta.reasoning:
-                        parts.append(text)
-                    if on_delta is not None:
-                        on_delta(ChatDelta(text, delta.reasoning))
+            answer = await ls.endpoints.run(attempt, may_fail_over=lambda: not shown)
     except TimeoutError:
         ls.set_status("idle")
         raise ModelError(ErrorKind.TIMEOUT, f"the answer took longer than qwen.chat.timeoutMs "
@@ -133,7 +145,7 @@ async def ask_model(
         raise
     ls.report_model_ok()
     ls.set_status("idle")
-    return "".join(parts)
+    return answer
 
 
 async def stream_answer(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import statistics
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import httpx
 
@@ -18,9 +19,13 @@ from lsp_server.settings import EndpointSettings
 # A slow endpoint is skipped for this long before it gets another chance.
 _SLOW_PAUSE = 30.0
 _LATENCY_WINDOW = 8
-# Failures worth trying the next endpoint for, within the same request.
+# Failures worth trying the next endpoint for, within the same request: a malformed or
+# broken answer from one endpoint says nothing about the next one.
 FAILOVER_KINDS = {ErrorKind.UNREACHABLE, ErrorKind.TLS, ErrorKind.AUTH, ErrorKind.NOT_FOUND,
-                  ErrorKind.RATE_LIMITED, ErrorKind.SERVER}
+                  ErrorKind.RATE_LIMITED, ErrorKind.SERVER, ErrorKind.BAD_RESPONSE}
+
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -97,6 +102,35 @@ class EndpointPool:
             member.health.record_failure(ModelError(
                 ErrorKind.TIMEOUT, f"{member.label} is slower than its latency budget "
                 f"({budget} ms)", retry_after=_SLOW_PAUSE))
+
+    async def run(
+        self,
+        attempt: Callable[[Member], Awaitable[T]],
+        *,
+        may_fail_over: Callable[[], bool] = lambda: True,
+        timed: bool = False,
+    ) -> T:
+        """Call `attempt` on each endpoint in turn until one answers; return its answer.
+
+        A failure of a kind another endpoint may not share moves on to the next endpoint,
+        unless `may_fail_over` says the attempt already showed something to the user. With
+        `timed`, the answer's latency counts against the endpoint's latency budget.
+        """
+        error: ModelError | None = None
+        for member in self.candidates(explicit=True):
+            started = self._clock()
+            try:
+                result = await attempt(member)
+            except ModelError as err:
+                self.record_failure(member, err)
+                error = err
+                if err.kind in FAILOVER_KINDS and may_fail_over():
+                    continue
+                raise
+            self.record_success(member, (self._clock() - started) * 1000 if timed else None)
+            return result
+        assert error is not None
+        raise error
 
     def record_failure(self, member: Member, error: ModelError) -> None:
         """Note a failure: the endpoint pauses for a growing interval."""

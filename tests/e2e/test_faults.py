@@ -6,6 +6,7 @@ import asyncio
 import json
 from pathlib import Path
 
+import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
@@ -112,3 +113,45 @@ async def test_bad_editor_input_is_answered_cleanly(
     uri = open_doc(client, tmp_path / "after.py", "y = \n")
     assert await ask(client, uri, 0, 4) == "ok"
     assert json.dumps(client.error) == "null" if hasattr(client, "error") else True
+
+
+async def test_chat_fails_over_before_anything_is_shown_never_after(
+    client: LanguageClient, tmp_path: Path
+):
+    with FakeEndpoint() as primary, FakeEndpoint() as fallback:
+        options = endpoint_options(primary)
+        options["endpoint"]["fallbacks"] = [
+            {"baseUrl": f"{fallback.url}/v1", "provider": "openai", "chatModel": "fb-chat"}]
+        await start(client, options, tmp_path)
+        deltas: list = []
+        client.feature("qwen/chatDelta")(lambda params: deltas.append(params.delta))
+        primary.default = Reply(status=502)
+        fallback.default = Reply(text="answer from the fallback")
+        answer = await client.protocol.send_request_async(
+            "qwen/chat", {"sessionId": "f", "message": "hi"})
+        assert answer.text == "answer from the fallback"
+        chat_bodies = [r.body for r in fallback.requests if r.path.endswith("/chat/completions")]
+        assert [b["model"] for b in chat_bodies] == ["fb-chat"]
+        # The primary is paused now: the next question goes straight to the fallback.
+        before = len(primary.requests)
+        await client.protocol.send_request_async(
+            "qwen/chat", {"sessionId": "f", "message": "again"})
+        assert len(primary.requests) == before
+
+
+async def test_chat_cut_after_the_user_saw_part_is_not_replayed_elsewhere(
+    client: LanguageClient, tmp_path: Path
+):
+    with FakeEndpoint() as primary, FakeEndpoint() as fallback:
+        options = endpoint_options(primary)
+        options["endpoint"]["fallbacks"] = [{"baseUrl": f"{fallback.url}/v1"}]
+        await start(client, options, tmp_path)
+        deltas: list = []
+        client.feature("qwen/chatDelta")(lambda params: deltas.append(params.delta))
+        primary.default = Reply(text="half an answer that breaks", chunk_size=4, cut_after=2)
+        fallback.default = Reply(text="never")
+        with pytest.raises(Exception, match=r"(?i)connection|stream|closed"):
+            await client.protocol.send_request_async(
+                "qwen/chat", {"sessionId": "f", "message": "q"})
+        assert deltas and "never" not in "".join(deltas)
+        assert not fallback.requests
