@@ -61,11 +61,16 @@ def build_fim_prompt(
     fim = f"{FIM_PREFIX}{prefix}{FIM_SUFFIX}{suffix}{FIM_MIDDLE}"
     if not context_files:
         return fim
-    parts = [f"{REPO_NAME}{repo_name or 'repo'}\n"]
+    return (f"{REPO_NAME}{repo_name or 'repo'}\n{context_part(context_files)}"
+            f"{FILE_SEP}{current_path or 'untitled'}\n{fim}")
+
+
+def context_part(context_files: Sequence[ContextFile]) -> str:
+    """Return the cross-file part of a repository-level prompt: one block per file."""
+    parts = []
     for cf in context_files:
         text = cf.text if cf.text.endswith("\n") else cf.text + "\n"
         parts.append(f"{FILE_SEP}{cf.path}\n{text}")
-    parts.append(f"{FILE_SEP}{current_path or 'untitled'}\n{fim}")
     return "".join(parts)
 
 

@@ -70,6 +70,8 @@ class CompletionSettings:
     prefix_chars: int = 6000
     suffix_chars: int = 2000
     context_chars: int = 6000
+    # A cap on the whole prompt in tokens (0: the endpoint's context window when it says).
+    prompt_tokens: int = 0
     debounce_min_ms: int = 30
     debounce_max_ms: int = 250
     disabled_languages: tuple[str, ...] = ()

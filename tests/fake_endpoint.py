@@ -4,6 +4,8 @@ Tests start it in-process (``FakeEndpoint()``) or as a program
 (``python tests/fake_endpoint.py --port-file F``) and script its replies per test:
 text, chunking, delays, status codes, raw bodies, streams cut mid-way. It records every
 request and notices when a client closes a stream early. It only ever binds 127.0.0.1.
+Given a server-side ``ssl.SSLContext`` (``FakeEndpoint(tls=ctx)``) it speaks HTTPS instead,
+and counts the TLS handshakes that failed (``tls_failures``).
 
 Out-of-process control (for editor tests): ``POST /_control/replies`` with
 ``{"replies": [Reply fields...], "default": {Reply fields}}``, ``GET /_control/requests``,
@@ -14,9 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import select
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -82,17 +86,22 @@ class FakeEndpoint:
         models: tuple[str, ...] = ("qwen2.5-coder:1.5b-base", "qwen-test"),
         api_key: str | None = None,
         default: Reply | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.models = list(models)
+        self.tls = tls
         self.api_key = api_key
         self.default = default or Reply()
         self.replies: deque[Reply] = deque()
         self.requests: list[Recorded] = []
+        # Serve `POST /tokenize` (off unless set): this many characters make a token.
+        self.chars_per_token: float | None = None
+        self.max_model_len = 32768
         self.disconnects = 0
         self.completed = 0
+        self.tls_failures = 0
         self._cond = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", port), self._handler_class(), tls)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
@@ -104,8 +113,9 @@ class FakeEndpoint:
 
     @property
     def url(self) -> str:
-        """Return the server root URL."""
-        return f"http://127.0.0.1:{self.port}"
+        """Return the server root URL (https when serving TLS)."""
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     def script(self, *replies: Reply) -> None:
         """Queue replies for the next generation requests, in order."""
@@ -119,6 +129,7 @@ class FakeEndpoint:
             self.requests.clear()
             self.disconnects = 0
             self.completed = 0
+            self.tls_failures = 0
             self.default = Reply()
 
     def generation_requests(self) -> list[Recorded]:
@@ -172,12 +183,43 @@ class FakeEndpoint:
         return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    """The HTTP server; with a TLS context it wraps each accepted connection."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler],
+                 tls: ssl.SSLContext | None) -> None:
+        self.tls = tls
+        super().__init__(address, handler)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        sock, addr = super().get_request()
+        if self.tls is not None:
+            # The handshake runs in the handler's thread, so a stuck client blocks nobody.
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, addr
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     ep: FakeEndpoint
 
     def log_message(self, format: str, *args: Any) -> None:
         """Keep test output quiet."""
+
+    def handle(self) -> None:
+        conn = self.connection
+        if isinstance(conn, ssl.SSLSocket):
+            try:
+                conn.settimeout(5.0)
+                conn.do_handshake()
+                conn.settimeout(None)
+            except OSError:  # ssl.SSLError among them: the client refused our certificate
+                self.close_connection = True
+                self.ep._count("tls_failures")
+                return
+        super().handle()
 
     # -- routing ---------------------------------------------------------------------
     def do_GET(self) -> None:
@@ -208,6 +250,8 @@ class _Handler(BaseHTTPRequestHandler):
                              "data": [{"id": m, "object": "model"} for m in self.ep.models]})
         elif self.command == "GET" and path == "/api/tags":
             self._json(200, {"models": [{"name": m, "model": m} for m in self.ep.models]})
+        elif self.command == "POST" and path == "/tokenize" and self.ep.chars_per_token:
+            self._tokenize(body)
         elif self.command == "POST" and path.endswith("/chat/completions"):
             self._generate(body, _openai_chat_frames)
         elif self.command == "POST" and path.endswith("/completions"):
@@ -218,6 +262,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._generate(body, _llamacpp_frames)
         else:
             self._json(404, {"error": {"message": f"no route {path}", "code": "not_found"}})
+
+    def _tokenize(self, body: Any) -> None:
+        """Count tokens as vLLM (`prompt` -> `count`) or llama.cpp (`content` -> `tokens`)."""
+        body = body if isinstance(body, dict) else {}
+        text = str(body.get("prompt", body.get("content", "")))
+        tokens = list(range(math.ceil(len(text) / self.ep.chars_per_token)))
+        if "prompt" in body:
+            self._json(200, {"count": len(tokens), "max_model_len": self.ep.max_model_len,
+                             "tokens": tokens})
+        else:
+            self._json(200, {"tokens": tokens})
 
     def _authorized(self) -> bool:
         return self.headers.get("Authorization") == f"Bearer {self.ep.api_key}"
@@ -319,13 +374,30 @@ class _Handler(BaseHTTPRequestHandler):
                 raise _Gone
 
     def _client_gone(self, wait: float = 0.0) -> bool:
-        readable, _, _ = select.select([self.connection], [], [], wait)
+        conn = self.connection
+        readable, _, _ = select.select([conn], [], [], wait)
         if not readable:
             return False
+        if isinstance(conn, ssl.SSLSocket):
+            return _tls_peer_closed(conn)
         try:
-            return self.connection.recv(1, socket.MSG_PEEK) == b""
+            return conn.recv(1, socket.MSG_PEEK) == b""
         except OSError:
             return True
+
+
+def _tls_peer_closed(conn: ssl.SSLSocket) -> bool:
+    """Tell whether a readable TLS connection was closed (TLS sockets cannot peek)."""
+    timeout = conn.gettimeout()
+    conn.setblocking(False)
+    try:
+        return conn.recv(1) == b""  # a client sends nothing else while it waits for an answer
+    except ssl.SSLWantReadError:
+        return False
+    except OSError:
+        return True
+    finally:
+        conn.settimeout(timeout)
 
 
 def _sse(obj: Any) -> bytes:
@@ -400,9 +472,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk-delay", type=float, default=0.0)
     parser.add_argument("--models", default="qwen2.5-coder:1.5b-base,qwen-test")
     parser.add_argument("--api-key", default=None, help="require this bearer token")
+    parser.add_argument("--certfile", help="serve HTTPS with this certificate chain (PEM)")
+    parser.add_argument("--keyfile", help="the certificate's private key (PEM)")
     args = parser.parse_args(argv)
+    tls = None
+    if args.certfile:
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(args.certfile, args.keyfile)
     ep = FakeEndpoint(port=args.port, models=tuple(args.models.split(",")), api_key=args.api_key,
-                      default=Reply(text=args.text, delay=args.delay, chunk_delay=args.chunk_delay))
+                      default=Reply(text=args.text, delay=args.delay, chunk_delay=args.chunk_delay),
+                      tls=tls)
     if args.port_file:
         with open(args.port_file + ".tmp", "w") as fh:
             fh.write(str(ep.port))

@@ -24,6 +24,7 @@ from lsp_server.model.client import ModelClient
 from lsp_server.model.dialects import CompletionRequest
 from lsp_server.model.errors import ErrorKind, ModelError
 from lsp_server.model.pool import EndpointPool, Member
+from lsp_server.model.tokens import fit_budgets
 from lsp_server.prompt import (
     STOP_TOKENS,
     ContextFile,
@@ -180,6 +181,7 @@ class CompletionPipeline:
         self._last_edit_at: float | None = None
         self._ids = itertools.count(1)
         self._id_prefix = os.urandom(3).hex()
+        self._calibrations: set[asyncio.Task] = set()
 
     def cancel(self, document_key: str) -> None:
         """Cancel the in-flight request for a document (its text changed)."""
@@ -313,12 +315,15 @@ class CompletionPipeline:
     async def _request(self, inp: CompletionInput, settings: Settings, multiline: bool) -> str:
         cs = settings.completion
         context = self._context()
-        prefix, suffix = split_document(inp.text, inp.offset, cs.prefix_chars, cs.suffix_chars)
+        prefix_chars, suffix_chars, context_chars = fit_budgets(
+            cs.prefix_chars, cs.suffix_chars, cs.context_chars, prompt_tokens=cs.prompt_tokens,
+            answer_tokens=cs.max_tokens, meter=self._endpoints.primary.tokens)
+        prefix, suffix = split_document(inp.text, inp.offset, prefix_chars, suffix_chars)
         # Keys pasted into the current file leave the machine no more than those elsewhere.
         prefix, suffix = self._redact(prefix), self._redact(suffix)
         files: Sequence[ContextFile] = ()
         if context is not None and inp.path:
-            files = context.context_files(inp.path, inp.text, inp.offset, cs.context_chars)
+            files = context.context_files(inp.path, inp.text, inp.offset, context_chars)
         prompt = build_fim_prompt(prefix, suffix, repo_name=inp.repo_name,
                                   current_path=inp.relative_path, context_files=files)
         request = CompletionRequest(
@@ -356,9 +361,18 @@ class CompletionPipeline:
                 self.stats.errors += 1
                 raise
             self.stats.latencies_ms.append((self._clock() - started) * 1000)
+            if member.tokens.due():
+                self._calibrate(member, request.prompt)
             return text
 
         return await self._endpoints.run(attempt, timed=True)
+
+    def _calibrate(self, member: Member, prompt: str) -> None:
+        """Measure characters per token on the prompt just sent, in the background."""
+        task = asyncio.ensure_future(member.tokens.calibrate(
+            member.client, prompt, member.settings.completion_model))
+        self._calibrations.add(task)
+        task.add_done_callback(self._calibrations.discard)
 
     def _finish(self, raw: str, *, multiline: bool, inp: CompletionInput,
                 from_cache: bool) -> Completion | None:

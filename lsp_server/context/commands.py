@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import sys
 import time
+from typing import TYPE_CHECKING
 
-# Qwen's tokenizer averages a little over 3 characters per token on source code; used only
-# when the caller gives a token budget and no endpoint is asked to count.
-CHARS_PER_TOKEN = 3.2
+if TYPE_CHECKING:
+    from lsp_server.model.client import ModelClient
+
+# A token budget is checked against the configured endpoint's tokenizer this many times,
+# shrinking the character budget each time it was over.
+_FIT_ROUNDS = 3
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,7 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     context.add_argument("--text-file", help="stands in for the unsaved buffer of --file")
     budget = context.add_mutually_exclusive_group()
     budget.add_argument("--budget-chars", type=int, help="cap for the cross-file context part")
-    budget.add_argument("--budget-tokens", type=int, help="the same cap, in tokens (estimated)")
+    budget.add_argument("--budget-tokens", type=int,
+                        help="the same cap, in tokens: counted by the configured endpoint's "
+                        "tokenizer when it has one (vLLM, llama.cpp), else estimated")
     context.add_argument("--json", action="store_true",
                          help="print {prompt, snippets, timings_ms} as JSON")
     context.set_defaults(func=_context)
@@ -72,8 +79,9 @@ def _index(args: argparse.Namespace) -> int:
 
 def _context(args: argparse.Namespace) -> int:
     from lsp_server.context.engine import RepoContext
+    from lsp_server.model.tokens import TokenMeter
     from lsp_server.positions import offset_at
-    from lsp_server.prompt import build_fim_prompt, split_document
+    from lsp_server.prompt import build_fim_prompt, context_part, split_document
     from lsp_server.settings import CompletionSettings
 
     started = time.perf_counter()
@@ -87,13 +95,17 @@ def _context(args: argparse.Namespace) -> int:
         print(f"qwen-lsp: cannot read {source}: {exc.strerror}", file=sys.stderr)
         return 2
     defaults = CompletionSettings()
+    meter = TokenMeter()
+    counter: ModelClient | None = None
     if args.budget_chars is not None:
         budget = max(0, args.budget_chars)
     elif args.budget_tokens is not None:
-        budget = max(0, int(args.budget_tokens * CHARS_PER_TOKEN))
+        counter = _token_counter()
+        budget = meter.chars(max(0, args.budget_tokens))
     else:
         budget = defaults.prefix_chars  # what the server passes
     engine = RepoContext([root])
+    runner = asyncio.Runner()  # one loop for every count: the client's connections live on it
     try:
         t0 = time.perf_counter()
         stats = engine.build_sync()
@@ -104,6 +116,18 @@ def _context(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 3
         explained = engine.explain(path, text, offset, budget)
+        context_tokens: int | None = None
+        for _ in range(_FIT_ROUNDS if counter is not None else 0):
+            part = context_part(explained.files)
+            count = runner.run(counter.count_tokens(part)) if part else None
+            if count is None:
+                break
+            meter.source, context_tokens = "endpoint", count.tokens
+            if count.tokens <= args.budget_tokens:
+                break
+            budget = int(budget * args.budget_tokens / count.tokens * 0.97)
+            explained = engine.explain(path, text, offset, budget)
+            context_tokens = None
         prefix, suffix = split_document(text, offset, defaults.prefix_chars,
                                         defaults.suffix_chars)
         rel = engine.index.relpath(path)
@@ -111,13 +135,21 @@ def _context(args: argparse.Namespace) -> int:
                                   current_path=rel, context_files=explained.files)
     finally:
         engine.close()
+        if counter is not None:
+            runner.run(counter.aclose())
+        runner.close()
     timings = dict(explained.timings_ms)
     timings["index"] = round((t1 - t0) * 1e3, 3)
     timings["command"] = round((time.perf_counter() - started) * 1e3, 3)
     if args.json:
         snippets = [{"path": s.rel, "start_line": s.start_line, "end_line": s.end_line,
                      "source": s.source, "score": s.score} for s in explained.snippets]
-        print(json.dumps({"prompt": prompt, "snippets": snippets, "timings_ms": timings,
+        report: dict = {"prompt": prompt, "snippets": snippets, "timings_ms": timings}
+        if args.budget_tokens is not None:
+            report["tokens"] = {"budget": args.budget_tokens, "counted_by": meter.source,
+                                "context": context_tokens if context_tokens is not None
+                                else meter.tokens(len(context_part(explained.files)))}
+        print(json.dumps({**report,
                           "index": {"files": stats.files, "reparsed": stats.parsed,
                                     "reused": stats.reused}}, indent=2))
     else:
@@ -125,3 +157,14 @@ def _context(args: argparse.Namespace) -> int:
         if not prompt.endswith("\n"):
             sys.stdout.write("\n")
     return 0
+
+
+def _token_counter() -> ModelClient | None:
+    """Return a client for the configured endpoint (environment), to count tokens with."""
+    from lsp_server.model.client import ModelClient
+    from lsp_server.settings import resolve_settings
+
+    settings, _ = resolve_settings(None, os.environ)
+    if settings.endpoint.provider in ("dashscope", "ollama"):
+        return None  # no tokenizer route: don't open a connection for nothing
+    return ModelClient(settings.endpoint)

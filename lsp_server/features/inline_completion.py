@@ -104,6 +104,9 @@ def register(server: QwenLanguageServer) -> None:
             "lastError": m.health.last_error.message if m.health.last_error else None,
             "pausedForSeconds": round(m.health.seconds_until_retry(), 1),
             "openConnections": m.client.open_connections(),
+            "charsPerToken": round(m.tokens.chars_per_token, 3),
+            "tokenCounts": m.tokens.source,
+            "contextWindow": m.tokens.max_context,
         } for m in ls.endpoints.members]
         out["process"] = {"rssMb": round(_rss_bytes() / 2**20, 1),
                           "tasks": len(asyncio.all_tasks())}

@@ -15,6 +15,7 @@ from lsp_server.model.dialects import (
     ChatRequest,
     CompletionRequest,
     Dialect,
+    TokenCount,
     dialect_for,
 )
 from lsp_server.model.errors import ErrorKind, ModelError
@@ -49,6 +50,7 @@ class ModelClient:
             trust_env=True,
         )
         self._models: list[str] | None = None
+        self._can_tokenize: bool | None = None  # unknown until asked once
 
     async def aclose(self) -> None:
         """Close pooled connections."""
@@ -81,6 +83,30 @@ class ModelClient:
                              f"{self._where()} serves no models: set qwen.completion.model "
                              "(QWEN_LSP_COMPLETION_MODEL)")
         return names[0]
+
+    async def count_tokens(self, text: str, model: str = "") -> TokenCount | None:
+        """Return the endpoint's own token count for `text`, or None when it cannot tell.
+
+        Never raises: counting only sharpens budgets. An endpoint without a tokenizer
+        route is asked once.
+        """
+        if self._can_tokenize is False:
+            return None
+        route = self.dialect.tokenize_request(self.endpoint.base_url, text, model)
+        if route is None:
+            self._can_tokenize = False
+            return None
+        url, body = route
+        try:
+            response = await self._http.post(url, json=body)
+            found = self.dialect.token_count(response.json()) if response.is_success else None
+        except (httpx.HTTPError, ValueError):
+            return None  # a passing failure: ask again next time
+        if found is not None:
+            self._can_tokenize = True
+        elif response.is_success or response.status_code in (400, 404, 405, 501):
+            self._can_tokenize = False  # no such route, or an answer we can't read
+        return found
 
     async def stream_completion(self, req: CompletionRequest) -> AsyncIterator[str]:
         """Yield completion text as it streams; closing the iterator closes the connection."""

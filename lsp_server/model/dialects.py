@@ -36,6 +36,14 @@ class ChatDelta:
     reasoning: bool = False
 
 
+@dataclass(frozen=True)
+class TokenCount:
+    """What an endpoint's tokenizer said about a text."""
+
+    tokens: int
+    max_context: int | None = None
+
+
 class Dialect:
     """The OpenAI-compatible dialect (vLLM, SGLang, LM Studio); others override what differs."""
 
@@ -74,6 +82,28 @@ class Dialect:
         """Return model ids from the model-list response."""
         data = payload.get("data") if isinstance(payload, dict) else None
         return [m["id"] for m in data or [] if isinstance(m, dict) and "id" in m]
+
+    def tokenize_request(self, base_url: str, text: str, model: str
+                         ) -> tuple[str, dict[str, Any]] | None:
+        """Return (absolute URL, body) of the endpoint's tokenizer route, if it has one.
+
+        vLLM (and SGLang) serve `POST /tokenize` at the server root, beside `/v1`.
+        """
+        root = base_url.rstrip("/").removesuffix("/v1")
+        return f"{root}/tokenize", {"model": model, "prompt": text}
+
+    def token_count(self, payload: Any) -> TokenCount | None:
+        """Return the count in a tokenizer answer (`count`, or the length of `tokens`)."""
+        if not isinstance(payload, dict):
+            return None
+        count = payload.get("count")
+        if not isinstance(count, int):
+            tokens = payload.get("tokens")
+            count = len(tokens) if isinstance(tokens, list) else None
+        if count is None:
+            return None
+        limit = payload.get("max_model_len")
+        return TokenCount(count, limit if isinstance(limit, int) and limit > 0 else None)
 
     def chat_body(self, req: ChatRequest) -> dict[str, Any]:
         """Return the JSON body for a streamed chat completion."""
@@ -116,6 +146,11 @@ class DashScopeDialect(Dialect):
             body["enable_thinking"] = req.thinking
         return body
 
+    def tokenize_request(self, base_url: str, text: str, model: str
+                         ) -> tuple[str, dict[str, Any]] | None:
+        """Model Studio has no tokenizer route."""
+        return None
+
 
 class OllamaDialect(Dialect):
     """Ollama: `/api/generate` in raw mode, newline-delimited JSON."""
@@ -155,6 +190,11 @@ class OllamaDialect(Dialect):
         models = payload.get("models") if isinstance(payload, dict) else None
         return [m.get("name") or m.get("model") for m in models or [] if isinstance(m, dict)]
 
+    def tokenize_request(self, base_url: str, text: str, model: str
+                         ) -> tuple[str, dict[str, Any]] | None:
+        """Ollama has no tokenizer route."""
+        return None
+
 
 class LlamaCppDialect(Dialect):
     """llama.cpp server: `/completion` with a raw prompt (its `/infill` hard-codes names)."""
@@ -184,6 +224,11 @@ class LlamaCppDialect(Dialect):
     def models_path(self) -> str:
         """Return llama.cpp's OpenAI-style model list."""
         return "/v1/models"
+
+    def tokenize_request(self, base_url: str, text: str, model: str
+                         ) -> tuple[str, dict[str, Any]] | None:
+        """Return llama.cpp's `POST /tokenize {"content"}` (it answers `{"tokens": [...]}`)."""
+        return f"{base_url.rstrip('/')}/tokenize", {"content": text}
 
 
 _DIALECTS: dict[str, Dialect] = {

@@ -14,6 +14,7 @@ import httpx
 from lsp_server.model.client import ModelClient
 from lsp_server.model.errors import ErrorKind, ModelError
 from lsp_server.model.health import EndpointHealth
+from lsp_server.model.tokens import TokenMeter
 from lsp_server.settings import EndpointSettings
 
 # A slow endpoint is skipped for this long before it gets another chance.
@@ -36,6 +37,7 @@ class Member:
     health: EndpointHealth
     client: ModelClient
     latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=_LATENCY_WINDOW))
+    tokens: TokenMeter = field(default_factory=TokenMeter)
 
     @property
     def label(self) -> str:

@@ -290,3 +290,32 @@ async def test_accepting_prefetches_the_next_suggestion(
     assert len(endpoint.generation_requests()) == 2
     stats = await client.protocol.send_request_async("qwen/stats", {})
     assert stats.prefetches == 1 and stats.accepted == 1
+
+
+async def test_token_budgets_follow_the_endpoints_own_tokenizer(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    endpoint.chars_per_token = 2.0  # a tokenizer much denser than the 3.2 estimate
+    endpoint.default = Reply(text="0")
+    await start(client, endpoint_options(endpoint, promptTokens=600), tmp_path)
+    body = "".join(f"value_{i} = compute_{i}(value_{i - 1})\n" for i in range(1, 400))
+    uri = open_doc(client, tmp_path / "long.py", body + "result = \n")
+    assert await inline(client, uri, 399, 9) is not None
+    # Before calibration the estimate leaves room for 600 * 3.2 characters at most.
+    first = endpoint.generation_requests()[0].body["prompt"]
+    assert len(first) <= 600 * 3.2
+    assert endpoint.wait_for(lambda ep: any(r.path == "/tokenize" for r in ep.requests))
+    stats = None
+    for _ in range(50):  # calibration runs in the background, after the answer
+        stats = await client.protocol.send_request_async("qwen/stats", {})
+        if stats.endpoints[0].tokenCounts == "endpoint":
+            break
+        await asyncio.sleep(0.05)
+    assert stats.endpoints[0].tokenCounts == "endpoint"
+    assert stats.endpoints[0].charsPerToken == pytest.approx(2.0, rel=0.02)
+    assert stats.endpoints[0].contextWindow == 32768
+    # Now the endpoint's count governs: the next prompt fits 600 of its tokens.
+    insert(client, uri, 2, 399, 9, "x")
+    assert await inline(client, uri, 399, 10) is not None
+    second = endpoint.generation_requests()[-1].body["prompt"]
+    assert len(second) <= 600 * 2.0 and len(second) < 0.75 * len(first)

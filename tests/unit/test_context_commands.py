@@ -9,6 +9,7 @@ import pytest
 
 from lsp_server.cli import main
 from lsp_server.prompt import FILE_SEP, FIM_MIDDLE, FIM_PREFIX, REPO_NAME
+from tests.fake_endpoint import FakeEndpoint
 from tests.unit._ctx_helpers import fixture_repo
 
 
@@ -60,3 +61,31 @@ def test_context_refuses_secret_files(root: Path, capsys: pytest.CaptureFixture[
                  "--character", "0"])
     assert code == 3
     assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("provider", ["openai", "llamacpp"])
+def test_token_budget_is_counted_by_the_endpoints_tokenizer(
+        root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        provider: str) -> None:
+    checkout = root / "shop" / "checkout.py"
+    args = ["context", "--root", str(root), "--file", str(checkout), "--line", "14",
+            "--character", "8", "--budget-tokens", "300", "--json"]
+    # No endpoint to ask: the estimate, and it says so.
+    monkeypatch.setenv("QWEN_LSP_BASE_URL", "http://127.0.0.1:9/v1")
+    assert main(args) == 0
+    estimated = json.loads(capsys.readouterr().out)["tokens"]
+    assert estimated["counted_by"] == "estimate" and estimated["context"] <= 300
+    with FakeEndpoint() as ep:
+        ep.chars_per_token = 1.5  # far denser than the estimate: the first guess is too big
+        monkeypatch.setenv("QWEN_LSP_BASE_URL", f"{ep.url}/v1" if provider == "openai"
+                           else ep.url)
+        monkeypatch.setenv("QWEN_LSP_PROVIDER", provider)
+        assert main(args) == 0
+        data = json.loads(capsys.readouterr().out)
+        counted = [r for r in ep.requests if r.path == "/tokenize"]
+    tokens = data["tokens"]
+    assert tokens["counted_by"] == "endpoint" and 0 < tokens["context"] <= 300
+    assert len(counted) >= 2  # over budget once, then shrunk to fit
+    cross = data["prompt"].split(f"{FILE_SEP}shop/checkout.py\n")[0]
+    cross = cross.split("\n", 1)[1]  # the part after the repository name line
+    assert len(cross) / 1.5 <= 300

@@ -1,0 +1,92 @@
+"""Token counts from the endpoint's own tokenizer, and budgets fitted to a token cap."""
+
+from __future__ import annotations
+
+import pytest
+
+from lsp_server.model.client import ModelClient
+from lsp_server.model.tokens import ESTIMATED_CHARS_PER_TOKEN, TokenMeter, fit_budgets
+from lsp_server.settings import EndpointSettings
+from tests.fake_endpoint import FakeEndpoint
+
+SAMPLE = "def handler(request):\n    return respond(request.args)\n" * 10
+
+
+def client_for(ep: FakeEndpoint, provider: str) -> ModelClient:
+    base = f"{ep.url}/v1" if provider in ("openai", "dashscope") else ep.url
+    return ModelClient(EndpointSettings(base_url=base, provider=provider))
+
+
+@pytest.mark.parametrize("provider", ["openai", "llamacpp"])
+async def test_calibration_adopts_the_endpoint_ratio(provider: str):
+    with FakeEndpoint() as ep:
+        ep.chars_per_token = 2.5
+        client = client_for(ep, provider)
+        meter = TokenMeter()
+        assert meter.due()
+        assert await meter.calibrate(client, SAMPLE, "m")
+        await client.aclose()
+        assert meter.source == "endpoint"
+        assert meter.chars_per_token == pytest.approx(2.5, rel=0.01)
+        tokenize = [r for r in ep.requests if r.path == "/tokenize"]
+        assert len(tokenize) == 1
+        key = "prompt" if provider == "openai" else "content"
+        assert tokenize[0].body[key] == SAMPLE
+        # vLLM says how long its context is; llama.cpp's /tokenize does not.
+        assert meter.max_context == (32768 if provider == "openai" else None)
+
+
+async def test_an_endpoint_without_a_tokenizer_is_asked_once_and_the_estimate_stays():
+    with FakeEndpoint() as ep:  # no /tokenize route: 404
+        client = client_for(ep, "openai")
+        meter = TokenMeter()
+        assert not await meter.calibrate(client, SAMPLE)
+        assert not await meter.calibrate(client, SAMPLE)
+        await client.aclose()
+        assert len([r for r in ep.requests if r.path == "/tokenize"]) == 1
+        assert meter.source == "estimate"
+        assert meter.chars_per_token == ESTIMATED_CHARS_PER_TOKEN
+
+
+@pytest.mark.parametrize("provider", ["dashscope", "ollama"])
+async def test_providers_without_a_tokenizer_are_not_asked(provider: str):
+    with FakeEndpoint() as ep:
+        ep.chars_per_token = 2.0
+        client = client_for(ep, provider)
+        assert await client.count_tokens(SAMPLE) is None
+        await client.aclose()
+        assert not ep.requests
+
+
+async def test_an_unreachable_tokenizer_never_raises():
+    client = ModelClient(EndpointSettings(base_url="http://127.0.0.1:9/v1", provider="openai"))
+    assert await TokenMeter().calibrate(client, SAMPLE) is False
+    await client.aclose()
+
+
+def test_later_calibrations_are_smoothed():
+    meter = TokenMeter(chars_per_token=3.0, source="endpoint")
+    assert not meter.due()  # calibrated already: only now and then
+
+    class Counter:
+        async def count_tokens(self, text: str, model: str = ""):
+            from lsp_server.model.dialects import TokenCount
+            return TokenCount(len(text) // 4)
+
+    import asyncio
+    asyncio.run(meter.calibrate(Counter(), SAMPLE))  # type: ignore[arg-type]
+    assert 3.0 < meter.chars_per_token < 4.0
+
+
+def test_budgets_shrink_in_proportion_to_fit_a_token_cap():
+    meter = TokenMeter(chars_per_token=2.0)
+    assert fit_budgets(6000, 2000, 6000, prompt_tokens=0, answer_tokens=128,
+                       meter=meter) == (6000, 2000, 6000)
+    prefix, suffix, context = fit_budgets(6000, 2000, 6000, prompt_tokens=2000,
+                                          answer_tokens=128, meter=meter)
+    assert prefix + suffix + context <= 2000 * 2.0
+    assert prefix / 6000 == pytest.approx(suffix / 2000, rel=0.01)
+    # The endpoint's context window, less the answer, caps the prompt when nothing else does.
+    meter.max_context = 1128
+    small = fit_budgets(6000, 2000, 6000, prompt_tokens=0, answer_tokens=128, meter=meter)
+    assert sum(small) <= 1000 * 2.0
