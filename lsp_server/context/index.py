@@ -13,6 +13,7 @@ import sqlite3
 import sys
 import threading
 import time
+import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
@@ -31,10 +32,79 @@ from lsp_server.context.symbols import Definition, FileSymbols, Import, extract
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4  # 4: Rust use trees and `mod x;`, C include kinds
 _BATCH = 24
 _JS_LANGS = frozenset({"javascript", "typescript", "tsx"})
 _JS_EXTENSIONS = (".ts", ".tsx", ".d.ts", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
+
+
+# A Rust module for import resolution: the file holding it, the directory its child modules'
+# files are in, and whether that file is its own (False: an inline module or an item).
+_RustModule = tuple[str, str, bool]
+
+# Headers of the C standard library and POSIX: `<string.h>` is never the repo's string.h.
+_SYSTEM_HEADERS = frozenset(
+    """assert.h complex.h ctype.h errno.h fenv.h float.h inttypes.h iso646.h limits.h locale.h
+    math.h setjmp.h signal.h stdalign.h stdarg.h stdatomic.h stdbit.h stdbool.h stdckdint.h
+    stddef.h stdint.h stdio.h stdlib.h stdnoreturn.h string.h tgmath.h threads.h time.h uchar.h
+    wchar.h wctype.h aio.h cpio.h dirent.h dlfcn.h fcntl.h fnmatch.h glob.h grp.h iconv.h
+    langinfo.h libgen.h monetary.h mqueue.h netdb.h nl_types.h poll.h pthread.h pwd.h regex.h
+    sched.h search.h semaphore.h spawn.h strings.h syslog.h tar.h termios.h ulimit.h unistd.h
+    utime.h utmpx.h wordexp.h alloca.h malloc.h getopt.h endian.h byteswap.h execinfo.h
+    windows.h winsock2.h""".split()
+)
+_SYSTEM_HEADER_DIRS = frozenset({"sys", "arpa", "netinet", "net", "bits", "gnu", "mach"})
+
+
+@dataclass(slots=True)
+class _Crate:
+    """One Cargo package: what `use name::...` from other crates reaches."""
+
+    dir: str
+    name: str  # the library's name as Rust code writes it (hyphens become underscores)
+    lib: str  # the library's root file
+    deps: dict[str, str]  # path dependencies: name in this crate's code -> package dir
+
+
+def _read_cargo(directory: str, manifest: str) -> _Crate | None:
+    """Return the package a Cargo.toml describes, or None (a virtual workspace, unreadable)."""
+    try:
+        with open(manifest, "rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, ValueError):
+        return None
+    package = data.get("package")
+    if not isinstance(package, dict):
+        return None
+    lib = data.get("lib") if isinstance(data.get("lib"), dict) else {}
+    name = lib.get("name") or package.get("name")
+    lib_path = lib.get("path") if isinstance(lib.get("path"), str) else "src/lib.rs"
+    deps: dict[str, str] = {}
+    targets = data.get("target") if isinstance(data.get("target"), dict) else {}
+    for table in [data, *(t for t in targets.values() if isinstance(t, dict))]:
+        for section in ("dependencies", "dev-dependencies", "build-dependencies"):
+            entries = table.get(section)
+            if not isinstance(entries, dict):
+                continue
+            for key, spec in entries.items():  # `m = { package = "x", path = "../x" }`
+                if isinstance(spec, dict) and isinstance(spec.get("path"), str):
+                    deps[key.replace("-", "_")] = os.path.normpath(
+                        os.path.join(directory, spec["path"]))
+    return _Crate(directory, name.replace("-", "_") if isinstance(name, str) else "",
+                  os.path.normpath(os.path.join(directory, lib_path)), deps)
+
+
+def _rust_segments(module: str) -> list[str]:
+    module = "".join(module.split())
+    return module.split("::") if module else []
+
+
+def _import_key(imp: Import, language: str) -> str:
+    """Return what resolving an import depends on (Rust and Java: the imported names too)."""
+    if language in ("rust", "java"):
+        names = ",".join(name for name, _ in imp.names)
+        return f"{imp.module}\0{language}\0{names}\0{bool(imp.alias):d}{imp.wildcard:d}"
+    return f"{imp.module}\0{language}"
 
 
 @dataclass(slots=True)
@@ -252,6 +322,7 @@ class RepoIndex:
         self._by_dir: dict[str, list[str]] = {}  # abs dir -> paths
         self._resolved: dict[tuple[str, str], list[str]] = {}
         self._go_mods: dict[str, tuple[str, str]] | None = None
+        self._cargo: tuple[int, dict[str, _Crate], dict[str, _Crate]] | None = None
         self.generation = 0  # bumped on every change; caches key on it
         self._cancelled = threading.Event()
 
@@ -335,8 +406,23 @@ class RepoIndex:
                 return None
         return store
 
-    def _module_keys(self, rel: str, language: str) -> list[str]:
+    def _module_keys(self, rel: str, symbols: FileSymbols) -> list[str]:
+        """Return the keys import resolution finds a file under in `_by_module`."""
+        language = symbols.language
         stem, ext = posixpath.splitext(rel)
+        if language in ("go", "rust"):
+            return []  # resolved from directories and exact paths, not from keys
+        if language == "java":
+            # By declared package, wherever the source root is: `java:a.b.C`, and `java:a.b.*`
+            # for the package (every source root's files of it: main, test, generated).
+            cls = posixpath.basename(stem)
+            if not symbols.package:
+                return [f"java:{cls}"]
+            return [f"java:{symbols.package}.{cls}", f"java:{symbols.package}.*"]
+        if language in ("c", "cpp"):
+            # An include names a path with its extension, relative to some include dir.
+            parts = rel.split("/")
+            return ["c:" + "/".join(parts[i:]) for i in range(len(parts))]
         if language == "python":
             parts = stem.split("/")
             if parts[-1] == "__init__":
@@ -370,12 +456,12 @@ class RepoIndex:
                         del table[key]
 
     def _register_path(self, e: FileEntry) -> None:
-        for key in self._module_keys(e.rel, e.symbols.language):
+        for key in self._module_keys(e.rel, e.symbols):
             self._by_module.setdefault(key, []).append(e.path)
         self._by_dir.setdefault(os.path.dirname(e.path), []).append(e.path)
 
     def _unregister_path(self, e: FileEntry) -> None:
-        for key in self._module_keys(e.rel, e.symbols.language):
+        for key in self._module_keys(e.rel, e.symbols):
             paths = self._by_module.get(key)
             if paths and e.path in paths:
                 paths.remove(e.path)
@@ -430,7 +516,7 @@ class RepoIndex:
             known = path in self._disk or path in self._by_dir.get(os.path.dirname(path), ())
             if not known:
                 self._by_dir.setdefault(os.path.dirname(path), []).append(path)
-                for key in self._module_keys(rel, language):
+                for key in self._module_keys(rel, symbols):
                     self._by_module.setdefault(key, []).append(path)
             # Typing inside a body leaves every definition's head as it was: keep the caches.
             if old is None or _shape(old.symbols) != _shape(symbols):
@@ -618,23 +704,30 @@ class RepoIndex:
     # --- import resolution --------------------------------------------------------------------
 
     def resolve_import(self, path: str, imp: Import, language: str) -> list[str]:
-        """Return the indexed files an import of `path` refers to (a Go import: a whole dir)."""
-        key = (path, f"{imp.module}\0{language}")
+        """Return the indexed files an import of `path` refers to (a Go import or a Java
+        wildcard: a whole package; a Rust use list: the module file of each item)."""
+        key = (path, _import_key(imp, language))
         cached = self._resolved.get(key)
         if cached is not None:
             return cached
         try:
-            found = self._resolve(path, imp.module, language)
+            found = self._resolve(path, imp, language)
         except Exception:  # resolution is best effort; never break retrieval over it
             log.debug("import resolution failed for %s in %s", imp.module, path, exc_info=True)
             found = []
         self._resolved[key] = found
         return found
 
-    def resolve_submodule(self, path: str, module: str, name: str) -> str | None:
-        """Return the file of `module.name` when a Python `from module import name` names one."""
-        found = self._resolve(path, f"{module}.{name}" if not module.endswith(".")
-                              else f"{module}{name}", "python")
+    def resolve_submodule(self, path: str, module: str, name: str,
+                          language: str = "python") -> str | None:
+        """Return the file of module `name` when `from module import name` (Python) or
+        `use module::name` (Rust) names a module rather than an item of one."""
+        if language == "rust":
+            segs = [*_rust_segments(module), name]
+            mod = self._rust_walk(path, segs) if segs[0] else None
+            return mod[0] if mod is not None and mod[2] and mod[0] != path else None
+        found = self._resolve(path, Import(f"{module}.{name}" if not module.endswith(".")
+                                           else f"{module}{name}"), "python")
         return found[0] if found else None
 
     def _pick(self, key: str, near: str) -> list[str]:
@@ -646,7 +739,8 @@ class RepoIndex:
         # Several files share the suffix: take the one closest to the importing file.
         return [min(paths, key=lambda p: (-len(os.path.commonpath([p, near])), len(p)))]
 
-    def _resolve(self, path: str, module: str, language: str) -> list[str]:
+    def _resolve(self, path: str, imp: Import, language: str) -> list[str]:
+        module = imp.module
         directory = os.path.dirname(path)
         if language == "python":
             if module.startswith("."):
@@ -680,28 +774,250 @@ class RepoIndex:
             target = self._go_dir(path, module)
             return self.files_in_dir(target) if target else []
         if language == "rust":
-            parts = [p for p in module.split("::") if p not in ("crate", "self", "super")]
-            for n in range(len(parts), 0, -1):
-                found = self._pick("/".join(parts[:n]), path)
-                if found:
-                    return found
-            return []
+            return self._rust_resolve(path, imp)
         if language == "java":
-            return self._pick(module.replace(".", "/"), path) or self.files_in_dir_suffix(
-                module.replace(".", "/"))
-        # C and C++: an include is a path, relative to the file or to some include dir.
-        local = os.path.normpath(os.path.join(directory, module))
-        if self.entry(local) is not None:
-            return [local]
-        stem = posixpath.splitext(module)[0]
-        return self._pick(stem, path)
-
-    def files_in_dir_suffix(self, suffix: str) -> list[str]:
-        """Return the files of the directory whose path ends with this suffix (Java packages)."""
-        for directory, paths in self._by_dir.items():
-            if directory.replace(os.sep, "/").endswith("/" + suffix):
-                return list(paths)
+            return self._java_resolve(path, imp)
+        if language in ("c", "cpp"):
+            return self._c_resolve(path, module)
         return []
+
+    # Rust: a module is a file. The children of a crate root (lib.rs, main.rs, src/bin/x.rs)
+    # or of a mod.rs live in its directory; those of `a.rs` in `a/`. A module path is followed
+    # from `crate` (the crate root), `self`/`super` (this file's module), another crate of the
+    # workspace (Cargo.toml names), or a module declared here; where it stops naming files
+    # (an item, an inline `mod x { }`), the file reached so far holds what it names.
+
+    def _rust_resolve(self, path: str, imp: Import) -> list[str]:
+        module = "".join(imp.module.split())
+        if module.endswith(".rs") or "/" in module:  # `#[path = "x.rs"] mod x;`
+            cand = os.path.normpath(os.path.join(os.path.dirname(path), module))
+            return [cand] if cand != path and self.entry(cand) is not None else []
+        segs = _rust_segments(module)
+        targets = [[*segs, name] for name, _ in imp.names if name not in ("self", "*")]
+        if segs and (imp.wildcard or imp.alias or not imp.names):
+            targets.insert(0, segs)  # the module itself: `use a::*`, `use a::{self}`, `mod a;`
+        found: list[str] = []
+        for target in targets:
+            mod = self._rust_walk(path, target)
+            if mod is not None and mod[0] and mod[0] != path and mod[0] not in found:
+                found.append(mod[0])
+        return found
+
+    def _rust_walk(self, path: str, segs: list[str]) -> _RustModule | None:
+        """Follow a module path written in `path`; return the innermost module it reaches."""
+        if not segs:
+            return None
+        root = self._rust_root(path)
+        first = segs[0]
+        rest = 1
+        mod: _RustModule | None
+        if first == "crate":
+            mod = root
+        elif first in ("self", "super"):
+            mod = self._rust_file_module(path, root)
+            rest = 0
+            while mod is not None and rest < len(segs) and segs[rest] in ("self", "super"):
+                if segs[rest] == "super":
+                    mod = self._rust_parent(mod, root)
+                rest += 1
+        elif not first:  # `::name`: an external crate
+            mod = self._rust_crate(path, segs[1]) if len(segs) > 1 else None
+            rest = 2
+        else:  # a module declared here, another crate, or (2015 paths) one of the crate root
+            mod = self._rust_child_file(self._rust_file_module(path, root), first)
+            if mod is None:
+                mod = self._rust_crate(path, first)
+            if mod is None and root is not None:
+                mod = self._rust_child_file(root, first)
+        if mod is None:
+            return None
+        for seg in segs[rest:]:
+            mod = self._rust_child(mod, seg)
+        return mod
+
+    def _rust_child_file(self, mod: _RustModule, name: str) -> _RustModule | None:
+        directory = os.path.join(mod[1], name)
+        for cand in (directory + ".rs", os.path.join(directory, "mod.rs")):
+            if self.entry(cand) is not None:
+                return (cand, directory, True)
+        return None
+
+    def _rust_child(self, mod: _RustModule, name: str) -> _RustModule:
+        # Not a file of its own: an inline module or an item, inside the file reached so far.
+        return self._rust_child_file(mod, name) or (mod[0], os.path.join(mod[1], name), False)
+
+    def _rust_file_module(self, path: str, root: _RustModule | None) -> _RustModule:
+        directory, base = os.path.split(path)
+        if base == "mod.rs" or (root is not None and path == root[0]) or (
+                root is None and base in ("lib.rs", "main.rs")):
+            return (path, directory, True)
+        return (path, os.path.splitext(path)[0], True)
+
+    def _rust_parent(self, mod: _RustModule, root: _RustModule | None) -> _RustModule | None:
+        directory = mod[1]
+        parent = os.path.dirname(directory)
+        if root is None:
+            for cand in (parent + ".rs", *(os.path.join(parent, n)
+                                           for n in ("mod.rs", "lib.rs", "main.rs"))):
+                if self.entry(cand) is not None:
+                    return (cand, parent, True)
+            return None
+        top = root[1]
+        if not directory.startswith(top + os.sep):
+            return None  # the crate root has no parent
+        d = parent
+        while d != top and d.startswith(top + os.sep):
+            for cand in (d + ".rs", os.path.join(d, "mod.rs")):
+                if self.entry(cand) is not None:
+                    return (cand, parent, d == parent)
+            d = os.path.dirname(d)  # `parent` is an inline module of a file further up
+        return (root[0], parent, parent == top)
+
+    def _rust_root(self, path: str) -> _RustModule | None:
+        """Return the crate root module of a file: its file and the directory of its children."""
+        crate = self._rust_crate_of(path)
+        if crate is not None:
+            parts = os.path.relpath(path, crate.dir).split(os.sep)
+            if parts == ["build.rs"]:
+                return (path, crate.dir, True)
+            n = 2 if parts[:2] == ["src", "bin"] else (
+                1 if parts[0] in ("tests", "examples", "benches") else 0)
+            if n and len(parts) > n:
+                base = os.path.join(crate.dir, *parts[:n])
+                if len(parts) == n + 1:
+                    return (path, base, True)  # every file there is a crate root of its own
+                sub = os.path.join(base, parts[n])
+                main = os.path.join(sub, "main.rs")
+                if self.entry(main) is not None:
+                    return (main, sub, True)
+                return ("", base, True)  # a module several roots share (tests/common/mod.rs)
+            main = os.path.join(crate.dir, "src", "main.rs")
+            if path == main:
+                return (main, os.path.dirname(main), True)
+            for cand in (crate.lib, main):
+                if self.entry(cand) is not None:
+                    return (cand, os.path.dirname(cand), True)
+        # No manifest: the nearest directory above that holds lib.rs or main.rs.
+        scanner = self.scanner_for(path)
+        top = scanner.root if scanner else os.path.dirname(path)
+        d = os.path.dirname(path)
+        while True:
+            for name in ("lib.rs", "main.rs"):
+                cand = os.path.join(d, name)
+                if self.entry(cand) is not None:
+                    return (cand, d, True)
+            if d == top or not d.startswith(top) or os.path.dirname(d) == d:
+                return None
+            d = os.path.dirname(d)
+
+    def _rust_crate_of(self, path: str) -> _Crate | None:
+        by_dir = self._rust_crates()[0]
+        d = os.path.dirname(path)
+        while True:
+            crate = by_dir.get(d)
+            if crate is not None or os.path.dirname(d) == d:
+                return crate
+            d = os.path.dirname(d)
+
+    def _rust_crate(self, path: str, name: str) -> _RustModule | None:
+        """Return the root module of the library crate `name` as seen from `path`."""
+        by_dir, by_name = self._rust_crates()
+        own = self._rust_crate_of(path)
+        crate = by_dir.get(own.deps[name]) if own is not None and name in own.deps else None
+        if crate is None:
+            crate = by_name.get(name)
+        if crate is None or self.entry(crate.lib) is None:
+            return None
+        return (crate.lib, os.path.dirname(crate.lib), True)
+
+    def _rust_crates(self) -> tuple[dict[str, _Crate], dict[str, _Crate]]:
+        """Return the Cargo packages holding indexed Rust files, by directory and by library
+        name. Manifests are read once, and again only when directories appear (a new crate)."""
+        stamp = len(self._by_dir)
+        if self._cargo is not None and self._cargo[0] == stamp:
+            return self._cargo[1], self._cargo[2]
+        with self._lock:
+            dirs = sorted(d for d, paths in self._by_dir.items()
+                          if any(p.endswith(".rs") for p in paths))
+        by_dir: dict[str, _Crate] = {}
+        visited: set[str] = set()
+        for directory in dirs:
+            scanner = self.scanner_for(directory)
+            top = scanner.root if scanner else directory
+            d = directory
+            while d not in visited:
+                visited.add(d)
+                manifest = os.path.join(d, "Cargo.toml")
+                if os.path.isfile(manifest):
+                    crate = _read_cargo(d, manifest)
+                    if crate is not None:
+                        by_dir[d] = crate
+                    break
+                if d == top or os.path.dirname(d) == d:
+                    break
+                d = os.path.dirname(d)
+        by_name: dict[str, _Crate] = {}
+        for d in sorted(by_dir):
+            if by_dir[d].name:
+                by_name.setdefault(by_dir[d].name, by_dir[d])
+        self._cargo = (stamp, by_dir, by_name)
+        return by_dir, by_name
+
+    # Java: files are found by their declared package (`package a.b;` + file name), so any
+    # source root works (src/main/java, src/test/java, generated dirs, non-Maven layouts).
+
+    def _java_resolve(self, path: str, imp: Import) -> list[str]:
+        if imp.wildcard:  # `a.b.C.*` (a class's static members) or `a.b.*` (a package)
+            cls = self._java_class(imp.module, path)
+            if cls is not None:
+                return [cls]
+            # The package's files in every source root (main, test, other modules), nearest
+            # first; a class defined in several places (a copy in another module) only once.
+            files = sorted(self._by_module.get(f"java:{imp.module}.*", ()), key=lambda p: (
+                -len(os.path.commonpath([p, path])), p))
+            seen: set[str] = set()
+            found = []
+            for p in files:
+                name = os.path.basename(p)
+                if name not in seen and p != path:
+                    seen.add(name)
+                    found.append(p)
+            return found
+        found: list[str] = []
+        for name, _ in imp.names:
+            cls = self._java_class(f"{imp.module}.{name}" if imp.module else name, path)
+            if cls is not None and cls not in found:
+                found.append(cls)
+        return found
+
+    def _java_class(self, qualified: str, near: str) -> str | None:
+        """Return the file of a class; the name may go on to a nested class or a member."""
+        parts = qualified.split(".")
+        for n in range(len(parts), 1, -1):
+            found = self._pick("java:" + ".".join(parts[:n]), near)
+            if found:
+                return found[0]
+        return None
+
+    # C and C++: `#include "x.h"` looks in the including file's directory first, then like
+    # `<x.h>` in the include path (-I dirs), which is approximated by any indexed file whose
+    # path ends with the name, the nearest first. Standard and system headers are not ours.
+
+    def _c_resolve(self, path: str, module: str) -> list[str]:
+        system = module.startswith("<")
+        name = posixpath.normpath(module.strip("<>").strip().replace("\\", "/"))
+        if name in ("", "."):
+            return []
+        if not system:
+            local = os.path.normpath(os.path.join(os.path.dirname(path), name))
+            if self.entry(local) is not None:
+                return [local]
+        elif name in _SYSTEM_HEADERS or name.split("/", 1)[0] in _SYSTEM_HEADER_DIRS:
+            return []
+        parts = name.split("/")
+        while parts and parts[0] in ("..", ""):
+            parts = parts[1:]
+        return self._pick("c:" + "/".join(parts), path) if parts else []
 
     def _go_dir(self, path: str, module: str) -> str | None:
         if self._go_mods is None:

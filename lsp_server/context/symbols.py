@@ -22,7 +22,7 @@ _IDENT = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 _IDENT_STR = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _QUALIFIED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:(?:\.|::)[A-Za-z_][A-Za-z0-9_]*)*")
 _DOC_QUOTE = re.compile(r"^[rRbBuUfF]{0,2}(?:\"\"\"|'''|\"|')")
-_STOP_WORDS = frozenset(
+STOP_WORDS = frozenset(
     b"""and as assert async await break case catch class const continue def default del delete
     do elif else enum except export extends false False final finally fn for from func function
     go if impl implements import in interface is lambda let match mod mut new nil None not null
@@ -681,11 +681,34 @@ class _Go(_Extractor):
 # --- Rust -------------------------------------------------------------------------------------
 
 
+def _rust_segments(src: bytes, node: Node | None) -> list[str]:
+    """Return the segments of a Rust path node (`::a::b` -> ['', 'a', 'b'])."""
+    if node is None:
+        return []
+    text = "".join(_text(src, node).split())
+    return [s.removeprefix("r#") for s in text.split("::")] if text else []
+
+
+def _rust_relative_to_file(segs: list[str], inline: tuple[str, ...]) -> list[str]:
+    """Rewrite a `self::`/`super::` path written inside inline `mod x { ... }` blocks so that it
+    is relative to the module of the file instead (what import resolution starts from)."""
+    if not inline or not segs or segs[0] not in ("self", "super"):
+        return segs
+    if segs[0] == "self":
+        return ["self", *inline, *segs[1:]]
+    ups = 0
+    while ups < len(segs) and segs[ups] == "super":
+        ups += 1
+    if ups <= len(inline):
+        return ["self", *inline[:len(inline) - ups], *segs[ups:]]
+    return ["super"] * (ups - len(inline)) + segs[ups:]
+
+
 class _Rust(_Extractor):
     def run(self, root: Node) -> None:
         self.body(root, "")
 
-    def body(self, node: Node, container: str) -> None:
+    def body(self, node: Node, container: str, inline: tuple[str, ...] = ()) -> None:
         src = self.src
         for child in node.named_children:
             t = child.type
@@ -707,7 +730,7 @@ class _Rust(_Extractor):
                 self.add(name, kind, container, child, _head(src, child, body),
                          _comment_doc(src, child))
                 if kind == "trait":
-                    self.body(body, name)
+                    self.body(body, name, inline)
                 else:
                     for f in body.named_children:
                         if f.type == "field_declaration":
@@ -718,12 +741,14 @@ class _Rust(_Extractor):
                 owner = type_name_of(_text(src, child.child_by_field_name("type")))
                 body = child.child_by_field_name("body")
                 if body is not None:
-                    self.body(body, owner)
+                    self.body(body, owner, inline)
             elif t == "mod_item":
                 body = child.child_by_field_name("body")
                 self.add(name, "module", container, child, _head(src, child, body))
                 if body is not None:
-                    self.body(body, name)
+                    self.body(body, name, (*inline, name.removeprefix("r#")))
+                else:
+                    self.mod_decl(child, name.removeprefix("r#"), inline)
             elif t in ("type_item", "const_item", "static_item", "macro_definition"):
                 kind = {"type_item": "type", "const_item": "constant",
                         "static_item": "variable", "macro_definition": "macro"}[t]
@@ -731,26 +756,81 @@ class _Rust(_Extractor):
                          _comment_doc(src, child),
                          type_name_of(_text(src, child.child_by_field_name("type"))))
             elif t == "use_declaration":
-                arg = _text(src, child.child_by_field_name("argument"))
-                self.use(arg, child.start_point.row)
+                self.use(child.child_by_field_name("argument"), child.start_point.row, inline)
+            elif t == "extern_crate_declaration":
+                alias = _text(src, child.child_by_field_name("alias")) or name
+                self.out.imports.append(Import("::" + name, (), alias, child.start_point.row))
 
-    def use(self, arg: str, line: int) -> None:
-        arg = " ".join(arg.split())
-        if "{" in arg:
-            base, _, rest = arg.partition("{")
-            base = base.strip().rstrip(":")
-            names = []
-            for m in re.finditer(r"([\w:]+)(?:\s+as\s+(\w+))?", rest):
-                leaf = m.group(1).split("::")[-1]
-                names.append((leaf, m.group(2) or leaf))
-            self.out.imports.append(Import(base, tuple(names), "", line))
+    def mod_decl(self, node: Node, name: str, inline: tuple[str, ...]) -> None:
+        """Record `mod foo;` as an import of the file that holds module foo."""
+        module = "::".join(("self", *inline, name))
+        if not inline:  # `#[path = "x.rs"] mod foo;` names the file relative to this one's dir
+            prev = node.prev_named_sibling
+            while prev is not None and prev.type == "attribute_item":
+                attr = prev.named_children[0] if prev.named_child_count else None
+                if attr is not None and attr.named_child_count and \
+                        _text(self.src, attr.named_children[0]) == "path":
+                    value = attr.child_by_field_name("value")
+                    if value is not None and value.type == "string_literal":
+                        module = _string_content(_text(self.src, value)) or module
+                    break
+                prev = prev.prev_named_sibling
+        self.out.imports.append(Import(module, (), name, node.start_point.row))
+
+    def use(self, arg: Node | None, line: int, inline: tuple[str, ...]) -> None:
+        """Record a use tree as one Import per module path it names:
+        `use crate::{a::X, b::{Y as Z, self}}` -> crate::a (X), crate::b (Y as Z; alias b)."""
+        leaves: list[tuple[list[str], str, str]] = []  # (full path, local alias, kind)
+        self._use_tree(arg, [], leaves)
+        order: list[str] = []
+        names: dict[str, list[tuple[str, str]]] = {}
+        aliases: dict[str, str] = {}
+        for segs, alias, kind in leaves:
+            segs = _rust_relative_to_file(segs, inline)
+            if not segs or not any(segs):
+                continue
+            if kind == "*":
+                self.out.imports.append(Import("::".join(segs), (), "", line, True))
+                continue
+            if segs[-1] == "self":  # `{self}`: the module itself
+                segs = segs[:-1]
+                alias = alias or (segs[-1] if segs and segs[-1] not in (
+                    "self", "super", "crate", "") else "")
+                module = "::".join(segs)
+                if module not in names:
+                    order.append(module)
+                    names[module] = []
+                aliases[module] = alias
+                continue
+            module, leaf = "::".join(segs[:-1]), segs[-1]
+            if module not in names:
+                order.append(module)
+                names[module] = []
+            names[module].append((leaf, alias or leaf))
+        for module in order:
+            self.out.imports.append(
+                Import(module, tuple(names[module]), aliases.get(module, ""), line))
+
+    def _use_tree(self, node: Node | None, prefix: list[str],
+                  out: list[tuple[list[str], str, str]]) -> None:
+        if node is None:
             return
-        path, _, alias = arg.partition(" as ")
-        base, _, leaf = path.strip().rpartition("::")
-        if leaf == "*":
-            self.out.imports.append(Import(base, (), "", line, True))
-        else:
-            self.out.imports.append(Import(base, ((leaf, alias or leaf),), "", line))
+        src = self.src
+        t = node.type
+        if t == "scoped_use_list":
+            here = prefix + _rust_segments(src, node.child_by_field_name("path"))
+            self._use_tree(node.child_by_field_name("list"), here, out)
+        elif t == "use_list":
+            for item in node.named_children:
+                self._use_tree(item, prefix, out)
+        elif t == "use_as_clause":
+            segs = prefix + _rust_segments(src, node.child_by_field_name("path"))
+            out.append((segs, _text(src, node.child_by_field_name("alias")), ""))
+        elif t == "use_wildcard":
+            path = next((c for c in node.named_children if c.type != "comment"), None)
+            out.append((prefix + _rust_segments(src, path), "", "*"))
+        elif t not in ("comment", "line_comment", "block_comment"):
+            out.append((prefix + _rust_segments(src, node), "", ""))
 
 
 # --- Java -------------------------------------------------------------------------------------
@@ -766,19 +846,24 @@ class _Java(_Extractor):
     def run(self, root: Node) -> None:
         src = self.src
         for child in root.named_children:
+            if child.type not in ("package_declaration", "import_declaration"):
+                continue
+            # The dotted name; annotations (package-info.java) and comments are not part of it.
+            target = next((c for c in child.named_children
+                           if c.type in ("scoped_identifier", "identifier")), None)
+            path = "".join(_text(src, target).split())
+            if not path:
+                continue
             if child.type == "package_declaration":
-                self.out.package = _text(src, child).replace("package", "").strip(" ;")
-            elif child.type == "import_declaration":
-                text = _text(src, child)
-                wildcard = text.rstrip(" ;").endswith("*")
-                path = text.replace("import", "", 1).replace("static ", "").strip(" ;")
-                path = path.removesuffix(".*")
+                self.out.package = path
+            elif any(c.type == "asterisk" for c in child.named_children):
+                # `import a.b.*` (a package) or `import static a.b.C.*` (a class's members)
+                self.out.imports.append(Import(path, (), "", child.start_point.row, True))
+            else:
+                # `import a.b.C`, `import a.b.C.Inner`, `import static a.b.C.member`
                 base, _, leaf = path.rpartition(".")
-                if wildcard:
-                    self.out.imports.append(Import(path, (), "", child.start_point.row, True))
-                else:
-                    self.out.imports.append(Import(base, ((leaf, leaf),), "",
-                                                   child.start_point.row))
+                self.out.imports.append(Import(base, ((leaf, leaf),), "",
+                                               child.start_point.row))
         self.body(root, "")
 
     def body(self, node: Node, container: str) -> None:
@@ -859,8 +944,7 @@ class _C(_Extractor):
                 if body is not None:
                     self.body(body, container)
             elif t == "preproc_include":
-                path = _text(src, child.child_by_field_name("path")).strip("<>\"")
-                self.out.imports.append(Import(path, (), "", child.start_point.row))
+                self.include(child)
             elif t in ("preproc_def", "preproc_function_def"):
                 self.add(_text(src, child.child_by_field_name("name")), "macro", container,
                          child, _whole(src, child), _comment_doc(src, child))
@@ -872,6 +956,18 @@ class _C(_Extractor):
                 self.typedef(child, container)
             elif t in _C_TYPES:
                 self.record(child, container, child)
+
+    def include(self, node: Node) -> None:
+        """Record `#include "x.h"` as module `x.h` and `#include <x.h>` as `<x.h>` (the search
+        differs); an include brings in everything the header declares, so it is a wildcard."""
+        path = node.child_by_field_name("path")
+        if path is None or path.type not in ("string_literal", "system_lib_string"):
+            return  # `#include MACRO`: unknowable without the preprocessor
+        name = _text(self.src, path).strip().strip("<>\"").strip().replace("\\", "/")
+        if not name:
+            return
+        module = f"<{name}>" if path.type == "system_lib_string" else name
+        self.out.imports.append(Import(module, (), "", node.start_point.row, True))
 
     def function(self, node: Node, container: str, body: Node | None) -> None:
         src = self.src
@@ -948,7 +1044,7 @@ _PARSERS: dict[str, object] = {}
 def references_of(src: bytes) -> tuple[str, ...]:
     """Return the distinct identifiers a file uses, without keywords."""
     found = set(_IDENT.findall(src))
-    found -= _STOP_WORDS
+    found -= STOP_WORDS
     return tuple(sorted(x.decode("ascii") for x in found if len(x) > 1))
 
 
