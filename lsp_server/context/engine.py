@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 
 from cachetools import LRUCache
 
+from lsp_server.context.chunks import WINDOW_LINES
 from lsp_server.context.index import BuildStats, RepoIndex
 from lsp_server.context.languages import language_for_path
 from lsp_server.context.redact import redact
@@ -78,7 +80,7 @@ class RepoContext:
     ) -> None:
         self.index = RepoIndex(roots, cache_dir=cache_dir, max_file_bytes=max_file_bytes,
                                max_files=max_files, persist=persist)
-        self.retriever = Retriever(self.index)
+        self.retriever = Retriever(self.index, self._chunk_text)
         self.workers = workers
         self.clock = clock
         self.stats: BuildStats | None = None
@@ -94,6 +96,12 @@ class RepoContext:
         self._results: LRUCache[tuple, Explained] = LRUCache(maxsize=64)
         self._edits: dict[str, int] = {}
         self._edits_total = 0
+        # Window texts of files not open, for similar-code snippets: read off the hot path
+        # (a miss is read in the background for the next request) unless reads may block.
+        self._chunks: LRUCache[tuple[str, int, str], str] = LRUCache(maxsize=256)
+        self._chunk_reads: set[tuple[str, int, str]] = set()
+        self._chunk_lock = threading.Lock()  # the cache is filled from the maintenance thread
+        self.blocking_reads = False
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -116,11 +124,27 @@ class RepoContext:
             raise
         self.ready = True
         log.info("index ready: %s", self.stats.as_dict())
+        # Similar code from the whole repository comes after, without holding anything up.
+        self._background(self._fill_chunks)
+
+    def _background(self, fn: Callable[..., object], *args: object) -> None:
+        """Run fn on the maintenance thread, unless the engine is closing."""
+        try:
+            self._maintenance.submit(fn, *args)
+        except RuntimeError:  # shut down meanwhile
+            pass
+
+    def _fill_chunks(self) -> None:
+        started = time.perf_counter()
+        windows = self.index.fill_chunks()
+        log.info("similar-code index ready: %d windows in %.2f s", windows,
+                 time.perf_counter() - started)
 
     def build_sync(self, report: Callable[[int, int], None] | None = None) -> BuildStats:
         """Build or refresh the index in this thread (CLI and benchmarks)."""
         self.stats = self.index.build(report, workers=self.workers)
         self.ready = True
+        self.blocking_reads = True  # one-shot callers (CLI, benchmarks) wait for what they need
         return self.stats
 
     def close(self) -> None:
@@ -254,6 +278,37 @@ class RepoContext:
             return self._reparse(path)
         return doc.symbols
 
+    def _chunk_text(self, path: str, line: int) -> str | None:
+        """Return lines [line, line + WINDOW_LINES) of an indexed file as it is on disk."""
+        entry = self.index.entry(path)
+        if entry is None or not entry.hash:
+            return None
+        key = (path, line, entry.hash)
+        with self._chunk_lock:
+            text = self._chunks.get(key)
+            if text is not None or self._closed:
+                return text
+            if not self.blocking_reads:
+                if key not in self._chunk_reads:
+                    self._chunk_reads.add(key)
+                    self._background(self._read_chunk, key)
+                return None
+        return self._read_chunk(key)
+
+    def _read_chunk(self, key: tuple[str, int, str]) -> str | None:
+        path, line, _ = key
+        try:
+            with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+                lines = fh.read(self.index.max_file_bytes).split("\n")
+        except OSError:
+            lines = None
+        with self._chunk_lock:
+            self._chunk_reads.discard(key)
+            if lines is None:
+                return None
+            text = self._chunks[key] = "\n".join(lines[line:line + WINDOW_LINES]).rstrip() + "\n"
+        return text
+
     def explain(self, path: str, text: str, offset: int, budget_chars: int) -> Explained:
         """Choose context for a cursor and say what was chosen, why, and how long it took."""
         t0 = time.perf_counter()
@@ -268,6 +323,8 @@ class RepoContext:
             return Explained(cached.files, cached.snippets, {
                 "parse_current": round((t1 - t0) * 1e3, 3), "retrieve": 0.0, "redact": 0.0,
                 "total": round((t2 - t0) * 1e3, 3), "cached": 1.0})
+        if self.blocking_reads and not self.index.chunks.ready:
+            self.index.fill_chunks()
         open_texts = {p: d.text for p, d in self._open.items() if p != path}
         blocks: list[ContextBlock] = self.retriever.retrieve(
             path, text, offset, budget_chars, current=current,

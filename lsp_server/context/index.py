@@ -22,17 +22,18 @@ from functools import cache
 
 import platformdirs
 
+from lsp_server.context.chunks import ChunkIndex, scan_identifiers
 from lsp_server.context.scanner import (
     DEFAULT_MAX_FILE_BYTES,
     ScannedFile,
     Scanner,
     content_skip_reason,
 )
-from lsp_server.context.symbols import Definition, FileSymbols, Import, extract
+from lsp_server.context.symbols import STOP_WORDS, Definition, FileSymbols, Import, extract
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 4  # 4: Rust use trees and `mod x;`, C include kinds
+FORMAT_VERSION = 5  # 4: Rust use trees and `mod x;`, C include kinds; 5: windows
 _BATCH = 24
 _JS_LANGS = frozenset({"javascript", "typescript", "tsx"})
 _JS_EXTENSIONS = (".ts", ".tsx", ".d.ts", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
@@ -193,9 +194,10 @@ def _parse_one(path: str, language: str, max_bytes: int) -> tuple:
     reason = content_skip_reason(data)
     if reason is not None:
         return (path, reason, "", 0, 0, None, None)
-    symbols = extract(data, language)
-    refs = marshal.dumps(symbols.references)
-    symbols.references = ()
+    symbols = extract(data, language, with_references=False)
+    # Kept apart from the symbols (loaded at every start): identifiers used, and the
+    # identifier windows similar-code retrieval searches, read only when needed.
+    refs = marshal.dumps(scan_identifiers(data, STOP_WORDS))
     return (path, None, _hash(data), st.st_size, st.st_mtime_ns,
             marshal.dumps(symbols.to_tuple()), refs)
 
@@ -270,7 +272,19 @@ class _Store:
 
     def refs(self, digest: str) -> tuple[str, ...]:
         row = self.db.execute("SELECT refs FROM blobs WHERE hash=?", (digest,)).fetchone()
-        return marshal.loads(row[0]) if row and row[0] else ()
+        return marshal.loads(row[0])[0] if row and row[0] else ()
+
+    def windows(self) -> Iterator[tuple[str, tuple]]:
+        """Yield (rel, identifier windows) of every file, on a connection of its own (the
+        store's stays free for the editor's changes while this runs)."""
+        db = sqlite3.connect(self.path, timeout=10)
+        try:
+            for rel, refs in db.execute(
+                    "SELECT f.rel, b.refs FROM files f JOIN blobs b ON f.hash = b.hash"):
+                if refs:
+                    yield rel, marshal.loads(refs)[1]
+        finally:
+            db.close()
 
     def put(self, rows: Iterable[tuple[str, int, int, str, bytes | None, bytes | None]]) -> None:
         for rel, size, mtime, digest, data, refs in rows:
@@ -325,6 +339,8 @@ class RepoIndex:
         self._cargo: tuple[int, dict[str, _Crate], dict[str, _Crate]] | None = None
         self.generation = 0  # bumped on every change; caches key on it
         self._cancelled = threading.Event()
+        self.chunks = ChunkIndex()
+        self._mem_refs: dict[str, bytes] = {}  # refs blobs, when there is no store to keep them
 
     # --- lookup -------------------------------------------------------------------------------
 
@@ -389,7 +405,28 @@ class RepoIndex:
         if e.symbols.references:
             return e.symbols.references
         store = self._store(e.root)
-        return store.refs(e.hash) if store else ()
+        if store is not None:
+            return store.refs(e.hash)
+        blob = self._mem_refs.get(path)
+        return marshal.loads(blob)[0] if blob else ()
+
+    def fill_chunks(self) -> int:
+        """Load every file's identifier windows into the similar-code index (background)."""
+        for root in self.roots:
+            store = self._store(root)
+            if store is None:
+                continue
+            for rel, windows in store.windows():
+                if self._cancelled.is_set():
+                    return len(self.chunks)
+                path = os.path.join(root, rel)
+                if path in self._disk:
+                    self.chunks.add_file(path, windows)
+        for path, blob in list(self._mem_refs.items()):
+            if path in self._disk:
+                self.chunks.add_file(path, marshal.loads(blob)[1])
+        self.chunks.ready = True
+        return len(self.chunks)
 
     # --- maintenance --------------------------------------------------------------------------
 
@@ -486,6 +523,8 @@ class RepoIndex:
             self._changed()
 
     def _drop_disk(self, path: str) -> None:
+        self.chunks.remove_file(path)
+        self._mem_refs.pop(path, None)
         with self._lock:
             old = self._disk.pop(path, None)
             if old is None:
@@ -560,10 +599,14 @@ class RepoIndex:
             return False
         symbols = FileSymbols.from_tuple(marshal.loads(data))
         self._set_disk(FileEntry(path, sf.rel, scanner.root, symbols, digest, size, mtime))
+        if self.chunks.ready and refs:
+            self.chunks.add_file(path, marshal.loads(refs)[1])
         store = self._store(scanner.root)
         if store is not None:
             with self._lock:
                 store.put([(sf.rel, size, mtime, digest, data, refs)])
+        else:
+            self._mem_refs[path] = refs
         return True
 
     def remove_file(self, path: str) -> None:
@@ -694,6 +737,9 @@ class RepoIndex:
                     if store is not None:
                         with self._lock:
                             store.put(rows)
+                    else:
+                        for rel, *_, refs in rows:
+                            self._mem_refs[os.path.join(root, rel)] = refs
                 if report:
                     report(done, total)
         finally:

@@ -6,12 +6,13 @@ import heapq
 import math
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from cachetools import LRUCache
 
+from lsp_server.context.chunks import query_tokens
 from lsp_server.context.index import FileEntry, RepoIndex
 from lsp_server.context.symbols import CONTAINER_KINDS, Definition, FileSymbols, Import
 
@@ -264,8 +265,11 @@ def render_file(entry: FileEntry, chosen: Sequence[_Cand]) -> str:
 class Retriever:
     """Choose, for one cursor, the definitions and regions of other files worth showing."""
 
-    def __init__(self, index: RepoIndex) -> None:
+    def __init__(self, index: RepoIndex,
+                 chunk_text: Callable[[str, int], str | None] | None = None) -> None:
         self.index = index
+        # The text of a window of a file that is not open, when it is at hand (no disk I/O).
+        self._chunk_text = chunk_text
         self._generation = -1
         self._caches: dict[str, dict] = {}
         self._window_cache: LRUCache[tuple[str, int], list] = LRUCache(maxsize=64)
@@ -297,11 +301,10 @@ class Retriever:
         extras: list[Snippet] = []
         if recent_edits and open_texts:
             extras = _recent_snippets(self.index, path, recent_edits, open_texts, extra_budget)
-        if open_texts:
-            spent = sum(len(s.text) + len(s.rel) + FILE_HEADER_CHARS for s in extras)
-            extras += self._similar(path, text, offset, open_texts,
-                                    int(budget_chars * 0.3) - spent,
-                                    {(s.path, s.start_line) for s in extras})
+        spent = sum(len(s.text) + len(s.rel) + FILE_HEADER_CHARS for s in extras)
+        extras += self._similar(path, text, offset, open_texts or {},
+                                int(budget_chars * 0.3) - spent,
+                                {(s.path, s.start_line) for s in extras})
         used_extra = sum(len(s.text) + len(s.rel) + FILE_HEADER_CHARS for s in extras)
         blocks = state.select(budget_chars - used_extra)
         by_path = {b.path: b for b in blocks}
@@ -318,8 +321,9 @@ class Retriever:
 
     def _similar(self, path: str, text: str, offset: int, open_texts: Mapping[str, str],
                  budget: int, taken: set[tuple[str, int]]) -> list[Snippet]:
-        """Return windows of other open files that share most identifiers with the lines above
-        the cursor (Jaccard over 20-line windows, as RepoCoder and llama.vim do)."""
+        """Return windows of other files that share most identifiers with the lines above the
+        cursor: open files by Jaccard over 20-line windows (as RepoCoder and llama.vim do),
+        the rest of the repository by BM25 over the index's windows."""
         if budget <= 200:
             return []
         start = offset
@@ -341,6 +345,12 @@ class Retriever:
                     j = inter / (len(query) + len(toks) - inter)
                     if j >= SIMILAR_MIN_JACCARD:
                         scored.append((j, p, a, b, chunk))
+        if self._chunk_text is not None and self.index.chunks.ready:
+            for share, p, a in self.index.chunks.search(
+                    query_tokens(text, offset), exclude={path, *open_texts}, limit=4):
+                chunk = self._chunk_text(p, a)
+                if chunk:
+                    scored.append((share, p, a, a + chunk.count("\n") - 1, chunk))
         scored.sort(key=lambda x: -x[0])
         out: list[Snippet] = []
         used = 0
