@@ -11,9 +11,9 @@ import os
 import statistics
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from cachetools import LRUCache, TTLCache
 
@@ -41,6 +41,7 @@ _SINGLE_LINE_MAX_TOKENS = 64
 _CACHE_TAIL = 2000
 _MAX_CHARS = 20_000  # a runaway answer is cut here whatever the token limit said
 _TYPING_GAP_MAX = 1.0  # seconds; a longer gap is a pause, not typing speed
+_ORPHAN_GRACE_S = 0.25  # an answer nobody waits for is closed after this, unless typed through
 
 
 class ContextSource(Protocol):
@@ -80,12 +81,53 @@ class Completion:
 
 @dataclass
 class _Entry:
+    """Where a suggestion was asked for (the text around the cursor), and what it said."""
+
     settings_key: tuple
     prefix_len: int
     prefix_tail: str
     suffix_len: int
     suffix_head: str
     text: str
+
+    @classmethod
+    def at(cls, inp: CompletionInput, settings: Settings, text: str = "") -> _Entry:
+        """Return the anchor of a cursor."""
+        return cls(settings.completion_key(), inp.offset,
+                   inp.text[max(0, inp.offset - _CACHE_TAIL) : inp.offset],
+                   len(inp.text) - inp.offset, inp.text[inp.offset : inp.offset + _CACHE_TAIL],
+                   text)
+
+    def typed_since(self, text: str, offset: int | None = None) -> str | None:
+        """Return what was typed at this cursor to turn its document into `text` (with the
+        cursor after it), or None when the document changed some other way."""
+        if offset is None:
+            offset = len(text) - self.suffix_len
+        typed_len = offset - self.prefix_len
+        if typed_len < 0 or len(text) - offset != self.suffix_len:
+            return None
+        cursor = offset - typed_len
+        if not (text.startswith(self.prefix_tail, cursor - len(self.prefix_tail))
+                and text.startswith(self.suffix_head, offset)):
+            return None
+        return text[cursor:offset]
+
+
+@dataclass
+class _Generation:
+    """A model answer being streamed for one cursor; it outlives the request that started it
+    while the user types exactly what it is generating."""
+
+    anchor: _Entry
+    partial: list[str] = field(default_factory=list)  # streamed so far
+    task: asyncio.Future[str] | None = None
+    waiters: int = 0  # requests waiting for it
+    keep: bool = False  # a keystroke typed through it since the last request left
+
+    def agrees(self, typed: str) -> bool:
+        """Return whether text typed since it started matches what it streamed so far."""
+        so_far = "".join(self.partial)
+        return so_far.startswith(typed) or typed.startswith(so_far)
 
 
 @dataclass
@@ -95,6 +137,7 @@ class Stats:
     requests: int = 0
     model_requests: int = 0
     cache_hits: int = 0
+    typed_through_in_flight: int = 0
     cancelled: int = 0
     errors: int = 0
     empty: int = 0
@@ -113,6 +156,7 @@ class Stats:
             "requests": self.requests,
             "modelRequests": self.model_requests,
             "cacheHits": self.cache_hits,
+            "typedThroughInFlight": self.typed_through_in_flight,
             "cancelled": self.cancelled,
             "errors": self.errors,
             "empty": self.empty,
@@ -174,14 +218,14 @@ class CompletionPipeline:
         self.stats = Stats()
         self._cache: TTLCache[str, deque[_Entry]] = TTLCache(maxsize=256, ttl=600)
         self._inflight: dict[str, asyncio.Task] = {}
-        self._prefetches: dict[str, tuple[CompletionInput, asyncio.Task]] = {}
+        self._generations: dict[str, _Generation] = {}
         self._shown: LRUCache[str, tuple[CompletionInput, str]] = LRUCache(maxsize=32)
         self._typing_gaps: deque[float] = deque(maxlen=30)
         self._redact = LineRedactor()
         self._last_edit_at: float | None = None
         self._ids = itertools.count(1)
         self._id_prefix = os.urandom(3).hex()
-        self._calibrations: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Future] = set()  # kept alive until done
 
     def cancel(self, document_key: str) -> None:
         """Cancel the in-flight request for a document (its text changed)."""
@@ -189,8 +233,18 @@ class CompletionPipeline:
         if task is not None and task is not asyncio.current_task() and not task.done():
             task.cancel()
 
-    def document_changed(self, document_key: str) -> None:
-        """Note a keystroke: the request in flight is stale, and typing speed is measured."""
+    def document_changed(self, document_key: str, text: str | None = None) -> None:
+        """Note a keystroke: the request in flight is stale, and typing speed is measured.
+
+        The model answer it was streaming stays open only if the keystroke typed what that
+        answer is generating (the next request takes it over); otherwise it is closed now.
+        """
+        gen = self._generations.get(document_key)
+        if gen is not None and gen.task is not None and not gen.task.done():
+            typed = gen.anchor.typed_since(text) if text is not None else None
+            gen.keep = typed is not None and gen.agrees(typed)
+            if not gen.keep:
+                _stop(gen.task)
         self.cancel(document_key)
         now = self._clock()
         if self._last_edit_at is not None and now - self._last_edit_at < _TYPING_GAP_MAX:
@@ -235,9 +289,14 @@ class CompletionPipeline:
             self._inflight[inp.document_key] = task
         try:
             multiline = not cs.single_line_only and is_multiline(inp.text, inp.offset)
-            cached = self._from_cache(inp, settings) or await self._from_prefetch(inp, settings)
+            cached = self._from_cache(inp, settings)
             if cached is not None:
                 self.stats.cache_hits += 1
+            else:
+                cached = await self._from_generation(inp, settings)
+                if cached is not None:
+                    self.stats.typed_through_in_flight += 1
+            if cached is not None:
                 # The rest of a suggestion already shown keeps its lines, even where a fresh
                 # request would only finish the line (after accepting its first line).
                 return self._finish(cached, multiline=multiline or "\n" in cached, inp=inp,
@@ -249,7 +308,6 @@ class CompletionPipeline:
                 # Cancelled here by the next keystroke, the request never reaches the model.
                 await asyncio.sleep(self.debounce_seconds())
             raw = await self._request(inp, settings, multiline)
-            self._remember(inp, settings, raw)
             return self._finish(raw, multiline=multiline, inp=inp, from_cache=False)
         except asyncio.CancelledError:
             self.stats.cancelled += 1
@@ -276,43 +334,66 @@ class CompletionPipeline:
         if (inp.document_key in self._inflight or self._from_cache(after, settings) is not None
                 or not self._endpoints.candidates()):
             return
-        old = self._prefetches.pop(inp.document_key, None)
-        if old is not None:
-            old[1].cancel()
-        task = asyncio.ensure_future(self._prefetch(after, settings))
-        self._prefetches[inp.document_key] = (after, task)
-        task.add_done_callback(lambda t: self._prefetch_done(inp.document_key, t))
+        gen = self._generations.get(inp.document_key)
+        if gen is not None and gen.task is not None and not gen.task.done():
+            typed = gen.anchor.typed_since(after.text, after.offset)
+            if typed is not None and gen.agrees(typed):
+                return  # already generating what comes after the accepted text
+            _stop(gen.task)
+        self._spawn(self._prefetch(after, settings))
 
     async def _prefetch(self, inp: CompletionInput, settings: Settings) -> None:
         multiline = (not settings.completion.single_line_only
                      and is_multiline(inp.text, inp.offset))
         try:
-            raw = await self._request(inp, settings, multiline)
+            await self._request(inp, settings, multiline, prefetch=True)
         except ModelError as err:
             log.info("prefetch failed: %s", err.message)
             return
+        except asyncio.CancelledError:
+            return  # the user went elsewhere
         self.stats.prefetches += 1
-        self._remember(inp, settings, raw)
 
-    def _prefetch_done(self, document_key: str, task: asyncio.Task) -> None:
-        current = self._prefetches.get(document_key)
-        if current is not None and current[1] is task:
-            del self._prefetches[document_key]
-
-    async def _from_prefetch(self, inp: CompletionInput, settings: Settings) -> str | None:
-        """Wait for a prefetch made for exactly this text and cursor, and use its answer."""
-        pending = self._prefetches.get(inp.document_key)
-        if pending is None:
+    async def _from_generation(self, inp: CompletionInput, settings: Settings) -> str | None:
+        """Wait for the answer in flight when the user has only typed what it is generating
+        (a prefetch after acceptance, or a request an earlier keystroke left running)."""
+        gen = self._generations.get(inp.document_key)
+        if gen is None or gen.task is None or gen.task.done():
             return None
-        after, task = pending
-        if after.offset != inp.offset or after.text != inp.text:
-            task.cancel()  # the user went elsewhere: its answer would be for nobody
+        typed = gen.anchor.typed_since(inp.text, inp.offset)
+        if typed is None or gen.anchor.settings_key != settings.completion_key():
+            return None  # asked for another place (or an older position): not for this one
+        if not gen.agrees(typed):
+            _stop(gen.task)  # the user typed something else: its answer is for nobody
             return None
-        # Shielded: if this request is cancelled, the prefetch may still serve the next one.
-        await asyncio.wait([task])
+        await self._wait(gen)
         return self._from_cache(inp, settings)
 
-    async def _request(self, inp: CompletionInput, settings: Settings, multiline: bool) -> str:
+    async def _wait(self, gen: _Generation) -> None:
+        """Wait for a model answer without cancelling it when this request is cancelled.
+
+        Editors cancel a request as soon as the user types on (often before the keystroke
+        arrives), so an answer left without a waiter lives a short grace period: long enough
+        for the keystroke to show it is being typed through, and no longer.
+        """
+        assert gen.task is not None
+        gen.waiters += 1
+        gen.keep = False
+        try:
+            await asyncio.wait([gen.task])
+        finally:
+            gen.waiters -= 1
+            if not gen.waiters and not gen.task.done():
+                asyncio.get_running_loop().call_later(_ORPHAN_GRACE_S, self._orphaned, gen)
+
+    @staticmethod
+    def _orphaned(gen: _Generation) -> None:
+        if gen.task is not None and not gen.waiters and not gen.keep:
+            _stop(gen.task)  # nobody asked for it again, and nobody typed through it
+
+    async def _request(self, inp: CompletionInput, settings: Settings, multiline: bool,
+                       *, prefetch: bool = False) -> str:
+        """Ask the model for this cursor; the answer goes to the typed-through cache too."""
         cs = settings.completion
         context = self._context()
         prefix_chars, suffix_chars, context_chars = fit_budgets(
@@ -334,10 +415,33 @@ class CompletionPipeline:
             temperature=cs.temperature,
             stop=STOP_TOKENS,
         )
-        raw = await self._generate(request, multiline, cs.max_lines, cs.timeout_ms,
-                                   inp.received_at)
-        # Only what can be shown is kept: the cache must never reveal more than that.
-        return _limit_lines(raw, multiline, cs.max_lines)
+        gen = _Generation(_Entry.at(inp, settings))
+
+        async def generate() -> str:
+            raw = await self._generate(request, multiline, cs.max_lines, cs.timeout_ms,
+                                       inp.received_at, gen.partial)
+            # Only what can be shown is kept: the cache must never reveal more than that.
+            raw = _limit_lines(raw, multiline, cs.max_lines)
+            self._remember(inp, settings, raw)
+            return raw
+
+        old = self._generations.get(inp.document_key)
+        if old is not None and old.task is not None:
+            _stop(old.task)
+        gen.task = task = asyncio.ensure_future(generate())
+        self._generations[inp.document_key] = gen
+        task.add_done_callback(lambda t: self._generation_done(inp.document_key, gen))
+        if prefetch:
+            return await task  # ahead of the user on purpose: no request waits for it yet
+        await self._wait(gen)
+        return task.result()
+
+    def _generation_done(self, document_key: str, gen: _Generation) -> None:
+        if self._generations.get(document_key) is gen:
+            del self._generations[document_key]
+        task = gen.task
+        if task is not None and not task.cancelled():
+            task.exception()  # a failure nobody waited for any more is not an error to log
 
     async def _generate(
         self,
@@ -346,6 +450,7 @@ class CompletionPipeline:
         max_lines: int,
         timeout_ms: int,
         received_at: float | None,
+        progress: list[str] | None = None,
     ) -> str:
         if received_at is not None:
             self.stats.overheads_ms.append((self._clock() - received_at) * 1000)
@@ -354,9 +459,11 @@ class CompletionPipeline:
             self.stats.model_requests += 1
             started = self._clock()
             try:
+                if progress is not None:
+                    progress.clear()
                 text = await _stream(member.client, dataclasses.replace(
                     request, model=member.settings.completion_model),
-                    multiline, max_lines, timeout_ms)
+                    multiline, max_lines, timeout_ms, progress)
             except ModelError:
                 self.stats.errors += 1
                 raise
@@ -369,10 +476,14 @@ class CompletionPipeline:
 
     def _calibrate(self, member: Member, prompt: str) -> None:
         """Measure characters per token on the prompt just sent, in the background."""
-        task = asyncio.ensure_future(member.tokens.calibrate(
-            member.client, prompt, member.settings.completion_model))
-        self._calibrations.add(task)
-        task.add_done_callback(self._calibrations.discard)
+        self._spawn(member.tokens.calibrate(member.client, prompt,
+                                            member.settings.completion_model))
+
+    def _spawn(self, coro: Coroutine[Any, Any, object]) -> None:
+        """Run a coroutine in the background, holding on to it until it ends."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _finish(self, raw: str, *, multiline: bool, inp: CompletionInput,
                 from_cache: bool) -> Completion | None:
@@ -409,10 +520,7 @@ class CompletionPipeline:
         entries = self._cache.get(inp.document_key)
         if entries is None:
             entries = self._cache[inp.document_key] = deque(maxlen=8)
-        entries.append(_Entry(
-            settings.completion_key(), inp.offset, inp.text[max(0, inp.offset - _CACHE_TAIL) :
-                                                             inp.offset],
-            len(inp.text) - inp.offset, inp.text[inp.offset : inp.offset + _CACHE_TAIL], raw))
+        entries.append(_Entry.at(inp, settings, raw))
 
     def _from_cache(self, inp: CompletionInput, settings: Settings) -> str | None:
         """Return the rest of a cached suggestion the user has been typing through."""
@@ -420,25 +528,29 @@ class CompletionPipeline:
         if not entries:
             return None
         key = settings.completion_key()
-        suffix_len = len(inp.text) - inp.offset
         for entry in reversed(entries):
-            typed_len = inp.offset - entry.prefix_len
-            if (entry.settings_key != key or entry.suffix_len != suffix_len
-                    or not 0 <= typed_len < len(entry.text)):
+            if entry.settings_key != key:
                 continue
-            typed = entry.text[:typed_len]
-            start = max(0, inp.offset - typed_len - len(entry.prefix_tail))
-            if (inp.text[start : inp.offset] == entry.prefix_tail + typed
-                    and inp.text.startswith(entry.suffix_head, inp.offset)):
-                return entry.text[typed_len:]
+            typed = entry.typed_since(inp.text, inp.offset)
+            if typed is not None and len(typed) < len(entry.text) and entry.text.startswith(
+                    typed):
+                return entry.text[len(typed):]
         return None
+
+
+def _stop(task: asyncio.Future) -> None:
+    """Cancel a model answer once: a second cancel would interrupt its clean-up, which closes
+    the HTTP connection (and so stops the model)."""
+    if not task.done() and not (isinstance(task, asyncio.Task) and task.cancelling()):
+        task.cancel()
 
 
 async def _stream(
     client: ModelClient, request: CompletionRequest, multiline: bool, max_lines: int,
-    timeout_ms: int,
+    timeout_ms: int, progress: list[str] | None = None,
 ) -> str:
-    """Read a streamed completion until it is long enough, then close the stream."""
+    """Read a streamed completion until it is long enough, then close the stream; each
+    piece is also appended to `progress` as it arrives."""
     text = ""
     newlines = 0
     # Leaked tokens are looked for in the new piece plus a short overlap, so that a long
@@ -453,6 +565,8 @@ async def _stream(
                     if leaked:
                         return text[: len(text) - len(tail)] + window
                     text += piece
+                    if progress is not None:
+                        progress.append(piece)
                     newlines += piece.count("\n")
                     if newlines >= (max_lines if multiline else 1):
                         break  # leaving the block closes the stream: generation stops

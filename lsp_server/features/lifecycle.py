@@ -93,7 +93,9 @@ def register(server: QwenLanguageServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: QwenLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
         # The text moved on: any suggestion being computed for it is stale.
-        ls.pipeline.document_changed(params.text_document.uri)
+        doc = ls.workspace.text_documents.get(params.text_document.uri)
+        ls.pipeline.document_changed(params.text_document.uri,
+                                     doc.source if doc is not None else None)
         _to_index(ls, params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)

@@ -120,6 +120,38 @@ async def test_newer_request_cancels_the_stale_one(
     assert await asyncio.to_thread(endpoint.wait_for, lambda e: e.disconnects >= 1, 5)
 
 
+async def test_typing_what_is_being_generated_keeps_the_answer_in_flight(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    await start(client, endpoint_options(endpoint), tmp_path)
+    endpoint.default = Reply(text="compute_total(items)", chunk_size=1, chunk_delay=0.05)
+    uri = open_doc(client, tmp_path / "t.py", "value = \n")
+    first = asyncio.ensure_future(inline(client, uri, 0, 8))
+    assert await asyncio.to_thread(endpoint.wait_for, lambda e: len(e.generation_requests()))
+    await asyncio.sleep(0.2)  # a few characters have streamed
+    # The user types the first letters of what the model is writing, asking each time.
+    pending = [first]
+    for i, ch in enumerate("com"):
+        insert(client, uri, i + 2, 0, 8 + i, ch)
+        pending.append(asyncio.ensure_future(inline(client, uri, 0, 9 + i)))
+    results = await asyncio.gather(*pending, return_exceptions=True)
+    last = results[-1]
+    assert last is not None and last.items[0].insert_text == "pute_total(items)"
+    # One model request served them all.
+    assert len(endpoint.generation_requests()) == 1
+    stats = await client.protocol.send_request_async("qwen/stats", {})
+    assert stats.typedThroughInFlight >= 1
+    # Typing something else closes it at once.
+    endpoint.default = Reply(text="_other_text_for_long", chunk_size=1, chunk_delay=0.1)
+    other = open_doc(client, tmp_path / "u.py", "other = \n")
+    stale = asyncio.ensure_future(inline(client, other, 0, 8))
+    assert await asyncio.to_thread(endpoint.wait_for, lambda e: len(e.generation_requests()) == 2)
+    await asyncio.sleep(0.2)
+    insert(client, other, 2, 0, 8, "Z")
+    assert await asyncio.to_thread(endpoint.wait_for, lambda e: e.disconnects >= 1, 5)
+    await asyncio.gather(stale, return_exceptions=True)
+
+
 async def test_cancel_request_closes_the_http_stream(
     client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
 ):
