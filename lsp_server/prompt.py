@@ -31,22 +31,44 @@ class ContextFile:
     text: str
 
 
+MIN_SUFFIX_CHARS = 300
+
+
 def split_document(text: str, offset: int, prefix_chars: int, suffix_chars: int) -> tuple[str, str]:
     """Return the text before and after `offset`, each trimmed to its budget at line boundaries."""
     offset = max(0, min(offset, len(text)))
     prefix, suffix = text[:offset], text[offset:]
     if len(prefix) > prefix_chars:
-        # The cut moves in steps of a quarter budget, not with every keystroke, so the
-        # prompt's beginning stays byte-identical and servers can reuse their prompt cache.
-        step = max(1, prefix_chars // 4)
+        # The cut moves in steps of half the budget, not with every keystroke, so the
+        # prompt's beginning stays byte-identical (for about half a budget of typing) and
+        # servers can reuse their prompt cache.
+        step = max(1, prefix_chars // 2)
         cut = -(-(len(prefix) - prefix_chars) // step) * step
         newline = prefix.find("\n", cut)
         # Keep whole lines; if the cursor line alone is over budget keep its tail.
         prefix = prefix[newline + 1 :] if newline != -1 else prefix[cut:]
-    if len(suffix) > suffix_chars:
-        newline = suffix.rfind("\n", 0, suffix_chars)
-        suffix = suffix[: newline + 1] if newline != -1 else suffix[:suffix_chars]
-    return prefix, suffix
+    return prefix, trim_suffix(suffix, suffix_chars)
+
+
+def trim_suffix(suffix: str, suffix_chars: int) -> str:
+    """Return the start of `suffix` within its budget, cut at a line boundary."""
+    if len(suffix) <= suffix_chars:
+        return suffix
+    newline = suffix.rfind("\n", 0, suffix_chars)
+    return suffix[: newline + 1] if newline != -1 else suffix[:suffix_chars]
+
+
+def fit_suffix(suffix: str, suffix_chars: int, prefix: str,
+               context_files: Sequence[ContextFile]) -> str:
+    """Trim the suffix to a tenth of what comes before it in the prompt (a few lines at
+    least), within `suffix_chars`.
+
+    Servers reuse the longest prompt prefix they have cached; the suffix comes after the
+    cursor, so it is recomputed at every keystroke. Keeping it small lets about nine tenths
+    of each prompt come from the cache.
+    """
+    before = len(prefix) + sum(len(cf.path) + len(cf.text) for cf in context_files)
+    return trim_suffix(suffix, min(suffix_chars, max(MIN_SUFFIX_CHARS, before // 10)))
 
 
 def build_fim_prompt(

@@ -30,6 +30,7 @@ from lsp_server.prompt import (
     ContextFile,
     build_fim_prompt,
     cut_at_special_token,
+    fit_suffix,
     split_document,
 )
 from lsp_server.settings import Settings
@@ -400,11 +401,12 @@ class CompletionPipeline:
             cs.prefix_chars, cs.suffix_chars, cs.context_chars, prompt_tokens=cs.prompt_tokens,
             answer_tokens=cs.max_tokens, meter=self._endpoints.primary.tokens)
         prefix, suffix = split_document(inp.text, inp.offset, prefix_chars, suffix_chars)
-        # Keys pasted into the current file leave the machine no more than those elsewhere.
-        prefix, suffix = self._redact(prefix), self._redact(suffix)
         files: Sequence[ContextFile] = ()
         if context is not None and inp.path:
             files = context.context_files(inp.path, inp.text, inp.offset, context_chars)
+        suffix = fit_suffix(suffix, suffix_chars, prefix, files)
+        # Keys pasted into the current file leave the machine no more than those elsewhere.
+        prefix, suffix = self._redact(prefix), self._redact(suffix)
         prompt = build_fim_prompt(prefix, suffix, repo_name=inp.repo_name,
                                   current_path=inp.relative_path, context_files=files)
         request = CompletionRequest(

@@ -81,7 +81,7 @@ def _context(args: argparse.Namespace) -> int:
     from lsp_server.context.engine import RepoContext
     from lsp_server.model.tokens import TokenMeter
     from lsp_server.positions import offset_at
-    from lsp_server.prompt import build_fim_prompt, context_part, split_document
+    from lsp_server.prompt import build_fim_prompt, context_part, fit_suffix, split_document
     from lsp_server.settings import CompletionSettings
 
     started = time.perf_counter()
@@ -130,6 +130,7 @@ def _context(args: argparse.Namespace) -> int:
             context_tokens = None
         prefix, suffix = split_document(text, offset, defaults.prefix_chars,
                                         defaults.suffix_chars)
+        suffix = fit_suffix(suffix, defaults.suffix_chars, prefix, explained.files)
         rel = engine.index.relpath(path)
         prompt = build_fim_prompt(prefix, suffix, repo_name=os.path.basename(root),
                                   current_path=rel, context_files=explained.files)

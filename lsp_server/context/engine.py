@@ -8,7 +8,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -19,6 +19,7 @@ from lsp_server.context.index import BuildStats, RepoIndex
 from lsp_server.context.languages import language_for_path
 from lsp_server.context.redact import redact
 from lsp_server.context.retrieve import (
+    FILE_HEADER_CHARS,
     WINDOW_LINES_ABOVE,
     WINDOW_LINES_BELOW,
     ContextBlock,
@@ -53,6 +54,18 @@ class Explained:
     files: list[ContextFile]
     snippets: list[Snippet]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    blocks: list[ContextBlock] = field(default_factory=list)  # what `files` was made from
+
+
+@dataclass
+class _Epoch:
+    """The context of a stretch of editing in one file: grown, never rewritten, while the
+    cursor stays near where it started, so the prompt's cached prefix stays valid."""
+
+    line: int
+    budget: int
+    blocks: list[ContextBlock]
+    entries: dict[str, int]  # path -> id of the index entry the block was rendered from
 
 
 def changed_lines(old: str, new: str) -> tuple[int, int]:
@@ -62,6 +75,23 @@ def changed_lines(old: str, new: str) -> tuple[int, int]:
     start = new.count("\n", 0, prefix)
     end = new.count("\n", 0, max(prefix, len(new) - lo))
     return start, end
+
+
+def keep_order(previous: Sequence[ContextFile], current: Sequence[ContextFile]
+               ) -> list[ContextFile]:
+    """Return `current` with the blocks unchanged since `previous` first, in their old order,
+    then the new or changed ones in their own order."""
+    now = set(current)
+    kept = [f for f in previous if f in now]
+    seen = set(kept)
+    return kept + [f for f in current if f not in seen]
+
+
+# Within this many lines of where a stretch of editing started, a file's context only grows:
+# it starts at a share of the budget and is chosen afresh once nearly full.
+STICKY_LINES = 40
+EPOCH_START_SHARE = 0.75
+EPOCH_FULL_SHARE = 0.92
 
 
 class RepoContext:
@@ -101,6 +131,10 @@ class RepoContext:
         self._chunks: LRUCache[tuple[str, int, str], str] = LRUCache(maxsize=256)
         self._chunk_reads: set[tuple[str, int, str]] = set()
         self._chunk_lock = threading.Lock()  # the cache is filled from the maintenance thread
+        # The context last given for each file, in the order it was given, and the stretch
+        # of editing it belongs to.
+        self._last_files: LRUCache[str, list[ContextFile]] = LRUCache(maxsize=64)
+        self._epochs: LRUCache[str, _Epoch] = LRUCache(maxsize=64)
         self.blocking_reads = False
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -309,33 +343,43 @@ class RepoContext:
             text = self._chunks[key] = "\n".join(lines[line:line + WINDOW_LINES]).rstrip() + "\n"
         return text
 
-    def explain(self, path: str, text: str, offset: int, budget_chars: int) -> Explained:
-        """Choose context for a cursor and say what was chosen, why, and how long it took."""
+    def explain(self, path: str, text: str, offset: int, budget_chars: int, *,
+                sticky: frozenset[tuple[str, int]] = frozenset(),
+                pinned: Sequence[ContextBlock] = ()) -> Explained:
+        """Choose context for a cursor and say what was chosen, why, and how long it took.
+
+        `pinned` blocks come first, as they are; `sticky` definitions win ties (see
+        `context_files`, which keeps them from one request to the next).
+        """
         t0 = time.perf_counter()
         path = os.path.abspath(path)
         offset = max(0, min(offset, len(text)))
         current = self._current_symbols(path, text)
         t1 = time.perf_counter()
-        key = self._result_key(path, text, offset, budget_chars)
+        key = (*self._result_key(path, text, offset, budget_chars), sticky,
+               tuple(id(b) for b in pinned))
         cached = self._results.get(key)
         if cached is not None:
             t2 = time.perf_counter()
             return Explained(cached.files, cached.snippets, {
                 "parse_current": round((t1 - t0) * 1e3, 3), "retrieve": 0.0, "redact": 0.0,
-                "total": round((t2 - t0) * 1e3, 3), "cached": 1.0})
+                "total": round((t2 - t0) * 1e3, 3), "cached": 1.0}, cached.blocks)
         if self.blocking_reads and not self.index.chunks.ready:
             self.index.fill_chunks()
         open_texts = {p: d.text for p, d in self._open.items() if p != path}
         blocks: list[ContextBlock] = self.retriever.retrieve(
             path, text, offset, budget_chars, current=current,
-            recent_edits=list(self._recent), open_texts=open_texts,
+            recent_edits=list(self._recent), open_texts=open_texts, sticky=sticky,
+            pinned=pinned,
         )
         t2 = time.perf_counter()
         files: list[ContextFile] = []
         snippets: list[Snippet] = []
+        sent: list[ContextBlock] = []
         for b in blocks:
             if not self.may_send(b.path):
                 continue
+            sent.append(b)
             clean = self._redacted.get(b.text)
             if clean is None:
                 clean = self._redacted[b.text] = redact(b.text)
@@ -344,7 +388,7 @@ class RepoContext:
         t3 = time.perf_counter()
         timings = {"parse_current": (t1 - t0) * 1e3, "retrieve": (t2 - t1) * 1e3,
                    "redact": (t3 - t2) * 1e3, "total": (t3 - t0) * 1e3}
-        result = Explained(files, snippets, {k: round(v, 3) for k, v in timings.items()})
+        result = Explained(files, snippets, {k: round(v, 3) for k, v in timings.items()}, sent)
         self._results[key] = result
         return result
 
@@ -378,9 +422,44 @@ class RepoContext:
 
     def context_files(self, path: str, text: str, offset: int,
                       budget_chars: int) -> list[ContextFile]:
-        """Return redacted cross-file context for a cursor, in prompt order (no disk I/O)."""
+        """Return redacted cross-file context for a cursor, in prompt order (no disk I/O).
+
+        Blocks the previous answer for this file also had come first, in the same order:
+        servers reuse the longest prompt prefix they have cached, so a block that appears or
+        changes goes after every block that did not.
+        """
+        path = os.path.abspath(path)
+        line = text.count("\n", 0, offset)
+        epoch = self._epochs.get(path)
+        if epoch is not None and not self._still_valid(epoch, line, budget_chars):
+            epoch = None
         try:
-            return self.explain(path, text, offset, budget_chars).files
+            if epoch is not None:  # grow the context of this stretch of editing
+                explained = self.explain(path, text, offset, budget_chars,
+                                         pinned=epoch.blocks)
+                epoch.blocks = explained.blocks
+            else:  # start one, leaving room to grow, preferring what was chosen before
+                previous = self._epochs.get(path)
+                sticky = frozenset((s.path, s.start_line) for b in previous.blocks
+                                   for s in b.snippets) if previous is not None and abs(
+                    line - previous.line) <= STICKY_LINES else frozenset()
+                explained = self.explain(path, text, offset,
+                                         int(budget_chars * EPOCH_START_SHARE), sticky=sticky)
+                epoch = self._epochs[path] = _Epoch(line, budget_chars, explained.blocks, {})
+            epoch.entries = {b.path: id(self.index.entry(b.path)) for b in epoch.blocks}
         except Exception:  # context is an enhancement: never fail a completion over it
             log.exception("context retrieval failed for %s", path)
             return []
+        files = keep_order(self._last_files.get(path, ()), explained.files)
+        self._last_files[path] = files
+        return files
+
+    def _still_valid(self, epoch: _Epoch, line: int, budget: int) -> bool:
+        """Return whether a file's context may keep growing for a cursor on `line`."""
+        if abs(line - epoch.line) > STICKY_LINES or epoch.budget != budget:
+            return False
+        used = sum(len(b.text) + len(b.rel) + FILE_HEADER_CHARS for b in epoch.blocks)
+        if used > budget * EPOCH_FULL_SHARE:
+            return False  # no room left for what the cursor needs now: choose afresh
+        # A block rendered from a file that changed since is stale.
+        return all(id(self.index.entry(p)) == i for p, i in epoch.entries.items())

@@ -20,6 +20,8 @@ WINDOW_LINES_ABOVE = 80
 WINDOW_LINES_BELOW = 30
 FILE_HEADER_CHARS = 14
 SIMILAR_WINDOW = 20
+_STICKY_GAIN = 1.3  # how much a definition chosen just before is preferred
+_MUST_HAVE = 3  # pinned context is extended only when one of this many best is missing
 SIMILAR_MIN_JACCARD = 0.3  # "<|file_sep|>" + newline around the path
 _BRACE_LANGS = frozenset({"javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp"})
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -291,20 +293,39 @@ class Retriever:
         current: FileSymbols | None,
         recent_edits: Sequence[RecentEdit] = (),
         open_texts: Mapping[str, str] | None = None,
+        sticky: frozenset[tuple[str, int]] = frozenset(),
+        pinned: Sequence[ContextBlock] = (),
     ) -> list[ContextBlock]:
-        """Return context blocks in prompt order (stable tier first), within budget_chars."""
+        """Return context blocks in prompt order (stable tier first), within budget_chars.
+
+        `sticky` names definitions (path, first line) chosen for a nearby cursor just before:
+        they win ties, so the context, and with it the prompt's cached prefix, changes only
+        when something clearly more relevant turns up. `pinned` blocks come first, unchanged;
+        any change to the context costs the server its cached copy of the current file, which
+        follows it in the prompt, so they are returned alone unless one of the definitions
+        that matter most for this cursor is missing from them. Then what is chosen besides
+        them follows, within what they leave.
+        """
+        budget_chars -= sum(_block_cost(b) for b in pinned)
         if budget_chars <= 0:
-            return []
-        state = _State(self.index, path, text, offset, current, self.caches())
+            return list(pinned)
+        state = _State(self.index, path, text, offset, current, self.caches(), sticky)
+        taken = {(s.path, s.start_line) for b in pinned for s in b.snippets}
+        state.skip = taken
         state.collect()
+        if pinned and all((c.entry.path, c.d.start_line) in taken
+                          for c in heapq.nlargest(_MUST_HAVE, state.cands.values(),
+                                                  key=lambda c: c.score)):
+            return list(pinned)
         extra_budget = int(budget_chars * 0.2)
         extras: list[Snippet] = []
         if recent_edits and open_texts:
             extras = _recent_snippets(self.index, path, recent_edits, open_texts, extra_budget)
+        extras = [s for s in extras if (s.path, s.start_line) not in taken]
         spent = sum(len(s.text) + len(s.rel) + FILE_HEADER_CHARS for s in extras)
         extras += self._similar(path, text, offset, open_texts or {},
                                 int(budget_chars * 0.3) - spent,
-                                {(s.path, s.start_line) for s in extras})
+                                taken | {(s.path, s.start_line) for s in extras})
         used_extra = sum(len(s.text) + len(s.rel) + FILE_HEADER_CHARS for s in extras)
         blocks = state.select(budget_chars - used_extra)
         by_path = {b.path: b for b in blocks}
@@ -316,7 +337,7 @@ class Retriever:
             b.text += ("" if not b.text or b.text.endswith("\n") else "\n") + s.text
             b.snippets.append(s)
         blocks.sort(key=lambda b: (b.tier, b.rel))
-        return blocks
+        return [*pinned, *blocks]
 
 
     def _similar(self, path: str, text: str, offset: int, open_texts: Mapping[str, str],
@@ -380,6 +401,10 @@ class Retriever:
         return found
 
 
+def _block_cost(b: ContextBlock) -> int:
+    return len(b.text) + len(b.rel) + FILE_HEADER_CHARS
+
+
 def _recent_snippets(index: RepoIndex, path: str, edits: Sequence[RecentEdit],
                      open_texts: Mapping[str, str], budget: int) -> list[Snippet]:
     out: list[Snippet] = []
@@ -409,8 +434,11 @@ class _State:
     """One retrieval: the cursor facts and the candidates gathered from them."""
 
     def __init__(self, index: RepoIndex, path: str, text: str, offset: int,
-                 current: FileSymbols | None, caches: dict[str, dict]) -> None:
+                 current: FileSymbols | None, caches: dict[str, dict],
+                 sticky: frozenset[tuple[str, int]] = frozenset()) -> None:
         self.index = index
+        self.sticky = sticky
+        self.skip: set[tuple[str, int]] = set()  # already in the prompt (pinned blocks)
         self.caches = caches
         self.path = path
         self.text = text
@@ -961,6 +989,9 @@ class _State:
         return found[1]
 
     def select(self, budget: int) -> list[ContextBlock]:
+        for c in self.cands.values():
+            if (c.entry.path, c.d.start_line) in self.sticky:
+                c.score = c.score * _STICKY_GAIN + 0.05
         # Even tiny signatures fill 6,000 characters after a few hundred: rank only those.
         cands = heapq.nlargest(400, self.cands.values(), key=lambda c: c.score)
         chosen: dict[str, list[_Cand]] = {}
@@ -971,7 +1002,7 @@ class _State:
         for c in cands:
             if used >= budget - 40 or misses > 60:
                 break
-            if id(c.d) in chosen_ids:
+            if id(c.d) in chosen_ids or (c.entry.path, c.d.start_line) in self.skip:
                 continue
             e = c.entry
             lang = e.symbols.language

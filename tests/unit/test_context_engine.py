@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from lsp_server.context.engine import RepoContext, changed_lines
+from lsp_server.context.engine import RepoContext, changed_lines, keep_order
+from lsp_server.prompt import ContextFile
 from tests.unit._ctx_helpers import fixture_repo
 
 
@@ -174,4 +175,52 @@ def test_typing_along_a_line_reuses_the_answer(root: Path, tmp_path: Path) -> No
     engine.document_changed(str(other), other.read_text() + "\nX = 1\n")
     third = engine.explain(str(current), typed, offset + 8, 6000)
     assert "cached" not in third.timings_ms
+    engine.close()
+
+
+def test_blocks_that_stay_keep_their_place_at_the_front() -> None:
+    a, b, c = (ContextFile(p, f"def {p[0]}():\n    pass\n") for p in ("a.py", "b.py", "c.py"))
+    b2 = ContextFile("b.py", "def b(changed):\n    pass\n")
+    # "a" appears before "c" in retrieval order now, but "c" was given first last time.
+    assert keep_order([c, b], [a, b, c]) == [c, b, a]
+    # A changed block counts as new: after every unchanged one.
+    assert keep_order([b, c], [b2, c]) == [c, b2]
+    assert keep_order([], [a, b]) == [a, b]
+
+
+def _stretch_repo(tmp_path: Path) -> tuple[RepoContext, Path]:
+    root = tmp_path / "stretch"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "__init__.py").write_text("")
+    (root / "pkg" / "alpha.py").write_text(
+        "def alpha_total(values: list[int]) -> int:\n    return sum(values)\n")
+    (root / "pkg" / "beta.py").write_text("".join(
+        f"def beta_helper_{i}(x: int) -> int:\n    return x + {i}\n\n" for i in range(30)))
+    main = root / "pkg" / "main.py"
+    main.write_text("from pkg.alpha import alpha_total\nfrom pkg.beta import *\n")
+    engine = RepoContext([str(root)], cache_dir=str(tmp_path / "cache"), workers=1)
+    engine.build_sync()
+    return engine, main
+
+
+def test_context_holds_still_while_editing_nearby(tmp_path: Path) -> None:
+    """Any change to the cross-file part costs the server its cached copy of the current
+    file (which follows it), so near where editing started it changes only for something
+    the cursor clearly needs."""
+    engine, main = _stretch_repo(tmp_path)
+    head = main.read_text() + "\n\ndef run(values):\n    total = alpha_total(values)\n    "
+    first = engine.context_files(str(main), head, len(head), 800)
+    assert "def alpha_total" in "".join(f.text for f in first)
+    # Typing on, a few lines further: the same blocks, byte for byte.
+    more = head + "print(total)\n    count = len(values)\n    "
+    assert engine.context_files(str(main), more, len(more), 800) == first
+    # A call of a definition not in the context yet: it is added after what was there.
+    need = more + "extra = beta_helper_17(count)\n    "
+    grown = engine.context_files(str(main), need, len(need), 800)
+    assert grown[: len(first)] == first
+    assert "def beta_helper_17" in "".join(f.text for f in grown[len(first):])
+    # Far away, the context is chosen afresh.
+    far = need + "\n" * 60 + "def other():\n    return beta_helper_3(1)\n"
+    engine.context_files(str(main), far, len(far) - 1, 800)
+    assert engine._epochs[str(main)].line == far.count("\n", 0, len(far) - 1)
     engine.close()

@@ -10,9 +10,11 @@ from lsp_server.prompt import (
     ContextFile,
     build_fim_prompt,
     cut_at_special_token,
+    fit_suffix,
     split_document,
     strip_special_tokens,
 )
+from lsp_server.textdiff import common_prefix
 
 
 def test_file_level_layout_is_exact():
@@ -70,3 +72,34 @@ def test_split_is_a_window_around_the_cursor(text, offset, pchars, schars):
     prefix, suffix = split_document(text, offset, pchars, schars)
     assert text[:offset].endswith(prefix) and text[offset:].startswith(suffix)
     assert len(prefix) <= pchars and len(suffix) <= schars
+
+
+def test_the_suffix_is_a_tenth_of_what_precedes_it_and_a_few_lines_at_least():
+    suffix = "".join(f"line_{i} = {i}\n" for i in range(400))  # 5,000+ characters
+    context = [ContextFile("a.py", "x" * 3000)]
+    # 6,000 characters ahead of the suffix: about 600 of suffix, cut at a line end.
+    fitted = fit_suffix(suffix, 2000, "p" * 3000, context)
+    assert 500 < len(fitted) <= 3000 // 10 + 3000 // 10 + 10 and fitted.endswith("\n")
+    assert suffix.startswith(fitted)
+    # A short prompt still sees the next few lines; the setting stays the upper bound.
+    assert len(fit_suffix(suffix, 2000, "p" * 100, [])) > 250
+    assert len(fit_suffix(suffix, 120, "p" * 90_000, [])) <= 120
+
+
+def test_prompt_prefix_share_while_typing_with_context():
+    """Typing at the cursor: what precedes the cursor repeats, byte for byte, in the next
+    prompt; with the suffix kept to a tenth, that is about nine tenths of it."""
+    text = "".join(f"value_{i} = compute(value_{i - 1})\n" for i in range(1, 300))
+    context = [ContextFile("lib/a.py", "def compute(x):\n    return x\n" * 100)]
+    cursor = text.index("value_150 =")
+
+    def prompt(t: str, at: int) -> str:
+        prefix, suffix = split_document(t, at, 6000, 2000)
+        return build_fim_prompt(prefix, fit_suffix(suffix, 2000, prefix, context),
+                                repo_name="r", current_path="b.py", context_files=context)
+
+    before = prompt(text, cursor)
+    typed = text[:cursor] + "x" + text[cursor:]
+    after = prompt(typed, cursor + 1)
+    shared = common_prefix(before, after)
+    assert shared / len(after) > 0.88
