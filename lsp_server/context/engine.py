@@ -133,7 +133,7 @@ class RepoContext:
         self._chunk_lock = threading.Lock()  # the cache is filled from the maintenance thread
         # The context last given for each file, in the order it was given, and the stretch
         # of editing it belongs to.
-        self._last_files: LRUCache[str, list[ContextFile]] = LRUCache(maxsize=64)
+        self._last_given: list[ContextFile] = []
         self._epochs: LRUCache[str, _Epoch] = LRUCache(maxsize=64)
         self.blocking_reads = False
 
@@ -450,8 +450,8 @@ class RepoContext:
         except Exception:  # context is an enhancement: never fail a completion over it
             log.exception("context retrieval failed for %s", path)
             return []
-        files = keep_order(self._last_files.get(path, ()), explained.files)
-        self._last_files[path] = files
+        # Whatever file it was for: moving to another file keeps what both share in front.
+        files = self._last_given = keep_order(self._last_given, explained.files)
         return files
 
     def _still_valid(self, epoch: _Epoch, line: int, budget: int) -> bool:
