@@ -60,15 +60,15 @@ def trim_suffix(suffix: str, suffix_chars: int) -> str:
 
 def fit_suffix(suffix: str, suffix_chars: int, prefix: str,
                context_files: Sequence[ContextFile]) -> str:
-    """Trim the suffix to a tenth of what comes before it in the prompt (a few lines at
+    """Trim the suffix to a twelfth of what comes before it in the prompt (a few lines at
     least), within `suffix_chars`.
 
     Servers reuse the longest prompt prefix they have cached; the suffix comes after the
-    cursor, so it is recomputed at every keystroke. Keeping it small lets about nine tenths
+    cursor, so it is recomputed at every keystroke. Keeping it small lets over nine tenths
     of each prompt come from the cache.
     """
     before = len(prefix) + sum(len(cf.path) + len(cf.text) for cf in context_files)
-    return trim_suffix(suffix, min(suffix_chars, max(MIN_SUFFIX_CHARS, before // 10)))
+    return trim_suffix(suffix, min(suffix_chars, max(MIN_SUFFIX_CHARS, before // 12)))
 
 
 def build_fim_prompt(
