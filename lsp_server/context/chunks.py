@@ -70,14 +70,19 @@ def window_tokens(text: str) -> tuple[tuple[int, tuple[bytes, ...]], ...]:
     return scan_identifiers(text.encode("utf-8", "replace"))[1]
 
 
-def query_tokens(text: str, offset: int, lines_above: int = WINDOW_LINES) -> set[bytes]:
-    """Return the identifiers of the lines above the cursor (and its own line so far)."""
+def start_of_lines_above(text: str, offset: int, lines: int) -> int:
+    """Return where the `lines` lines above the cursor's line begin."""
     start = offset
-    for _ in range(lines_above):
+    for _ in range(lines):
         start = text.rfind("\n", 0, start)
         if start <= 0:
-            start = 0
-            break
+            return 0
+    return start
+
+
+def query_tokens(text: str, offset: int, lines_above: int = WINDOW_LINES) -> set[bytes]:
+    """Return the identifiers of the lines above the cursor (and its own line so far)."""
+    start = start_of_lines_above(text, offset, lines_above)
     return {t.encode("ascii") for t in _ID.findall(text, start, offset)} - _COMMON_BYTES
 
 

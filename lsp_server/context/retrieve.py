@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from cachetools import LRUCache
 
-from lsp_server.context.chunks import query_tokens
+from lsp_server.context.chunks import query_tokens, start_of_lines_above
 from lsp_server.context.index import FileEntry, RepoIndex
 from lsp_server.context.symbols import CONTAINER_KINDS, Definition, FileSymbols, Import
 
@@ -347,12 +347,7 @@ class Retriever:
         the rest of the repository by BM25 over the index's windows."""
         if budget <= 200:
             return []
-        start = offset
-        for _ in range(SIMILAR_WINDOW):
-            start = text.rfind("\n", 0, start)
-            if start <= 0:
-                start = 0
-                break
+        start = start_of_lines_above(text, offset, SIMILAR_WINDOW)
         query = set(_ID.findall(text, start, offset)) - _KEYWORDS
         if len(query) < 4:
             return []

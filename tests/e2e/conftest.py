@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,20 @@ def endpoint_options(ep: FakeEndpoint, provider: str = "openai", **completion: A
     base = f"{ep.url}/v1" if provider == "openai" else ep.url
     return {"endpoint": {"baseUrl": base, "provider": provider},
             "completion": {"model": "qwen-test", **completion}}
+
+
+@contextlib.asynccontextmanager
+async def launched(command: list[str] | None = None,
+                   env: dict[str, str] | None = None) -> AsyncIterator[LanguageClient]:
+    """Run a server of its own (another command line or environment than the fixture's)."""
+    client = await ClientServerConfig(server_command=command or SERVER.server_command,
+                                      server_env=CLEAN_ENV if env is None else env).start()
+    try:
+        yield client
+    finally:
+        with contextlib.suppress(Exception):
+            await client.shutdown_session()
+        await client.stop()
 
 
 async def start(client: LanguageClient, options: dict, root: Path,

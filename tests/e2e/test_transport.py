@@ -7,21 +7,20 @@ own server with its own environment.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import ssl
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import trustme
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp import LanguageClient
 
 from tests.conftest import CLEAN_ENV
-from tests.e2e.conftest import SERVER, STATUS, endpoint_options, open_doc, start
+from tests.e2e.conftest import STATUS, endpoint_options, launched, open_doc, start
 from tests.fake_endpoint import FakeEndpoint, Reply
 from tests.fake_proxy import FakeProxy, Seen
 from tests.fault_modes import ask
@@ -48,19 +47,6 @@ def tls_endpoint(ca: trustme.CA) -> Iterator[FakeEndpoint]:
     ca.issue_cert("127.0.0.1", "localhost").configure_cert(ctx)
     with FakeEndpoint(tls=ctx) as ep:
         yield ep
-
-
-@contextlib.asynccontextmanager
-async def server_with_env(env: dict[str, str]) -> AsyncIterator[LanguageClient]:
-    """Launch the server with exactly `env` (CLEAN_ENV plus what a case needs)."""
-    client = await ClientServerConfig(server_command=SERVER.server_command,
-                                      server_env=env).start()
-    try:
-        yield client
-    finally:
-        with contextlib.suppress(Exception):
-            await client.shutdown_session()
-        await client.stop()
 
 
 def env_without_no_proxy(**extra: str) -> dict[str, str]:
@@ -125,7 +111,7 @@ async def test_https_endpoint_without_the_ca_fails_once_clearly_and_recovers(
 async def test_ssl_cert_file_trusts_the_private_ca(
     tls_endpoint: FakeEndpoint, ca_file: str, tmp_path: Path
 ):
-    async with server_with_env({**CLEAN_ENV, "SSL_CERT_FILE": ca_file}) as client:
+    async with launched(env={**CLEAN_ENV, "SSL_CERT_FILE": ca_file}) as client:
         await start(client, endpoint_options(tls_endpoint), tmp_path)
         tls_endpoint.default = Reply(text="trusted")
         uri = open_doc(client, tmp_path / "t.py", "value = \n")
@@ -161,7 +147,7 @@ async def test_completion_goes_through_the_proxy(
     endpoint: FakeEndpoint, tmp_path: Path, variable: str
 ):
     with FakeProxy() as proxy:
-        async with server_with_env(env_without_no_proxy(**{variable: proxy.url})) as client:
+        async with launched(env=env_without_no_proxy(**{variable: proxy.url})) as client:
             await start(client, endpoint_options(endpoint), tmp_path)
             endpoint.default = Reply(text="proxied")
             uri = open_doc(client, tmp_path / "p.py", "value = \n")
@@ -176,7 +162,7 @@ async def test_https_goes_through_a_connect_tunnel(
 ):
     with FakeProxy() as proxy:
         env = env_without_no_proxy(HTTPS_PROXY=proxy.url)
-        async with server_with_env(env) as client:
+        async with launched(env=env) as client:
             options = endpoint_options(tls_endpoint)
             options["endpoint"]["caBundle"] = ca_file
             await start(client, options, tmp_path)
@@ -194,7 +180,7 @@ async def test_no_proxy_bypasses_the_proxy(endpoint: FakeEndpoint, tmp_path: Pat
     with FakeProxy() as proxy:
         env = env_without_no_proxy(HTTP_PROXY=proxy.url, HTTPS_PROXY=proxy.url,
                                    ALL_PROXY=proxy.url, NO_PROXY=no_proxy)
-        async with server_with_env(env) as client:
+        async with launched(env=env) as client:
             await start(client, endpoint_options(endpoint), tmp_path)
             endpoint.default = Reply(text="direct")
             uri = open_doc(client, tmp_path / "p.py", "value = \n")

@@ -19,15 +19,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient
 
 from tests.conftest import CLEAN_ENV
-from tests.e2e.conftest import endpoint_options, inline, open_doc, start
+from tests.e2e.conftest import endpoint_options, inline, launched, open_doc, start
 from tests.fake_endpoint import FakeEndpoint, Reply
 
 _DROP_DAC = ("setpriv", "--bounding-set=-dac_override,-dac_read_search", "--")
@@ -130,19 +129,6 @@ def test_index_cli_skips_unreadable_files_and_directories(
     assert "unreadable" not in final["skipped"] and final["files"] == 34, final
 
 
-@contextlib.asynccontextmanager
-async def restricted_server(prefix: tuple[str, ...]) -> AsyncIterator[LanguageClient]:
-    config = ClientServerConfig(server_command=[*prefix, sys.executable, "-m", "lsp_server"],
-                                server_env=CLEAN_ENV)
-    client = await config.start()
-    try:
-        yield client
-    finally:
-        with contextlib.suppress(Exception):
-            await client.shutdown_session()
-        await client.stop()
-
-
 async def test_unreadable_file_opened_in_the_editor_completes_from_its_buffer(
     prefix: tuple[str, ...], endpoint: FakeEndpoint, tmp_path: Path
 ):
@@ -150,7 +136,7 @@ async def test_unreadable_file_opened_in_the_editor_completes_from_its_buffer(
     locked_file, locked_dir = workspace(root, generated=0)
     caps = types.ClientCapabilities(window=types.WindowClientCapabilities(work_done_progress=True))
     with locked(locked_file, locked_dir):
-        async with restricted_server(prefix) as client:
+        async with launched([*prefix, sys.executable, "-m", "lsp_server"]) as client:
             await start(client, endpoint_options(endpoint), root, caps)
             # The background index survives the locked entries and indexes the rest.
             loop = asyncio.get_running_loop()
