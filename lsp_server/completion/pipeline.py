@@ -126,9 +126,12 @@ class _Generation:
     keep: bool = False  # a keystroke typed through it since the last request left
 
     def agrees(self, typed: str) -> bool:
-        """Return whether text typed since it started matches what it streamed so far."""
+        """Return whether text typed since it started matches what it streamed so far.
+
+        Before the first piece arrives nothing says it will: the answer is not kept then.
+        """
         so_far = "".join(self.partial)
-        return so_far.startswith(typed) or typed.startswith(so_far)
+        return so_far.startswith(typed) or (bool(so_far) and typed.startswith(so_far))
 
 
 @dataclass
