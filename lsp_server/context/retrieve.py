@@ -561,8 +561,8 @@ class _State:
                 if lang == "python" and "." in imp.alias:
                     self.module_aliases.setdefault(imp.alias.split(".")[0], []).extend(targets)
             for name, alias in imp.names:
-                if lang == "python":
-                    sub = self.index.resolve_submodule(self.path, imp.module, name)
+                if lang in ("python", "rust"):  # `from a import b`, `use a::b`: b a module?
+                    sub = self.index.resolve_submodule(self.path, imp.module, name, lang)
                     if sub is not None:
                         self.module_aliases.setdefault(alias, []).append(sub)
                         self.imported_files.add(sub)
@@ -584,12 +584,19 @@ class _State:
                 self.module_aliases.setdefault("*", []).extend(targets)
         if lang == "python":
             self._local_imports()
-        # Go: the whole package (the directory) is in scope without imports.
+        # Go and Java: the whole package is in scope without imports (Go: the directory;
+        # Java: the declared package, in every source root).
         if lang == "go":
             self.module_aliases.setdefault("", []).extend(
                 p for p in self.index.files_in_dir(self.directory) if p != self.path)
-        if lang in ("c", "cpp"):
-            self.module_aliases.setdefault("*", []).extend(self.imported_files)
+        if lang == "java" and self.current.package:
+            self.module_aliases.setdefault("", []).extend(
+                p for p in self.index.resolve_import(
+                    self.path, Import(self.current.package, wildcard=True), "java")
+                if p != self.path)
+        if lang in ("c", "cpp"):  # headers included by included headers are in scope too
+            seen = self.module_aliases.setdefault("*", [])
+            seen.extend(p for p in self.imported_files if p not in seen)
 
     def _local_imports(self) -> None:
         """Bind names imported inside functions near the cursor (Python's lazy imports)."""

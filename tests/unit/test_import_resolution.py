@@ -827,3 +827,77 @@ def test_cpp_declaration_from_the_header_reaches_the_context(native_repo: Path,
     assert "std::unique_ptr<Shape> make_circle(double r)" in header
     everything = "\n".join(blocks.values())
     assert "int pool" not in everything and "int x, int y, int r" not in everything
+
+
+# --- Scope without an import ---------------------------------------------------------------------
+
+def test_java_class_of_the_same_package_wins_over_same_named_classes_nearby(tmp_path: Path) -> None:
+    root = _write(tmp_path / "pkg", {
+        "src/main/java/com/shop/Order.java": """
+            package com.shop;
+
+            public class Order {
+                public long totalCents() {
+                    return new Pricing().priceOf(this) + 0;
+                }
+            }
+        """,
+        # Same package, other source root (generated code): no import needed in Java.
+        "src/generated/java/com/shop/Pricing.java": """
+            package com.shop;
+
+            public class Pricing {
+                public long priceOf(Order order) { return 0; }
+            }
+        """,
+        # The same class name in other packages, nearer by path: what name matching picks.
+        "src/main/java/com/other/Pricing.java": """
+            package com.other;
+
+            public class Pricing {
+                public long priceOf(String sku, int decoy) { return 0; }
+            }
+        """,
+    })
+    for i in range(10):
+        _write(root, {f"src/main/java/com/shop/v{i}/Pricing.java": f"""
+            package com.shop.v{i};
+
+            public class Pricing {{
+                public long priceOf(String sku, int decoy{i}) {{ return 0; }}
+            }}
+        """})
+    engine = RepoContext([str(root)], cache_dir=str(tmp_path / "cache"), workers=1)
+    engine.build_sync()
+    path = root / "src/main/java/com/shop/Order.java"
+    text = path.read_text()
+    offset = text.index("priceOf(this)") + len("priceOf(")
+    everything = "\n".join(_blocks(engine, path, text, offset).values())
+    engine.close()
+    assert "public long priceOf(Order order)" in everything
+
+
+def test_rust_module_imported_by_use_is_followed_through_its_alias(tmp_path: Path) -> None:
+    root = _write(tmp_path / "crate", {
+        "Cargo.toml": '[package]\nname = "shop"\nversion = "0.1.0"\n',
+        "src/lib.rs": "pub mod pricing;\npub mod checkout;\n",
+        "src/pricing.rs": "pub fn price_of(sku: &str) -> u64 {\n    0\n}\n",
+        "src/checkout.rs": """
+            use crate::pricing;
+
+            pub fn total(skus: &[&str]) -> u64 {
+                skus.iter().map(|s| pricing::price_of(s)).sum()
+            }
+        """,
+        # The same function name in another module: not what `pricing::` names.
+        "src/legacy.rs": "pub fn price_of(sku: &str, decoy: bool) -> u64 {\n    1\n}\n",
+    })
+    engine = RepoContext([str(root)], cache_dir=str(tmp_path / "cache"), workers=1)
+    engine.build_sync()
+    path = root / "src/checkout.rs"
+    text = path.read_text()
+    offset = text.index("pricing::price_of(") + len("pricing::price_of(")
+    blocks = _blocks(engine, path, text, offset)
+    engine.close()
+    assert "pub fn price_of(sku: &str) -> u64" in blocks.get("src/pricing.rs", "")
+    assert "decoy" not in "\n".join(blocks.values())
