@@ -36,7 +36,7 @@ _COMMON_BYTES = frozenset(w.encode() for w in _COMMON)
 _MAX_DF_SHARE = 0.02
 _MAX_DF_FLOOR = 64
 _QUERY_TOKENS = 16
-_MAX_WINDOWS = 400_000
+_MAX_WINDOWS = 200_000  # about 30 MB of postings at most
 
 
 def scan_identifiers(src: bytes, stop_words: frozenset[bytes] = frozenset()

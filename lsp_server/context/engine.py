@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from cachetools import LRUCache
 
 from lsp_server.context.chunks import WINDOW_LINES
-from lsp_server.context.index import BuildStats, RepoIndex
+from lsp_server.context.index import BuildStats, FileEntry, RepoIndex
 from lsp_server.context.languages import language_for_path
 from lsp_server.context.redact import redact
 from lsp_server.context.retrieve import (
@@ -65,7 +65,7 @@ class _Epoch:
     line: int
     budget: int
     blocks: list[ContextBlock]
-    entries: dict[str, int]  # path -> id of the index entry the block was rendered from
+    entries: dict[str, FileEntry | None]  # path -> the index entry its block came from
 
 
 def changed_lines(old: str, new: str) -> tuple[int, int]:
@@ -446,7 +446,7 @@ class RepoContext:
                 explained = self.explain(path, text, offset,
                                          int(budget_chars * EPOCH_START_SHARE), sticky=sticky)
                 epoch = self._epochs[path] = _Epoch(line, budget_chars, explained.blocks, {})
-            epoch.entries = {b.path: id(self.index.entry(b.path)) for b in epoch.blocks}
+            epoch.entries = {b.path: self.index.entry(b.path) for b in epoch.blocks}
         except Exception:  # context is an enhancement: never fail a completion over it
             log.exception("context retrieval failed for %s", path)
             return []
@@ -462,4 +462,4 @@ class RepoContext:
         if used > budget * EPOCH_FULL_SHARE:
             return False  # no room left for what the cursor needs now: choose afresh
         # A block rendered from a file that changed since is stale.
-        return all(id(self.index.entry(p)) == i for p, i in epoch.entries.items())
+        return all(self.index.entry(p) is e for p, e in epoch.entries.items())
