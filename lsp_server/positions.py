@@ -98,3 +98,24 @@ def byte_offset(text: str, offset: int) -> int:
     """Return the UTF-8 byte offset of a string offset (what tree-sitter expects)."""
     head = text[:offset]
     return len(head) if head.isascii() else len(head.encode("utf-8", "surrogatepass"))
+
+
+def newline_above(text: str, offset: int, lines: int) -> int:
+    """Return the index of the `lines`-th newline before `offset` (0 when there are fewer):
+    text[newline_above(...):offset] is the cursor's line so far and the lines above it."""
+    for _ in range(lines):
+        offset = text.rfind("\n", 0, offset)
+        if offset <= 0:
+            return 0
+    return offset
+
+
+def newline_below(text: str, offset: int, lines: int) -> int:
+    """Return the index of the `lines`-th newline after `offset` (len(text) when there are
+    fewer), not counting one right at `offset`."""
+    for _ in range(lines):
+        nxt = text.find("\n", offset + 1)
+        if nxt < 0:
+            return len(text)
+        offset = nxt
+    return offset

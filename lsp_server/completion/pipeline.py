@@ -544,8 +544,8 @@ class CompletionPipeline:
 
 
 def _stop(task: asyncio.Future) -> None:
-    """Cancel a model answer once: a second cancel would interrupt its clean-up, which closes
-    the HTTP connection (and so stops the model)."""
+    """Cancel a model answer once. A second cancellation that lands while the first unwinds
+    through httpx can leave the connection open, and the model generating (seen in tests)."""
     if not task.done() and not (isinstance(task, asyncio.Task) and task.cancelling()):
         task.cancel()
 

@@ -17,6 +17,8 @@ import threading
 from array import array
 from collections.abc import Iterable, Sequence
 
+from lsp_server.positions import newline_above
+
 WINDOW_LINES = 20
 # Keywords and the most common names say nothing about what code is about.
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]+")
@@ -70,19 +72,9 @@ def window_tokens(text: str) -> tuple[tuple[int, tuple[bytes, ...]], ...]:
     return scan_identifiers(text.encode("utf-8", "replace"))[1]
 
 
-def start_of_lines_above(text: str, offset: int, lines: int) -> int:
-    """Return where the `lines` lines above the cursor's line begin."""
-    start = offset
-    for _ in range(lines):
-        start = text.rfind("\n", 0, start)
-        if start <= 0:
-            return 0
-    return start
-
-
 def query_tokens(text: str, offset: int, lines_above: int = WINDOW_LINES) -> set[bytes]:
     """Return the identifiers of the lines above the cursor (and its own line so far)."""
-    start = start_of_lines_above(text, offset, lines_above)
+    start = newline_above(text, offset, lines_above)
     return {t.encode("ascii") for t in _ID.findall(text, start, offset)} - _COMMON_BYTES
 
 

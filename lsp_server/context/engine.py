@@ -29,6 +29,7 @@ from lsp_server.context.retrieve import (
 )
 from lsp_server.context.scanner import DEFAULT_MAX_FILE_BYTES, is_secret_path
 from lsp_server.context.symbols import FileSymbols, extract
+from lsp_server.positions import newline_above, newline_below
 from lsp_server.prompt import ContextFile
 from lsp_server.textdiff import common_prefix, common_suffix
 
@@ -398,19 +399,8 @@ class RepoContext:
         start = text.rfind("\n", 0, offset)
         end = text.find("\n", offset)
         end = len(text) if end < 0 else end
-        above = start
-        for _ in range(WINDOW_LINES_ABOVE + 1):
-            if above <= 0:
-                above = 0
-                break
-            above = text.rfind("\n", 0, above)
-        below = end
-        for _ in range(WINDOW_LINES_BELOW):
-            nxt = text.find("\n", below + 1)
-            if nxt < 0:
-                below = len(text)
-                break
-            below = nxt
+        above = newline_above(text, max(start, 0), WINDOW_LINES_ABOVE + 1)
+        below = newline_below(text, end, WINDOW_LINES_BELOW)
         indent = text[start + 1:offset]
         indent = indent[: len(indent) - len(indent.lstrip())]
         return (path, budget, self.index.generation, self._others_version(path),

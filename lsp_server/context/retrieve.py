@@ -12,9 +12,10 @@ from functools import lru_cache
 
 from cachetools import LRUCache
 
-from lsp_server.context.chunks import query_tokens, start_of_lines_above
+from lsp_server.context.chunks import query_tokens
 from lsp_server.context.index import FileEntry, RepoIndex
 from lsp_server.context.symbols import CONTAINER_KINDS, Definition, FileSymbols, Import
+from lsp_server.positions import newline_above, newline_below
 
 WINDOW_LINES_ABOVE = 80
 WINDOW_LINES_BELOW = 30
@@ -127,21 +128,9 @@ class _Cursor:
         self.occ: dict[str, _Occ] = {}
         self.receivers: dict[str, float] = {}
         self.member_calls: dict[str, dict[str, float]] = {}  # receiver -> member -> prox
-        start = offset
-        for _ in range(WINDOW_LINES_ABOVE + 1):
-            nl = text.rfind("\n", 0, start)
-            if nl < 0:
-                start = 0
-                break
-            start = nl
+        start = newline_above(text, offset, WINDOW_LINES_ABOVE + 1)
         start = start + 1 if start else 0
-        end = offset
-        for _ in range(WINDOW_LINES_BELOW):
-            nl = text.find("\n", end + 1)
-            if nl < 0:
-                end = len(text)
-                break
-            end = nl
+        end = newline_below(text, offset, WINDOW_LINES_BELOW)
         self.window_start = start
         first = self.line - text.count("\n", start, offset)
         occ = self.occ
@@ -347,7 +336,7 @@ class Retriever:
         the rest of the repository by BM25 over the index's windows."""
         if budget <= 200:
             return []
-        start = start_of_lines_above(text, offset, SIMILAR_WINDOW)
+        start = newline_above(text, offset, SIMILAR_WINDOW)
         query = set(_ID.findall(text, start, offset)) - _KEYWORDS
         if len(query) < 4:
             return []
@@ -600,12 +589,7 @@ class _State:
 
     def _local_imports(self) -> None:
         """Bind names imported inside functions near the cursor (Python's lazy imports)."""
-        start = self.offset
-        for _ in range(120):
-            start = self.text.rfind("\n", 0, start)
-            if start <= 0:
-                start = 0
-                break
+        start = newline_above(self.text, self.offset, 120)
         for m in _LAZY_IMPORT.finditer(self.text, start, self.offset + 2000):
             module, names = m.group(1), m.group(2).strip("() \\")
             imp = Import(module)
@@ -682,12 +666,7 @@ class _State:
                 pos = nxt + 1
             start = max(start, pos)
         # Sixty lines up are plenty to see where a variable came from.
-        floor = self.offset
-        for _ in range(60):
-            floor = self.text.rfind("\n", 0, floor)
-            if floor <= 0:
-                floor = 0
-                break
+        floor = newline_above(self.text, self.offset, 60)
         region = self.text[max(start, floor):self.offset + 1000]
         if self.enclosing_fn is not None:
             region = self.enclosing_fn.signature + "\n" + region

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import ssl
 from collections.abc import AsyncIterator
@@ -112,21 +114,25 @@ class ModelClient:
         """Yield completion text as it streams; closing the iterator closes the connection."""
         req = _with_model(req, await self.resolve_model(req.model))
         body = self.dialect.completion_body(req)
-        async for event in self._stream_events(self.dialect.completion_path(), body):
-            text, finished = self.dialect.completion_delta(event)
-            if text:
-                yield text
-            if finished:
-                return
+        events = self._stream_events(self.dialect.completion_path(), body)
+        async with contextlib.aclosing(events):  # closed with this iterator, not by the GC
+            async for event in events:
+                text, finished = self.dialect.completion_delta(event)
+                if text:
+                    yield text
+                if finished:
+                    return
 
     async def stream_chat(self, req: ChatRequest) -> AsyncIterator[ChatDelta]:
         """Yield chat deltas (answer and reasoning) as they stream."""
         if not req.model:
             req = ChatRequest(req.messages, await self.resolve_model(""), req.max_tokens,
                               req.temperature, req.thinking)
-        async for event in self._stream_events(self.dialect.chat_path, self.dialect.chat_body(req)):
-            for delta in self.dialect.chat_deltas(event):
-                yield delta
+        events = self._stream_events(self.dialect.chat_path, self.dialect.chat_body(req))
+        async with contextlib.aclosing(events):  # closed with this iterator, not by the GC
+            async for event in events:
+                for delta in self.dialect.chat_deltas(event):
+                    yield delta
 
     # -- internals -------------------------------------------------------------------
     def _where(self) -> str:
@@ -143,7 +149,9 @@ class ModelClient:
 
     async def _stream_events(self, path: str, body: dict[str, Any]) -> AsyncIterator[dict]:
         try:
-            async with self._http.stream("POST", path, json=body) as response:
+            response = await self._http.send(
+                self._http.build_request("POST", path, json=body), stream=True)
+            try:
                 if response.status_code >= 400:
                     text = (await _read_capped(response)).decode("utf-8", "replace")
                     raise self._status_error(response.status_code, text, response.headers, path)
@@ -157,6 +165,10 @@ class ModelClient:
                     if isinstance(event, dict) and "error" in event:
                         raise self._status_error(500, json.dumps(event), response.headers, path)
                     yield event
+            finally:
+                # Closing an unfinished stream drops its connection, which stops the model;
+                # shielded, so that a cancellation arriving meanwhile cannot cut it short.
+                await asyncio.shield(response.aclose())
         except httpx.HTTPError as exc:
             raise self._transport_error(exc) from None
 

@@ -71,6 +71,27 @@ end
 ---@param n number
 ---@param total integer
 ---@return integer
+--- Return the chat buffer's lines and the line number of its last "## You" header (or nil).
+local function last_you(buf)
+  local lines = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
+  for i = #lines, 1, -1 do
+    if lines[i] == YOU then
+      return lines, i
+    end
+  end
+  return lines, nil
+end
+
+--- Write a message under the last "## You" header (replacing a half-typed draft there).
+local function put_message(buf, msg)
+  local _, you = last_you(buf)
+  if you then
+    vim.api.nvim_buf_set_lines(buf, you, -1, false, msg)
+  else
+    vim.api.nvim_buf_set_lines(buf, -1, -1, false, vim.list_extend({ '', YOU }, msg))
+  end
+end
+
 local function size(n, total)
   return math.max(10, n < 1 and math.floor(total * n) or math.floor(n))
 end
@@ -310,21 +331,7 @@ function M.send(message, opts)
   local buf = M.open()
   if not opts._typed then
     vim.bo[buf].modifiable = true
-    local lines = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
-    local you = nil
-    for i = #lines, 1, -1 do
-      if lines[i] == YOU then
-        you = i
-        break
-      end
-    end
-    -- Write the message under the last "## You" header (replacing a half-typed draft).
-    local msg_lines = vim.split(message, '\n', { plain = true })
-    if you then
-      vim.api.nvim_buf_set_lines(buf, you, -1, false, msg_lines)
-    else
-      vim.api.nvim_buf_set_lines(buf, -1, -1, false, vim.list_extend({ '', YOU }, msg_lines))
-    end
+    put_message(buf, vim.split(message, '\n', { plain = true }))
   end
   local turn = new_turn(session)
   turn.client_id = client.id
@@ -359,20 +366,7 @@ function M.begin_external(label, src, client)
   local buf = M.open()
   local name = vim.fn.fnamemodify(vim.api.nvim_buf_get_name(src), ':.')
   vim.bo[buf].modifiable = true
-  local lines = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
-  local you
-  for i = #lines, 1, -1 do
-    if lines[i] == YOU then
-      you = i
-      break
-    end
-  end
-  local msg = { ('_%s (%s)_'):format(label, name) }
-  if you then
-    vim.api.nvim_buf_set_lines(buf, you, -1, false, msg)
-  else
-    vim.api.nvim_buf_set_lines(buf, -1, -1, false, vim.list_extend({ '', YOU }, msg))
-  end
+  put_message(buf, { ('_%s (%s)_'):format(label, name) })
   local turn = new_turn(session)
   turn.client_id = client.id
   return turn
@@ -456,14 +450,7 @@ end
 --- Send what the user wrote under the last "## You" header.
 function M.send_from_buffer()
   local buf = chat_buf()
-  local lines = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
-  local you
-  for i = #lines, 1, -1 do
-    if lines[i] == YOU then
-      you = i
-      break
-    end
-  end
+  local lines, you = last_you(buf)
   if not you then
     return
   end

@@ -288,8 +288,7 @@ function M.detach(bufnr)
   if not st then
     return
   end
-  cancel(bufnr)
-  clear(bufnr)
+  M.dismiss(bufnr)
   pcall(vim.api.nvim_del_augroup_by_id, st.augroup)
   states[bufnr] = nil
 end
