@@ -435,6 +435,7 @@ class _State:
         self.local_names = {d.name for d in self.current.definitions if not d.container}
         self.local_all = {d.name for d in self.current.definitions}
         self.imported_files: set[str] = set()
+        self.scope: frozenset[str] = frozenset()  # set by _imports: see _in_scope
         self.bindings: dict[str, list[tuple[FileEntry, Definition]]] = {}
         self.module_aliases: dict[str, list[str]] = {}
         self.type_weights: dict[str, float] = {}
@@ -586,6 +587,14 @@ class _State:
         if lang in ("c", "cpp"):  # headers included by included headers are in scope too
             seen = self.module_aliases.setdefault("*", [])
             seen.extend(p for p in self.imported_files if p not in seen)
+        self.scope = frozenset(
+            (*self.imported_files, *self.module_aliases.get("", ()),
+             *self.module_aliases.get("*", ())))
+
+    def _in_scope(self, path: str) -> bool:
+        """Return whether a file's names are visible here: imported, in the same package
+        (Go: directory; Java: declared package, every source root), or beside this file."""
+        return path in self.scope or _dirname(path) == self.directory
 
     def _local_imports(self) -> None:
         """Bind names imported inside functions near the cursor (Python's lazy imports)."""
@@ -834,7 +843,6 @@ class _State:
         for alias in self.bindings:
             if alias not in cur.occ and alias in cur.file_names:
                 cur.occ[alias] = _Occ(0.04, False, True, True)
-        scope_files = set(self.imported_files) | set(self.module_aliases.get("", ()))
         for name, o in cur.occ.items():
             if len(name) < 2 or name in _SELF_NAMES:
                 continue
@@ -866,7 +874,7 @@ class _State:
                 if 0 < len(defs) <= 6:
                     w = 0.75 / math.sqrt(len(defs))
                     for e, d in defs:
-                        near = e.path in scope_files or _dirname(e.path) == self.directory
+                        near = self._in_scope(e.path)
                         self.add(e, d, (w + (0.15 if near else 0.0)) * o.prox, "named")
             elif o.bare and name not in self.local_names:
                 defs = [(e, d) for e, d in self._named_defs(name)
@@ -885,7 +893,7 @@ class _State:
 
     def _members(self, tname: str) -> list[tuple[FileEntry, Definition]]:
         """Return the members of a type: same file or same directory as its definition."""
-        key = (tname, self.directory)
+        key = (tname, self.directory, self.scope)
         cache = self.caches["members"]
         found = cache.get(key)
         if found is None:
@@ -897,9 +905,7 @@ class _State:
         if not owners:
             return [(e, d) for e, d in self.index.members_of(tname)][:60]
         if len(owners) > 1:
-            near = [(e, d) for e, d in owners if e.path in self.imported_files
-                    or _dirname(e.path) == self.directory]
-            owners = near or owners[:2]
+            owners = [(e, d) for e, d in owners if self._in_scope(e.path)] or owners[:2]
         dirs = {_dirname(e.path) for e, _ in owners}
         return [(e, d) for e, d in self.index.members_of(tname)
                 if _dirname(e.path) in dirs][:80]
@@ -915,9 +921,7 @@ class _State:
             done.add(tname)
             owners = self._owners(tname)
             if len(owners) > 2:
-                near = [(e, d) for e, d in owners if e.path in self.imported_files
-                        or _dirname(e.path) == self.directory]
-                owners = near[:2] if near else []
+                owners = [(e, d) for e, d in owners if self._in_scope(e.path)][:2]
             for e, d in owners:
                 self.add(e, d, 0.6 * w, "type")
                 for base in d.bases:

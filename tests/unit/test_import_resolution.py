@@ -875,6 +875,8 @@ def test_java_class_of_the_same_package_wins_over_same_named_classes_nearby(tmp_
     everything = "\n".join(_blocks(engine, path, text, offset).values())
     engine.close()
     assert "public long priceOf(Order order)" in everything
+    # `new Pricing()` names the class in scope: the others' members are not offered.
+    assert "decoy" not in everything
 
 
 def test_rust_module_imported_by_use_is_followed_through_its_alias(tmp_path: Path) -> None:
