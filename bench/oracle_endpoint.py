@@ -36,21 +36,45 @@ class OracleStats:
     prompts: list[str] = field(default_factory=list)
     documents: list[str] = field(default_factory=list)  # which document each prompt was for
 
-    def prefix_reuse(self, same_document: bool = False) -> float | None:
-        """Return the mean share of each prompt equal, byte for byte, to the previous start.
+    def _pairs(self, same_document: bool) -> list[tuple[bytes | None, bytes]]:
+        """Return (earlier prompt or None, prompt) for every prompt, as bytes.
 
-        With same_document, only pairs of prompts for the same document count (the first
-        prompt after switching files shares little with the last one of the previous file).
+        The earlier prompt is the one just before; with same_document, the one before for the
+        same document (None for a document's first prompt).
         """
-        shares = []
         docs = self.documents if len(self.documents) == len(self.prompts) else None
-        for i in range(1, len(self.prompts)):
-            if same_document and docs is not None and docs[i] != docs[i - 1]:
-                continue
-            a, b = self.prompts[i - 1].encode(), self.prompts[i].encode()
-            # Character by character is what is wanted here: a byte-level shared prefix.
-            shares.append(len(os.path.commonprefix([a, b])) / max(1, len(b)))  # noqa: RUF071
+        last: dict[str, bytes] = {}
+        pairs: list[tuple[bytes | None, bytes]] = []
+        for i, prompt in enumerate(self.prompts):
+            data = prompt.encode()
+            if same_document and docs is not None:
+                pairs.append((last.get(docs[i]), data))
+                last[docs[i]] = data
+            else:
+                pairs.append((self.prompts[i - 1].encode() if i else None, data))
+        return pairs
+
+    def prefix_reuse(self, same_document: bool = False) -> float | None:
+        """Return the mean share of each prompt equal, byte for byte, to an earlier one's start.
+
+        The earlier prompt is the previous one; with same_document, the previous one for the
+        same document, which is what a server still holds for that user and file while
+        several share it. A prompt with no earlier one is left out.
+        """
+        shares = [_shared(a, b) / max(1, len(b)) for a, b in self._pairs(same_document) if a]
         return sum(shares) / len(shares) if shares else None
+
+    def computed_bytes(self) -> tuple[int, int]:
+        """Return (bytes of every prompt, bytes not shared with that document's previous
+        prompt): what the server must compute anew when it caches one prompt per document."""
+        pairs = self._pairs(same_document=True)
+        total = sum(len(b) for _, b in pairs)
+        return total, total - sum(_shared(a, b) for a, b in pairs if a)
+
+
+def _shared(a: bytes, b: bytes) -> int:
+    # Byte by byte is what is wanted here: the shared prefix a prompt cache reuses.
+    return len(os.path.commonprefix([a, b]))  # noqa: RUF071
 
 
 def split_fim(prompt: str) -> tuple[str, str] | None:

@@ -204,6 +204,7 @@ class Replayer:
             "wrong": s.wrong, "unknown_cursor": s.unknown_cursor, "tokens": s.tokens,
             "prefix_reuse": s.prefix_reuse(),
             "prefix_reuse_same_document": s.prefix_reuse(same_document=True),
+            "prompt_bytes": s.computed_bytes(),
         }
         self.fig.seconds = time.perf_counter() - started
         return self.fig
@@ -444,9 +445,13 @@ def report(fig: Figures, bound: tuple[int, int, int]) -> None:
     median = statistics.median(fig.latencies) * 1000 if fig.latencies else float("nan")
     print(f"median keystroke-to-ghost-text   {median:.0f} ms")
     reuse, same = o.get("prefix_reuse"), o.get("prefix_reuse_same_document")
-    print(f"prefix reuse                     {'n/a' if reuse is None else f'{100 * reuse:.1f}%'}"
-          f" over all consecutive prompts; "
-          f"{'n/a' if same is None else f'{100 * same:.1f}%'} between prompts for the same file")
+    print(f"prefix reuse                     {'n/a' if same is None else f'{100 * same:.1f}%'}"
+          " with the previous prompt for the same file (each file's first prompt has none); "
+          f"{'n/a' if reuse is None else f'{100 * reuse:.1f}%'} with the previous prompt "
+          "whatever its file")
+    sent, computed = o.get("prompt_bytes") or (0, 0)
+    print(f"prompt bytes to compute          {computed} of {sent} sent ({_pct(computed, sent)}; "
+          f"{computed / max(1, keys):.0f} per keystroke) with one cached prompt per file")
     print(f"oracle answers wrong / no cursor {o.get('wrong')} / {o.get('unknown_cursor')}")
     hits = srv.get("rule_hits") or srv.get("ruleHits") or {}
     if hits:

@@ -31,7 +31,8 @@ class ContextFile:
     text: str
 
 
-MIN_SUFFIX_CHARS = 300
+MIN_SUFFIX_CHARS = 200  # the rest of the line and about five more
+SUFFIX_SHARE = 20  # the suffix is at most this fraction of what precedes it
 
 
 def split_document(text: str, offset: int, prefix_chars: int, suffix_chars: int) -> tuple[str, str]:
@@ -60,15 +61,17 @@ def trim_suffix(suffix: str, suffix_chars: int) -> str:
 
 def fit_suffix(suffix: str, suffix_chars: int, prefix: str,
                context_files: Sequence[ContextFile]) -> str:
-    """Trim the suffix to a twelfth of what comes before it in the prompt (a few lines at
+    """Trim the suffix to a twentieth of what comes before it in the prompt (a few lines at
     least), within `suffix_chars`.
 
     Servers reuse the longest prompt prefix they have cached; the suffix comes after the
-    cursor, so it is recomputed at every keystroke. Keeping it small lets over nine tenths
-    of each prompt come from the cache.
+    cursor, so it is recomputed at every keystroke, together with whatever was typed since
+    the previous prompt. Keeping it small lets over nine tenths of each prompt come from
+    the cache, while the lines right after the cursor (what tells the model where to stop)
+    stay in.
     """
     before = len(prefix) + sum(len(cf.path) + len(cf.text) for cf in context_files)
-    return trim_suffix(suffix, min(suffix_chars, max(MIN_SUFFIX_CHARS, before // 12)))
+    return trim_suffix(suffix, min(suffix_chars, max(MIN_SUFFIX_CHARS, before // SUFFIX_SHARE)))
 
 
 def build_fim_prompt(

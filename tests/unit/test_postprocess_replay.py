@@ -28,6 +28,14 @@ def test_prefix_reuse_is_the_shared_start_share():
     assert stats.prefix_reuse() == (0.75 + 1.0) / 2
 
 
+def test_prefix_reuse_per_document_compares_with_that_documents_previous_prompt():
+    stats = OracleStats(prompts=["a-12", "b-34", "a-13", "b-34"], documents=["a", "b", "a", "b"])
+    assert stats.prefix_reuse() == 0.0
+    assert stats.prefix_reuse(same_document=True) == (0.75 + 1.0) / 2
+    # Each document's first prompt is computed whole; later ones only past the shared start.
+    assert stats.computed_bytes() == (16, 4 + 4 + 1 + 0)
+
+
 def test_wrong_share_answers_wrong_text_deterministically():
     oracle = Oracle(lambda p, s: ("right", "wrong"), wrong_share=1 / 3)
     answers = [oracle.answer(f"<|fim_prefix|>{i}<|fim_suffix|><|fim_middle|>") for i in range(300)]
