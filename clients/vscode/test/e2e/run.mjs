@@ -136,6 +136,23 @@ async function statusText() {
   return (await item.count()) ? item.getAttribute('aria-label') : null;
 }
 
+// Edits that need confirmation open the Refactor Preview with their boxes unticked: tick the
+// first, Apply, save the editor, and return the file once it holds `expected`.
+async function confirmAndSave(file, expected) {
+  const apply = page.locator('#refactorPreview').getByRole('button', { name: /^Apply/ }).first();
+  await apply.waitFor({ state: 'visible', timeout: 30000 });
+  const boxes = page.locator('#refactorPreview .edit-checkbox');
+  await boxes.first().click();
+  await waitFor('the edit to be ticked', async () => (await boxes.first().getAttribute('aria-checked')) === 'true', 5000);
+  await apply.click();
+  await sleep(300);
+  await page.keyboard.press('Control+S');
+  return waitFor(`${path.basename(file)} saved with the edit`, () => {
+    const t = fs.readFileSync(file, 'utf8');
+    return t.includes(expected) ? t : null;
+  }, 10000);
+}
+
 async function chatFrame() {
   for (const frame of page.frames()) {
     if ((await frame.locator('#composer').count().catch(() => 0)) > 0) return frame;
@@ -401,6 +418,31 @@ async function main() {
         }, 5000);
         return { clipboard: clip.split('\n')[0] };
       }, { optional: true });
+
+      await step('Insert puts a code block at the cursor', async () => {
+        const before = fs.readFileSync(file, 'utf8');
+        await page.locator('.monaco-editor .view-lines').first().click();
+        await page.keyboard.press('Control+End');
+        await frame.locator('.message.assistant').first().locator('button[data-action="insert"]').click();
+        await page.locator('.monaco-editor .view-lines').first().click();
+        await page.keyboard.press('Control+S');
+        const inserted = await waitFor('calc.py saved with the block at its end', () => {
+          const t = fs.readFileSync(file, 'utf8');
+          return t === before + 'def add(a: int, b: int) -> int:\n    return a + b\n' ? t : null;
+        }, 10000);
+        await page.keyboard.press('Control+Z');
+        await page.keyboard.press('Control+S');
+        await waitFor('the insertion undone', () => fs.readFileSync(file, 'utf8') === before, 10000);
+        return { lines: inserted.split('\n').length };
+      }, { optional: true });
+
+      await step('Apply replaces the definition the code block names, after confirmation', async () => {
+        // Nothing selected: the server finds `def add` in the file and rewrites it.
+        await frame.locator('.message.assistant').first().locator('button[data-action="apply"]').click();
+        const saved = await confirmAndSave(file, 'def add(a: int, b: int) -> int:\n    return a + b');
+        if (saved.includes('def add(a, b)') || saved.includes('"""')) throw new Error(`not replaced: ${saved}`);
+        return { saved };
+      }, { optional: true });
     }
 
     // -- a refactor action ---------------------------------------------------------------
@@ -425,18 +467,8 @@ async function main() {
         if (refused) throw new Error(`refused: ${refused}`);
         return false;
       }, 30000);
-      // Edits that need confirmation start unchecked: tick the file, then Apply.
-      const boxes = page.locator('#refactorPreview .edit-checkbox');
-      await boxes.first().click();
-      await waitFor('the edit to be ticked', async () => (await boxes.first().getAttribute('aria-checked')) === 'true', 5000);
       await page.screenshot({ path: path.join(OUT, 'refactor-preview.png') });
-      await apply.click();
-      await sleep(300);
-      await page.keyboard.press('Control+S');
-      const saved = await waitFor('calc.py saved with the refactoring', () => {
-        const t = fs.readFileSync(file, 'utf8');
-        return t.includes('def add(a: int, b: int) -> int:') ? t : null;
-      }, 10000);
+      const saved = await confirmAndSave(file, 'def add(a: int, b: int) -> int:\n    """Return the sum of a and b."""');
       return { saved };
     }, { optional: true });
 
@@ -494,6 +526,51 @@ async function main() {
         return { restoredQuestions: questions.length };
       }, { optional: true });
     }
+
+    await step('Set API Key: the key reaches the endpoint and no log', async () => {
+      const key = 'sk-e2e-7c1d9f2b40a8';
+      const ready = () => consoleLines.filter((l) => l.includes('[qwen] language server ready')).length;
+      const before = ready();
+      await commandPalette('Qwen: Set API Key');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible' });
+      await input.fill(key);
+      await page.keyboard.press('Enter');
+      await waitFor('the server to restart with the key', () => ready() > before, 40000, 200);
+      await waitFor('the status bar to be idle again', async () => (await statusText()) === 'Qwen idle', 20000);
+      const seen = (await http(`${endpoint}/_control/requests`)).requests.length;
+      await page.locator('.monaco-editor .view-lines').first().click();
+      await page.keyboard.press('Control+End');
+      await page.keyboard.press('Enter');
+      await page.keyboard.type('def sub(', { delay: 30 });
+      const auth = await waitFor('a model request after the restart', async () => {
+        const fresh = (await http(`${endpoint}/_control/requests`)).requests.slice(seen);
+        const r = fresh.find((x) => x.path.startsWith('/v1/'));
+        return r ? (Object.entries(r.headers).find(([k]) => k.toLowerCase() === 'authorization')?.[1] ?? '(none)') : null;
+      }, 20000, 100);
+      if (auth !== `Bearer ${key}`) throw new Error(`the endpoint saw Authorization ${auth}`);
+      await page.keyboard.press('Escape');
+      // Every log VS Code keeps (the Qwen output channel and the server's stderr included).
+      const logged = [];
+      let qwenLogs = 0;
+      const walk = (dir) => {
+        for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+          const p = path.join(dir, e.name);
+          if (e.isDirectory()) {
+            walk(p);
+            continue;
+          }
+          const text = fs.readFileSync(p, 'latin1');
+          if (text.includes(key)) logged.push(p);
+          if (text.includes('the API key changed')) qwenLogs += 1;
+        }
+      };
+      walk(path.join(ud, 'logs'));
+      if (!qwenLogs) throw new Error(`no log under ${path.join(ud, 'logs')} tells of the restart: the search would prove nothing`);
+      if (consoleLines.some((l) => l.includes(key))) logged.push('the browser console');
+      if (logged.length) throw new Error(`the key was logged in ${logged.join(', ')}`);
+      return { authorization: 'Bearer sk-e2e-…', logsSearched: qwenLogs };
+    }, { optional: true });
 
     await step('a bad server command shows a notification with Show log; a Python interpreter restarts it', async () => {
       const machine = path.join(ud, 'Machine', 'settings.json');
