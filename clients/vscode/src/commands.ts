@@ -19,6 +19,9 @@ import {
 } from './protocol';
 import { serverLaunch, serverSettings } from './settings';
 
+/** The doctor bounds each of its checks; this only stops one that hangs outright. */
+const DOCTOR_TIMEOUT_MS = 120_000;
+
 const EDIT_TITLES: Record<EditCommand, string> = {
   'qwen.refactor': 'Refactoring',
   'qwen.simplify': 'Simplifying',
@@ -146,7 +149,8 @@ export class Commands implements vscode.Disposable {
     await choice?.run();
   }
 
-  /** `qwen-lsp doctor` in a terminal, with the same endpoint the server uses. */
+  /** `qwen-lsp doctor` with the same endpoint and key the server uses; its report opens as a
+   * document (a terminal would close, report and all, as soon as a healthy run exits). */
   private async doctor(): Promise<void> {
     const launch = serverLaunch(editor.settings());
     const s = serverSettings(editor.settings()) as { endpoint?: Record<string, string>; completion?: Record<string, string>; chat?: Record<string, string> };
@@ -157,7 +161,12 @@ export class Commands implements vscode.Disposable {
     if (s.chat?.model) env.QWEN_LSP_CHAT_MODEL = s.chat.model;
     const key = await this.secrets.get();
     if (key) env.QWEN_LSP_API_KEY = key;
-    editor.runInTerminal('Qwen doctor', launch.command, [...launch.args, 'doctor'], env);
+    const result = await editor.withCancellableProgress('Qwen: running the doctor…', (token) =>
+      editor.runProgram(launch.command, [...launch.args, 'doctor'], env, DOCTOR_TIMEOUT_MS, token));
+    if (!result) return;
+    await editor.showDocument(`qwen-lsp doctor\n\n${result.output}`, 'plaintext');
+    if (result.code === 0) void editor.info('Qwen doctor: the endpoint is ready.');
+    else void editor.warn('Qwen doctor: something is not working; the report says what to fix.');
   }
 
   private async stats(): Promise<void> {

@@ -1,6 +1,7 @@
 // The editor, wrapped: every call this extension makes into VS Code's window, workspace,
 // secrets and clipboard goes through here, so the other modules stay small and testable.
 
+import { execFile } from 'node:child_process';
 import * as vscode from 'vscode';
 import type { SettingsReader } from './settings';
 import type { LspRange } from './protocol';
@@ -123,10 +124,27 @@ export function runCommand<T = unknown>(command: string, ...args: unknown[]): Th
   return vscode.commands.executeCommand<T>(command, ...args);
 }
 
-/** Run a command in a terminal with extra environment variables (never echoed). */
-export function runInTerminal(name: string, command: string, args: string[], env: Record<string, string>): void {
-  const terminal = vscode.window.createTerminal({ name, env, shellPath: command, shellArgs: args });
-  terminal.show();
+export interface ProgramResult {
+  /** Exit code; null when the program could not start, was killed or timed out. */
+  code: number | null;
+  /** What it wrote (stdout, then stderr), or why it did not run. */
+  output: string;
+}
+
+/** Run a program to its end with extra environment variables (never echoed), and collect what
+ * it wrote. Cancelling the token stops it. */
+export function runProgram(command: string, args: string[], env: Record<string, string>, timeoutMs: number,
+  token?: vscode.CancellationToken): Promise<ProgramResult> {
+  return new Promise((resolve) => {
+    const child = execFile(command, args, { env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 4 << 20 },
+      (err, stdout, stderr) => {
+        const out = `${stdout}${stderr}`;
+        if (!err) resolve({ code: 0, output: out });
+        else if (typeof err.code === 'number') resolve({ code: err.code, output: out });
+        else resolve({ code: null, output: `${out}${out ? '\n' : ''}${command} did not run to its end: ${err.message}\n` });
+      });
+    token?.onCancellationRequested(() => child.kill());
+  });
 }
 
 export async function showDocument(content: string, language: string): Promise<void> {

@@ -41,6 +41,7 @@ const CHAT_ANSWER = [
   '',
   'It works for any type that supports `+`. Model output is escaped: <b>not bold</b>.',
 ].join('\n');
+const API_KEY = 'sk-e2e-7c1d9f2b40a8';
 const REFACTORED = 'def add(a: int, b: int) -> int:\n    """Return the sum of a and b."""\n    return a + b\n';
 
 const started = Date.now();
@@ -121,6 +122,10 @@ async function http(url, body) {
 }
 
 // -- the workbench -----------------------------------------------------------------------
+function authorization(recorded) {
+  return Object.entries(recorded.headers).find(([k]) => k.toLowerCase() === 'authorization')?.[1] ?? '(none)';
+}
+
 async function commandPalette(text) {
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
@@ -528,7 +533,7 @@ async function main() {
     }
 
     await step('Set API Key: the key reaches the endpoint and no log', async () => {
-      const key = 'sk-e2e-7c1d9f2b40a8';
+      const key = API_KEY;
       const ready = () => consoleLines.filter((l) => l.includes('[qwen] language server ready')).length;
       const before = ready();
       await commandPalette('Qwen: Set API Key');
@@ -546,7 +551,7 @@ async function main() {
       const auth = await waitFor('a model request after the restart', async () => {
         const fresh = (await http(`${endpoint}/_control/requests`)).requests.slice(seen);
         const r = fresh.find((x) => x.path.startsWith('/v1/'));
-        return r ? (Object.entries(r.headers).find(([k]) => k.toLowerCase() === 'authorization')?.[1] ?? '(none)') : null;
+        return r ? authorization(r) : null;
       }, 20000, 100);
       if (auth !== `Bearer ${key}`) throw new Error(`the endpoint saw Authorization ${auth}`);
       await page.keyboard.press('Escape');
@@ -570,6 +575,26 @@ async function main() {
       if (consoleLines.some((l) => l.includes(key))) logged.push('the browser console');
       if (logged.length) throw new Error(`the key was logged in ${logged.join(', ')}`);
       return { authorization: 'Bearer sk-e2e-…', logsSearched: qwenLogs };
+    }, { optional: true });
+
+    await step('Run Doctor checks the same endpoint with the same key and shows its report', async () => {
+      const seen = (await http(`${endpoint}/_control/requests`)).requests.length;
+      await commandPalette('Qwen: Run Doctor');
+      // The doctor's own probe: a file-level FIM prompt, which the server never sends here.
+      const probe = await waitFor('the doctor\'s FIM probe at the endpoint', async () => {
+        const fresh = (await http(`${endpoint}/_control/requests`)).requests.slice(seen);
+        return fresh.find((r) => String(r.body?.prompt ?? '').startsWith('<|fim_prefix|>def add(a, b):')) ?? null;
+      }, 30000, 200);
+      if (authorization(probe) !== `Bearer ${API_KEY}`) throw new Error(`the doctor sent Authorization ${authorization(probe)}`);
+      // The report opens as a document, and a notification gives the verdict.
+      const report = await waitFor('the report in an editor', async () => {
+        const t = (await page.locator('.editor-instance .monaco-editor .view-lines').allTextContents().catch(() => [])).join('\n').replace(/\u00a0/g, ' ');
+        return /verdict: ready/.test(t) ? t : null;
+      }, 20000, 200);
+      if (report.includes(API_KEY)) throw new Error('the report shows the API key');
+      await page.locator('.notification-list-item', { hasText: 'Qwen doctor: the endpoint is ready' }).first().waitFor({ state: 'visible', timeout: 5000 });
+      await page.screenshot({ path: path.join(OUT, 'doctor.png') });
+      return { verdict: 'ready', probe: probe.path };
     }, { optional: true });
 
     await step('a bad server command shows a notification with Show log; a Python interpreter restarts it', async () => {
