@@ -11,12 +11,13 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import os
 import random
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from lsp_server.textdiff import common_prefix
 
 FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE = "<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>"
 _TOKEN = re.compile(r"\s+|\w+|[^\w\s]")
@@ -61,7 +62,7 @@ class OracleStats:
         same document, which is what a server still holds for that user and file while
         several share it. A prompt with no earlier one is left out.
         """
-        shares = [_shared(a, b) / max(1, len(b)) for a, b in self._pairs(same_document) if a]
+        shares = [common_prefix(a, b) / max(1, len(b)) for a, b in self._pairs(same_document) if a]
         return sum(shares) / len(shares) if shares else None
 
     def computed_bytes(self) -> tuple[int, int]:
@@ -69,12 +70,7 @@ class OracleStats:
         prompt): what the server must compute anew when it caches one prompt per document."""
         pairs = self._pairs(same_document=True)
         total = sum(len(b) for _, b in pairs)
-        return total, total - sum(_shared(a, b) for a, b in pairs if a)
-
-
-def _shared(a: bytes, b: bytes) -> int:
-    # Byte by byte is what is wanted here: the shared prefix a prompt cache reuses.
-    return len(os.path.commonprefix([a, b]))  # noqa: RUF071
+        return total, total - sum(common_prefix(a, b) for a, b in pairs if a)
 
 
 def split_fim(prompt: str) -> tuple[str, str] | None:

@@ -125,6 +125,10 @@ class _Generation:
     waiters: int = 0  # requests waiting for it
     keep: bool = False  # a keystroke typed through it since the last request left
 
+    @property
+    def running(self) -> bool:
+        return self.task is not None and not self.task.done()
+
     def agrees(self, typed: str) -> bool:
         """Return whether text typed since it started matches what it streamed so far.
 
@@ -132,6 +136,12 @@ class _Generation:
         """
         so_far = "".join(self.partial)
         return so_far.startswith(typed) or (bool(so_far) and typed.startswith(so_far))
+
+    def typed_through(self, text: str, offset: int | None = None) -> bool:
+        """Return whether the document `text` (cursor at `offset`) differs from where this
+        answer was asked for only by typing what it streamed."""
+        typed = self.anchor.typed_since(text, offset)
+        return typed is not None and self.agrees(typed)
 
 
 @dataclass
@@ -244,9 +254,8 @@ class CompletionPipeline:
         answer is generating (the next request takes it over); otherwise it is closed now.
         """
         gen = self._generations.get(document_key)
-        if gen is not None and gen.task is not None and not gen.task.done():
-            typed = gen.anchor.typed_since(text) if text is not None else None
-            gen.keep = typed is not None and gen.agrees(typed)
+        if gen is not None and gen.running:
+            gen.keep = text is not None and gen.typed_through(text)
             if not gen.keep:
                 _stop(gen.task)
         self.cancel(document_key)
@@ -339,9 +348,8 @@ class CompletionPipeline:
                 or not self._endpoints.candidates()):
             return
         gen = self._generations.get(inp.document_key)
-        if gen is not None and gen.task is not None and not gen.task.done():
-            typed = gen.anchor.typed_since(after.text, after.offset)
-            if typed is not None and gen.agrees(typed):
+        if gen is not None and gen.running:
+            if gen.typed_through(after.text, after.offset):
                 return  # already generating what comes after the accepted text
             _stop(gen.task)
         self._spawn(self._prefetch(after, settings))
@@ -362,7 +370,7 @@ class CompletionPipeline:
         """Wait for the answer in flight when the user has only typed what it is generating
         (a prefetch after acceptance, or a request an earlier keystroke left running)."""
         gen = self._generations.get(inp.document_key)
-        if gen is None or gen.task is None or gen.task.done():
+        if gen is None or not gen.running:
             return None
         typed = gen.anchor.typed_since(inp.text, inp.offset)
         if typed is None or gen.anchor.settings_key != settings.completion_key():
@@ -387,7 +395,7 @@ class CompletionPipeline:
             await asyncio.wait([gen.task])
         finally:
             gen.waiters -= 1
-            if not gen.waiters and not gen.task.done():
+            if not gen.waiters and gen.running:
                 asyncio.get_running_loop().call_later(_ORPHAN_GRACE_S, self._orphaned, gen)
 
     @staticmethod

@@ -19,13 +19,13 @@ from lsp_server.context.index import BuildStats, FileEntry, RepoIndex
 from lsp_server.context.languages import language_for_path
 from lsp_server.context.redact import redact
 from lsp_server.context.retrieve import (
-    FILE_HEADER_CHARS,
     WINDOW_LINES_ABOVE,
     WINDOW_LINES_BELOW,
     ContextBlock,
     RecentEdit,
     Retriever,
     Snippet,
+    context_cost,
 )
 from lsp_server.context.scanner import DEFAULT_MAX_FILE_BYTES, is_secret_path
 from lsp_server.context.symbols import FileSymbols, extract
@@ -448,7 +448,7 @@ class RepoContext:
         """Return whether a file's context may keep growing for a cursor on `line`."""
         if abs(line - epoch.line) > STICKY_LINES or epoch.budget != budget:
             return False
-        used = sum(len(b.text) + len(b.rel) + FILE_HEADER_CHARS for b in epoch.blocks)
+        used = sum(map(context_cost, epoch.blocks))
         if used > budget * EPOCH_FULL_SHARE:
             return False  # no room left for what the cursor needs now: choose afresh
         # A block rendered from a file that changed since is stale.

@@ -295,7 +295,7 @@ class Retriever:
         that matter most for this cursor is missing from them. Then what is chosen besides
         them follows, within what they leave.
         """
-        budget_chars -= sum(_block_cost(b) for b in pinned)
+        budget_chars -= sum(map(context_cost, pinned))
         if budget_chars <= 0:
             return list(pinned)
         state = _State(self.index, path, text, offset, current, self.caches(), sticky)
@@ -311,11 +311,11 @@ class Retriever:
         if recent_edits and open_texts:
             extras = _recent_snippets(self.index, path, recent_edits, open_texts, extra_budget)
         extras = [s for s in extras if (s.path, s.start_line) not in taken]
-        spent = sum(len(s.text) + len(s.rel) + FILE_HEADER_CHARS for s in extras)
+        spent = sum(map(context_cost, extras))
         extras += self._similar(path, text, offset, open_texts or {},
                                 int(budget_chars * 0.3) - spent,
                                 taken | {(s.path, s.start_line) for s in extras})
-        used_extra = sum(len(s.text) + len(s.rel) + FILE_HEADER_CHARS for s in extras)
+        used_extra = sum(map(context_cost, extras))
         blocks = state.select(budget_chars - used_extra)
         by_path = {b.path: b for b in blocks}
         for s in extras:
@@ -362,12 +362,12 @@ class Retriever:
         for j, p, a, b, chunk in scored[:4]:
             if (p, a) in taken or any(s.path == p and abs(s.start_line - a) < 10 for s in out):
                 continue
-            rel = self.index.relpath(p)
-            cost = len(chunk) + len(rel) + FILE_HEADER_CHARS
+            snippet = Snippet(p, self.index.relpath(p), a, b, chunk, round(j, 3), "similar")
+            cost = context_cost(snippet)
             if used + cost > budget:
                 continue
             used += cost
-            out.append(Snippet(p, rel, a, b, chunk, round(j, 3), "similar"))
+            out.append(snippet)
         return out
 
     def _windows(self, path: str, text: str) -> list[tuple[int, int, frozenset[str], str]]:
@@ -385,8 +385,9 @@ class Retriever:
         return found
 
 
-def _block_cost(b: ContextBlock) -> int:
-    return len(b.text) + len(b.rel) + FILE_HEADER_CHARS
+def context_cost(piece: Snippet | ContextBlock) -> int:
+    """Return how many prompt characters a snippet or block takes, its file header included."""
+    return len(piece.text) + len(piece.rel) + FILE_HEADER_CHARS
 
 
 def _recent_snippets(index: RepoIndex, path: str, edits: Sequence[RecentEdit],
@@ -405,12 +406,12 @@ def _recent_snippets(index: RepoIndex, path: str, edits: Sequence[RecentEdit],
         a = max(0, edit.start_line - 3)
         b = min(len(lines), max(edit.end_line, edit.start_line) + 4, a + 14)
         body = "\n".join(lines[a:b]).rstrip() + "\n"
-        rel = index.relpath(edit.path)
-        cost = len(body) + len(rel) + FILE_HEADER_CHARS
+        snippet = Snippet(edit.path, index.relpath(edit.path), a, b - 1, body, 0.5, "recent")
+        cost = context_cost(snippet)
         if used + cost > budget:
             continue
         used += cost
-        out.append(Snippet(edit.path, rel, a, b - 1, body, 0.5, "recent"))
+        out.append(snippet)
     return out
 
 

