@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import sys
 import time
@@ -83,12 +84,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from lsp_server._pygls_compat import FramingError
     from lsp_server.server import create_server
 
     # stdout carries the protocol: anything printed by accident goes to stderr instead.
     protocol_out = sys.stdout.buffer
     sys.stdout = sys.stderr
-    create_server().start_io(sys.stdin.buffer, protocol_out)
+    try:
+        create_server().start_io(sys.stdin.buffer, protocol_out)
+    except FramingError as exc:
+        # The stream cannot be resynchronised: exit so the client restarts the server.
+        logging.getLogger("lsp_server").error("the client sent %s; exiting", exc)
+        return 3
     return 0
 
 

@@ -4,47 +4,24 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, BinaryIO
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol
-from pygls.workspace.text_document import TextDocument
 
 from lsp_server import __version__
+from lsp_server._pygls_compat import FramedStdin, QwenProtocol
 from lsp_server.completion.pipeline import CompletionPipeline
 from lsp_server.context.engine import RepoContext
 from lsp_server.model.errors import ModelError
 from lsp_server.model.health import EndpointHealth
 from lsp_server.model.pool import EndpointPool
-from lsp_server.positions import split_lines
 from lsp_server.settings import describe, merge_layers, resolve_settings
 
 log = logging.getLogger(__name__)
 
-
-def _lsp_lines(self: TextDocument) -> tuple[str, ...]:
-    return split_lines(self.source)
-
-
-# pygls splits documents with str.splitlines, which also breaks lines at form feeds, \x1c-\x1e,
-# \x85 and \u2028/\u2029; LSP breaks them only at \n, \r\n and \r. Edits that count lines
-# past such a character would land in the wrong place (found by tests/e2e/test_fuzz.py).
-TextDocument.lines = property(_lsp_lines)  # type: ignore[method-assign,assignment]
-
-
-class _Protocol(LanguageServerProtocol):
-    """pygls' protocol, minus a leak found by bench/soak.py."""
-
-    def _handle_notification(self, method_name: str, params: Any) -> None:
-        super()._handle_notification(method_name, params)
-        # pygls files the future of every generator-based notification handler (its own
-        # didOpen, didChange, didClose...) under a fresh id in _request_futures and never
-        # removes it: about 700 bytes per keystroke. Finished ones serve no one.
-        futures = self._request_futures
-        for key in [k for k, f in futures.items() if f.done()]:
-            futures.pop(key, None)
 
 STATUS_NOTIFICATION = "qwen/status"
 
@@ -55,7 +32,7 @@ class QwenLanguageServer(LanguageServer):
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__("qwen-lsp", __version__,
                          text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
-                         protocol_cls=_Protocol)
+                         protocol_cls=QwenProtocol)
         self._env = dict(os.environ if env is None else env)
         self._init_options: Any = None
         self._workspace_settings: Any = None
@@ -92,6 +69,10 @@ class QwenLanguageServer(LanguageServer):
         if self.context is not None or not roots or not self.settings.index.enabled:
             return
         self.context = RepoContext(roots, max_files=self.settings.index.max_files)
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """Serve over stdio; a broken message frame raises FramingError (see _pygls_compat)."""
+        super().start_io(FramedStdin(stdin or sys.stdin.buffer), stdout)
 
     @property
     def health(self) -> EndpointHealth:
