@@ -19,12 +19,13 @@ from cachetools import LRUCache, TTLCache
 
 from lsp_server.completion.postprocess import PostContext, PostResult, postprocess
 from lsp_server.context.redact import LineRedactor
-from lsp_server.context.scanner import is_secret_path
+from lsp_server.context.scanner import DEFAULT_MAX_FILE_BYTES, is_secret_path
 from lsp_server.model.client import ModelClient
 from lsp_server.model.dialects import CompletionRequest
 from lsp_server.model.errors import ErrorKind, ModelError
 from lsp_server.model.pool import EndpointPool, Member
 from lsp_server.model.tokens import fit_budgets
+from lsp_server.positions import window
 from lsp_server.prompt import (
     STOP_TOKENS,
     ContextFile,
@@ -288,6 +289,10 @@ class CompletionPipeline:
         self.stats.requests += 1
         if not cs.enabled or (inp.language and inp.language in cs.disabled_languages):
             return None
+        if len(inp.text) > DEFAULT_MAX_FILE_BYTES:
+            # A buffer the index would skip: only the cursor's surroundings are worked on.
+            text, offset = window(inp.text, inp.offset, DEFAULT_MAX_FILE_BYTES)
+            inp = dataclasses.replace(inp, text=text, offset=offset)
         if "\0" in inp.text:  # a binary file opened as text: nothing sensible to suggest
             return None
         if inp.path and not cs.allow_in_secret_files and not self._may_send(inp.path):

@@ -27,9 +27,13 @@ from lsp_server.context.retrieve import (
     Snippet,
     context_cost,
 )
-from lsp_server.context.scanner import DEFAULT_MAX_FILE_BYTES, is_secret_path
+from lsp_server.context.scanner import (
+    DEFAULT_MAX_FILE_BYTES,
+    content_skip_reason,
+    is_secret_path,
+)
 from lsp_server.context.symbols import FileSymbols, extract
-from lsp_server.positions import newline_above, newline_below
+from lsp_server.positions import newline_above, newline_below, window
 from lsp_server.prompt import ContextFile
 from lsp_server.textdiff import common_prefix, common_suffix
 
@@ -117,6 +121,8 @@ class RepoContext:
         self.stats: BuildStats | None = None
         self.ready = False
         self._open: dict[str, _OpenDoc] = {}
+        # Open buffers the index leaves out, as it leaves such files on disk out: too large.
+        self._oversize: set[str] = set()
         self._recent: deque[RecentEdit] = deque(maxlen=MAX_RECENT_EDITS)
         # Disk refreshes after file events run here, one at a time, off the event loop.
         self._maintenance = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qwen-index")
@@ -199,6 +205,10 @@ class RepoContext:
     def document_changed(self, path: str, text: str) -> None:
         """Record an open buffer's new text; it wins over disk. Reparses after a short pause."""
         path = os.path.abspath(path)
+        if len(text) > self.index.max_file_bytes:
+            self._set_oversize(path)
+            return
+        self._oversize.discard(path)
         doc = self._open.get(path)
         if doc is not None and doc.text == text:
             return
@@ -225,6 +235,19 @@ class RepoContext:
             doc.handle.cancel()
         doc.handle = loop.call_later(REPARSE_DELAY_S, self._reparse, path)
 
+    def _set_oversize(self, path: str) -> None:
+        """Leave a buffer over the file-size limit out of the index, as a file on disk is."""
+        if path not in self._oversize:
+            self._oversize.add(path)
+            log.info("not indexing %s: the buffer is over %d bytes", path,
+                     self.index.max_file_bytes)
+        doc = self._open.pop(path, None)
+        if doc is not None:
+            if doc.handle is not None:
+                doc.handle.cancel()
+            self._edits_total += 1
+            self.index.clear_overlay(path)
+
     def _note_edit(self, path: str, start: int, end: int) -> None:
         now = self.clock()
         for i, e in enumerate(self._recent):
@@ -244,6 +267,11 @@ class RepoContext:
         if doc.parsed_text is doc.text and doc.symbols is not None:
             return doc.symbols
         text = doc.text
+        reason = content_skip_reason(text.encode("utf-8", "surrogatepass"))
+        if reason is not None:  # minified or binary: the index leaves such files out too
+            self.index.clear_overlay(path)
+            doc.symbols, doc.parsed_text = None, text
+            return None
         entry = self.index.set_overlay(path, text, doc.language)
         doc.symbols = entry.symbols
         doc.parsed_text = text
@@ -252,6 +280,7 @@ class RepoContext:
     def document_closed(self, path: str) -> None:
         """Forget an open buffer; the file on disk is what the index knows again."""
         path = os.path.abspath(path)
+        self._oversize.discard(path)
         doc = self._open.pop(path, None)
         self._edits_total += 1  # other buffers' open text is part of every answer
         if doc is not None and doc.handle is not None:
@@ -296,6 +325,8 @@ class RepoContext:
         return scanner.may_send(path)
 
     def _current_symbols(self, path: str, text: str) -> FileSymbols | None:
+        if path in self._oversize or len(text) > self.index.max_file_bytes:
+            return None
         doc = self._open.get(path)
         if doc is None:
             lang = language_for_path(path)
@@ -356,6 +387,8 @@ class RepoContext:
         path = os.path.abspath(path)
         offset = max(0, min(offset, len(text)))
         current = self._current_symbols(path, text)
+        # Past the file-size limit only the cursor's surroundings are read.
+        text, offset = window(text, offset, self.index.max_file_bytes)
         t1 = time.perf_counter()
         key = (*self._result_key(path, text, offset, budget_chars), sticky,
                tuple(id(b) for b in pinned))
