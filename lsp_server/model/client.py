@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import ssl
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-from httpx_sse import EventSource
 
 from lsp_server.model.dialects import (
     ChatDelta,
@@ -24,7 +24,14 @@ from lsp_server.model.errors import ErrorKind, ModelError
 from lsp_server.settings import EndpointSettings
 
 _MAX_ERROR_BODY = 2000
-_MAX_EVENT_BYTES = 1_000_000
+# Caps on what an endpoint may send: one stream line or event, one whole answer (stream or
+# JSON body), one model list. A broken or hostile server gets one clear error, not our memory.
+MAX_LINE_BYTES = 1_000_000
+MAX_ANSWER_BYTES = 8_000_000
+MAX_MODELS = 10_000
+_MB = 1_000_000
+_EOL_BYTES = re.compile(rb"\r\n|\r|\n")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class ModelClient:
@@ -66,12 +73,16 @@ class ModelClient:
     # -- public API ------------------------------------------------------------------
     async def list_models(self) -> list[str]:
         """Return the models the endpoint serves."""
-        response = await self._send("GET", self.dialect.models_path())
+        data = await self._send("GET", self.dialect.models_path())
         try:
-            names = self.dialect.model_names(response.json())
+            names = self.dialect.model_names(json.loads(data))
         except ValueError as exc:
             raise ModelError(ErrorKind.BAD_RESPONSE,
                              f"{self._where()} answered the model list with invalid JSON") from exc
+        if len(names) > MAX_MODELS:
+            raise ModelError(ErrorKind.BAD_RESPONSE,
+                             f"{self._where()} listed over {MAX_MODELS} models; set "
+                             "qwen.completion.model (QWEN_LSP_COMPLETION_MODEL) instead")
         self._models = names
         return names
 
@@ -100,9 +111,14 @@ class ModelClient:
             return None
         url, body = route
         try:
-            response = await self._http.post(url, json=body)
-            found = self.dialect.token_count(response.json()) if response.is_success else None
-        except (httpx.HTTPError, ValueError):
+            response = await self._http.send(
+                self._http.build_request("POST", url, **json_body(body)), stream=True)
+            try:
+                data = await _read_all_capped(response, self._where())
+            finally:
+                await response.aclose()
+            found = self.dialect.token_count(json.loads(data)) if response.is_success else None
+        except (httpx.HTTPError, ValueError, ModelError):
             return None  # a passing failure: ask again next time
         if found is not None:
             self._can_tokenize = True
@@ -138,29 +154,37 @@ class ModelClient:
     def _where(self) -> str:
         return f"{self.endpoint.provider} endpoint {self.endpoint.base_url}"
 
-    async def _send(self, method: str, path: str) -> httpx.Response:
+    async def _send(self, method: str, path: str) -> bytes:
+        """Return the body of a bodiless request's answer, read up to MAX_ANSWER_BYTES."""
         try:
-            response = await self._http.request(method, path)
+            response = await self._http.send(self._http.build_request(method, path),
+                                             stream=True)
+            try:
+                if response.status_code >= 400:
+                    text = (await _read_capped(response)).decode("utf-8", "replace")
+                    raise self._status_error(response.status_code, text, response.headers,
+                                             path)
+                return await _read_all_capped(response, self._where())
+            finally:
+                await response.aclose()
         except httpx.HTTPError as exc:
             raise self._transport_error(exc) from None
-        if response.status_code >= 400:
-            raise self._status_error(response.status_code, response.text, response.headers, path)
-        return response
 
     async def _stream_events(self, path: str, body: dict[str, Any]) -> AsyncIterator[dict]:
         try:
             response = await self._http.send(
-                self._http.build_request("POST", path, json=body), stream=True)
+                self._http.build_request("POST", path, **json_body(body)), stream=True)
             try:
                 if response.status_code >= 400:
                     text = (await _read_capped(response)).decode("utf-8", "replace")
                     raise self._status_error(response.status_code, text, response.headers, path)
+                where = self._where()
                 if self.dialect.stream_format == "ndjson":
-                    events = _ndjson_events(response)
+                    events = _ndjson_events(response, where)
                 elif "text/event-stream" in response.headers.get("content-type", ""):
-                    events = _sse_events(response)
+                    events = _sse_events(response, where)
                 else:  # a server that ignored "stream": one JSON body
-                    events = _single_event(response)
+                    events = _single_event(response, where)
                 async for event in events:
                     if isinstance(event, dict) and "error" in event:
                         raise self._status_error(500, json.dumps(event), response.headers, path)
@@ -280,33 +304,90 @@ async def _read_capped(response: httpx.Response) -> bytes:
     return bytes(data[:_MAX_ERROR_BODY])
 
 
-async def _sse_events(response: httpx.Response) -> AsyncIterator[dict]:
-    async for sse in EventSource(response).aiter_sse():
-        if sse.data.strip() == "[DONE]":
-            return
-        if not sse.data.strip():
+def json_body(body: Any) -> dict[str, Any]:
+    """Return httpx arguments sending `body` as UTF-8 JSON; every request body goes through here.
+
+    Lone surrogates (from a document or a file name that was not valid UTF-8) cannot be
+    encoded: they become U+FFFD instead of failing the request with UnicodeEncodeError.
+    """
+    text = json.dumps(body, ensure_ascii=False)
+    if _SURROGATE.search(text):
+        text = _SURROGATE.sub("\ufffd", text)
+    return {"content": text.encode("utf-8"), "headers": {"Content-Type": "application/json"}}
+
+
+def _too_big(where: str, what: str, limit: int) -> ModelError:
+    return ModelError(ErrorKind.BAD_RESPONSE,
+                      f"{where} sent {what} over {limit / _MB:g} MB; the answer was dropped "
+                      "(check that the base URL points at a model server)")
+
+
+async def _lines(response: httpx.Response, where: str) -> AsyncIterator[str]:
+    """Yield the lines of a streamed answer (ending in \n, \r\n or \r), refusing a line
+    over MAX_LINE_BYTES or an answer over MAX_ANSWER_BYTES before holding either."""
+    pending = b""
+    total = 0
+    async for chunk in response.aiter_bytes():
+        total += len(chunk)
+        if total > MAX_ANSWER_BYTES:
+            raise _too_big(where, "an answer", MAX_ANSWER_BYTES)
+        pending += chunk
+        if b"\n" in chunk or b"\r" in chunk:
+            held = b"\r" if pending.endswith(b"\r") else b""  # maybe half of a CRLF
+            *lines, rest = _EOL_BYTES.split(pending[: len(pending) - len(held)])
+            pending = rest + held
+            for line in lines:
+                if len(line) > MAX_LINE_BYTES:
+                    raise _too_big(where, "a line", MAX_LINE_BYTES)
+                yield line.decode("utf-8", "replace")
+        if len(pending) > MAX_LINE_BYTES:
+            raise _too_big(where, "a line", MAX_LINE_BYTES)
+    if pending.rstrip(b"\r"):
+        yield pending.rstrip(b"\r").decode("utf-8", "replace")
+
+
+async def _sse_events(response: httpx.Response, where: str) -> AsyncIterator[dict]:
+    """Yield the JSON `data` of each server-sent event; `[DONE]` ends the stream."""
+    data: list[str] = []
+    size = 0
+    async for line in _lines(response, where):
+        if line:
+            field, _, value = line.partition(":")
+            if field == "data":
+                value = value.removeprefix(" ")
+                size += len(value)
+                if size > MAX_LINE_BYTES:
+                    raise _too_big(where, "an event", MAX_LINE_BYTES)
+                data.append(value)
             continue
-        yield _parse_json(sse.data, response)
+        if not data:
+            continue
+        text, data, size = "\n".join(data), [], 0
+        if text.strip() == "[DONE]":
+            return
+        if text.strip():
+            yield _parse_json(text, response)
+    if data and "\n".join(data).strip() not in ("", "[DONE]"):
+        yield _parse_json("\n".join(data), response)
 
 
-async def _ndjson_events(response: httpx.Response) -> AsyncIterator[dict]:
-    async for line in response.aiter_lines():
-        if len(line) > _MAX_EVENT_BYTES:
-            raise ModelError(ErrorKind.BAD_RESPONSE, "endpoint sent an oversized stream line")
+async def _ndjson_events(response: httpx.Response, where: str) -> AsyncIterator[dict]:
+    async for line in _lines(response, where):
         if line.strip():
             yield _parse_json(line, response)
 
 
-async def _single_event(response: httpx.Response) -> AsyncIterator[dict]:
-    yield _parse_json((await _read_all_capped(response)).decode("utf-8", "replace"), response)
+async def _single_event(response: httpx.Response, where: str) -> AsyncIterator[dict]:
+    data = await _read_all_capped(response, where)
+    yield _parse_json(data.decode("utf-8", "replace"), response)
 
 
-async def _read_all_capped(response: httpx.Response) -> bytes:
+async def _read_all_capped(response: httpx.Response, where: str) -> bytes:
     data = bytearray()
     async for chunk in response.aiter_bytes():
         data += chunk
-        if len(data) > _MAX_EVENT_BYTES * 8:
-            raise ModelError(ErrorKind.BAD_RESPONSE, "endpoint sent an oversized response")
+        if len(data) > MAX_ANSWER_BYTES:
+            raise _too_big(where, "an answer", MAX_ANSWER_BYTES)
     return bytes(data)
 
 
