@@ -17,7 +17,7 @@ import attrs
 from cattrs.errors import BaseValidationError
 from cattrs.v import transform_error
 from lsprotocol.types import EXIT
-from pygls.exceptions import JsonRpcInvalidParams, JsonRpcInvalidRequest
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcInvalidRequest
 from pygls.protocol import LanguageServerProtocol
 from pygls.workspace.text_document import TextDocument
 
@@ -136,6 +136,18 @@ class QwenProtocol(LanguageServerProtocol):
             self._refuse_after_shutdown(message.id, method)
             return
         super().handle_message(message)
+
+    def _send_handler_result(self, future: Any, *, msg_id: Any) -> None:
+        # pygls logs every JsonRpcException a handler raises as an ERROR with a traceback and
+        # reports it as a server error, but handlers raise them on purpose to answer with an
+        # error (a refused action, invalid params, an endpoint failure already reported).
+        error = None if future.cancelled() else future.exception()
+        if isinstance(error, JsonRpcException):
+            self._request_futures.pop(msg_id, None)
+            log.info("request %s answered with error %s: %s", msg_id, error.code, error.message)
+            self._send_response(msg_id, error=error.to_response_error())
+            return
+        super()._send_handler_result(future, msg_id=msg_id)
 
     def _refuse_after_shutdown(self, msg_id: int | str, method: str) -> None:
         error = JsonRpcInvalidRequest(f"the server is shutting down: {method} refused")

@@ -110,6 +110,12 @@ def position_at(text: str, offset: int, encoding: str = UTF16) -> tuple[int, int
     return line, units(text[start:offset], encoding)
 
 
+def line_count(text: str) -> int:
+    """Return the number of line breaks in text (the index of its last line), LSP's way."""
+    n = text.count("\n")
+    return n if "\r" not in text else n + text.count("\r") - text.count("\r\n")
+
+
 def byte_offset(text: str, offset: int) -> int:
     """Return the UTF-8 byte offset of a string offset (what tree-sitter expects)."""
     head = text[:offset]

@@ -23,7 +23,7 @@ from lsp_server.features.documents import Document, document, workspace_root
 from lsp_server.model.dialects import ChatDelta, ChatRequest
 from lsp_server.model.errors import ErrorKind, ModelError
 from lsp_server.model.pool import Member
-from lsp_server.positions import offset_at
+from lsp_server.positions import line_count, offset_at
 from lsp_server.prompt import ContextFile, strip_special_tokens
 from lsp_server.server import QwenLanguageServer
 
@@ -82,6 +82,30 @@ def range_offsets(doc: Document, rng: Any) -> tuple[int, int] | None:
     except (KeyError, TypeError, ValueError):
         return None
     return (start, end) if start <= end else (end, start)
+
+
+def invalid_range(doc: Document, rng: Any) -> str | None:
+    """Return why an LSP range given by a client cannot name a place in `doc`, or None.
+
+    Characters past a line's end are clamped (LSP allows it), but a negative number or a line
+    past the document's end is refused: clamped, such a range became the whole document.
+    """
+    rng = plain(rng)
+    if not isinstance(rng, Mapping):
+        return None
+    last = line_count(doc.text)
+    for name in ("start", "end"):
+        pos = rng.get(name)
+        try:
+            line, character = int(pos["line"]), int(pos["character"])
+        except (KeyError, TypeError, ValueError):
+            return f"the range's {name} is not a position"
+        if line < 0 or character < 0:
+            return f"the range's {name} ({line}:{character}) is negative"
+        if line > last:
+            return (f"the range's {name} is on line {line}, past the document's end "
+                    f"(line {last})")
+    return None
 
 
 def repo_context(ls: QwenLanguageServer, doc: Document, offset: int,

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 
 from lsp_server.chat import actions as act
 from lsp_server.chat.prompts import (
@@ -46,6 +46,7 @@ from lsp_server.features.chat import (
     Document,
     ask_model,
     document,
+    invalid_range,
     may_send,
     model_failure,
     plain,
@@ -187,6 +188,8 @@ def _target(ls: QwenLanguageServer, args: dict[str, Any]) -> tuple[Document, int
     expected = args.get("version")
     if expected is not None and doc.version is not None and expected != doc.version:
         raise _Refused("the file changed since this action was offered; run it again")
+    if (reason := invalid_range(doc, args.get("range"))) is not None:
+        raise _Refused(reason)
     span = range_offsets(doc, args.get("range"))
     if span is None or span[0] == span[1]:
         offset = span[0] if span else 0
@@ -454,6 +457,8 @@ def register(server: QwenLanguageServer) -> None:
         code = str(p.get("code") or "")
         if not code.strip():
             return {"applied": False, "reason": "the code block is empty"}
+        if (reason := invalid_range(doc, p.get("range"))) is not None:
+            raise JsonRpcInvalidParams(f"{APPLY_CODE_BLOCK}: {reason}")
         span = range_offsets(doc, p.get("range"))
         if span is None:
             name = first_definition_name(clean_model_code(code), doc.language)

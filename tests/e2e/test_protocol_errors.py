@@ -156,3 +156,56 @@ async def test_broken_framing_logs_once_and_exits(raw: RawServer, tmp_path: Path
         if "the client sent" in line
     ]
     assert len(errors) == 1, errors
+
+
+def _open(raw: RawServer, path: Path, text: str) -> str:
+    uri = path.as_uri()
+    raw.send(
+        {
+            "jsonrpc": "2.0",
+            "method": "textDocument/didOpen",
+            "params": {
+                "textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}
+            },
+        }
+    )
+    return uri
+
+
+async def _stderr_after_exit(raw: RawServer) -> str:
+    raw.request(90, "shutdown", None)
+    await raw.response(90)
+    raw.send({"jsonrpc": "2.0", "method": "exit"})
+    await asyncio.wait_for(raw.proc.wait(), READ_TIMEOUT)
+    assert raw.proc.stderr is not None
+    return (await raw.proc.stderr.read()).decode()
+
+
+async def test_a_refused_action_is_an_answer_not_an_internal_error(raw: RawServer, tmp_path: Path):
+    await raw.initialize(tmp_path)
+    uri = _open(raw, tmp_path / ".env", "API_TOKEN = 'abc'\n")
+    whole = {"start": {"line": 0, "character": 0}, "end": {"line": 1, "character": 0}}
+    raw.request(
+        7,
+        "workspace/executeCommand",
+        {"command": "qwen.explain", "arguments": [{"uri": uri, "range": whole}]},
+    )
+    answer = await raw.response(7)
+    assert "excluded" in answer["error"]["message"], answer
+    stderr = await _stderr_after_exit(raw)
+    assert "Traceback" not in stderr and "internal error" not in stderr, stderr
+    assert " ERROR " not in stderr, stderr
+
+
+async def test_apply_code_block_refuses_a_range_outside_the_document(
+    raw: RawServer, tmp_path: Path
+):
+    await raw.initialize(tmp_path)
+    uri = _open(raw, tmp_path / "a.py", "def f():\n    return 1\n\n\ndef g():\n    pass\n")
+    bad = {"start": {"line": 99999, "character": 0}, "end": {"line": -1, "character": 0}}
+    raw.request(
+        8, "qwen/applyCodeBlock", {"uri": uri, "range": bad, "code": "def f():\n    return 2\n"}
+    )
+    answer = await raw.response(8)
+    assert answer["error"]["code"] == -32602, answer
+    assert "99999" in answer["error"]["message"] or "negative" in answer["error"]["message"]
