@@ -27,6 +27,7 @@ from lsp_server.context.scanner import (
     DEFAULT_MAX_FILE_BYTES,
     ScannedFile,
     Scanner,
+    ScanResult,
     content_skip_reason,
 )
 from lsp_server.context.symbols import STOP_WORDS, Definition, FileSymbols, Import, extract
@@ -307,6 +308,27 @@ class _Store:
         self.db.close()
 
 
+def _utf8_name(path: str) -> bool:
+    """Return whether a path is valid UTF-8: the others (decoded by Python with surrogate
+    escapes) cannot be stored, shown or sent."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _drop_undecodable_names(result: ScanResult, stats: BuildStats) -> None:
+    """Leave files whose name is not valid UTF-8 out of a scan, with one log line."""
+    bad = [sf for sf in result.files if not _utf8_name(sf.path)]
+    if not bad:
+        return
+    result.files[:] = [sf for sf in result.files if _utf8_name(sf.path)]
+    stats.skipped["name not UTF-8"] += len(bad)
+    log.warning("not indexing %d file(s) whose name is not valid UTF-8, e.g. %s", len(bad),
+                bad[0].path.encode("utf-8", "backslashreplace").decode("ascii", "replace"))
+
+
 class RepoIndex:
     """Definitions and imports of every readable file under the workspace roots."""
 
@@ -585,6 +607,8 @@ class RepoIndex:
         if os.path.basename(path) in (".gitignore", ".qwenignore"):
             scanner.rules.invalidate()
             return False
+        if not _utf8_name(path):
+            return False  # never indexed (see _drop_undecodable_names)
         sf = scanner.scanned_file(path)
         if sf is None:
             self._drop_disk(path)
@@ -641,6 +665,7 @@ class RepoIndex:
         for root, scanner in self.scanners.items():
             result = scanner.scan()
             stats.skipped.update(result.skipped)
+            _drop_undecodable_names(result, stats)
             scans.append((root, result))
         total = sum(len(r.files) for _, r in scans)
         done = 0
