@@ -78,10 +78,15 @@ export function serverLaunch(read: SettingsReader): ServerLaunch {
   return { command, args };
 }
 
-/** The server's environment: the editor's, plus the API key from secret storage when set. */
+/**
+ * The server's environment: the editor's, plus the API key from secret storage when set.
+ * PYTHONSAFEPATH keeps `python -m lsp_server` from importing modules out of the working
+ * directory (the workspace): a workspace file named like a dependency (`pygls.py`) would run.
+ */
 export function serverEnv(base: Record<string, string | undefined>, apiKey: string | undefined): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(base)) if (v !== undefined) env[k] = v;
+  env.PYTHONSAFEPATH = '1';
   if (apiKey) env.QWEN_LSP_API_KEY = apiKey;
   return env;
 }

@@ -123,7 +123,9 @@ local function client_config()
   return {
     name = M.name,
     cmd = c.cmd,
-    cmd_env = c.cmd_env,
+    -- A cmd like { 'python', '-m', 'lsp_server' } must not import modules from the working
+    -- directory (the project): a file there named like a dependency would run.
+    cmd_env = vim.tbl_extend('force', c.cmd_env or {}, { PYTHONSAFEPATH = '1' }),
     root_markers = c.root_markers,
     filetypes = c.filetypes,
     capabilities = capabilities(),

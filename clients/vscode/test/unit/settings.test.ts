@@ -48,8 +48,11 @@ describe('serverLaunch', () => {
 
 describe('serverEnv', () => {
   it('adds the key only when set', () => {
-    expect(serverEnv({ PATH: '/bin', X: undefined }, undefined)).toEqual({ PATH: '/bin' });
+    expect(serverEnv({ PATH: '/bin', X: undefined }, undefined)).toEqual({ PATH: '/bin', PYTHONSAFEPATH: '1' });
     expect(serverEnv({ PATH: '/bin' }, 'sk-1').QWEN_LSP_API_KEY).toBe('sk-1');
+  });
+  it('never lets python import from the working directory (the workspace)', () => {
+    expect(serverEnv({ PYTHONSAFEPATH: '' }, undefined).PYTHONSAFEPATH).toBe('1');
   });
 });
 
