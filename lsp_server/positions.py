@@ -148,13 +148,12 @@ def window(text: str, offset: int, limit: int) -> tuple[str, int]:
     cut at line starts, so work on a huge buffer only ever touches the cursor's surroundings."""
     if len(text) <= limit:
         return text, offset
-    half = limit // 2
-    lo = max(0, offset - half)
-    hi = min(len(text), offset + half)
-    if lo > 0:
-        nl = text.rfind("\n", lo, offset)
+    lo = max(0, min(offset - limit // 2, len(text) - limit))  # near an end: use what is left
+    hi = min(len(text), lo + limit)
+    if lo > 0:  # from the first line that starts inside the window
+        nl = text.find("\n", lo, offset)
         lo = nl + 1 if nl >= 0 else lo
-    if hi < len(text):
-        nl = text.find("\n", offset, hi)
-        hi = text.rfind("\n", offset, hi) + 1 if nl >= 0 else hi
+    if hi < len(text):  # to the end of the last line that ends inside it
+        nl = text.rfind("\n", offset, hi)
+        hi = nl + 1 if nl >= 0 else hi
     return text[lo:hi], offset - lo

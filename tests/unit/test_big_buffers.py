@@ -41,8 +41,7 @@ def test_a_buffer_over_the_size_limit_is_not_parsed(engine: RepoContext, tmp_pat
     assert all(f.path != "big.py" for f in explained.files)
 
 
-def test_a_buffer_that_shrinks_under_the_limit_is_parsed_again(engine: RepoContext,
-                                                                tmp_path: Path):
+def test_a_buffer_that_shrinks_under_the_limit_is_parsed_again(engine: RepoContext, tmp_path: Path):
     path = str(tmp_path / "b.py")
     engine.document_changed(path, "x = 1\n" * 5000)
     engine.document_changed(path, "def small():\n    pass\n")
@@ -63,10 +62,13 @@ def test_window_keeps_whole_lines_around_the_cursor():
     text = "".join(f"line {i}\n" for i in range(10_000))
     offset = line_start(text, 5000) + 2
     part, at = window(text, offset, 1000)
-    assert len(part) <= 1000 and part.endswith("\n")
+    assert 900 <= len(part) <= 1000 and part.endswith("\n")
     assert part[at - 2 : at + 5] == "line 50"
     assert part.startswith("line ") and text[offset - at - 1] == "\n"
     assert window("short", 2, 1000) == ("short", 2)
+    # At the very end, the window is the text's tail, whole lines from its first line start.
+    part, at = window(text + "x = ", len(text) + 4, 1000)
+    assert 900 <= len(part) <= 1000 and part.endswith("x = ") and at == len(part)
 
 
 def test_line_starts_deep_in_a_big_text_match_a_plain_count():
