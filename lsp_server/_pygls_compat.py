@@ -21,7 +21,7 @@ from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcInva
 from pygls.protocol import LanguageServerProtocol
 from pygls.workspace.text_document import TextDocument
 
-from lsp_server.positions import offset_at, split_lines
+from lsp_server.positions import span_at, split_lines
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,10 @@ def _apply_incremental_change(self: TextDocument, change: Any) -> None:
         or self.position_codec.encoding
         or "utf-16"
     )
-    start = offset_at(text, change.range.start.line, change.range.start.character, encoding)
-    end = offset_at(text, change.range.end.line, change.range.end.character, encoding)
+    rng = change.range
+    start, end = span_at(
+        text, (rng.start.line, rng.start.character), (rng.end.line, rng.end.character), encoding
+    )
     self._source = text[:start] + change.text + text[max(start, end) :]
 
 

@@ -95,6 +95,18 @@ def offset_at(text: str, line: int, character: int, encoding: str = UTF16) -> in
     return start + _column_to_index(text[start:end], character, encoding)
 
 
+def span_at(text: str, start: tuple[int, int], end: tuple[int, int],
+            encoding: str = UTF16) -> tuple[int, int]:
+    """Return the string offsets of an LSP range's ends, clamped like `offset_at`; a range on
+    one line (most edits) looks its line up once."""
+    if start[0] < 0 or end[0] != start[0]:
+        return offset_at(text, *start, encoding), offset_at(text, *end, encoding)
+    begin = line_start(text, start[0])
+    line_text = text[begin:_line_end(text, begin)]
+    return (begin + _column_to_index(line_text, start[1], encoding),
+            begin + _column_to_index(line_text, end[1], encoding))
+
+
 def position_at(text: str, offset: int, encoding: str = UTF16) -> tuple[int, int]:
     """Return the (line, character) LSP position of a string offset."""
     offset = max(0, min(offset, len(text)))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
 
 from lsp_server.context import engine as engine_module
 from lsp_server.context.engine import RepoContext
-from lsp_server.positions import line_start, offset_at, window
+from lsp_server.positions import line_start, offset_at, span_at, window
 
 
 @pytest.fixture
@@ -78,3 +79,17 @@ def test_line_starts_deep_in_a_big_text_match_a_plain_count():
     assert line_start(crlf, 70_000) == 70_000 * 4
     assert offset_at(text, 100_000, 2) == 300_002
     assert line_start(text, 200_000) == len(text)
+
+
+def test_span_at_agrees_with_offset_at():
+    rng = random.Random(17)
+    for _ in range(2000):
+        text = "".join(rng.choice("ab\n\r😀é") for _ in range(rng.randint(0, 60)))
+        for enc in ("utf-16", "utf-8", "utf-32"):
+            sl = rng.randint(-1, 8)
+            el = rng.choice([sl, sl + 1])
+            sc, ec = rng.randint(0, 8), rng.randint(0, 8)
+            assert span_at(text, (sl, sc), (el, ec), enc) == (
+                offset_at(text, sl, sc, enc),
+                offset_at(text, el, ec, enc),
+            )
