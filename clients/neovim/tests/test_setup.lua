@@ -70,6 +70,22 @@ function T.new_cmd_restarts_the_server()
   h.eq(child:lua('return #vim.lsp.get_clients({ name = "qwen" })'), 1, 'one client')
 end
 
+function T.server_never_imports_from_the_project()
+  -- Neovim runs the server in its own cwd, the project: a file there named like one of the
+  -- server's modules must not be imported (and run) by `python -m lsp_server`.
+  local dir = h.workspace({
+    ['main.py'] = 'x = 1\n',
+    ['.git/HEAD'] = 'ref: refs/heads/main\n',
+    ['pygls.py'] = "open('IMPORTED', 'w').close()\nraise SystemExit(9)\n",
+  })
+  local child = h.child(dir)
+  child:setup({ cmd = { h.python, '-m', 'lsp_server' } })
+  child:edit(dir .. '/main.py')
+  child:wait([[local c = require('qwen.lsp').get_client(0)
+    return c ~= nil and c.initialized]], 'the server started', 20000)
+  h.eq(vim.fn.filereadable(dir .. '/IMPORTED'), 0, 'pygls.py from the project was not imported')
+end
+
 function T.user_keymap_is_not_clobbered()
   local child = h.child(ws())
   child:lua([[vim.keymap.set('i', '<Tab>', '<C-n>', { desc = 'mine' })]])

@@ -154,7 +154,7 @@ export class Commands implements vscode.Disposable {
   private async doctor(): Promise<void> {
     const launch = serverLaunch(editor.settings());
     const s = serverSettings(editor.settings()) as { endpoint?: Record<string, string>; completion?: Record<string, string>; chat?: Record<string, string> };
-    const env: Record<string, string> = {};
+    const env: Record<string, string> = { PYTHONSAFEPATH: '1' }; // as serverEnv: never import from the cwd
     if (s.endpoint?.baseUrl) env.QWEN_LSP_BASE_URL = s.endpoint.baseUrl;
     if (s.endpoint?.provider) env.QWEN_LSP_PROVIDER = s.endpoint.provider;
     if (s.completion?.model) env.QWEN_LSP_COMPLETION_MODEL = s.completion.model;

@@ -26,6 +26,13 @@ function M.doctor_env(settings)
   return env
 end
 
+--- The server's environment, as lsp.lua starts it: python must not import from the cwd.
+---@param c table
+---@return table<string, string>
+local function safe_env(c)
+  return vim.tbl_extend('force', c.cmd_env or {}, { PYTHONSAFEPATH = '1' })
+end
+
 ---@param cmd string[]
 ---@param env? table<string, string>
 ---@param timeout integer ms
@@ -67,7 +74,7 @@ function M.check()
       'Or point the plugin at it: require("qwen").setup({ cmd = { "/path/to/qwen-lsp" } }).',
     })
   else
-    local res, err = run(vim.list_extend(vim.deepcopy(c.cmd), { '--version' }), c.cmd_env, 10000)
+    local res, err = run(vim.list_extend(vim.deepcopy(c.cmd), { '--version' }), safe_env(c), 10000)
     if not res or res.code ~= 0 then
       health.error(('`%s --version` failed: %s'):format(exe, err or vim.trim(res.stderr)), {
         'Reinstall the server, or check cmd in setup().',
@@ -80,7 +87,7 @@ function M.check()
 
   health.start('qwen: endpoint')
   if server_ok then
-    local env = vim.tbl_extend('force', c.cmd_env or {}, M.doctor_env(c.settings))
+    local env = vim.tbl_extend('force', safe_env(c), M.doctor_env(c.settings))
     local res, err = run(vim.list_extend(vim.deepcopy(c.cmd), { 'doctor', '--json' }), env, 30000)
     local report = res and res.stdout ~= '' and select(2, pcall(vim.json.decode, res.stdout)) or nil
     if type(report) ~= 'table' or type(report.checks) ~= 'table' then
