@@ -19,6 +19,7 @@ from cattrs.v import transform_error
 from lsprotocol.types import EXIT
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcInvalidRequest
 from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.json_rpc import JsonRPCResponseMessage
 from pygls.workspace.text_document import TextDocument
 
 from lsp_server.positions import span_at, split_lines
@@ -111,6 +112,11 @@ class QwenProtocol(LanguageServerProtocol):
                 return InvalidRequestMessage(
                     data["id"], method, data.get("jsonrpc", ""), _describe(cause)
                 )
+            if "id" in data and method is None and "result" in data:
+                # A client's answer to our request that does not fit its type: hand it over
+                # as it came rather than leave the request waiting for ever.
+                log.warning("a client answer did not fit its type: %s", _describe(cause))
+                return JsonRPCResponseMessage(data["id"], data.get("jsonrpc", ""), data["result"])
             log.warning(
                 "ignoring a malformed %s message: %s", method or "response", _describe(cause)
             )

@@ -101,3 +101,10 @@ def test_broken_frames_raise(data: bytes):
     with pytest.raises(FramingError):
         for _ in range(3):
             reader.readline()
+
+
+def test_a_client_answer_that_does_not_fit_still_resolves_the_request():
+    protocol = create_server().protocol
+    protocol._result_types["r1"] = types.ApplyWorkspaceEditResult
+    message = protocol.structure_message({"jsonrpc": "2.0", "id": "r1", "result": {"x": 1}})
+    assert message is not None and message.result == {"x": 1}
