@@ -58,6 +58,7 @@ from lsp_server.features.chat import (
 )
 from lsp_server.model.dialects import ChatRequest
 from lsp_server.model.errors import ModelError
+from lsp_server.outbound import Unrestorable, restore
 from lsp_server.positions import position_at
 from lsp_server.server import QwenLanguageServer
 
@@ -231,10 +232,18 @@ async def _plan_rewrite(ls: QwenLanguageServer, command: str, args: dict[str, An
     answer = await _collect(ls, edit_messages(focus, instruction, context_chars=budget, repo=repo),
                             doc.text[start:end])
     _still_current(ls, doc)
-    changes = rewrite_changes(doc.text, start, end, answer)
+    changes = rewrite_changes(doc.text, start, end, _restored(answer, doc.text))
     if not changes:
         raise _Refused("the model suggested no change")
     return _Planned(_workspace_edit(ls, doc, changes, spec.title), spec.title)
+
+
+def _restored(answer: str, local: str) -> str:
+    """Return a model answer with what the outgoing gate hid put back, or refuse it."""
+    try:
+        return restore(answer, local)
+    except Unrestorable as why:
+        raise _Refused(str(why)) from None
 
 
 async def _read_text(path: str) -> str | None:
@@ -274,7 +283,8 @@ async def _plan_tests(ls: QwenLanguageServer, args: dict[str, Any]) -> _Planned:
     messages = tests_messages(focus, test_rel, existing, framework,
                               context_chars=ls.settings.chat.context_chars)
     answer = await _collect(ls, messages, (existing or "") + doc.text[start:end])
-    code = clean_model_code(answer).strip("\n") + "\n"
+    code = _restored(clean_model_code(answer).strip("\n") + "\n",
+                     doc.text + "\n" + (existing or ""))
     if not code.strip():
         raise _Refused("the model wrote no tests")
     label = act.ACTIONS[act.GENERATE_TESTS].title
@@ -463,6 +473,10 @@ def register(server: QwenLanguageServer) -> None:
                         "reason": "no range given and no definition of the same name found; "
                                   "select where the code goes"}
         start, end = widen_selection(doc.text, *span)
+        try:
+            code = restore(code, doc.text)
+        except Unrestorable as why:
+            return {"applied": False, "reason": str(why)}
         changes = rewrite_changes(doc.text, start, end, code)
         if not changes:
             return {"applied": False, "reason": "the code is already there"}
