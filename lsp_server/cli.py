@@ -101,6 +101,7 @@ def _parse_location(location: str) -> tuple[str, int, int]:
 def _complete(args: argparse.Namespace) -> int:
     from lsp_server.completion.pipeline import CompletionInput, CompletionPipeline
     from lsp_server.context.engine import RepoContext
+    from lsp_server.context.files import read_regular
     from lsp_server.context.languages import language_for_path
     from lsp_server.model.errors import ModelError
     from lsp_server.model.pool import EndpointPool
@@ -113,8 +114,7 @@ def _complete(args: argparse.Namespace) -> int:
         print(f"qwen-lsp: expected FILE:LINE:COL, got {args.location!r}", file=sys.stderr)
         return 2
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
+        data = read_regular(path)
     except OSError as exc:
         print(f"qwen-lsp: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 2

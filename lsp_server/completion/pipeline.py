@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from cachetools import LRUCache, TTLCache
 
 from lsp_server.completion.postprocess import PostContext, PostResult, postprocess
-from lsp_server.context.scanner import is_secret_path
+from lsp_server.context.scanner import is_secret_file
 from lsp_server.model.client import ModelClient
 from lsp_server.model.dialects import CompletionRequest
 from lsp_server.model.errors import ErrorKind, ModelError
@@ -329,7 +329,7 @@ class CompletionPipeline:
 
     def _may_send(self, path: str) -> bool:
         context = self._context()
-        return context.may_send(path) if context is not None else not is_secret_path(path)
+        return context.may_send(path) if context is not None else not is_secret_file(path)
 
     def accepted(self, completion_id: str) -> None:
         """Count an accepted suggestion and prefetch the next one where the cursor now is."""

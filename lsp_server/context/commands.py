@@ -79,6 +79,7 @@ def _index(args: argparse.Namespace) -> int:
 
 def _context(args: argparse.Namespace) -> int:
     from lsp_server.context.engine import RepoContext
+    from lsp_server.context.files import read_text
     from lsp_server.model.tokens import TokenMeter
     from lsp_server.outbound import gate
     from lsp_server.positions import offset_at
@@ -90,8 +91,7 @@ def _context(args: argparse.Namespace) -> int:
     path = os.path.abspath(args.file)
     source = args.text_file or args.file
     try:
-        with open(source, "rb") as fh:
-            text = fh.read().decode("utf-8", "replace")
+        text = read_text(source)
     except OSError as exc:
         print(f"qwen-lsp: cannot read {source}: {exc.strerror}", file=sys.stderr)
         return 2

@@ -35,6 +35,7 @@ from lsp_server.chat.ranges import (
     widen_selection,
 )
 from lsp_server.chat.session import estimate_tokens
+from lsp_server.context.files import read_text_or_none, within
 from lsp_server.edits import (
     TextChange,
     clean_model_code,
@@ -71,6 +72,7 @@ ACTIONS_SESSION = "actions"
 _ANNOTATION = "qwen"
 # The user may look at the refactor preview for a while; the wait still ends some time.
 _APPLY_TIMEOUT = 600.0
+_MAX_READ_BYTES = 1_000_000  # an existing test file, package.json
 
 
 class _Refused(Exception):
@@ -246,13 +248,13 @@ def _restored(answer: str, local: str) -> str:
         raise _Refused(str(why)) from None
 
 
-async def _read_text(path: str) -> str | None:
+async def _read_text(ls: QwenLanguageServer, root: str, path: str) -> str | None:
+    """Read a workspace file the way every read goes: inside the workspace once symlinks are
+    resolved, not secret or ignored, a regular file (a FIFO never blocks)."""
     def read() -> str | None:
-        try:
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                return fh.read()
-        except OSError:
+        if not within(path, [root]) or not may_send(ls, path):
             return None
+        return read_text_or_none(path, _MAX_READ_BYTES)
     return await asyncio.to_thread(read)
 
 
@@ -274,10 +276,12 @@ async def _plan_tests(ls: QwenLanguageServer, args: dict[str, Any]) -> _Planned:
         raise _Refused(f"{test_rel} is excluded from what Qwen may read; not generating tests")
     test_uri = Path(test_path).as_uri()
     open_test = document(ls, test_uri)
-    existing = open_test.text if open_test else await _read_text(test_path)
+    if not await asyncio.to_thread(within, test_path, [root]):
+        raise _Refused(f"{test_rel} leads outside the workspace; not generating tests")
+    existing = open_test.text if open_test else await _read_text(ls, root, test_path)
     package_json = None
     if doc.language in ("typescript", "tsx", "javascript"):
-        package_json = await _read_text(os.path.join(root, "package.json"))
+        package_json = await _read_text(ls, root, os.path.join(root, "package.json"))
     framework = act.test_framework(doc.language, existing, package_json)
     focus = Focus(rel, doc.language, doc.text, start, end)
     messages = tests_messages(focus, test_rel, existing, framework,
