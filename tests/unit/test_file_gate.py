@@ -118,7 +118,8 @@ def test_the_global_excludes_file_is_followed(tmp_path: Path, _home: Path) -> No
     assert IgnoreRules(str(repo / "pkg")).is_ignored("scratch.py")
     assert not IgnoreRules(str(repo / "pkg")).is_ignored("keep.py")
     # core.excludesFile in ~/.gitconfig wins over the default place.
-    (_home / ".gitconfig").write_text('[user]\n\tname = x\n[core]\n\texcludesFile = "~/my-ignore"\n')
+    (_home / ".gitconfig").write_text(
+        '[user]\n\tname = x\n[core]\n\texcludesFile = "~/my-ignore"\n')
     (_home / "my-ignore").write_text("keep.py\n")
     assert global_excludes_file() == str(_home / "my-ignore")
     rules = IgnoreRules(str(repo / "pkg"))
