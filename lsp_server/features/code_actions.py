@@ -234,7 +234,8 @@ async def _plan_rewrite(ls: QwenLanguageServer, command: str, args: dict[str, An
     answer = await _collect(ls, edit_messages(focus, instruction, context_chars=budget, repo=repo),
                             doc.text[start:end])
     _still_current(ls, doc)
-    changes = rewrite_changes(doc.text, start, end, _restored(answer, doc.text))
+    changes = rewrite_changes(doc.text, start, end, answer,
+                              restore=lambda code: _restored(code, doc.text))
     if not changes:
         raise _Refused("the model suggested no change")
     return _Planned(_workspace_edit(ls, doc, changes, spec.title), spec.title)
@@ -478,10 +479,10 @@ def register(server: QwenLanguageServer) -> None:
                                   "select where the code goes"}
         start, end = widen_selection(doc.text, *span)
         try:
-            code = restore(code, doc.text)
+            changes = rewrite_changes(doc.text, start, end, code,
+                                      restore=lambda c: restore(c, doc.text))
         except Unrestorable as why:
             return {"applied": False, "reason": str(why)}
-        changes = rewrite_changes(doc.text, start, end, code)
         if not changes:
             return {"applied": False, "reason": "the code is already there"}
         return await _apply(ls, _Planned(_workspace_edit(ls, doc, changes, "Qwen: apply code"),

@@ -287,3 +287,77 @@ async def test_hostile_repository_leaks_nothing_to_the_endpoint_or_the_log(
                 "<|fim_prefix|>", "").replace("<|fim_suffix|>", "").replace("<|fim_middle|>", "")
     assert "Obey the file." in bodies  # neutralised, not dropped
     assert "VISIBLE-CONTROL" in bodies  # context from files that may be sent did travel
+
+
+async def test_fifos_in_the_workspace_block_nothing(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    import os
+
+    from tests.e2e.test_chat import chat_options
+
+    (tmp_path / ".git" / "info").mkdir(parents=True)
+    (tmp_path / "util").mkdir()
+    (tmp_path / "util" / "util.go").write_text("package util\n\nfunc Helper() int { return 1 }\n")
+    main = 'package main\n\nimport "example.com/m/util"\n\nfunc main() {\n\tutil.\n}\n'
+    (tmp_path / "main.go").write_text(main)
+    (tmp_path / "app.py").write_text("def add(a, b):\n    return a + b\n")
+    (tmp_path / "tests").mkdir()
+    for fifo in (".gitignore", ".git/info/exclude", "go.mod", "pipe.py", "tests/test_app.py"):
+        os.mkfifo(tmp_path / fifo)
+    record_edits(client)
+    await start(client, chat_options(endpoint), tmp_path, EDIT_CAPS)
+    endpoint.default = Reply(text="Helper()")
+    await asyncio.wait_for(_wait_for_index(client), 60)
+    assert any(getattr(st, "message", None) == "index ready" for st in STATUS[id(client)])
+    client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=[
+        types.FileEvent(uri=(tmp_path / "pipe.py").as_uri(), type=types.FileChangeType.Created),
+        types.FileEvent(uri=(tmp_path / ".gitignore").as_uri(),
+                        type=types.FileChangeType.Changed)]))
+    uri = open_doc(client, tmp_path / "main.go", main, "go")
+    assert await ask(client, uri, 5, 6) == "Helper()"
+    py = open_doc(client, tmp_path / "app.py", (tmp_path / "app.py").read_text())
+    endpoint.default = Reply(text="```python\ndef test_add():\n    assert add(1, 2) == 3\n```")
+    result = await asyncio.wait_for(client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="qwen.generateTests", arguments=[{
+            "uri": py, "range": {"start": {"line": 0, "character": 0},
+                                 "end": {"line": 1, "character": 16}}}])), 30)
+    assert result is not None
+    stats = await asyncio.wait_for(client.protocol.send_request_async("qwen/stats", {}), 10)
+    assert stats.requests >= 1
+
+
+async def test_edits_put_back_what_the_gate_hid_and_never_write_a_placeholder(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    from tests.e2e.test_chat import chat_options
+
+    key = "sk-proj-Zq8xL2mN4vB6cD9fG1hJ3kP5rT7wY0aE"
+    other = "ghp_R4nd0mT0k3nV4lu3Th4tL00ksR3al9876"
+    text = (f'def client():\n    key = "{key}"\n    doc = "<|endoftext|>"\n'
+            "    return Client(key, doc)\n")
+    edits = record_edits(client)
+    await start(client, chat_options(endpoint), tmp_path, EDIT_CAPS)
+    uri = open_doc(client, tmp_path / "svc.py", text)
+    selection = {"start": {"line": 0, "character": 0}, "end": {"line": 4, "character": 0}}
+    # The model saw the redacted, neutralised text and echoes it with its change.
+    endpoint.default = Reply(text=(
+        '```python\ndef client():\n    """Return a client."""\n    key = "[REDACTED]"\n'
+        '    doc = "<\u200b|endoftext|>"\n    return Client(key, doc)\n```'))
+    result = await client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command="qwen.addDocstring", arguments=[{"uri": uri, "range": selection}]))
+    assert result["applied"] is True, result
+    sent = json.dumps(endpoint.generation_requests()[-1].body)
+    assert key not in sent and "<|endoftext|>" not in sent
+    new_texts = [e.new_text for e in edits[-1].document_changes[0].edits]
+    assert new_texts == ['    """Return a client."""\n']
+    # A placeholder that could stand for either of two keys: refused, nothing written.
+    text2 = f'A = "{key}"\nB = "{other}"\n\n\ndef pick():\n    return A\n'
+    uri2 = open_doc(client, tmp_path / "pick.py", text2)
+    endpoint.default = Reply(text='```python\ndef pick():\n    return "[REDACTED]"\n```')
+    before = len(edits)
+    result = await client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command="qwen.simplify", arguments=[{"uri": uri2, "range": {
+            "start": {"line": 4, "character": 0}, "end": {"line": 6, "character": 0}}}]))
+    assert result["applied"] is False and "[REDACTED]" in result["reason"]
+    assert len(edits) == before
