@@ -361,3 +361,37 @@ async def test_edits_put_back_what_the_gate_hid_and_never_write_a_placeholder(
             "start": {"line": 4, "character": 0}, "end": {"line": 6, "character": 0}}}]))
     assert result["applied"] is False and "[REDACTED]" in result["reason"]
     assert len(edits) == before
+
+
+def test_each_tools_key_goes_only_to_its_own_endpoint(endpoint: FakeEndpoint):
+    import subprocess
+
+    def doctor(**env: str) -> str:
+        proc = subprocess.run([sys.executable, "-m", "lsp_server", "doctor"], capture_output=True,
+                              text=True, timeout=60, env={**CLEAN_ENV, **env})
+        return proc.stdout + proc.stderr
+
+    def sent_keys() -> set[str]:
+        keys = {r.headers.get("Authorization", "") for r in endpoint.requests}
+        endpoint.reset()
+        return keys
+
+    dashscope, openai = "sk-dashscopeMARKERq7", "sk-openaiMARKERq7"
+    url = f"{endpoint.url}/v1"
+    endpoint.default = Reply(text="a + b")
+    out = doctor(DASHSCOPE_API_KEY=dashscope, QWEN_LSP_BASE_URL=url,
+                 QWEN_LSP_COMPLETION_MODEL="qwen-test")
+    assert sent_keys() == {""} and dashscope not in out
+    out = doctor(DASHSCOPE_API_KEY=dashscope, OPENAI_BASE_URL=url,
+                 QWEN_LSP_COMPLETION_MODEL="qwen-test")
+    assert sent_keys() == {""}
+    out = doctor(DASHSCOPE_API_KEY=dashscope, OPENAI_API_KEY=openai, OPENAI_BASE_URL=url,
+                 QWEN_LSP_COMPLETION_MODEL="qwen-test")
+    assert sent_keys() == {f"Bearer {openai}"} and openai not in out
+    out = doctor(OPENAI_API_KEY=openai, QWEN_LSP_BASE_URL=url,
+                 QWEN_LSP_COMPLETION_MODEL="qwen-test")
+    assert sent_keys() == {""}
+    # A password in the base URL stays out of the doctor's report.
+    out = doctor(QWEN_LSP_BASE_URL=url.replace("http://", "http://me:pwMARKERq7@"),
+                 QWEN_LSP_COMPLETION_MODEL="qwen-test")
+    assert "pwMARKERq7" not in out and "verdict" in out
