@@ -108,6 +108,7 @@ def _parse_location(location: str) -> tuple[str, int, int]:
 def _complete(args: argparse.Namespace) -> int:
     from lsp_server.completion.pipeline import CompletionInput, CompletionPipeline
     from lsp_server.context.engine import RepoContext
+    from lsp_server.context.files import read_regular
     from lsp_server.context.languages import language_for_path
     from lsp_server.model.errors import ModelError
     from lsp_server.model.pool import EndpointPool
@@ -120,8 +121,7 @@ def _complete(args: argparse.Namespace) -> int:
         print(f"qwen-lsp: expected FILE:LINE:COL, got {args.location!r}", file=sys.stderr)
         return 2
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
+        data = read_regular(path)
     except OSError as exc:
         print(f"qwen-lsp: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 2
@@ -293,18 +293,22 @@ def _model_fix(provider: str, model: str) -> str:
 def _doctor(args: argparse.Namespace) -> int:
     summary, checks = asyncio.run(_run_doctor())
     ok = all(c.ok for c in checks)
+
+    def say(text: str = "") -> None:
+        print(logs.mask(text))  # the report is pasted into bug reports: no key, no password
+
     if args.json:
-        print(json.dumps({"ok": ok, "endpoint": summary,
-                          "checks": [c.__dict__ for c in checks]}, indent=2))
+        say(json.dumps({"ok": ok, "endpoint": summary,
+                        "checks": [c.__dict__ for c in checks]}, indent=2))
         return 0 if ok else 1
     for key, value in summary.items():
-        print(f"{key:>16}: {value}")
-    print()
+        say(f"{key:>16}: {value}")
+    say()
     for c in checks:
-        print(f"[{'ok' if c.ok else 'FAIL'}] {c.name}: {c.detail}")
+        say(f"[{'ok' if c.ok else 'FAIL'}] {c.name}: {c.detail}")
         if c.fix:
-            print(f"       fix: {c.fix}")
-    print()
-    print("verdict: ready" if ok else "verdict: not working; apply the fix above, then run "
-          "`qwen-lsp doctor` again")
+            say(f"       fix: {c.fix}")
+    say()
+    say("verdict: ready" if ok else "verdict: not working; apply the fix above, then run "
+        "`qwen-lsp doctor` again")
     return 0 if ok else 1

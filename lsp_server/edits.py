@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from lsp_server.prompt import strip_special_tokens
@@ -156,12 +157,19 @@ def _trimmed(old: str, repl: str, start: int) -> TextChange:
     return TextChange(start + prefix, start + len(old) - suffix, repl[prefix : len(repl) - suffix])
 
 
-def rewrite_changes(text: str, start: int, end: int, answer: str) -> list[TextChange]:
-    """Return the changes that replace text[start:end] with the code in a model answer."""
+def rewrite_changes(text: str, start: int, end: int, answer: str,
+                    restore: Callable[[str], str] | None = None) -> list[TextChange]:
+    """Return the changes that replace text[start:end] with the code in a model answer.
+
+    `restore` puts back, in the cleaned code, what was hidden from the model (it may raise).
+    """
     original = text[start:end]
     before = text[text.rfind("\n", 0, start) + 1 : start]
     lead = before if not before.strip() else None
-    code = fit_to_range(clean_model_code(answer), original, lead)
+    code = clean_model_code(answer)
+    if restore is not None:
+        code = restore(code)
+    code = fit_to_range(code, original, lead)
     if not code.strip() and original.strip():
         return []  # an empty answer is a failure, not a request to delete the code
     return diff_changes(original, code, base=start)

@@ -15,6 +15,7 @@ from lsp_server import __version__
 from lsp_server._pygls_compat import FramedStdin, QwenProtocol
 from lsp_server.completion.pipeline import CompletionPipeline
 from lsp_server.context.engine import RepoContext
+from lsp_server.logs import mask, mask_value
 from lsp_server.model.errors import ModelError
 from lsp_server.model.health import EndpointHealth
 from lsp_server.model.pool import EndpointPool
@@ -84,6 +85,16 @@ class QwenLanguageServer(LanguageServer):
         await self.endpoints.aclose()
 
     # -- telling the user ------------------------------------------------------------
+    def window_show_message(self, params: types.ShowMessageParams) -> None:
+        """Show a message, with every secret in it masked."""
+        params.message = mask(params.message)
+        super().window_show_message(params)
+
+    def window_log_message(self, params: types.LogMessageParams) -> None:
+        """Log a message in the client, with every secret in it masked."""
+        params.message = mask(params.message)
+        super().window_log_message(params)
+
     def show_once(self, message: str, kind: types.MessageType, *, key: str) -> None:
         """Show a message unless the same one is already showing; always log it."""
         log.warning("%s", message)
@@ -118,7 +129,7 @@ class QwenLanguageServer(LanguageServer):
         self._state, self._last_status = state, dict(payload)
         if message:
             payload["message"] = message
-        self.protocol.notify(STATUS_NOTIFICATION, payload)
+        self.protocol.notify(STATUS_NOTIFICATION, mask_value(payload))
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """Log internal errors instead of popping a message per failure."""

@@ -141,6 +141,32 @@ def merge_layers(low: Mapping[str, Any], high: Mapping[str, Any]) -> dict[str, A
     return out
 
 
+_MODEL_STUDIO_HOST = re.compile(r"(?:[a-z0-9-]+\.)*dashscope[a-z0-9-]*\.aliyuncs\.com")
+
+
+def is_model_studio(base_url: str) -> bool:
+    """Return whether a base URL is Alibaba Model Studio's (DashScope), over HTTPS."""
+    parts = urlsplit(base_url)
+    return parts.scheme == "https" and bool(
+        _MODEL_STUDIO_HOST.fullmatch((parts.hostname or "").lower()))
+
+
+def _generic_key(env: Mapping[str, str], configured_url: str, base_url: str) -> tuple[str, str]:
+    """Return the key (and its variable) the other tools' variables allow for `base_url`.
+
+    `DASHSCOPE_API_KEY` goes only to Model Studio; `OPENAI_API_KEY` only to `OPENAI_BASE_URL`,
+    or when no base URL is configured at all. Anything else needs QWEN_LSP_API_KEY or
+    qwen.endpoint.apiKey: a key is never sent to a server it was not made for.
+    """
+    get = lambda name: (env.get(name) or "").strip()  # noqa: E731
+    if get("DASHSCOPE_API_KEY") and is_model_studio(base_url):
+        return get("DASHSCOPE_API_KEY"), "DASHSCOPE_API_KEY"
+    openai_url = get("OPENAI_BASE_URL")
+    if get("OPENAI_API_KEY") and (not configured_url or configured_url == openai_url):
+        return get("OPENAI_API_KEY"), "OPENAI_API_KEY"
+    return "", ""
+
+
 def _env_layer(env: Mapping[str, str]) -> tuple[dict[str, Any], str]:
     """Build wire-form settings from environment variables, and name where the key came from."""
     get = lambda name: (env.get(name) or "").strip()  # noqa: E731
@@ -148,17 +174,14 @@ def _env_layer(env: Mapping[str, str]) -> tuple[dict[str, Any], str]:
     completion: dict[str, Any] = {}
     chat: dict[str, Any] = {}
     key_source = ""
-    # Lowest: what Qwen Code users already have.
-    if get("OPENAI_API_KEY"):
-        endpoint["apiKey"], key_source = get("OPENAI_API_KEY"), "OPENAI_API_KEY"
+    # Lowest: what Qwen Code users already have. Their keys are not in the layer: which one
+    # may go where is decided once the base URL is known (`_generic_key`).
     if get("OPENAI_BASE_URL"):
         endpoint["baseUrl"], endpoint["provider"] = get("OPENAI_BASE_URL"), "openai"
     if get("OPENAI_MODEL"):
         completion["model"] = chat["model"] = get("OPENAI_MODEL")
-    if get("DASHSCOPE_API_KEY"):
-        endpoint["apiKey"], key_source = get("DASHSCOPE_API_KEY"), "DASHSCOPE_API_KEY"
-        if not get("OPENAI_BASE_URL"):
-            endpoint["provider"] = "dashscope"
+    if get("DASHSCOPE_API_KEY") and not get("OPENAI_BASE_URL"):
+        endpoint["provider"] = "dashscope"
     # Then our own variables.
     for var, section, key in (
         ("QWEN_LSP_BASE_URL", endpoint, "baseUrl"),
@@ -177,6 +200,7 @@ def _env_layer(env: Mapping[str, str]) -> tuple[dict[str, Any], str]:
 
 
 _converter = cattrs.Converter()
+_SECRET_SETTING = re.compile(r"api[_-]?key|secret|password|authorization|^headers?$", re.I)
 
 
 def _structure(cls: type, data: Any, where: str, problems: list[str]) -> Any:
@@ -210,7 +234,9 @@ def _structure(cls: type, data: Any, where: str, problems: list[str]) -> Any:
             if typ in (int, float) and value < 0:
                 raise ValueError("must not be negative")
         except Exception as exc:  # cattrs raises several kinds; all mean "bad value"
-            problems.append(f"qwen{where}.{wire_key}: {raw!r} is not valid ({exc}); "
+            # A key is never echoed, whatever its type (a number, a list...).
+            shown = f"a {type(raw).__name__}" if _SECRET_SETTING.search(wire_key) else repr(raw)
+            problems.append(f"qwen{where}.{wire_key}: {shown} is not valid ({exc}); "
                             "using the default")
             continue
         values[f.name] = value.strip() if isinstance(value, str) else value
@@ -268,6 +294,10 @@ def resolve_settings(
     s = _structure(Settings, {k: v for k, v in merged.items() if k != "apiKeySource"}, "",
                    problems)
     endpoint = _normalise_endpoint(s.endpoint, problems)
+    if _is_unset(endpoint.api_key):
+        key, source = _generic_key(env, s.endpoint.base_url.strip(), endpoint.base_url)
+        endpoint = dataclasses.replace(endpoint, api_key=key)
+        key_source = source
     completion, chat = s.completion, s.chat
     fallbacks = endpoint.fallbacks
     endpoint = _with_models(endpoint, completion.model, chat.model)
@@ -286,6 +316,7 @@ def resolve_settings(
             fallback.completion_model, fallback.chat_model))
     for ep in endpoints:
         logs.add_secret(ep.api_key)
+        logs.add_secret(urlsplit(ep.base_url).password)
     if completion.max_tokens == 0:
         problems.append("qwen.completion.maxTokens: must be at least 1; using 128")
         completion = dataclasses.replace(completion, max_tokens=128)

@@ -18,18 +18,17 @@ from typing import Any, Protocol
 from cachetools import LRUCache, TTLCache
 
 from lsp_server.completion.postprocess import PostContext, PostResult, postprocess
-from lsp_server.context.redact import LineRedactor
-from lsp_server.context.scanner import DEFAULT_MAX_FILE_BYTES, is_secret_path
+from lsp_server.context.scanner import DEFAULT_MAX_FILE_BYTES, is_secret_file
 from lsp_server.model.client import ModelClient
 from lsp_server.model.dialects import CompletionRequest
 from lsp_server.model.errors import ErrorKind, ModelError
 from lsp_server.model.pool import EndpointPool, Member
 from lsp_server.model.tokens import fit_budgets
+from lsp_server.outbound import Unrestorable, gate, restore
 from lsp_server.positions import window
 from lsp_server.prompt import (
     STOP_TOKENS,
     ContextFile,
-    build_fim_prompt,
     cut_at_special_token,
     fit_suffix,
     split_document,
@@ -236,7 +235,6 @@ class CompletionPipeline:
         self._generations: dict[str, _Generation] = {}
         self._shown: LRUCache[str, tuple[CompletionInput, str]] = LRUCache(maxsize=32)
         self._typing_gaps: deque[float] = deque(maxlen=30)
-        self._redact = LineRedactor()
         self._last_edit_at: float | None = None
         self._ids = itertools.count(1)
         self._id_prefix = os.urandom(3).hex()
@@ -336,7 +334,7 @@ class CompletionPipeline:
 
     def _may_send(self, path: str) -> bool:
         context = self._context()
-        return context.may_send(path) if context is not None else not is_secret_path(path)
+        return context.may_send(path) if context is not None else not is_secret_file(path)
 
     def accepted(self, completion_id: str) -> None:
         """Count an accepted suggestion and prefetch the next one where the cursor now is."""
@@ -421,10 +419,10 @@ class CompletionPipeline:
         if context is not None and inp.path:
             files = context.context_files(inp.path, inp.text, inp.offset, context_chars)
         suffix = fit_suffix(suffix, suffix_chars, prefix, files)
-        # Keys pasted into the current file leave the machine no more than those elsewhere.
-        prefix, suffix = self._redact(prefix), self._redact(suffix)
-        prompt = build_fim_prompt(prefix, suffix, repo_name=inp.repo_name,
-                                  current_path=inp.relative_path, context_files=files)
+        # Keys pasted into the current file leave the machine no more than those elsewhere,
+        # and repository text cannot inject control tokens: the one outgoing gate.
+        prompt = gate().fim_prompt(prefix, suffix, repo_name=inp.repo_name,
+                                   current_path=inp.relative_path, context_files=files)
         request = CompletionRequest(
             prompt=prompt,
             model=cs.model,
@@ -506,7 +504,12 @@ class CompletionPipeline:
     def _finish(self, raw: str, *, multiline: bool, inp: CompletionInput,
                 from_cache: bool) -> Completion | None:
         max_lines = self._settings().completion.max_lines
-        text = _limit_lines(raw, multiline, max_lines)
+        try:
+            # Accepted, a suggestion is written into the file: no placeholder may go with it.
+            text = restore(_limit_lines(raw, multiline, max_lines), inp.text)
+        except Unrestorable:
+            self.stats.empty += 1
+            return None
         try:
             result = postprocess(text, PostContext(
                 prefix=inp.text[: inp.offset],

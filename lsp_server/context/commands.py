@@ -79,9 +79,11 @@ def _index(args: argparse.Namespace) -> int:
 
 def _context(args: argparse.Namespace) -> int:
     from lsp_server.context.engine import RepoContext
+    from lsp_server.context.files import read_text
     from lsp_server.model.tokens import TokenMeter
+    from lsp_server.outbound import gate
     from lsp_server.positions import offset_at
-    from lsp_server.prompt import build_fim_prompt, context_part, fit_suffix, split_document
+    from lsp_server.prompt import context_part, fit_suffix, split_document
     from lsp_server.settings import CompletionSettings
 
     started = time.perf_counter()
@@ -89,8 +91,7 @@ def _context(args: argparse.Namespace) -> int:
     path = os.path.abspath(args.file)
     source = args.text_file or args.file
     try:
-        with open(source, "rb") as fh:
-            text = fh.read().decode("utf-8", "replace")
+        text = read_text(source)
     except OSError as exc:
         print(f"qwen-lsp: cannot read {source}: {exc.strerror}", file=sys.stderr)
         return 2
@@ -132,8 +133,8 @@ def _context(args: argparse.Namespace) -> int:
                                         defaults.suffix_chars)
         suffix = fit_suffix(suffix, defaults.suffix_chars, prefix, explained.files)
         rel = engine.index.relpath(path)
-        prompt = build_fim_prompt(prefix, suffix, repo_name=os.path.basename(root),
-                                  current_path=rel, context_files=explained.files)
+        prompt = gate().fim_prompt(prefix, suffix, repo_name=os.path.basename(root),
+                                   current_path=rel, context_files=explained.files)
     finally:
         engine.close()
         if counter is not None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from cachetools import LRUCache
 
 from lsp_server.context.chunks import WINDOW_LINES
+from lsp_server.context.files import read_text_or_none
 from lsp_server.context.index import BuildStats, FileEntry, RepoIndex
 from lsp_server.context.languages import language_for_path
 from lsp_server.context.redact import redact
@@ -30,7 +31,7 @@ from lsp_server.context.retrieve import (
 from lsp_server.context.scanner import (
     DEFAULT_MAX_FILE_BYTES,
     content_skip_reason,
-    is_secret_path,
+    is_secret_file,
 )
 from lsp_server.context.symbols import FileSymbols, extract
 from lsp_server.positions import newline_above, newline_below, window
@@ -321,7 +322,7 @@ class RepoContext:
         path = os.path.abspath(path)
         scanner = self.index.scanner_for(path)
         if scanner is None:
-            return not is_secret_path(path)
+            return not is_secret_file(path)
         return scanner.may_send(path)
 
     def _current_symbols(self, path: str, text: str) -> FileSymbols | None:
@@ -363,11 +364,8 @@ class RepoContext:
 
     def _read_chunk(self, key: tuple[str, int, str]) -> str | None:
         path, line, _ = key
-        try:
-            with open(path, encoding="utf-8", errors="replace", newline="") as fh:
-                lines = fh.read(self.index.max_file_bytes).split("\n")
-        except OSError:
-            lines = None
+        text = read_text_or_none(path, self.index.max_file_bytes)
+        lines = text[: self.index.max_file_bytes].split("\n") if text is not None else None
         with self._chunk_lock:
             self._chunk_reads.discard(key)
             if lines is None:

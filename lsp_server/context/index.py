@@ -23,6 +23,7 @@ from functools import cache
 import platformdirs
 
 from lsp_server.context.chunks import ChunkIndex, scan_identifiers
+from lsp_server.context.files import read_regular, read_text, read_text_or_none
 from lsp_server.context.scanner import (
     DEFAULT_MAX_FILE_BYTES,
     ScannedFile,
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 5  # 4: Rust use trees and `mod x;`, C include kinds; 5: windows
 _BATCH = 24
+_MAX_MANIFEST_BYTES = 1_000_000  # go.mod, Cargo.toml
 _JS_LANGS = frozenset({"javascript", "typescript", "tsx"})
 _JS_EXTENSIONS = (".ts", ".tsx", ".d.ts", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
 
@@ -71,8 +73,7 @@ class _Crate:
 def _read_cargo(directory: str, manifest: str) -> _Crate | None:
     """Return the package a Cargo.toml describes, or None (a virtual workspace, unreadable)."""
     try:
-        with open(manifest, "rb") as fh:
-            data = tomllib.load(fh)
+        data = tomllib.loads(read_text(manifest, _MAX_MANIFEST_BYTES))
     except (OSError, ValueError):
         return None
     package = data.get("package")
@@ -185,8 +186,7 @@ def _hash(data: bytes) -> str:
 def _parse_one(path: str, language: str, max_bytes: int) -> tuple:
     """Read, check and extract one file; runs in worker processes."""
     try:
-        with open(path, "rb") as fh:
-            data = fh.read(max_bytes + 1)
+        data = read_regular(path, max_bytes)
         st = os.stat(path)
     except OSError:
         return (path, "unreadable", "", 0, 0, None, None)
@@ -687,8 +687,7 @@ class RepoIndex:
                 elif have_blobs and store is not None:
                     # Touched but maybe unchanged (checkout, touch): the content hash decides.
                     try:
-                        with open(sf.path, "rb") as fh:
-                            digest = _hash(fh.read())
+                        digest = _hash(read_regular(sf.path, self.max_file_bytes))
                     except OSError:
                         stats.skipped["unreadable"] += 1
                         continue
@@ -1101,14 +1100,11 @@ class RepoIndex:
                         visited.add(d)
                         gomod = os.path.join(d, "go.mod")
                         if os.path.exists(gomod):
-                            try:
-                                with open(gomod, encoding="utf-8", errors="replace") as fh:
-                                    for line in fh:
-                                        if line.startswith("module "):
-                                            mods[d] = (line.split()[1].strip('"'), d)
-                                            break
-                            except OSError:
-                                pass
+                            text = read_text_or_none(gomod, _MAX_MANIFEST_BYTES) or ""
+                            for line in text.splitlines():
+                                if line.startswith("module ") and len(line.split()) > 1:
+                                    mods[d] = (line.split()[1].strip('"'), d)
+                                    break
                             break
                         if d == root:
                             break

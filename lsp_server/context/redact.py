@@ -5,10 +5,14 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from cachetools import LRUCache
 
 REDACTED = "[REDACTED]"
+REDACTED_PRIVATE_KEY = "[REDACTED PRIVATE KEY]"
+PLACEHOLDERS = (REDACTED_PRIVATE_KEY, REDACTED)
 
 _PRIVATE_KEY = re.compile(
     r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----.*?(?:-----END[A-Z0-9 ]*-----|\Z)", re.S
@@ -92,17 +96,100 @@ def _redact_assignment(match: re.Match[str]) -> str:
     return match.group(0)[: match.start(2) - match.start()] + REDACTED
 
 
+def _url_password(match: re.Match[str]) -> str:
+    return match.group("head") + REDACTED + "@"
+
+
+# The passes, in order: each a pattern and what a match becomes (unchanged: not a secret).
+_PASSES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str], str], ...] = (
+    (_PRIVATE_KEY, lambda m: REDACTED_PRIVATE_KEY, ""),
+    (_KNOWN_TOKENS, lambda m: REDACTED, ""),
+    (_URL_CREDENTIALS, _url_password, "://"),
+    (_QUOTED_VALUE, _redact_assignment, "'\""),
+    (_CANDIDATE, _redact_candidate, ""),
+)
+
+
 def redact(text: str) -> str:
     """Return text with private keys, known token shapes and high-entropy strings replaced."""
     if not text:
         return text
-    text = _PRIVATE_KEY.sub("[REDACTED PRIVATE KEY]", text)
-    text = _KNOWN_TOKENS.sub(REDACTED, text)
-    if "://" in text:
-        text = _URL_CREDENTIALS.sub(lambda m: m.group("head") + REDACTED + "@", text)
-    if "'" in text or '"' in text:
-        text = _QUOTED_VALUE.sub(_redact_assignment, text)
-    return _CANDIDATE.sub(_redact_candidate, text)
+    for pattern, replace, needs in _PASSES:
+        if not needs or any(c in text for c in _needed(needs)):
+            text = pattern.sub(replace, text)
+    return text
+
+
+def _needed(needs: str) -> tuple[str, ...]:
+    return (needs,) if needs == "://" else tuple(needs)
+
+
+@dataclass
+class Redaction:
+    """Redacted text, where a position in the original ended up, and what was replaced."""
+
+    text: str
+    cursor: int
+    # (placeholder, original) for every secret replaced, in order of appearance per pass.
+    replaced: list[tuple[str, str]] = field(default_factory=list)
+
+
+def redact_tracked(text: str, cursor: int = 0) -> Redaction:
+    """Redact `text` like `redact`, following position `cursor` and recording each secret.
+
+    A cursor inside a secret ends up after its placeholder: the text around a cursor is
+    redacted as one string, so a key split by the cursor never leaves in two halves.
+    """
+    result = Redaction(text, max(0, min(cursor, len(text))))
+    if not text:
+        return result
+    for pattern, replace, needs in _PASSES:
+        if needs and not any(c in result.text for c in _needed(needs)):
+            continue
+        _apply_tracked(pattern, replace, result)
+    return result
+
+
+def _apply_tracked(pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str],
+                   result: Redaction) -> None:
+    text, cursor = result.text, result.cursor
+    out: list[str] = []
+    size = 0  # characters in `out`
+    last = 0
+    mapped: int | None = None
+    for m in pattern.finditer(text):
+        new = replace(m)
+        old = m.group(0)
+        if new == old:
+            continue
+        if mapped is None and cursor <= m.start():
+            mapped = size + cursor - last
+        out.append(text[last:m.start()])
+        size += m.start() - last
+        if mapped is None and cursor < m.end():
+            mapped = size + len(new)  # inside the secret: after its placeholder
+        out.append(new)
+        size += len(new)
+        last = m.end()
+        head = len(_common_prefix(old, new))
+        tail = len(_common_prefix(old[head:][::-1], new[head:][::-1]))
+        result.replaced.append((new[head:len(new) - tail], old[head:len(old) - tail]))
+    if not out:
+        return
+    if mapped is None:
+        mapped = size + cursor - last
+    out.append(text[last:])
+    result.text = "".join(out)
+    result.cursor = mapped
+
+
+def _common_prefix(a: str, b: str) -> str:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return a[:n]
 
 
 class LineRedactor:
@@ -127,3 +214,19 @@ class LineRedactor:
                 clean = self._lines[line] = redact(line)
             out.append(clean)
         return "".join(out)
+
+    def around(self, text: str, cursor: int) -> tuple[str, int]:
+        """Return `text` redacted as one string and where `cursor` is in the result.
+
+        The cursor's line is redacted whole (a key split by the cursor is still one key);
+        the other lines come from the cache.
+        """
+        if "PRIVATE KEY" in text:
+            whole = redact_tracked(text, cursor)
+            return whole.text, whole.cursor
+        start = text.rfind("\n", 0, cursor) + 1
+        end = text.find("\n", cursor)
+        end = len(text) if end < 0 else end + 1
+        line = redact_tracked(text[start:end], cursor - start)
+        before = self(text[:start])
+        return before + line.text + self(text[end:]), len(before) + line.cursor

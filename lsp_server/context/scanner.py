@@ -7,12 +7,13 @@ import os
 import re
 import stat
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import pathspec
 
+from lsp_server.context.files import read_regular, read_text_or_none, within
 from lsp_server.context.languages import language_for_path
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000
@@ -49,10 +50,17 @@ SECRET_FILE_GLOBS = (
     "*credentials*.json",
     "*.credentials", "client_secret*.json", "service-account*.json", "secrets.json",
     "secrets.yaml", "secrets.yml", "secrets.toml", "secret.json", "secret.yaml",
-    "terraform.tfstate", "terraform.tfstate.*", "*.tfvars", "auth.json",
+    "terraform.tfstate", "terraform.tfstate.*", "*.tfstate", "*.tfstate.*", "*.tfvars",
+    "*.tfvars.json", "auth.json", "kubeconfig", "kubeconfig.*", "*.kubeconfig", "*-kubeconfig",
+    "*_kubeconfig", "kubeconfig-*", ".s3cfg", ".boto", ".dockerconfigjson", ".vault-token",
+    "*.keytab", "htpasswd",
 )
-# Directories whose whole content is credentials.
-SECRET_DIRS = frozenset({".ssh", ".gnupg", ".aws", ".docker", ".kube"})
+# Directories whose whole content is credentials (`.kube/config`, `.docker/config.json`,
+# `.aws/credentials`, `.azure/...`, `.gcloud/...`).
+SECRET_DIRS = frozenset({".ssh", ".gnupg", ".aws", ".docker", ".kube", ".gcloud", ".azure"})
+# A JSON file with a private key in it (a cloud service-account key) is secret whatever its name.
+_PRIVATE_KEY_FIELD = re.compile(rb'"private_key"\s*:')
+_SNIFF_SECRET_BYTES = 65_536
 
 IGNORE_FILES = (".gitignore", ".qwenignore")
 _SECRET_NAME = re.compile("|".join(fnmatch.translate(g) for g in SECRET_FILE_GLOBS))
@@ -92,6 +100,32 @@ def is_secret_path(path: str) -> bool:
     if any(part in SECRET_DIRS for part in parts[:-1]):
         return True
     return is_secret_name(parts[-1])
+
+
+def is_secret_content(head: bytes) -> bool:
+    """Return True when the start of a file shows it holds credentials (a service-account key)."""
+    return _PRIVATE_KEY_FIELD.search(head) is not None
+
+
+@lru_cache(maxsize=1024)
+def _sniffed_secret(path: str, size: int, mtime_ns: int) -> bool:
+    try:
+        return is_secret_content(read_regular(path, _SNIFF_SECRET_BYTES))
+    except OSError:
+        return False
+
+
+def is_secret_file(path: str) -> bool:
+    """Return True when a file's path or, for JSON, its first bytes mark it as credentials."""
+    if is_secret_path(path):
+        return True
+    if not path.lower().endswith(".json"):
+        return False
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and _sniffed_secret(path, st.st_size, st.st_mtime_ns)
 
 
 def _is_excluded_dir(name: str) -> bool:
@@ -143,25 +177,124 @@ def content_skip_reason(data: bytes) -> str | None:
     return None
 
 
+_MAX_IGNORE_FILE_BYTES = 1_000_000
+
+
 def _read_ignore_lines(path: str) -> list[str] | None:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return fh.read().splitlines()
-    except OSError:
-        return None
+    text = read_text_or_none(path, _MAX_IGNORE_FILE_BYTES)  # never blocks on a FIFO
+    return text.splitlines() if text is not None else None
+
+
+def repository_root(directory: str) -> str | None:
+    """Return the closest directory at or above `directory` that holds `.git`, or None."""
+    d = os.path.abspath(directory)
+    while True:
+        if os.path.lexists(os.path.join(d, ".git")):
+            return d
+        parent = os.path.dirname(d)
+        if parent == d:
+            return None
+        d = parent
+
+
+def _core_excludes_file(config: str) -> str | None:
+    """Return `core.excludesFile` from the text of a git config file, or None."""
+    section = ""
+    found = None
+    for raw in config.splitlines():
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("["):
+            section = line[1:].split("]", 1)[0].strip().split(" ", 1)[0].split(".", 1)[0].lower()
+            continue
+        key, sep, value = line.partition("=")
+        if sep and section == "core" and key.strip().lower() == "excludesfile":
+            value = value.split(" #", 1)[0].split(" ;", 1)[0].strip()
+            found = value[1:-1] if len(value) > 1 and value[0] == value[-1] == '"' else value
+    return found
+
+
+def global_excludes_file(env: Mapping[str, str] | None = None) -> str:
+    """Return git's global excludes file: `core.excludesFile`, else `$XDG_CONFIG_HOME/git/ignore`.
+
+    Like git, the XDG config is read first and `~/.gitconfig` (or `$GIT_CONFIG_GLOBAL`) wins.
+    """
+    env = os.environ if env is None else env
+    home = env.get("HOME") or os.path.expanduser("~")
+    xdg = env.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+    configs = [os.path.join(xdg, "git", "config"),
+               env.get("GIT_CONFIG_GLOBAL") or os.path.join(home, ".gitconfig")]
+    configured = None
+    for config in configs:
+        text = read_text_or_none(config, _MAX_IGNORE_FILE_BYTES)
+        value = _core_excludes_file(text) if text else None
+        if value:
+            configured = value
+    if not configured:
+        return os.path.join(xdg, "git", "ignore")
+    if configured == "~" or configured.startswith("~/"):
+        configured = home + configured[1:]
+    return configured
 
 
 class IgnoreRules:
-    """The .gitignore / .qwenignore rules of one workspace root, at every directory level."""
+    """The .gitignore / .qwenignore rules of one workspace root, at every directory level.
 
-    def __init__(self, root: str, extra_patterns: Iterable[str] = ()) -> None:
+    Like git: the global excludes file, `.git/info/exclude`, and every `.gitignore` from the
+    repository root (which may be above the workspace folder) down; deeper rules win.
+    """
+
+    def __init__(self, root: str, extra_patterns: Iterable[str] = (),
+                 env: Mapping[str, str] | None = None) -> None:
         self.root = os.path.abspath(root)
         self._specs: dict[str, pathspec.GitIgnoreSpec | None] = {}
-        lines: list[str] = list(extra_patterns)
-        info_exclude = _read_ignore_lines(os.path.join(self.root, ".git", "info", "exclude"))
-        if info_exclude:
-            lines.extend(info_exclude)
-        self._root_extra = pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
+        # Rules defined above the root or outside the tree: (their base directory, the path
+        # from that base to the root, the rules).
+        self._outer: list[tuple[str, str, pathspec.GitIgnoreSpec]] = []
+        repo = repository_root(self.root)
+        base = repo or self.root
+
+        def outer(lines: list[str] | None, directory: str) -> None:
+            if lines:
+                rel = os.path.relpath(self.root, directory).replace(os.sep, "/")
+                prefix = "" if rel == "." else rel + "/"
+                self._outer.append((directory, prefix, pathspec.GitIgnoreSpec.from_lines(lines)))
+
+        outer(_read_ignore_lines(global_excludes_file(env)), base)
+        outer(list(extra_patterns), self.root)
+        above: list[str] = []
+        if repo is not None:
+            outer(_read_ignore_lines(os.path.join(repo, ".git", "info", "exclude")), repo)
+            d = self.root
+            while d != repo:
+                d = os.path.dirname(d)
+                above.append(d)
+            for directory in reversed(above):  # the repository root first
+                outer(_read_ignore_lines(os.path.join(directory, ".gitignore")), directory)
+        # git ignores everything under an ignored directory: the root itself may be one.
+        self._root_ignored = any(self._dir_ignored_above(d) for d in [*above[:-1], self.root])
+
+    def _dir_ignored_above(self, directory: str) -> bool:
+        """Return whether rules from directories above `directory` ignore it."""
+        verdict: bool | None = None
+        for base, _, spec in self._outer:
+            if directory == base or not directory.startswith(base.rstrip(os.sep) + os.sep):
+                continue
+            rel = os.path.relpath(directory, base).replace(os.sep, "/") + "/"
+            result = spec.check_file(rel)
+            if result.include is not None:
+                verdict = result.include
+        return bool(verdict)
+
+    def _outer_verdict(self, candidate: str) -> bool | None:
+        """Return what the rules above the root say about a root-relative path (None: nothing)."""
+        verdict: bool | None = None
+        for _, prefix, spec in self._outer:
+            result = spec.check_file(prefix + candidate)
+            if result.include is not None:
+                verdict = result.include
+        return verdict
 
     def spec_for(self, rel_dir: str) -> pathspec.GitIgnoreSpec | None:
         """Return the combined ignore spec a directory defines itself (cached), or None."""
@@ -185,12 +318,10 @@ class IgnoreRules:
             for i in range(1, len(parts)):
                 if self.is_ignored("/".join(parts[:i]), is_dir=True, parents_checked=True):
                     return True
-        verdict: bool | None = None
+        if self._root_ignored:
+            return True
         candidate = rel + "/" if is_dir else rel
-        if self._root_extra is not None:
-            result = self._root_extra.check_file(candidate)
-            if result.include is not None:
-                verdict = result.include
+        verdict = self._outer_verdict(candidate)
         for depth in range(len(parts)):
             rel_dir = "/".join(parts[:depth])
             spec = self.spec_for(rel_dir)
@@ -237,16 +368,38 @@ class Scanner:
         return path[len(prefix):].replace(os.sep, "/")
 
     def may_send(self, path: str) -> bool:
-        """Return False when a file is secret, ignored, or inside VCS data."""
-        if is_secret_path(path):
+        """Return False when a file is secret, ignored, inside VCS data, or a symlink to such a
+        file or to anywhere outside the root."""
+        if is_secret_file(path):
             return False
         rel = self.relpath(path)
         if rel is None or rel == "":
             return True
+        if self._link_refusal(path) is not None:
+            return False
         parts = rel.split("/")
         if any(p in (".git", ".hg", ".svn") for p in parts[:-1]):
             return False
         return not self.rules.is_ignored(rel)
+
+    def _link_refusal(self, path: str) -> str | None:
+        """Return why a path reached through a symlink must not be read (None: it may be).
+
+        The start-up scan never follows symlinks; a file-watch event, an open buffer or a
+        test file may name one, and what counts is where it leads.
+        """
+        path = os.path.abspath(path)
+        real = os.path.realpath(path)
+        if real == path:
+            return None
+        if not within(real, [self.root]):
+            return "outside"
+        real_rel = os.path.relpath(real, os.path.realpath(self.root)).replace(os.sep, "/")
+        if is_secret_file(real) or is_secret_path(real_rel):
+            return "secret"
+        if self.rules.is_ignored(real_rel):
+            return "ignored"
+        return None
 
     def check(self, path: str) -> str | None:
         """Return why one file under the root must not be indexed, or None when it may be."""
@@ -260,6 +413,9 @@ class Scanner:
             return "secret"
         if self.rules.is_ignored(rel):
             return "ignored"
+        link = self._link_refusal(path)
+        if link is not None:
+            return link
         if parts[-1] in LOCK_FILES or parts[-1].endswith(".lock"):
             return "lock_file"
         if language_for_path(parts[-1]) is None:

@@ -23,6 +23,7 @@ from lsp_server.features.documents import Document, document, workspace_root
 from lsp_server.model.dialects import ChatDelta, ChatRequest
 from lsp_server.model.errors import ErrorKind, ModelError
 from lsp_server.model.pool import Member
+from lsp_server.outbound import gate
 from lsp_server.positions import line_count, offset_at
 from lsp_server.prompt import ContextFile, strip_special_tokens
 from lsp_server.server import QwenLanguageServer
@@ -138,6 +139,9 @@ async def ask_model(
     timeout_ms = ls.settings.chat.timeout_ms
     parts: list[str] = []
     shown = False  # once the user saw part of an answer, another endpoint can't redo it
+
+    # Every chat-route prompt (chat, Explain, rewrites, tests) leaves through the one gate.
+    req = dataclasses.replace(req, messages=gate().messages(req.messages))
 
     async def attempt(member: Member) -> str:
         nonlocal shown

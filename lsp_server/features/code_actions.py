@@ -35,6 +35,7 @@ from lsp_server.chat.ranges import (
     widen_selection,
 )
 from lsp_server.chat.session import estimate_tokens
+from lsp_server.context.files import read_text_or_none, within
 from lsp_server.edits import (
     TextChange,
     clean_model_code,
@@ -59,6 +60,7 @@ from lsp_server.features.chat import (
 )
 from lsp_server.model.dialects import ChatRequest
 from lsp_server.model.errors import ModelError
+from lsp_server.outbound import Unrestorable, restore
 from lsp_server.positions import position_at
 from lsp_server.server import QwenLanguageServer
 
@@ -71,6 +73,7 @@ ACTIONS_SESSION = "actions"
 _ANNOTATION = "qwen"
 # The user may look at the refactor preview for a while; the wait still ends some time.
 _APPLY_TIMEOUT = 600.0
+_MAX_READ_BYTES = 1_000_000  # an existing test file, package.json
 
 
 class _Refused(Exception):
@@ -234,19 +237,28 @@ async def _plan_rewrite(ls: QwenLanguageServer, command: str, args: dict[str, An
     answer = await _collect(ls, edit_messages(focus, instruction, context_chars=budget, repo=repo),
                             doc.text[start:end])
     _still_current(ls, doc)
-    changes = rewrite_changes(doc.text, start, end, answer)
+    changes = rewrite_changes(doc.text, start, end, answer,
+                              restore=lambda code: _restored(code, doc.text))
     if not changes:
         raise _Refused("the model suggested no change")
     return _Planned(_workspace_edit(ls, doc, changes, spec.title), spec.title)
 
 
-async def _read_text(path: str) -> str | None:
+def _restored(answer: str, local: str) -> str:
+    """Return a model answer with what the outgoing gate hid put back, or refuse it."""
+    try:
+        return restore(answer, local)
+    except Unrestorable as why:
+        raise _Refused(str(why)) from None
+
+
+async def _read_text(ls: QwenLanguageServer, root: str, path: str) -> str | None:
+    """Read a workspace file the way every read goes: inside the workspace once symlinks are
+    resolved, not secret or ignored, a regular file (a FIFO never blocks)."""
     def read() -> str | None:
-        try:
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                return fh.read()
-        except OSError:
+        if not within(path, [root]) or not may_send(ls, path):
             return None
+        return read_text_or_none(path, _MAX_READ_BYTES)
     return await asyncio.to_thread(read)
 
 
@@ -268,16 +280,19 @@ async def _plan_tests(ls: QwenLanguageServer, args: dict[str, Any]) -> _Planned:
         raise _Refused(f"{test_rel} is excluded from what Qwen may read; not generating tests")
     test_uri = Path(test_path).as_uri()
     open_test = document(ls, test_uri)
-    existing = open_test.text if open_test else await _read_text(test_path)
+    if not await asyncio.to_thread(within, test_path, [root]):
+        raise _Refused(f"{test_rel} leads outside the workspace; not generating tests")
+    existing = open_test.text if open_test else await _read_text(ls, root, test_path)
     package_json = None
     if doc.language in ("typescript", "tsx", "javascript"):
-        package_json = await _read_text(os.path.join(root, "package.json"))
+        package_json = await _read_text(ls, root, os.path.join(root, "package.json"))
     framework = act.test_framework(doc.language, existing, package_json)
     focus = Focus(rel, doc.language, doc.text, start, end)
     messages = tests_messages(focus, test_rel, existing, framework,
                               context_chars=ls.settings.chat.context_chars)
     answer = await _collect(ls, messages, (existing or "") + doc.text[start:end])
-    code = clean_model_code(answer).strip("\n") + "\n"
+    code = _restored(clean_model_code(answer).strip("\n") + "\n",
+                     doc.text + "\n" + (existing or ""))
     if not code.strip():
         raise _Refused("the model wrote no tests")
     label = act.ACTIONS[act.GENERATE_TESTS].title
@@ -468,7 +483,11 @@ def register(server: QwenLanguageServer) -> None:
                         "reason": "no range given and no definition of the same name found; "
                                   "select where the code goes"}
         start, end = widen_selection(doc.text, *span)
-        changes = rewrite_changes(doc.text, start, end, code)
+        try:
+            changes = rewrite_changes(doc.text, start, end, code,
+                                      restore=lambda c: restore(c, doc.text))
+        except Unrestorable as why:
+            return {"applied": False, "reason": str(why)}
         if not changes:
             return {"applied": False, "reason": "the code is already there"}
         return await _apply(ls, _Planned(_workspace_edit(ls, doc, changes, "Qwen: apply code"),

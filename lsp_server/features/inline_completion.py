@@ -12,6 +12,7 @@ from lsprotocol import types
 
 from lsp_server.completion.pipeline import CompletionInput
 from lsp_server.features.documents import document
+from lsp_server.logs import mask_value
 from lsp_server.model.errors import ModelError
 from lsp_server.positions import offset_at
 from lsp_server.server import QwenLanguageServer
@@ -110,4 +111,4 @@ def register(server: QwenLanguageServer) -> None:
         } for m in ls.endpoints.members]
         out["process"] = {"rssMb": round(_rss_bytes() / 2**20, 1),
                           "tasks": len(asyncio.all_tasks())}
-        return out
+        return mask_value(out)  # a base URL may carry a password

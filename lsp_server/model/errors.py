@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from lsp_server.logs import mask
+
 
 class ErrorKind(StrEnum):
     """What went wrong, coarsely: each kind has its own advice and backoff."""
@@ -30,6 +32,8 @@ class ModelError(Exception):
         status: int | None = None,
         retry_after: float | None = None,
     ) -> None:
+        # Shown to the user, logged, returned in chat errors: never with a key or password.
+        message = mask(message)
         super().__init__(message)
         self.kind = kind
         self.message = message

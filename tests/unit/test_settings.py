@@ -27,7 +27,36 @@ def test_dashscope_key_with_a_base_url_keeps_the_url():
     s, _ = resolve_settings(None, env)
     assert s.endpoint.base_url == "http://10.0.0.5:8000/v1"
     assert s.endpoint.provider == "openai"
-    assert s.endpoint.api_key == "dk-123456"
+    # A Model Studio key is for Model Studio only: never sent to another server.
+    assert s.endpoint.api_key == ""
+
+
+def test_generic_keys_go_only_where_they_belong():
+    studio = "https://dashscope.aliyuncs.com/compatible-mode/v1"
+    cases = [
+        # (environment, lsp baseUrl, expected key, expected source)
+        ({"DASHSCOPE_API_KEY": "dk-123456"}, studio, "dk-123456", "DASHSCOPE_API_KEY"),
+        ({"DASHSCOPE_API_KEY": "dk-123456"}, "https://evil.example/v1", "", ""),
+        ({"DASHSCOPE_API_KEY": "dk-123456"}, "http://dashscope.aliyuncs.com.evil.example/v1",
+         "", ""),
+        ({"DASHSCOPE_API_KEY": "dk-123456", "OPENAI_BASE_URL": "http://other:8000/v1"},
+         None, "", ""),
+        ({"OPENAI_API_KEY": "ok-abcdef", "OPENAI_BASE_URL": "http://h:1/v1"}, None,
+         "ok-abcdef", "OPENAI_API_KEY"),
+        ({"OPENAI_API_KEY": "ok-abcdef", "OPENAI_BASE_URL": "http://h:1/v1",
+          "QWEN_LSP_BASE_URL": "http://other:2/v1"}, None, "", ""),
+        ({"OPENAI_API_KEY": "ok-abcdef"}, "http://other:2/v1", "", ""),
+        ({"OPENAI_API_KEY": "ok-abcdef"}, None, "ok-abcdef", "OPENAI_API_KEY"),
+        # The DashScope key does not win over OPENAI_API_KEY for a non-DashScope URL.
+        ({"DASHSCOPE_API_KEY": "dk-123456", "OPENAI_API_KEY": "ok-abcdef",
+          "OPENAI_BASE_URL": "http://h:1/v1"}, None, "ok-abcdef", "OPENAI_API_KEY"),
+        ({"DASHSCOPE_API_KEY": "dk-123456", "QWEN_LSP_API_KEY": "own-key-1",
+          "QWEN_LSP_BASE_URL": "http://x:1/v1"}, None, "own-key-1", "QWEN_LSP_API_KEY"),
+    ]
+    for env, url, key, source in cases:
+        lsp = {"endpoint": {"baseUrl": url}} if url else None
+        s, _ = resolve_settings(lsp, env)
+        assert (s.endpoint.api_key, s.api_key_source) == (key, source), (env, url)
 
 
 def test_openai_variables_as_qwen_code_uses_them():
