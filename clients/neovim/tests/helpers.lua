@@ -263,7 +263,7 @@ end
 function Child:setup(extra)
   local opts = vim.tbl_deep_extend('force', {
     cmd = vim.split(M.server_cmd, ' ', { trimempty = true }),
-    completion = { engine = M.engine, debounce_ms = 30 },
+    completion = { engine = M.engine },
     settings = {
       endpoint = { baseUrl = M.endpoint_url, provider = 'openai', apiKey = 'test-key' },
       completion = { model = 'qwen-test' },
@@ -271,6 +271,21 @@ function Child:setup(extra)
     },
   }, extra or {})
   self:lua('require("qwen").setup(...)', opts)
+end
+
+--- Options for a set-up as the README writes it, `setup({})`, but with the server pointed at
+--- the fake endpoint through its environment (so `settings` stays empty) and the engine
+--- under test.
+---@return table
+function M.default_opts()
+  return {
+    cmd = vim.split(M.server_cmd, ' ', { trimempty = true }),
+    cmd_env = {
+      QWEN_LSP_BASE_URL = M.endpoint_url, QWEN_LSP_PROVIDER = 'openai', QWEN_LSP_API_KEY = 'test-key',
+      QWEN_LSP_COMPLETION_MODEL = 'qwen-test', QWEN_LSP_CHAT_MODEL = 'qwen-test',
+    },
+    completion = { engine = M.engine },
+  }
 end
 
 --- Spy on what the qwen client sends: requests and notifications, in order.

@@ -25,6 +25,22 @@ function T.statusline_and_status_report()
   h.ok(text:find('engine ' .. h.engine, 1, true), 'engine in report:\n' .. text)
 end
 
+function T.status_report_is_readable()
+  -- Settings empty (as with setup({})): the model must come from the server.
+  local dir = h.workspace({ ['main.py'] = 'x = 1\n', ['pyproject.toml'] = '' })
+  local child = h.child(dir)
+  child:lua('require("qwen").setup(...)', h.default_opts())
+  child:edit(dir .. '/main.py')
+  child:cmd('QwenStatus')
+  local report = child:wait([[return require('qwen.status').last_report]], ':QwenStatus report')
+  local text = table.concat(report, '\n')
+  h.ok(vim.tbl_contains(report, ('%-12s %s'):format('model', 'qwen-test')), 'the model the server uses:\n' .. text)
+  h.ok(vim.tbl_contains(report, ('%-12s %s (openai)'):format('endpoint', h.endpoint_url)), 'the endpoint:\n' .. text)
+  h.ok(text:find('state', 1, true) and text:find('last error   none', 1, true), 'state and last error:\n' .. text)
+  h.ok(not text:find('vim.NIL', 1, true), 'no vim.NIL:\n' .. text)
+  h.ok(not text:find('[{}]'), 'no raw Lua tables:\n' .. text)
+end
+
 function T.server_status_notification_reaches_the_statusline()
   local dir = h.workspace({ ['main.py'] = 'x = 1\n', ['pyproject.toml'] = '' })
   local child = h.child(dir)
@@ -109,6 +125,8 @@ function T.checkhealth_reports_ok()
   h.ok(not text:find('ERROR', 1, true), 'no errors expected:\n' .. text)
   h.ok(text:find('OK', 1, true), 'OK lines:\n' .. text)
   h.ok(text:find('server running', 1, true), text)
+  local _, reachable = text:gsub('reachable', '')
+  h.eq(reachable, 1, '"reachable" listed once:\n' .. text)
 end
 
 function T.checkhealth_reports_a_broken_endpoint()

@@ -89,17 +89,16 @@ function M.check()
         'Run `qwen-lsp doctor` in a terminal to see what is wrong.',
       })
     else
+      -- One line per check the doctor ran; its verdict adds nothing a line does not say.
       for _, chk in ipairs(report.checks) do
         local msg = ('%s: %s'):format(chk.name or '?', chk.detail or '')
         if chk.ok then
           health.ok(msg)
         else
-          health.error(msg, chk.fix and { chk.fix } or nil)
+          health.error(msg, (type(chk.fix) == 'string' and chk.fix ~= '') and { chk.fix } or nil)
         end
       end
-      if report.ok then
-        health.ok('endpoint reachable')
-      elseif #report.checks == 0 then
+      if #report.checks == 0 then
         health.error('the endpoint check failed', { 'Run `qwen-lsp doctor` in a terminal.' })
       end
     end

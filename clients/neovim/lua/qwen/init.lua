@@ -12,7 +12,11 @@ local warned_unknown = {} ---@type table<string, boolean>
 ---@param opts? qwen.UserConfig
 function M.setup(opts)
   local config = require('qwen.config')
-  local resolved, unknown = config.resolve(opts)
+  local resolved, unknown, problems = config.resolve(opts)
+  if #problems > 0 then
+    vim.notify('qwen.setup: invalid option' .. (#problems > 1 and 's' or '') .. ' (see :h qwen-options):\n'
+      .. table.concat(problems, '\n'), vim.log.levels.ERROR)
+  end
   local new = {}
   for _, k in ipairs(unknown) do
     if not warned_unknown[k] then
