@@ -138,10 +138,7 @@ end
 ---@return table
 local function position_params(bufnr, client, cur)
   local line = vim.api.nvim_buf_get_lines(bufnr, cur.row, cur.row + 1, false)[1] or ''
-  local before = line:sub(1, cur.col)
-  local character = client.offset_encoding == 'utf-8' and #before
-    or client.offset_encoding == 'utf-32' and vim.fn.strchars(before)
-    or text.utf16_len(before)
+  local character = text.character(line, cur.col, client.offset_encoding)
   return {
     textDocument = { uri = vim.uri_from_bufnr(bufnr) },
     position = { line = cur.row, character = character },
