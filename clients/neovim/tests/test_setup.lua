@@ -156,7 +156,7 @@ end
 function T.commands_exist()
   local child = h.child(ws())
   local cmds = child:lua([[return vim.tbl_keys(vim.api.nvim_get_commands({}))]])
-  for _, c in ipairs({ 'QwenChat', 'QwenApply', 'QwenChatStop', 'QwenExplain', 'QwenRefactor', 'QwenDocstring', 'QwenTests', 'QwenStatus', 'QwenToggle' }) do
+  for _, c in ipairs({ 'QwenChat', 'QwenApply', 'QwenChatStop', 'QwenExplain', 'QwenRefactor', 'QwenDocstring', 'QwenTests', 'QwenStatus', 'QwenToggle', 'QwenNextEdit' }) do
     h.ok(vim.tbl_contains(cmds, c), c .. ' defined')
   end
 end

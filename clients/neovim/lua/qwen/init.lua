@@ -35,6 +35,7 @@ function M.setup(opts)
   require('qwen.status')
   require('qwen.chat')
   require('qwen.actions')
+  local next_edit = require('qwen.next_edit')
   local completion = require('qwen.completion')
   local lsp = require('qwen.lsp')
 
@@ -44,6 +45,7 @@ function M.setup(opts)
   end
   completion.set_keymaps()
   completion.refresh()
+  next_edit.setup()
   M.did_setup = true
 end
 
@@ -68,5 +70,13 @@ function M.next() return require('qwen.completion').next() end
 function M.prev() return require('qwen.completion').prev() end
 function M.suggest() return require('qwen.completion').suggest() end
 function M.visible() return require('qwen.completion').visible() end
+
+-- Next edits, for your own mappings: jump to the proposed edit, accept it (each returns
+-- whether it did something), dismiss it, ask for one now.
+function M.next_edit_jump() return require('qwen.next_edit').jump() end
+function M.next_edit_accept() return require('qwen.next_edit').accept() end
+function M.next_edit_dismiss() return require('qwen.next_edit').dismiss() end
+function M.next_edit_request() require('qwen.next_edit').command() end
+function M.next_edit_visible() return require('qwen.next_edit').visible() end
 
 return M

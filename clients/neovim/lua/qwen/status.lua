@@ -125,10 +125,12 @@ function M.statusline()
   if p and not p.done then
     return ('%s indexing%s'):format(label, p.percentage and (' ' .. p.percentage .. '%') or '')
   end
+  local ne = package.loaded['qwen.next_edit'] and require('qwen.next_edit').status_text() or ''
+  ne = ne ~= '' and (' · ' .. ne) or ''
   if s.state == 'stopped' then
-    return label .. ' idle'
+    return label .. ' idle' .. ne
   end
-  return label .. ' ' .. s.state
+  return label .. ' ' .. s.state .. ne
 end
 
 --- Ask the server for its counters.

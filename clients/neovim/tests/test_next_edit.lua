@@ -1,0 +1,210 @@
+-- Next-edit suggestions in a real buffer: drawing, Tab (jump, then accept), undo, Escape,
+-- and what is sent to the server.
+local h = require('helpers')
+
+local T = {}
+
+local SRC = table.concat({
+  'def area(w, h):',
+  '    """Area of a rectangle."""',
+  '    return w * h',
+  '',
+}, '\n')
+
+--- A child editing shapes.py with the server attached and the spy on.
+---@param extra? table setup options
+---@param src? string
+---@return qwen.test.Child
+local function start(extra, src)
+  local dir = h.workspace({ ['shapes.py'] = src or SRC, ['pyproject.toml'] = '' })
+  local child = h.child(dir)
+  child:setup(vim.tbl_deep_extend('force', { completion = { enabled = false } }, extra or {}))
+  child:edit(dir .. '/shapes.py')
+  child:spy()
+  return child
+end
+
+--- Show an edit as the server would send it (utf-16 positions, the buffer's version).
+---@param child qwen.test.Child
+---@param range table
+---@param new_text string
+---@param version_offset? integer
+local function propose(child, range, new_text, version_offset)
+  return child:lua([[
+    local range, new_text, off = ...
+    local ne = require('qwen.next_edit')
+    local buf = vim.api.nvim_get_current_buf()
+    local client = require('qwen.lsp').get_client(buf)
+    local item = {
+      range = range, text = new_text,
+      textDocument = { uri = vim.uri_from_bufnr(buf), version = vim.lsp.util.buf_versions[buf] + off },
+      command = { title = 'Accept next edit', command = 'qwen.didAcceptEdit', arguments = { { id = 'e1' } } },
+    }
+    local edit = ne.to_edit(buf, client, item)
+    if edit then ne.show(buf, edit) end
+    return edit ~= nil
+  ]], range, new_text, version_offset or 0)
+end
+
+local RENAME = { start = { line = 0, character = 0 }, ['end'] = { line = 2, character = 16 } }
+local RENAMED = 'def area(width, h):\n    """Area of a rectangle."""\n    return width * h'
+
+--- The extmarks of the next-edit namespace, simplified.
+---@param child qwen.test.Child
+---@return table[]
+local function marks(child)
+  return child:lua([[
+    local ns = require('qwen.next_edit').ns
+    local out = {}
+    for _, m in ipairs(vim.api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true })) do
+      local d = m[4]
+      out[#out + 1] = { row = m[2], col = m[3], end_col = d.end_col, hl = d.hl_group,
+        virt = d.virt_text and d.virt_text[1][1], sign = d.sign_text and vim.trim(d.sign_text) }
+    end
+    return out
+  ]])
+end
+
+---@param list table[]
+---@param pred fun(m: table): boolean
+---@return table[]
+local function where(list, pred)
+  return vim.tbl_filter(pred, list)
+end
+
+function T.edit_is_drawn_where_it_changes_the_text()
+  local child = start()
+  h.ok(propose(child, RENAME, RENAMED), 'edit accepted for drawing')
+  local m = marks(child)
+  local del = where(m, function(x) return x.hl == 'QwenNextEditDelete' end)
+  h.eq(vim.tbl_map(function(x) return { x.row, x.col, x.end_col } end, del), { { 0, 9, 10 }, { 2, 11, 12 } },
+    'each "w" highlighted as deleted')
+  h.eq(#where(m, function(x) return x.hl == 'QwenNextEditStrike' end), 2, 'and struck through')
+  local add = where(m, function(x) return x.virt ~= nil end)
+  h.eq(vim.tbl_map(function(x) return { x.row, x.col, x.virt } end, add), { { 0, 10, 'width' }, { 2, 12, 'width' } },
+    '"width" shown after each')
+  h.eq(vim.tbl_map(function(x) return x.row end, where(m, function(x) return x.sign ~= nil end)), { 0, 2 },
+    'signs on the changed lines')
+  h.eq(child:lines()[1], 'def area(w, h):', 'nothing applied yet')
+  local shown = child:sent('textDocument/didShowInlineEdit')
+  h.eq(#shown, 1, 'didShowInlineEdit sent once')
+  h.eq(shown[1].item.command.arguments[1].id, 'e1', 'with the edit as received')
+  h.eq(child:lua([[return vim.api.nvim_get_hl(0, { name = 'QwenNextEditAdd' }).link]]), 'DiffAdd', 'colours follow the diff theme')
+end
+
+function T.tab_jumps_then_accepts_as_one_undo_step()
+  local child = start()
+  child:cmd('normal! 4G')
+  propose(child, RENAME, RENAMED)
+  child:input('<Tab>')
+  child:wait('return vim.api.nvim_win_get_cursor(0)[1] == 1', 'Tab jumped to the edit')
+  h.eq(child:lua('return vim.api.nvim_win_get_cursor(0)'), { 1, 9 }, 'at the first change')
+  h.eq(child:lines()[1], 'def area(w, h):', 'jumping changes nothing')
+  child:input('<Tab>')
+  child:wait('return vim.api.nvim_buf_get_lines(0, 0, 1, false)[1] == "def area(width, h):"', 'Tab accepted')
+  h.eq(child:lines(), { 'def area(width, h):', '    """Area of a rectangle."""', '    return width * h', '' },
+    'exactly the proposed text')
+  h.eq(#marks(child), 0, 'nothing drawn after accepting')
+  local cmds = h.wait(function()
+    local sent = child:sent('workspace/executeCommand')
+    return #sent > 0 and sent or nil
+  end, 'the acceptance command')
+  h.eq(cmds[1].command, 'qwen.didAcceptEdit', 'command run so the server counts it')
+  child:input('u')
+  child:wait('return vim.api.nvim_buf_get_lines(0, 0, -1, false)[3] == "    return w * h"', 'u undid it')
+  h.eq(table.concat(child:lines(), '\n'), SRC, 'one u restores the exact text')
+end
+
+function T.escape_dismisses_and_reports()
+  local child = start()
+  propose(child, RENAME, RENAMED)
+  child:input('<Esc>')
+  child:wait('return not require("qwen.next_edit").visible()', 'Escape dismissed it')
+  h.eq(#marks(child), 0, 'nothing drawn')
+  local rejected = h.wait(function()
+    local sent = child:sent('qwen/didRejectInlineEdit')
+    return #sent > 0 and sent or nil
+  end, 'qwen/didRejectInlineEdit')
+  h.eq(rejected[1].reason, 'dismissed', 'reason')
+  h.eq(child:lines()[1], 'def area(w, h):', 'text unchanged')
+end
+
+function T.typing_drops_the_edit()
+  local child = start()
+  propose(child, RENAME, RENAMED)
+  child:input('Ax<Esc>')
+  child:wait('return not require("qwen.next_edit").visible()', 'a change drops the edit')
+  local rejected = h.wait(function()
+    local sent = child:sent('qwen/didRejectInlineEdit')
+    return #sent > 0 and sent or nil
+  end, 'qwen/didRejectInlineEdit')
+  h.eq(rejected[1].reason, 'typed', 'reason')
+end
+
+function T.edit_for_another_version_is_dropped()
+  local child = start()
+  h.eq(propose(child, RENAME, RENAMED, -1), false, 'an edit made for an older text')
+  h.eq(#marks(child), 0, 'nothing drawn')
+end
+
+function T.tab_keeps_its_meaning_without_an_edit()
+  local child = start()
+  -- Normal-mode Tab is <C-i>: forward in the jumplist.
+  child:cmd('normal! gg')
+  child:input('G')
+  child:input('<C-o>')
+  child:wait('return vim.api.nvim_win_get_cursor(0)[1] == 1', 'back at line 1')
+  child:input('<Tab>')
+  child:wait('return vim.api.nvim_win_get_cursor(0)[1] == 4', 'Tab went forward in the jumplist')
+  -- Escape in normal mode still does nothing harmful.
+  child:input('<Esc>')
+  h.eq(child:mode(), 'n', 'still in normal mode')
+end
+
+function T.offscreen_edit_gets_a_hint()
+  local lines = {}
+  for i = 1, 120 do
+    lines[i] = ('x%d = %d'):format(i, i)
+  end
+  local child = start(nil, table.concat(lines, '\n') .. '\n')
+  child:lua('vim.o.lines = 20')
+  child:cmd('normal! gg')
+  propose(child, { start = { line = 99, character = 0 }, ['end'] = { line = 99, character = 9 } }, 'x100 = 101')
+  local hint = child:wait([[
+    local ns = require('qwen.next_edit').hint_ns
+    local m = vim.api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true })[1]
+    return m and { m[2], m[4].virt_text[1][1] }
+  ]], 'the off-screen hint')
+  h.eq(hint, { 0, 'next edit: line 100, Tab to jump' }, 'hint at the cursor line')
+  child:input('<Tab>')
+  child:wait('return vim.api.nvim_win_get_cursor(0)[1] == 100', 'Tab jumped to line 100')
+  child:wait([[return #vim.api.nvim_buf_get_extmarks(0, require('qwen.next_edit').hint_ns, 0, -1, {}) == 0]],
+    'no hint once the edit is on screen')
+end
+
+function T.statusline_shows_the_edit()
+  local child = start()
+  propose(child, RENAME, RENAMED)
+  local line = child:lua('return require("qwen").statusline()')
+  h.ok(line:find('next edit L1', 1, true), 'statusline: ' .. line)
+end
+
+function T.ghost_text_wins_over_the_edit_in_insert_mode()
+  local child = start({ completion = { enabled = true } }, 'def add(a, b):\n    \n\nx = add(1, 2)\n')
+  h.reset_endpoint({ text = 'return a + b' })
+  propose(child, { start = { line = 3, character = 0 }, ['end'] = { line = 3, character = 13 } }, 'y = add(1, 2)')
+  child:cmd('call cursor(2, 5)')
+  child:input('A')
+  child:wait('return require("qwen.completion").visible()', 'ghost text shown')
+  child:input('<Tab>')
+  child:wait('return vim.api.nvim_buf_get_lines(0, 1, 2, false)[1] == "    return a + b"', 'Tab took the ghost text')
+  h.eq(child:lines()[4], 'x = add(1, 2)', 'the next edit was not applied')
+end
+
+function T.next_edit_options_reach_the_server()
+  local child = start({ next_edit = { model = 'sweep-next-edit', max_tokens = 256, debounce_ms = 40 } })
+  local settings = child:lua('return require("qwen.lsp").server_settings()')
+  h.eq(settings.nextEdit, { model = 'sweep-next-edit', maxTokens = 256, debounceMs = 40 }, 'camelCase on the wire')
+end
+
+return T
