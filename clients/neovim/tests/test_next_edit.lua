@@ -201,6 +201,129 @@ function T.ghost_text_wins_over_the_edit_in_insert_mode()
   h.eq(child:lines()[4], 'x = add(1, 2)', 'the next edit was not applied')
 end
 
+-- Against the real server and the fake endpoint ------------------------------------------
+
+local GEO = table.concat({
+  'def area(width, height):',
+  '    return width * height',
+  '',
+  '',
+  'def describe(w, h):',
+  "    return f'{w} x {h} = {area(w, h)}'",
+  '',
+}, '\n')
+
+--- The answer of a chat-format next-edit model rewriting the region as new_region.
+---@param new_region string
+---@return table reply for the fake endpoint
+local function chat_answer(new_region)
+  return { text = 'Here is the region:\n```python\n' .. new_region .. '```\n' }
+end
+
+--- A child with next edits on (chat format, no server wait) and ghost text off, so every
+--- model request the endpoint sees is a next-edit one.
+---@param files table<string, string>
+---@param path string
+---@return qwen.test.Child, string
+local function start_with_server(files, path)
+  h.reset_endpoint({ text = '' }) -- nothing to propose until the test says so
+  local dir = h.workspace(files)
+  local child = h.child(dir)
+  child:setup({
+    completion = { enabled = false },
+    next_edit = { model = 'qwen-next', format = 'chat', debounce_ms = 0 },
+  })
+  child:edit(dir .. '/' .. path)
+  child:spy()
+  return child, dir
+end
+
+---@param child qwen.test.Child
+---@param method string
+---@return table[]
+local function wait_sent(child, method)
+  return h.wait(function()
+    local sent = child:sent(method)
+    return #sent > 0 and sent or nil
+  end, method .. ' sent')
+end
+
+function T.server_proposes_the_rest_of_a_rename()
+  local child = start_with_server({ ['geo.py'] = GEO, ['pyproject.toml'] = '' }, 'geo.py')
+  local final = GEO:gsub('width, height', 'w, h'):gsub('width %* height', 'w * h')
+  h.script({}, chat_answer(final))
+  -- The user renames the parameters: one change on line 1.
+  child:cmd('1s/width, height/w, h/')
+  child:wait('return require("qwen.next_edit").visible()', 'the proposed edit is drawn', 20000)
+  local m = marks(child)
+  local del = where(m, function(x) return x.hl == 'QwenNextEditDelete' end)
+  h.eq(vim.tbl_map(function(x) return { x.row, x.col, x.end_col } end, del), { { 1, 11, 25 } },
+    '"width * height" on line 2 marked as deleted')
+  h.eq(vim.tbl_map(function(x) return { x.row, x.col, x.virt } end, where(m, function(x) return x.virt ~= nil end)),
+    { { 1, 25, 'w * h' } }, '"w * h" shown after it')
+  local req = child:sent('textDocument/copilotInlineEdit')
+  h.eq(req[#req].textDocument.version, child:lua('return vim.lsp.util.buf_versions[vim.api.nvim_get_current_buf()]'), 'asked with the version')
+  wait_sent(child, 'textDocument/didShowInlineEdit')
+  -- Tab jumps, then accepts.
+  h.eq(child:lua('return vim.api.nvim_win_get_cursor(0)[1]'), 1, 'cursor on the renamed line')
+  child:input('<Tab>')
+  child:wait('return vim.api.nvim_win_get_cursor(0)[1] == 2', 'Tab jumped to line 2')
+  h.eq(child:lines()[2], '    return width * height', 'jumping changes nothing')
+  child:input('<Tab>')
+  child:wait('return vim.api.nvim_buf_get_lines(0, 1, 2, false)[1] == "    return w * h"', 'Tab accepted')
+  h.eq(table.concat(child:lines(), '\n'), final, 'the buffer holds exactly the expected text')
+  local cmds = wait_sent(child, 'workspace/executeCommand')
+  h.eq(cmds[1].command, 'qwen.didAcceptEdit', 'acceptance reported')
+  local stats = child:lua([[
+    local done, out = false, nil
+    require('qwen.status').stats(function(_, s) out, done = s, true end)
+    vim.wait(5000, function() return done end)
+    return out and out.nextEdit
+  ]])
+  h.eq({ stats.shown >= 1, stats.accepted }, { true, 1 }, 'the server counted it: ' .. vim.inspect(stats))
+  -- One u restores the text before the acceptance.
+  h.script({}, { text = '' })
+  child:input('u')
+  child:wait('return vim.api.nvim_buf_get_lines(0, 1, 2, false)[1] == "    return width * height"', 'u undid it')
+  h.eq(table.concat(child:lines(), '\n'), (GEO:gsub('width, height', 'w, h')), 'exactly the text before')
+end
+
+function T.server_edit_is_dismissed_with_escape()
+  local child = start_with_server({ ['geo.py'] = GEO, ['pyproject.toml'] = '' }, 'geo.py')
+  local final = GEO:gsub('width, height', 'w, h'):gsub('width %* height', 'w * h')
+  h.script({}, chat_answer(final))
+  child:cmd('1s/width, height/w, h/')
+  child:wait('return require("qwen.next_edit").visible()', 'the proposed edit is drawn', 20000)
+  child:input('<Esc>')
+  child:wait('return not require("qwen.next_edit").visible()', 'Escape dismissed it')
+  h.eq(#marks(child), 0, 'nothing drawn')
+  h.eq(wait_sent(child, 'qwen/didRejectInlineEdit')[1].reason, 'dismissed', 'dismissal reported')
+  h.eq(child:lines()[2], '    return width * height', 'text unchanged')
+  -- Moving around afterwards does not bring it back: nothing is asked until the text changes.
+  local asked = #child:sent('textDocument/copilotInlineEdit')
+  child:input('jk')
+  vim.wait(100)
+  h.eq(#child:sent('textDocument/copilotInlineEdit'), asked, 'no new request for the same text')
+end
+
+function T.nothing_is_sent_for_a_secret_file()
+  local child = start_with_server({ ['.env'] = 'API_TOKEN=abc\nDEBUG=1\n', ['app.py'] = 'x = 1\n',
+    ['pyproject.toml'] = '' }, 'app.py')
+  h.script({}, chat_answer('API_TOKEN=abc\nDEBUG=0\n'))
+  child:cmd('edit .env')
+  child:lua('vim.bo.filetype = vim.bo.filetype ~= "" and vim.bo.filetype or "sh"')
+  child:wait('return require("qwen.lsp").get_client(0) ~= nil', 'the server attached to .env', 20000)
+  local before = #h.generations()
+  child:cmd('2s/1/2/')
+  -- The client asks (the server decides what may leave the machine) and gets nothing back.
+  child:wait([[for _, m in ipairs(_G.sent) do
+      if m.method == 'textDocument/copilotInlineEdit' and m.params.textDocument.uri:match('%.env$') then return true end
+    end]], 'a next-edit request for .env')
+  child:wait([[return require('qwen.next_edit').status_text() == '']], 'its answer')
+  h.eq(#h.generations(), before, 'no model request for .env')
+  h.eq(child:lua('return require("qwen.next_edit").visible()'), false, 'nothing proposed')
+end
+
 function T.next_edit_options_reach_the_server()
   local child = start({ next_edit = { model = 'sweep-next-edit', max_tokens = 256, debounce_ms = 40 } })
   local settings = child:lua('return require("qwen.lsp").server_settings()')
