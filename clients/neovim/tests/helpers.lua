@@ -318,6 +318,30 @@ function Child:sent(method)
   ]], method)
 end
 
+--- Wait until the client has sent method at least once; return the params sent.
+---@param method string
+---@return table[]
+function Child:wait_sent(method)
+  return M.wait(function()
+    local sent = self:sent(method)
+    return #sent > 0 and sent or nil
+  end, method .. ' sent')
+end
+
+--- Run `:checkhealth qwen` and return its report.
+---@return string
+function Child:checkhealth()
+  self:cmd('checkhealth qwen')
+  return self:wait([[
+    for _, b in ipairs(vim.api.nvim_list_bufs()) do
+      if vim.bo[b].filetype == 'checkhealth' then
+        local text = table.concat(vim.api.nvim_buf_get_lines(b, 0, -1, false), '\n')
+        if text:find('qwen: plugin', 1, true) then return text end
+      end
+    end
+  ]], 'the :checkhealth qwen report', 40000)
+end
+
 --- Open a file of the workspace and wait for the server to attach.
 ---@param path string
 function Child:edit(path)

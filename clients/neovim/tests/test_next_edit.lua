@@ -105,10 +105,7 @@ function T.tab_jumps_then_accepts_as_one_undo_step()
   h.eq(child:lines(), { 'def area(width, h):', '    """Area of a rectangle."""', '    return width * h', '' },
     'exactly the proposed text')
   h.eq(#marks(child), 0, 'nothing drawn after accepting')
-  local cmds = h.wait(function()
-    local sent = child:sent('workspace/executeCommand')
-    return #sent > 0 and sent or nil
-  end, 'the acceptance command')
+  local cmds = child:wait_sent('workspace/executeCommand')
   h.eq(cmds[1].command, 'qwen.didAcceptEdit', 'command run so the server counts it')
   child:input('u')
   child:wait('return vim.api.nvim_buf_get_lines(0, 0, -1, false)[3] == "    return w * h"', 'u undid it')
@@ -121,10 +118,7 @@ function T.escape_dismisses_and_reports()
   child:input('<Esc>')
   child:wait('return not require("qwen.next_edit").visible()', 'Escape dismissed it')
   h.eq(#marks(child), 0, 'nothing drawn')
-  local rejected = h.wait(function()
-    local sent = child:sent('qwen/didRejectInlineEdit')
-    return #sent > 0 and sent or nil
-  end, 'qwen/didRejectInlineEdit')
+  local rejected = child:wait_sent('qwen/didRejectInlineEdit')
   h.eq(rejected[1].reason, 'dismissed', 'reason')
   h.eq(child:lines()[1], 'def area(w, h):', 'text unchanged')
 end
@@ -134,10 +128,7 @@ function T.typing_drops_the_edit()
   propose(child, RENAME, RENAMED)
   child:input('Ax<Esc>')
   child:wait('return not require("qwen.next_edit").visible()', 'a change drops the edit')
-  local rejected = h.wait(function()
-    local sent = child:sent('qwen/didRejectInlineEdit')
-    return #sent > 0 and sent or nil
-  end, 'qwen/didRejectInlineEdit')
+  local rejected = child:wait_sent('qwen/didRejectInlineEdit')
   h.eq(rejected[1].reason, 'typed', 'reason')
 end
 
@@ -238,16 +229,6 @@ local function start_with_server(files, path)
   return child, dir
 end
 
----@param child qwen.test.Child
----@param method string
----@return table[]
-local function wait_sent(child, method)
-  return h.wait(function()
-    local sent = child:sent(method)
-    return #sent > 0 and sent or nil
-  end, method .. ' sent')
-end
-
 function T.server_proposes_the_rest_of_a_rename()
   local child = start_with_server({ ['geo.py'] = GEO, ['pyproject.toml'] = '' }, 'geo.py')
   local final = GEO:gsub('width, height', 'w, h'):gsub('width %* height', 'w * h')
@@ -263,7 +244,7 @@ function T.server_proposes_the_rest_of_a_rename()
     { { 1, 25, 'w * h' } }, '"w * h" shown after it')
   local req = child:sent('textDocument/copilotInlineEdit')
   h.eq(req[#req].textDocument.version, child:lua('return vim.lsp.util.buf_versions[vim.api.nvim_get_current_buf()]'), 'asked with the version')
-  wait_sent(child, 'textDocument/didShowInlineEdit')
+  child:wait_sent('textDocument/didShowInlineEdit')
   -- Tab jumps, then accepts.
   h.eq(child:lua('return vim.api.nvim_win_get_cursor(0)[1]'), 1, 'cursor on the renamed line')
   child:input('<Tab>')
@@ -272,7 +253,7 @@ function T.server_proposes_the_rest_of_a_rename()
   child:input('<Tab>')
   child:wait('return vim.api.nvim_buf_get_lines(0, 1, 2, false)[1] == "    return w * h"', 'Tab accepted')
   h.eq(table.concat(child:lines(), '\n'), final, 'the buffer holds exactly the expected text')
-  local cmds = wait_sent(child, 'workspace/executeCommand')
+  local cmds = child:wait_sent('workspace/executeCommand')
   h.eq(cmds[1].command, 'qwen.didAcceptEdit', 'acceptance reported')
   local stats = child:lua([[
     local done, out = false, nil
@@ -297,7 +278,7 @@ function T.server_edit_is_dismissed_with_escape()
   child:input('<Esc>')
   child:wait('return not require("qwen.next_edit").visible()', 'Escape dismissed it')
   h.eq(#marks(child), 0, 'nothing drawn')
-  h.eq(wait_sent(child, 'qwen/didRejectInlineEdit')[1].reason, 'dismissed', 'dismissal reported')
+  h.eq(child:wait_sent('qwen/didRejectInlineEdit')[1].reason, 'dismissed', 'dismissal reported')
   h.eq(child:lines()[2], '    return width * height', 'text unchanged')
   -- Moving around afterwards does not bring it back: nothing is asked until the text changes.
   local asked = #child:sent('textDocument/copilotInlineEdit')
@@ -322,6 +303,19 @@ function T.nothing_is_sent_for_a_secret_file()
   child:wait([[return require('qwen.next_edit').status_text() == '']], 'its answer')
   h.eq(#h.generations(), before, 'no model request for .env')
   h.eq(child:lua('return require("qwen.next_edit").visible()'), false, 'nothing proposed')
+end
+
+function T.checkhealth_reports_the_next_edit_model()
+  local child = start_with_server({ ['geo.py'] = GEO, ['pyproject.toml'] = '' }, 'geo.py')
+  h.script({}, chat_answer((GEO:gsub('width, height', 'w, h'):gsub('width %* height', 'w * h'))))
+  child:cmd('1s/width, height/w, h/')
+  child:wait('return require("qwen.next_edit").visible()', 'the proposed edit is drawn', 20000)
+  local text = child:checkhealth()
+  h.ok(text:find('next-edit model: qwen-next (from next_edit.model)', 1, true), 'model named:\n' .. text)
+  h.ok(text:find('the next-edit model answers: 1 model requests, 0 errors', 1, true), 'answering:\n' .. text)
+  child = start()
+  text = child:checkhealth()
+  h.ok(text:find('no next-edit model set', 1, true), 'none configured:\n' .. text)
 end
 
 function T.next_edit_options_reach_the_server()

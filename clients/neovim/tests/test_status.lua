@@ -104,23 +104,9 @@ function T.server_indexing_progress_arrives()
   child:wait([[local p = require('qwen.status').current.progress return p and p.done]], 'indexing finished', 30000)
 end
 
----@param child qwen.test.Child
----@return string
-local function checkhealth(child)
-  child:cmd('checkhealth qwen')
-  return child:wait([[
-    for _, b in ipairs(vim.api.nvim_list_bufs()) do
-      if vim.bo[b].filetype == 'checkhealth' then
-        local text = table.concat(vim.api.nvim_buf_get_lines(b, 0, -1, false), '\n')
-        if text:find('qwen: plugin', 1, true) then return text end
-      end
-    end
-  ]], 'the :checkhealth qwen report', 40000)
-end
-
 function T.checkhealth_reports_ok()
   local child = start()
-  local text = checkhealth(child)
+  local text = child:checkhealth()
   h.ok(text:find('qwen: server', 1, true), text)
   h.ok(not text:find('ERROR', 1, true), 'no errors expected:\n' .. text)
   h.ok(text:find('OK', 1, true), 'OK lines:\n' .. text)
@@ -136,7 +122,7 @@ function T.checkhealth_reports_a_broken_endpoint()
   local port = tcp:getsockname().port
   tcp:close()
   local child = start({ settings = { endpoint = { baseUrl = ('http://127.0.0.1:%d/v1'):format(port) } } })
-  local text = checkhealth(child)
+  local text = child:checkhealth()
   h.ok(text:find('ERROR', 1, true), 'an error for the endpoint:\n' .. text)
   h.ok(text:find(tostring(port), 1, true) or text:lower():find('connect', 1, true),
     'the error names the endpoint or the connection:\n' .. text)

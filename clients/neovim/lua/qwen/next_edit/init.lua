@@ -54,12 +54,40 @@ local function redraw_status()
   pcall(vim.cmd.redrawstatus)
 end
 
---- Whether automatic requests are wanted at all. `enabled = nil` leaves it to the server
---- (on when a model is set), so the client asks and the server answers with nothing when off.
+--- The next-edit model the server will use, as far as the client can tell: `next_edit.model`,
+--- `settings.nextEdit.model`, or QWEN_LSP_NEXT_EDIT_MODEL in `cmd_env` or the environment.
+---@return string? model
+---@return string? where it was set
+function M.model()
+  local wire = lsp.server_settings().nextEdit
+  if type(wire) == 'table' and type(wire.model) == 'string' and wire.model ~= '' then
+    return wire.model, config.current.next_edit.model and 'next_edit.model' or 'settings.nextEdit.model'
+  end
+  local env = (config.current.cmd_env or {}).QWEN_LSP_NEXT_EDIT_MODEL
+  if type(env) == 'string' and env ~= '' then
+    return env, 'cmd_env.QWEN_LSP_NEXT_EDIT_MODEL'
+  end
+  env = vim.env.QWEN_LSP_NEXT_EDIT_MODEL
+  if env and env ~= '' then
+    return env, '$QWEN_LSP_NEXT_EDIT_MODEL'
+  end
+  return nil
+end
+
+--- Whether to ask automatically: the server has next edits on when `enabled` says so, or,
+--- left unset, when a model is set. Asking a server that has them off would only send
+--- requests answered with nothing.
 ---@return boolean
 function M.enabled()
   local ne = config.current.next_edit
-  return ne.enabled ~= false and M.supported
+  if ne.enabled == false or not M.supported then
+    return false
+  end
+  local wire = lsp.server_settings().nextEdit
+  if type(wire) == 'table' and wire.enabled ~= nil then
+    return wire.enabled == true
+  end
+  return M.model() ~= nil
 end
 
 ---@param bufnr integer
@@ -608,10 +636,13 @@ function M.describe()
   if not M.supported then
     return 'the server does not offer them'
   end
-  local model = ne.model and ('model ' .. ne.model) or 'model as the server is configured'
+  local model, where = M.model()
+  if not M.enabled() then
+    return 'off: no next-edit model set (next_edit.model); :QwenNextEdit still asks'
+  end
   local now = M.status_text()
-  return ('%s, %s%s'):format(ne.auto_trigger and 'automatic' or 'on demand (:QwenNextEdit)', model,
-    now ~= '' and (', ' .. now) or '')
+  return ('%s, model %s (%s)%s'):format(ne.auto_trigger and 'automatic' or 'on demand (:QwenNextEdit)',
+    model or '(set by the server)', where or 'next_edit.enabled', now ~= '' and (', ' .. now) or '')
 end
 
 local function set_highlights()
