@@ -112,6 +112,22 @@ function T.tab_jumps_then_accepts_as_one_undo_step()
   h.eq(table.concat(child:lines(), '\n'), SRC, 'one u restores the exact text')
 end
 
+function T.tab_in_insert_mode_jumps_then_accepts()
+  -- Ghost text on, none shown: insert-mode Tab reaches the next edit through the same key.
+  local child = start({ completion = { enabled = true } })
+  h.reset_endpoint({ text = '' })
+  child:cmd('normal! 4G')
+  child:input('i')
+  h.wait(function() return child:mode() == 'i' end, 'insert mode')
+  propose(child, RENAME, RENAMED)
+  child:input('<Tab>')
+  child:wait('return vim.api.nvim_win_get_cursor(0)[1] == 1', 'Tab jumped to the edit')
+  h.eq(child:mode(), 'i', 'still in insert mode')
+  child:input('<Tab>')
+  child:wait('return vim.api.nvim_buf_get_lines(0, 2, 3, false)[1] == "    return width * h"', 'Tab accepted')
+  h.eq(child:lines()[1], 'def area(width, h):', 'the whole edit')
+end
+
 function T.escape_dismisses_and_reports()
   local child = start()
   propose(child, RENAME, RENAMED)

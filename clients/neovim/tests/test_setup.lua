@@ -22,14 +22,15 @@ function T.bad_option_gives_one_clear_message_and_keeps_the_default()
   capture_notes(child)
   -- Not inside pcall: setup() must not raise (that showed users a Lua stack trace).
   child:lua([[require('qwen').setup({ completion = { auto_trigger = 'yes', debounce_ms = 'fast', engine = 'magic' },
-    chat = 'wide' })]])
+    chat = 'wide', next_edit = { format = 'xml', keymaps = { accept = 3 } } })]])
   local notes = child:lua('return _G.notes')
   h.eq(#notes, 1, 'one message for all bad options: ' .. vim.inspect(notes))
   local msg = notes[1].msg
   h.eq(notes[1].level, vim.log.levels.ERROR, 'shown as an error')
   for _, want in ipairs({ 'completion.auto_trigger: expected true or false, got "yes"; using the default (true)',
     'completion.debounce_ms: expected a number >= 0', 'completion.engine: expected one of "auto", "builtin", "extmark"',
-    'chat: expected a table' }) do
+    'chat: expected a table', 'next_edit.format: expected one of "sweep", "zeta", "instinct", "chat" (or nil), got "xml"',
+    'next_edit.keymaps.accept: expected a key such as "<Tab>", or false, got 3; using the default ("<Tab>")' }) do
     h.ok(msg:find(want, 1, true), ('message says %q:\n%s'):format(want, msg))
   end
   h.ok(not msg:find('traceback', 1, true) and not msg:find('config.lua', 1, true), 'no Lua internals:\n' .. msg)
