@@ -231,15 +231,16 @@ end
 --- model request the endpoint sees is a next-edit one.
 ---@param files table<string, string>
 ---@param path string
+---@param extra? table setup options
 ---@return qwen.test.Child, string
-local function start_with_server(files, path)
+local function start_with_server(files, path, extra)
   h.reset_endpoint({ text = '' }) -- nothing to propose until the test says so
   local dir = h.workspace(files)
   local child = h.child(dir)
-  child:setup({
+  child:setup(vim.tbl_deep_extend('force', {
     completion = { enabled = false },
     next_edit = { model = 'qwen-next', format = 'chat', debounce_ms = 0 },
-  })
+  }, extra or {}))
   child:edit(dir .. '/' .. path)
   child:spy()
   return child, dir
@@ -301,6 +302,19 @@ function T.server_edit_is_dismissed_with_escape()
   child:input('jk')
   vim.wait(100)
   h.eq(#child:sent('textDocument/copilotInlineEdit'), asked, 'no new request for the same text')
+end
+
+function T.on_demand_only_with_auto_trigger_off()
+  local child = start_with_server({ ['geo.py'] = GEO, ['pyproject.toml'] = '' }, 'geo.py',
+    { next_edit = { auto_trigger = false } })
+  h.script({}, chat_answer((GEO:gsub('width, height', 'w, h'):gsub('width %* height', 'w * h'))))
+  child:cmd('1s/width, height/w, h/')
+  child:input('j')
+  vim.wait(100)
+  h.eq(#child:sent('textDocument/copilotInlineEdit'), 0, 'no request while auto_trigger is off')
+  child:cmd('QwenNextEdit')
+  child:wait('return require("qwen.next_edit").visible()', ':QwenNextEdit got the edit', 20000)
+  h.eq(child:sent('textDocument/copilotInlineEdit')[1].context.triggerKind, 1, 'asked as invoked')
 end
 
 function T.nothing_is_sent_for_a_secret_file()
