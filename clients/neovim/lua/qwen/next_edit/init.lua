@@ -226,8 +226,14 @@ end
 ---@param edit qwen.NextEdit
 function M.show(bufnr, edit)
   local st = states[bufnr]
+  if not st then
+    return
+  end
   if st.edit then
-    M.clear(bufnr, vim.deep_equal(st.edit.item, edit.item) and nil or 'superseded')
+    if vim.deep_equal(st.edit.item, edit.item) then
+      return -- already on screen (and reported)
+    end
+    M.clear(bufnr, 'superseded')
   end
   vim.api.nvim_buf_clear_namespace(bufnr, M.ns, 0, -1)
   local function line_len(row)
