@@ -62,3 +62,9 @@ command('QwenToggle', function(args)
   require('qwen.completion').toggle(on)
   vim.notify('qwen: ghost text ' .. (require('qwen.config').current.completion.enabled and 'on' or 'off'))
 end, { nargs = '?', complete = function() return { 'on', 'off' } end, desc = 'Qwen: toggle ghost text' })
+
+command('QwenNextEdit', function()
+  if ready() then
+    require('qwen.next_edit').command()
+  end
+end, { desc = 'Qwen: ask for a next edit now' })

@@ -15,9 +15,12 @@ NBSP = "\u00a0"  # keeps runs of spaces in SVG text
 SGR = re.compile(r"(\x1b\[[0-9;]*m)")
 
 
-def parse(lines: list[str]) -> list[list[tuple[int, str, str, str | None, bool]]]:
-    """Split each line into (column, text, fg, bg, bold) runs."""
-    fg, bg, bold = FG, None, False
+Run = tuple[int, str, str, str | None, bool, bool]
+
+
+def parse(lines: list[str]) -> list[list[Run]]:
+    """Split each line into (column, text, fg, bg, bold, struck) runs."""
+    fg, bg, bold, struck = FG, None, False, False
     rows = []
     for line in lines:
         runs, col = [], 0
@@ -25,7 +28,7 @@ def parse(lines: list[str]) -> list[list[tuple[int, str, str, str | None, bool]]
             match = re.fullmatch(r"\x1b\[([0-9;]*)m", part)
             if not match:
                 if part:
-                    runs.append((col, part, fg, bg, bold))
+                    runs.append((col, part, fg, bg, bold, struck))
                     col += len(part)
                 continue
             codes = [int(c) if c else 0 for c in match[1].split(";")]
@@ -33,7 +36,11 @@ def parse(lines: list[str]) -> list[list[tuple[int, str, str, str | None, bool]]
             while i < len(codes):
                 code = codes[i]
                 if code == 0:
-                    fg, bg, bold = FG, None, False
+                    fg, bg, bold, struck = FG, None, False, False
+                elif code == 9:
+                    struck = True
+                elif code == 29:
+                    struck = False
                 elif code == 1:
                     bold = True
                 elif code == 22:
@@ -51,25 +58,31 @@ def parse(lines: list[str]) -> list[list[tuple[int, str, str, str | None, bool]]
     return rows
 
 
-def render(rows: list[list[tuple[int, str, str, str | None, bool]]], columns: int) -> str:
+def render(rows: list[list[Run]], columns: int) -> str:
     """Return the SVG document for parsed rows."""
     width, height = int(columns * CELL_W) + 16, len(rows) * CELL_H + 16
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}">',
-           f'<rect width="100%" height="100%" rx="6" fill="{BG}"/>',
-           '<g font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" font-size="14">']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}">',
+        f'<rect width="100%" height="100%" rx="6" fill="{BG}"/>',
+        '<g font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" font-size="14">',
+    ]
     for r, runs in enumerate(rows):
         y = 8 + r * CELL_H
-        for col, text, fg, bg, bold in runs:
+        for col, text, fg, bg, bold, struck in runs:
             x, w = 8 + col * CELL_W, len(text) * CELL_W
             if bg and bg != BG:
-                out.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{CELL_H}" '
-                           f'fill="{bg}"/>')
+                out.append(
+                    f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{CELL_H}" fill="{bg}"/>'
+                )
             if text.strip():
                 weight = ' font-weight="bold"' if bold else ""
+                weight += ' text-decoration="line-through"' if struck else ""
                 body = html.escape(text).replace(" ", NBSP)
-                out.append(f'<text x="{x:.1f}" y="{y + 13}" fill="{fg}"{weight} '
-                           f'textLength="{w:.1f}">{body}</text>')
+                out.append(
+                    f'<text x="{x:.1f}" y="{y + 13}" fill="{fg}"{weight} '
+                    f'textLength="{w:.1f}">{body}</text>'
+                )
     out.append("</g></svg>")
     return "\n".join(out) + "\n"
 

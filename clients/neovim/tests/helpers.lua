@@ -263,7 +263,7 @@ end
 function Child:setup(extra)
   local opts = vim.tbl_deep_extend('force', {
     cmd = vim.split(M.server_cmd, ' ', { trimempty = true }),
-    completion = { engine = M.engine, debounce_ms = 30 },
+    completion = { engine = M.engine },
     settings = {
       endpoint = { baseUrl = M.endpoint_url, provider = 'openai', apiKey = 'test-key' },
       completion = { model = 'qwen-test' },
@@ -271,6 +271,21 @@ function Child:setup(extra)
     },
   }, extra or {})
   self:lua('require("qwen").setup(...)', opts)
+end
+
+--- Options for a set-up as the README writes it, `setup({})`, but with the server pointed at
+--- the fake endpoint through its environment (so `settings` stays empty) and the engine
+--- under test.
+---@return table
+function M.default_opts()
+  return {
+    cmd = vim.split(M.server_cmd, ' ', { trimempty = true }),
+    cmd_env = {
+      QWEN_LSP_BASE_URL = M.endpoint_url, QWEN_LSP_PROVIDER = 'openai', QWEN_LSP_API_KEY = 'test-key',
+      QWEN_LSP_COMPLETION_MODEL = 'qwen-test', QWEN_LSP_CHAT_MODEL = 'qwen-test',
+    },
+    completion = { engine = M.engine },
+  }
 end
 
 --- Spy on what the qwen client sends: requests and notifications, in order.
@@ -301,6 +316,30 @@ function Child:sent(method)
     end
     return out
   ]], method)
+end
+
+--- Wait until the client has sent method at least once; return the params sent.
+---@param method string
+---@return table[]
+function Child:wait_sent(method)
+  return M.wait(function()
+    local sent = self:sent(method)
+    return #sent > 0 and sent or nil
+  end, method .. ' sent')
+end
+
+--- Run `:checkhealth qwen` and return its report.
+---@return string
+function Child:checkhealth()
+  self:cmd('checkhealth qwen')
+  return self:wait([[
+    for _, b in ipairs(vim.api.nvim_list_bufs()) do
+      if vim.bo[b].filetype == 'checkhealth' then
+        local text = table.concat(vim.api.nvim_buf_get_lines(b, 0, -1, false), '\n')
+        if text:find('qwen: plugin', 1, true) then return text end
+      end
+    end
+  ]], 'the :checkhealth qwen report', 40000)
 end
 
 --- Open a file of the workspace and wait for the server to attach.

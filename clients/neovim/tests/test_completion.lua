@@ -160,6 +160,32 @@ function T.keystroke_cancels_the_request_in_flight()
   h.eq(child:lua('return require("qwen.completion").visible()'), false, 'no stale ghost text')
 end
 
+function T.client_adds_no_wait_before_asking()
+  if h.engine ~= 'extmark' then
+    h.skip("Neovim's built-in engine waits 200 ms itself; only the extmark engine's wait is ours")
+  end
+  h.reset_endpoint({ text = 'return a + b' })
+  local dir = h.workspace({ ['main.py'] = SRC, ['pyproject.toml'] = '' })
+  local child = h.child(dir)
+  -- Record every timer the plugin starts while asking: the server debounces, the client must not.
+  child:lua([[
+    _G.waits = {}
+    local defer = vim.defer_fn
+    vim.defer_fn = function(fn, ms)
+      local src = debug.getinfo(2, 'S').source
+      if src:find('qwen', 1, true) then table.insert(_G.waits, { src = src, ms = ms }) end
+      return defer(fn, ms)
+    end
+    require('qwen').setup(...)
+  ]], h.default_opts())
+  child:edit(dir .. '/main.py')
+  child:spy()
+  insert_at_line2(child)
+  ghost(child)
+  h.ok(#child:sent('textDocument/inlineCompletion') >= 1, 'asked the server')
+  h.eq(child:lua('return _G.waits'), {}, 'timers the client waited on before asking')
+end
+
 function T.no_ghost_text_when_toggled_off()
   local child = start({ text = 'return a + b' })
   child:cmd('QwenToggle off')

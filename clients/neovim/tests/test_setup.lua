@@ -7,32 +7,90 @@ local function ws()
   return h.workspace({ ['main.py'] = 'x = 1\n', ['.git/HEAD'] = 'ref: refs/heads/main\n' })
 end
 
-function T.bad_option_gives_a_clear_error()
+--- Record what the child shows through vim.notify (which also carries the server's
+--- window/showMessage) from now on, as { msg, level } pairs in _G.notes.
+---@param child qwen.test.Child
+local function capture_notes(child)
+  child:lua([[
+    _G.notes = {}
+    vim.notify = function(msg, level) table.insert(_G.notes, { msg = msg, level = level or vim.log.levels.INFO }) end
+  ]])
+end
+
+function T.bad_option_gives_one_clear_message_and_keeps_the_default()
   local child = h.child(ws())
-  local msg = child:lua([[
-    local ok, err = pcall(require('qwen').setup, { completion = { debounce_ms = 'fast' } })
-    return ok and 'no error' or err
+  capture_notes(child)
+  -- Not inside pcall: setup() must not raise (that showed users a Lua stack trace).
+  child:lua([[require('qwen').setup({ completion = { auto_trigger = 'yes', debounce_ms = 'fast', engine = 'magic' },
+    chat = 'wide', next_edit = { format = 'xml', keymaps = { accept = 3 } } })]])
+  local notes = child:lua('return _G.notes')
+  h.eq(#notes, 1, 'one message for all bad options: ' .. vim.inspect(notes))
+  local msg = notes[1].msg
+  h.eq(notes[1].level, vim.log.levels.ERROR, 'shown as an error')
+  for _, want in ipairs({ 'completion.auto_trigger: expected true or false, got "yes"; using the default (true)',
+    'completion.debounce_ms: expected a number >= 0', 'completion.engine: expected one of "auto", "builtin", "extmark"',
+    'chat: expected a table', 'next_edit.format: expected one of "sweep", "zeta", "instinct", "chat" (or nil), got "xml"',
+    'next_edit.keymaps.accept: expected a key such as "<Tab>", or false, got 3; using the default ("<Tab>")' }) do
+    h.ok(msg:find(want, 1, true), ('message says %q:\n%s'):format(want, msg))
+  end
+  h.ok(not msg:find('traceback', 1, true) and not msg:find('config.lua', 1, true), 'no Lua internals:\n' .. msg)
+  h.eq(child:lua([[return require('qwen.config').current.completion.auto_trigger]]), true, 'default kept')
+  h.eq(child:lua([[return require('qwen.config').current.completion.engine]]), 'auto', 'default kept')
+  h.eq(child:lua([[return require('qwen.config').current.chat.layout]]), 'vsplit', 'defaults of a bad section kept')
+  h.ok(child:lua([[return require('qwen').did_setup]]), 'setup went on with the defaults')
+end
+
+function T.default_setup_starts_without_warnings()
+  local dir = ws()
+  local child = h.child(dir)
+  capture_notes(child)
+  child:lua([[
+    _G.statuses = {}
+    require('qwen.status').on_change(function(s) table.insert(_G.statuses, s.message or '') end)
+    require('qwen').setup(...)
+  ]], h.default_opts())
+  child:edit(dir .. '/main.py')
+  -- The server reports its settings problems while starting; indexing the workspace comes
+  -- after, and a request answered after that has every earlier message behind it.
+  child:wait('return vim.tbl_contains(_G.statuses, "index ready")', 'the server indexed the workspace', 20000)
+  child:lua([[
+    local done = false
+    require('qwen.lsp').request(require('qwen.lsp').get_client(), 'qwen/stats', {}, function() done = true end)
+    vim.wait(5000, function() return done end)
   ]])
-  h.ok(msg:find('completion.debounce_ms', 1, true), 'error names the option: ' .. msg)
-  h.ok(msg:find('number', 1, true), 'error says what is expected: ' .. msg)
-  msg = child:lua([[
-    local ok, err = pcall(require('qwen').setup, { completion = { engine = 'magic' } })
-    return ok and 'no error' or err
-  ]])
-  h.ok(msg:find('completion.engine', 1, true) and msg:find('extmark', 1, true), msg)
+  local notes = child:lua('return _G.notes')
+  local bad = vim.tbl_filter(function(n) return n.level >= vim.log.levels.WARN end, notes)
+  h.eq(bad, {}, 'warnings or errors shown at start-up')
+  local messages = child:lua([[return vim.api.nvim_exec2('messages', { output = true }).output]])
+  h.ok(not messages:find('qwen', 1, true) and not messages:find('E%d+:'), 'nothing in :messages:\n' .. messages)
+end
+
+function T.missing_server_is_said_once()
+  local dir = h.workspace({ ['main.py'] = 'x = 1\n', ['util.py'] = 'y = 2\n', ['.git/HEAD'] = 'ref: x\n' })
+  local child = h.child(dir)
+  capture_notes(child)
+  child:lua([[require('qwen').setup({ cmd = { 'qwen-lsp-not-installed-here' } })]])
+  h.eq(child:lua('return _G.notes'), {}, 'nothing said before a buffer it would serve opens')
+  child:cmd('edit ' .. dir .. '/main.py')
+  local notes = child:wait('return #_G.notes > 0 and _G.notes', 'a message about the missing server')
+  h.eq(#notes, 1, 'one message')
+  h.ok(notes[1].msg:find('qwen-lsp-not-installed-here', 1, true) and notes[1].msg:find('PATH', 1, true),
+    'names the command and PATH: ' .. notes[1].msg)
+  child:cmd('edit ' .. dir .. '/util.py')
+  vim.wait(200)
+  h.eq(#child:lua('return _G.notes'), 1, 'said once, not per buffer')
 end
 
 function T.unknown_option_warns_once()
   local child = h.child(ws())
+  capture_notes(child)
   child:lua([[
-    _G.notes = {}
-    vim.notify = function(m) table.insert(_G.notes, m) end
     require('qwen').setup({ completion = { debouce_ms = 5 } })
     require('qwen').setup({ completion = { debouce_ms = 5 } })
   ]])
   local notes = child:lua('return _G.notes')
   h.eq(#notes, 1, 'one warning')
-  h.ok(notes[1]:find('completion.debouce_ms', 1, true), notes[1])
+  h.ok(notes[1].msg:find('completion.debouce_ms', 1, true), notes[1].msg)
 end
 
 function T.setup_twice_keeps_one_server_and_applies_settings()
@@ -115,7 +173,7 @@ end
 function T.commands_exist()
   local child = h.child(ws())
   local cmds = child:lua([[return vim.tbl_keys(vim.api.nvim_get_commands({}))]])
-  for _, c in ipairs({ 'QwenChat', 'QwenApply', 'QwenChatStop', 'QwenExplain', 'QwenRefactor', 'QwenDocstring', 'QwenTests', 'QwenStatus', 'QwenToggle' }) do
+  for _, c in ipairs({ 'QwenChat', 'QwenApply', 'QwenChatStop', 'QwenExplain', 'QwenRefactor', 'QwenDocstring', 'QwenTests', 'QwenStatus', 'QwenToggle', 'QwenNextEdit' }) do
     h.ok(vim.tbl_contains(cmds, c), c .. ' defined')
   end
 end

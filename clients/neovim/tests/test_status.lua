@@ -25,6 +25,22 @@ function T.statusline_and_status_report()
   h.ok(text:find('engine ' .. h.engine, 1, true), 'engine in report:\n' .. text)
 end
 
+function T.status_report_is_readable()
+  -- Settings empty (as with setup({})): the model must come from the server.
+  local dir = h.workspace({ ['main.py'] = 'x = 1\n', ['pyproject.toml'] = '' })
+  local child = h.child(dir)
+  child:lua('require("qwen").setup(...)', h.default_opts())
+  child:edit(dir .. '/main.py')
+  child:cmd('QwenStatus')
+  local report = child:wait([[return require('qwen.status').last_report]], ':QwenStatus report')
+  local text = table.concat(report, '\n')
+  h.ok(vim.tbl_contains(report, ('%-12s %s'):format('model', 'qwen-test')), 'the model the server uses:\n' .. text)
+  h.ok(vim.tbl_contains(report, ('%-12s %s (openai)'):format('endpoint', h.endpoint_url)), 'the endpoint:\n' .. text)
+  h.ok(text:find('state', 1, true) and text:find('last error   none', 1, true), 'state and last error:\n' .. text)
+  h.ok(not text:find('vim.NIL', 1, true), 'no vim.NIL:\n' .. text)
+  h.ok(not text:find('[{}]'), 'no raw Lua tables:\n' .. text)
+end
+
 function T.server_status_notification_reaches_the_statusline()
   local dir = h.workspace({ ['main.py'] = 'x = 1\n', ['pyproject.toml'] = '' })
   local child = h.child(dir)
@@ -88,27 +104,15 @@ function T.server_indexing_progress_arrives()
   child:wait([[local p = require('qwen.status').current.progress return p and p.done]], 'indexing finished', 30000)
 end
 
----@param child qwen.test.Child
----@return string
-local function checkhealth(child)
-  child:cmd('checkhealth qwen')
-  return child:wait([[
-    for _, b in ipairs(vim.api.nvim_list_bufs()) do
-      if vim.bo[b].filetype == 'checkhealth' then
-        local text = table.concat(vim.api.nvim_buf_get_lines(b, 0, -1, false), '\n')
-        if text:find('qwen: plugin', 1, true) then return text end
-      end
-    end
-  ]], 'the :checkhealth qwen report', 40000)
-end
-
 function T.checkhealth_reports_ok()
   local child = start()
-  local text = checkhealth(child)
+  local text = child:checkhealth()
   h.ok(text:find('qwen: server', 1, true), text)
   h.ok(not text:find('ERROR', 1, true), 'no errors expected:\n' .. text)
   h.ok(text:find('OK', 1, true), 'OK lines:\n' .. text)
   h.ok(text:find('server running', 1, true), text)
+  local _, reachable = text:gsub('reachable', '')
+  h.eq(reachable, 1, '"reachable" listed once:\n' .. text)
 end
 
 function T.checkhealth_reports_a_broken_endpoint()
@@ -118,7 +122,7 @@ function T.checkhealth_reports_a_broken_endpoint()
   local port = tcp:getsockname().port
   tcp:close()
   local child = start({ settings = { endpoint = { baseUrl = ('http://127.0.0.1:%d/v1'):format(port) } } })
-  local text = checkhealth(child)
+  local text = child:checkhealth()
   h.ok(text:find('ERROR', 1, true), 'an error for the endpoint:\n' .. text)
   h.ok(text:find(tostring(port), 1, true) or text:lower():find('connect', 1, true),
     'the error names the endpoint or the connection:\n' .. text)

@@ -96,17 +96,16 @@ function M.check()
         'Run `qwen-lsp doctor` in a terminal to see what is wrong.',
       })
     else
+      -- One line per check the doctor ran; its verdict adds nothing a line does not say.
       for _, chk in ipairs(report.checks) do
         local msg = ('%s: %s'):format(chk.name or '?', chk.detail or '')
         if chk.ok then
           health.ok(msg)
         else
-          health.error(msg, chk.fix and { chk.fix } or nil)
+          health.error(msg, (type(chk.fix) == 'string' and chk.fix ~= '') and { chk.fix } or nil)
         end
       end
-      if report.ok then
-        health.ok('endpoint reachable')
-      elseif #report.checks == 0 then
+      if #report.checks == 0 then
         health.error('the endpoint check failed', { 'Run `qwen-lsp doctor` in a terminal.' })
       end
     end
@@ -130,9 +129,60 @@ function M.check()
       'Or call require("qwen").accept() etc. from your own mapping.',
     })
   end
+  M.check_next_edit(client)
   local st = require('qwen.status').current
   if st.last_error then
     health.warn('last server error: ' .. st.last_error)
+  end
+end
+
+--- Next edits: whether a model is configured and, when the server runs, what it answered.
+---@param client? vim.lsp.Client
+function M.check_next_edit(client)
+  health.start('qwen: next edits')
+  local ne_cfg = require('qwen.config').current.next_edit
+  local next_edit = require('qwen.next_edit')
+  if ne_cfg.enabled == false then
+    health.info('off (next_edit.enabled = false)')
+    return
+  end
+  local model, where = next_edit.model()
+  if next_edit.enabled() then
+    health.ok(('next-edit model: %s (from %s)'):format(model or '(the server default)', where or 'next_edit.enabled'))
+  else
+    health.info('no next-edit model set, so next edits are off; set one with '
+      .. 'setup({ next_edit = { model = "..." } }) (see :h qwen-next-edit)')
+    return
+  end
+  if not client then
+    health.info('the server is not running: whether the model answers is known once it has been asked')
+    return
+  end
+  local done, stats, err = false, nil, nil
+  require('qwen.lsp').request(client, 'qwen/stats', {}, function(e, result)
+    done, stats, err = true, result, e
+  end)
+  vim.wait(5000, function() return done end, 20)
+  local s = type(stats) == 'table' and stats.nextEdit or nil
+  if err or type(s) ~= 'table' then
+    health.warn('the server gave no next-edit counters (qwen/stats): ' .. (err and err.message or 'none'), {
+      'Update qwen-lsp: next edits need a server that answers textDocument/copilotInlineEdit.',
+    })
+    return
+  end
+  local asked, errors = tonumber(s.modelRequests) or 0, tonumber(s.errors) or 0
+  local summary = ('%d model requests, %d errors, %d suggested, %d shown, %d accepted'):format(asked, errors,
+    tonumber(s.suggested) or 0, tonumber(s.shown) or 0, tonumber(s.accepted) or 0)
+  if asked == 0 then
+    health.info('the model has not been asked yet this session (' .. summary .. '); :QwenNextEdit asks now')
+  elseif errors >= asked then
+    health.error('the next-edit model has not answered: ' .. summary, {
+      'See :QwenStatus (last error) and `qwen-lsp doctor`; check next_edit.endpoint and next_edit.model.',
+    })
+  elseif errors > 0 then
+    health.warn('the next-edit model answered, with failures: ' .. summary)
+  else
+    health.ok('the next-edit model answers: ' .. summary)
   end
 end
 

@@ -12,7 +12,11 @@ local warned_unknown = {} ---@type table<string, boolean>
 ---@param opts? qwen.UserConfig
 function M.setup(opts)
   local config = require('qwen.config')
-  local resolved, unknown = config.resolve(opts)
+  local resolved, unknown, problems = config.resolve(opts)
+  if #problems > 0 then
+    vim.notify('qwen.setup: invalid option' .. (#problems > 1 and 's' or '') .. ' (see :h qwen-options):\n'
+      .. table.concat(problems, '\n'), vim.log.levels.ERROR)
+  end
   local new = {}
   for _, k in ipairs(unknown) do
     if not warned_unknown[k] then
@@ -31,6 +35,7 @@ function M.setup(opts)
   require('qwen.status')
   require('qwen.chat')
   require('qwen.actions')
+  local next_edit = require('qwen.next_edit')
   local completion = require('qwen.completion')
   local lsp = require('qwen.lsp')
 
@@ -40,6 +45,7 @@ function M.setup(opts)
   end
   completion.set_keymaps()
   completion.refresh()
+  next_edit.setup()
   M.did_setup = true
 end
 
@@ -64,5 +70,13 @@ function M.next() return require('qwen.completion').next() end
 function M.prev() return require('qwen.completion').prev() end
 function M.suggest() return require('qwen.completion').suggest() end
 function M.visible() return require('qwen.completion').visible() end
+
+-- Next edits, for your own mappings: jump to the proposed edit, accept it (each returns
+-- whether it did something), dismiss it, ask for one now.
+function M.next_edit_jump() return require('qwen.next_edit').jump() end
+function M.next_edit_accept() return require('qwen.next_edit').accept() end
+function M.next_edit_dismiss() return require('qwen.next_edit').dismiss() end
+function M.next_edit_request() require('qwen.next_edit').command() end
+function M.next_edit_visible() return require('qwen.next_edit').visible() end
 
 return M

@@ -89,10 +89,40 @@ function M.supports(client, path)
   return vim.tbl_get(caps, unpack(vim.split(path, '.', { plain = true }))) ~= nil
 end
 
+--- An empty Lua table encodes as a JSON list (`[]`); the server wants objects.
+---@param t table
+---@return table
+local function object(t)
+  return next(t) == nil and vim.empty_dict() or t
+end
+
+--- The server settings: `settings` with the `next_edit` options merged in as `nextEdit`,
+--- each section (and the whole) an object even when empty.
+---@return table
+function M.server_settings()
+  local c = config.current
+  local s = vim.deepcopy(c.settings)
+  local ne = type(s.nextEdit) == 'table' and s.nextEdit or {}
+  for lua_name, wire_name in pairs(config.next_edit_server_keys) do
+    if c.next_edit[lua_name] ~= nil then
+      ne[wire_name] = c.next_edit[lua_name]
+    end
+  end
+  if next(ne) ~= nil then
+    s.nextEdit = ne
+  end
+  for k, v in pairs(s) do
+    if type(v) == 'table' then
+      s[k] = object(v)
+    end
+  end
+  return object(s)
+end
+
 --- Settings as the server expects them: `{ qwen = settings }`.
 ---@return table
 local function settings_table()
-  return { qwen = config.current.settings }
+  return { qwen = M.server_settings() }
 end
 
 ---@param client vim.lsp.Client
@@ -129,7 +159,7 @@ local function client_config()
     root_markers = c.root_markers,
     filetypes = c.filetypes,
     capabilities = capabilities(),
-    init_options = c.settings,
+    init_options = M.server_settings(),
     settings = settings_table(),
     handlers = M.handlers,
     commands = M.commands,
@@ -155,6 +185,24 @@ local function wanted(bufnr)
   return fts == nil or vim.tbl_contains(fts, ft)
 end
 
+local missing_told = nil ---@type string? the command we last said is missing
+
+--- Say once, when a buffer the server would serve opens, that the command cannot run:
+--- Neovim itself only logs it.
+---@param bufnr integer
+local function check_executable(bufnr)
+  local exe = config.current.cmd[1]
+  if missing_told == exe or not wanted(bufnr) then
+    return
+  end
+  if exe and vim.fn.executable(exe) == 0 then
+    missing_told = exe
+    vim.notify(('qwen: `%s` is not executable or not on PATH, so the server cannot start. Install it '
+      .. '(see :h qwen-requirements) or set `cmd` in setup(); :checkhealth qwen has details.'):format(exe),
+      vim.log.levels.ERROR)
+  end
+end
+
 --- Start (0.10) the client for one buffer.
 ---@param bufnr integer
 local function start_010(bufnr)
@@ -171,6 +219,15 @@ local function start_010(bufnr)
 end
 
 local enabled = false
+
+vim.api.nvim_create_autocmd('FileType', {
+  group = vim.api.nvim_create_augroup('qwen.lsp.cmd', { clear = true }),
+  callback = function(args)
+    if enabled then
+      check_executable(args.buf)
+    end
+  end,
+})
 
 --- Register (or refresh) the server config and start it for matching buffers.
 --- Safe to call again: running clients get the new settings.
@@ -194,6 +251,11 @@ function M.enable()
     end
   end
   enabled = true
+  for _, buf in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_is_loaded(buf) then
+      check_executable(buf)
+    end
+  end
   for _, client in ipairs(vim.lsp.get_clients({ name = M.name })) do
     client.settings = settings_table()
     M.notify(client, 'workspace/didChangeConfiguration', { settings = settings_table() })

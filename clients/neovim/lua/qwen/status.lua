@@ -10,11 +10,18 @@ local M = {}
 ---@field message? string
 ---@field endpoint? string
 ---@field model? string
+---@field provider? string
 ---@field last_error? string
 ---@field progress? {title?: string, message?: string, percentage?: integer, done: boolean}
 
 ---@type qwen.Status
 M.current = { state = 'stopped' }
+
+---@param v any
+---@return string?
+local function nonempty(v)
+  return type(v) == 'string' and v ~= '' and v or nil
+end
 
 local listeners = {} ---@type fun(s: qwen.Status)[]
 
@@ -35,9 +42,10 @@ end
 function M.update(params)
   local s = M.current
   s.state = params.state or s.state
-  s.message = params.message
-  s.endpoint = params.endpoint or s.endpoint
-  s.model = params.model or s.model
+  s.message = nonempty(params.message)
+  s.endpoint = nonempty(params.endpoint) or s.endpoint
+  s.provider = nonempty(params.provider) or s.provider
+  s.model = nonempty(params.model) or s.model
   if params.state == 'error' and params.message then
     s.last_error = params.message
   end
@@ -117,10 +125,12 @@ function M.statusline()
   if p and not p.done then
     return ('%s indexing%s'):format(label, p.percentage and (' ' .. p.percentage .. '%') or '')
   end
+  local ne = package.loaded['qwen.next_edit'] and require('qwen.next_edit').status_text() or ''
+  ne = ne ~= '' and (' · ' .. ne) or ''
   if s.state == 'stopped' then
-    return label .. ' idle'
+    return label .. ' idle' .. ne
   end
-  return label .. ' ' .. s.state
+  return label .. ' ' .. s.state .. ne
 end
 
 --- Ask the server for its counters.
@@ -136,6 +146,45 @@ function M.stats(cb)
   end)
 end
 
+--- A value from the server as text: nothing of `vim.NIL`, tables spelled out.
+---@param v any
+---@return string
+local function readable(v)
+  if v == nil or v == vim.NIL then
+    return 'n/a'
+  end
+  if type(v) ~= 'table' then
+    return tostring(v)
+  end
+  if v.p50 ~= nil or v.count ~= nil then
+    if (v.count or 0) == 0 or v.p50 == vim.NIL then
+      return 'no samples yet'
+    end
+    return ('p50 %s ms, p95 %s ms (%s samples)'):format(readable(v.p50), readable(v.p95), readable(v.count))
+  end
+  if vim.islist(v) then
+    return table.concat(vim.tbl_map(readable, v), ', ')
+  end
+  local keys = vim.tbl_keys(v)
+  table.sort(keys)
+  if #keys == 0 then
+    return 'none'
+  end
+  local parts = {}
+  for _, k in ipairs(keys) do
+    parts[#parts + 1] = ('%s %s'):format(k, readable(v[k]))
+  end
+  return table.concat(parts, ', ')
+end
+
+--- Counter names as words.
+local counter_words = {
+  requests = 'requests', modelRequests = 'model requests', cacheHits = 'cache hits',
+  typedThroughInFlight = 'typed through', cancelled = 'cancelled', errors = 'errors', empty = 'empty',
+  shown = 'shown', accepted = 'accepted', partiallyAccepted = 'partly accepted',
+  skippedBackoff = 'skipped (backoff)', prefetches = 'prefetches',
+}
+
 --- Lines describing the server, for `:QwenStatus`.
 ---@param stats? table
 ---@param stats_err? lsp.ResponseError
@@ -144,6 +193,7 @@ function M.report_lines(stats, stats_err)
   local lines = {}
   local client = lsp.get_client()
   local s = M.current
+  local settings = require('qwen.config').current.settings
   local function add(k, v)
     table.insert(lines, ('%-12s %s'):format(k, v))
   end
@@ -151,28 +201,66 @@ function M.report_lines(stats, stats_err)
     add('server', 'not running (open a file, or see :checkhealth qwen)')
   else
     local info = client.server_info or {}
-    add('server', ('%s %s (client %d)'):format(info.name or 'qwen-lsp', info.version or '', client.id))
+    add('server', ('%s %s (client %d)'):format(nonempty(info.name) or 'qwen-lsp', nonempty(info.version) or '', client.id))
     add('command', table.concat(client.config.cmd or {}, ' '))
     add('root', client.root_dir or client.config.root_dir or '(single file)')
   end
-  add('state', s.state .. (s.message and (': ' .. s.message) or ''))
-  add('endpoint', s.endpoint or vim.tbl_get(require('qwen.config').current.settings, 'endpoint', 'baseUrl') or '(server default)')
-  add('model', s.model or vim.tbl_get(require('qwen.config').current.settings, 'completion', 'model') or '(server default)')
+  add('state', s.state .. (nonempty(s.message) and (': ' .. s.message) or ''))
+  local first = stats and type(stats.endpoints) == 'table' and stats.endpoints[1] or {}
+  local endpoint = nonempty(stats and stats.serving) or nonempty(s.endpoint) or nonempty(first.baseUrl)
+    or nonempty(vim.tbl_get(settings, 'endpoint', 'baseUrl'))
+  local provider = nonempty(s.provider) or nonempty(first.provider)
+  add('endpoint', endpoint and (endpoint .. (provider and (' (' .. provider .. ')') or '')) or '(server default)')
+  add('model', nonempty(s.model) or nonempty(first.model) or nonempty(vim.tbl_get(settings, 'completion', 'model'))
+    or '(server default)')
   local p = s.progress
   if p then
     add('indexing', p.done and 'done' or ((p.percentage and (p.percentage .. '% ') or '') .. (p.message or p.title or '')))
   end
   add('completion', require('qwen.completion').describe())
-  add('last error', s.last_error or 'none')
+  local ok, next_edit = pcall(require, 'qwen.next_edit')
+  if ok then
+    add('next edit', next_edit.describe())
+  end
+  add('last error', nonempty(s.last_error) or 'none')
   if stats then
     table.insert(lines, 'stats:')
-    local keys = vim.tbl_keys(stats)
-    table.sort(keys)
-    for _, k in ipairs(keys) do
-      table.insert(lines, ('  %-24s %s'):format(k, vim.inspect(stats[k]):gsub('\n%s*', ' ')))
+    local counters = {}
+    for key, word in pairs(counter_words) do
+      if type(stats[key]) == 'number' then
+        counters[#counters + 1] = ('%s %d'):format(word, stats[key])
+      end
+    end
+    table.sort(counters)
+    if #counters > 0 then
+      add('  counters', table.concat(counters, ', '))
+    end
+    add('  latency', readable(stats.modelLatencyMs))
+    add('  overhead', readable(stats.overheadMs))
+    if type(stats.ruleHits) == 'table' and next(stats.ruleHits) then
+      add('  rule hits', readable(stats.ruleHits))
+    end
+    for i, ep in ipairs(type(stats.endpoints) == 'table' and stats.endpoints or {}) do
+      add(('  endpoint %d'):format(i), ('%s %s, model %s%s'):format(readable(ep.provider), readable(ep.baseUrl),
+        readable(ep.model), nonempty(ep.lastError) and (', last error: ' .. ep.lastError) or ''))
+    end
+    if type(stats.process) == 'table' then
+      add('  process', ('%s MB, %s tasks'):format(readable(stats.process.rssMb), readable(stats.process.tasks)))
+    end
+    local skip = { serving = true, endpoints = true, process = true, modelLatencyMs = true, overheadMs = true,
+      ruleHits = true }
+    local rest = {}
+    for k in pairs(stats) do
+      if not skip[k] and not counter_words[k] then
+        rest[#rest + 1] = k
+      end
+    end
+    table.sort(rest)
+    for _, k in ipairs(rest) do
+      add('  ' .. k, readable(stats[k]))
     end
   elseif stats_err then
-    add('stats', 'unavailable: ' .. (stats_err.message or vim.inspect(stats_err)))
+    add('stats', 'unavailable: ' .. (nonempty(stats_err.message) or readable(stats_err)))
   end
   return lines
 end

@@ -1,6 +1,7 @@
 ---@brief Ghost text drawn with extmarks from `textDocument/inlineCompletion`, for Neovim
----before 0.12 (or when `completion.engine = "extmark"`). Debounces requests, cancels the
----stale one on every keystroke, and keeps showing a suggestion the user types through.
+---before 0.12 (or when `completion.engine = "extmark"`). Asks after each keystroke (the
+---server debounces), cancels the stale request, and keeps showing a suggestion the user
+---types through.
 
 local lsp = require('qwen.lsp')
 local config = require('qwen.config')
@@ -18,6 +19,7 @@ local METHOD = 'textDocument/inlineCompletion'
 ---@field request_id? integer
 ---@field client_id? integer
 ---@field timer? uv.uv_timer_t
+---@field pending? table token of a request scheduled for this keystroke
 ---@field tick integer
 ---@field pos qwen.Pos
 ---@field shown? string
@@ -39,6 +41,7 @@ end
 
 ---@param st qwen.ExtmarkState
 local function stop_timer(st)
+  st.pending = nil
   if st.timer then
     st.timer:stop()
     if not st.timer:is_closing() then
@@ -135,10 +138,7 @@ end
 ---@return table
 local function position_params(bufnr, client, cur)
   local line = vim.api.nvim_buf_get_lines(bufnr, cur.row, cur.row + 1, false)[1] or ''
-  local before = line:sub(1, cur.col)
-  local character = client.offset_encoding == 'utf-8' and #before
-    or client.offset_encoding == 'utf-32' and vim.fn.strchars(before)
-    or text.utf16_len(before)
+  local character = text.character(line, cur.col, client.offset_encoding)
   return {
     textDocument = { uri = vim.uri_from_bufnr(bufnr) },
     position = { line = cur.row, character = character },
@@ -197,6 +197,9 @@ function M.request(bufnr, kind)
   end
 end
 
+--- Ask after this keystroke's events are handled. The server waits for a typing pause
+--- (its adaptive debounce) and drops requests it no longer needs; the client adds no wait
+--- of its own unless `completion.debounce_ms` asks for one.
 ---@param bufnr integer
 local function schedule_request(bufnr)
   local st = states[bufnr]
@@ -205,12 +208,23 @@ local function schedule_request(bufnr)
   if not (c.enabled and c.auto_trigger and config.filetype_enabled(vim.bo[bufnr].filetype)) then
     return
   end
-  st.timer = vim.defer_fn(function()
-    st.timer = nil
+  local function fire()
+    st.timer, st.pending = nil, nil
     if vim.api.nvim_get_current_buf() == bufnr then
       M.request(bufnr, 2)
     end
-  end, c.debounce_ms)
+  end
+  if c.debounce_ms > 0 then
+    st.timer = vim.defer_fn(fire, c.debounce_ms)
+    return
+  end
+  local token = {}
+  st.pending = token
+  vim.schedule(function()
+    if st.pending == token then
+      fire()
+    end
+  end)
 end
 
 --- React to a keystroke or cursor move: keep a suggestion the user types through,
@@ -382,7 +396,7 @@ end
 ---@return boolean
 function M.busy(bufnr)
   local st = states[bufnr]
-  return st ~= nil and (st.request_id ~= nil or st.timer ~= nil)
+  return st ~= nil and (st.request_id ~= nil or st.timer ~= nil or st.pending ~= nil)
 end
 
 return M

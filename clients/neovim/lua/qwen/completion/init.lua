@@ -171,24 +171,33 @@ local function is_default(m)
   return (m.desc or ''):match('%-default$') ~= nil
 end
 
---- Whether the user (not us, not Neovim's defaults) maps lhs in insert mode.
+--- Whether the user (not us, not Neovim's defaults) maps lhs in a mode (default insert).
 ---@param lhs string
 ---@param bufnr? integer
+---@param mode? string
 ---@return boolean
-local function user_mapped(lhs, bufnr)
+local function user_mapped(lhs, bufnr, mode)
+  mode = mode or 'i'
   local function theirs(m)
     return not (m.desc and m.desc:match('^qwen: ')) and not is_default(m)
   end
   if bufnr then
-    for _, m in ipairs(vim.api.nvim_buf_get_keymap(bufnr, 'i')) do
+    for _, m in ipairs(vim.api.nvim_buf_get_keymap(bufnr, mode)) do
       if vim.keycode(m.lhs) == vim.keycode(lhs) and theirs(m) then
         return true
       end
     end
   end
-  local m = vim.fn.maparg(lhs, 'i', false, true)
+  local m = vim.fn.maparg(lhs, mode, false, true)
   return type(m) == 'table' and not vim.tbl_isempty(m) and m.buffer == 0 and theirs(m)
 end
+M.user_mapped = user_mapped
+
+--- What else an insert-mode key of ours may do when no ghost text is shown, before it
+--- types itself: lhs -> fn returning keys to feed (nil: not handled). Next edits use it
+--- for Tab.
+---@type table<string, fun(): string?>
+M.fallback_hooks = {}
 
 --- What the key did before we mapped it: Neovim's default mapping, else the key itself.
 ---@param lhs string
@@ -224,6 +233,12 @@ local actions = {
 
 local mapped = {} ---@type table<string, string> lhs -> action we mapped
 
+--- The insert-mode keys this module maps: lhs -> action name.
+---@return table<string, string>
+function M.mapped_keys()
+  return mapped
+end
+
 --- Map the configured insert-mode keys, leaving keys the user maps alone. When no
 --- suggestion is shown, accept/dismiss keys type themselves.
 function M.set_keymaps()
@@ -245,7 +260,9 @@ function M.set_keymaps()
         vim.keymap.set('i', lhs, function()
           if a.passthrough then
             if not M.visible() then
-              return fallback()
+              local hook = M.fallback_hooks[lhs]
+              local keys = hook and hook()
+              return keys or fallback()
             end
             -- Buffer edits are not allowed while evaluating an <expr> mapping.
             vim.schedule(a.fn)

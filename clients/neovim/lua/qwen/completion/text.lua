@@ -36,6 +36,21 @@ function M.utf16_len(s)
   return n
 end
 
+--- LSP character offset of a byte offset (0-based) in a line: the inverse of byte_col.
+---@param line string
+---@param col integer byte offset
+---@param encoding? "utf-8"|"utf-16"|"utf-32"
+---@return integer
+function M.character(line, col, encoding)
+  local before = line:sub(1, col)
+  if encoding == 'utf-8' then
+    return #before
+  elseif encoding == 'utf-32' then
+    return vim.fn.strchars(before)
+  end
+  return M.utf16_len(before)
+end
+
 --- What remains of a suggestion once `typed` (the buffer text from the start of its range
 --- to the cursor) is taken off, or nil when the user typed something else.
 ---@param text string
