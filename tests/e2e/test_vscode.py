@@ -12,14 +12,18 @@ Set QWEN_VSCODE_SCREENSHOTS=clients/vscode/docs to refresh the README's screensh
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from lsp_server import settings as server_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 EXT = ROOT / "clients" / "vscode"
@@ -94,6 +98,55 @@ def _npm(tools: dict[str, str], *args: str, timeout: float) -> subprocess.Comple
                           text=True, timeout=timeout)
 
 
+# Server settings VS Code does not offer, and why.
+NOT_VSCODE_SETTINGS = {
+    "endpoint.apiKey": "Set API Key keeps it in secret storage; it reaches the server's environment",
+    "endpoint.completionModel": "the same as qwen.completion.model (a field of fallback entries)",
+    "endpoint.chatModel": "the same as qwen.chat.model (a field of fallback entries)",
+}
+# What the client reads itself (src/settings.ts CLIENT_ONLY).
+CLIENT_ONLY = {"server.command", "server.args", "completion.autoTrigger", "trace.server"}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _server_setting_keys() -> set[str]:
+    """Every `section.key` the server reads, from its settings dataclasses."""
+    keys = set()
+    for section in dataclasses.fields(server_settings.Settings):
+        default = section.default_factory() if callable(section.default_factory) else None
+        if not dataclasses.is_dataclass(default):
+            continue  # derived values (resolved endpoints, where the key came from)
+        for f in dataclasses.fields(default):
+            keys.add(f"{_camel(section.name)}.{_camel(f.name)}")
+    return keys
+
+
+def test_every_server_setting_is_a_vscode_setting() -> None:
+    """package.json's settings are the table the extension forwards (all but CLIENT_ONLY):
+    a server setting added without a VS Code setting, or a VS Code setting the server does
+    not know (it would warn "unknown setting" at every start), fails here."""
+    props = json.loads((EXT / "package.json").read_text())["contributes"]["configuration"][
+        "properties"]
+    forwarded = {k.removeprefix("qwen.") for k in props} - CLIENT_ONLY
+    server = _server_setting_keys()
+    assert "completion.debounceMinMs" in server  # the walk itself works
+    missing = server - forwarded - set(NOT_VSCODE_SETTINGS)
+    assert not missing, f"server settings VS Code cannot set: {sorted(missing)}"
+    unknown = forwarded - server
+    assert not unknown, f"VS Code settings the server does not know: {sorted(unknown)}"
+    # A repository must not redirect code to another server, nor send secret files.
+    trusted = [k for k in props if k.startswith(("qwen.endpoint.", "qwen.nextEdit.", "qwen.server."))
+               or k == "qwen.completion.allowInSecretFiles"]
+    assert all(props[k].get("scope") == "machine" for k in trusted), trusted
+    restricted = json.loads((EXT / "package.json").read_text())["capabilities"][
+        "untrustedWorkspaces"]["restrictedConfigurations"]
+    assert set(trusted) <= set(restricted), set(trusted) - set(restricted)
+
+
 @pytest.mark.timeout(180)
 def test_vscode_unit_and_typecheck() -> None:
     tools = _require(e2e=False)
@@ -105,6 +158,22 @@ def test_vscode_unit_and_typecheck() -> None:
                          cwd=EXT, env=_node_env(tools), capture_output=True, text=True,
                          timeout=150)
     assert tsc.returncode == 0, tsc.stdout[-4000:] + tsc.stderr[-4000:]
+
+
+@pytest.mark.timeout(120)
+def test_vsix_holds_the_readme_images() -> None:
+    """The README is the extension's page in VS Code: every image it shows must be packaged."""
+    tools = _require(e2e=False)
+    vsce = EXT / "node_modules" / "@vscode" / "vsce" / "vsce"
+    run = subprocess.run([tools["QWEN_VSCODE_NODE"], str(vsce), "ls", "--no-dependencies"],
+                         cwd=EXT, env=_node_env(tools), capture_output=True, text=True, timeout=100)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    packaged = {line.strip() for line in run.stdout.splitlines() if line.strip()}
+    assert "package.json" in packaged and "README.md" in packaged, packaged
+    images = re.findall(r"!\[[^\]]*\]\(([^)\s]+)", (EXT / "README.md").read_text())
+    assert images, "the README shows no image: the check would prove nothing"
+    relative = [i for i in images if not re.match(r"[a-z]+:", i)]
+    assert not set(relative) - packaged, (sorted(set(relative) - packaged), sorted(packaged))
 
 
 @pytest.mark.timeout(420)

@@ -2,7 +2,7 @@
 // with stop, new chat, per-workspace history and Copy / Insert / Apply on code blocks.
 
 import * as vscode from 'vscode';
-import { ChatSession, type ChatMessage, type SessionSnapshot } from './chatSession';
+import { ChatSession, describeTarget, type ChatMessage, type SessionSnapshot } from './chatSession';
 import type { ServerConnection } from './client';
 import * as editor from './editor';
 import { chatHtml, nonce } from './chatHtml';
@@ -79,6 +79,15 @@ export class ChatView implements vscode.WebviewViewProvider, vscode.Disposable {
 
   async reveal(): Promise<void> {
     await editor.runCommand(`${VIEW_ID}.focus`);
+  }
+
+  /** Open the panel with the editor's selection as the next question's context, and put the
+   * cursor in the message box (the selection goes along with whatever is asked next). */
+  async sendSelection(): Promise<void> {
+    const target = editor.targetEditor();
+    await this.reveal();
+    const about = target?.selection ? describeTarget({ uri: target.uri, range: target.selection }).replace(/`/g, '') : undefined;
+    void this.view?.webview.postMessage({ type: 'focus', context: about });
   }
 
   private async onMessage(msg: { type?: string; [k: string]: unknown }): Promise<void> {

@@ -65,6 +65,10 @@ export class Commands implements vscode.Disposable {
     register('qwen.editor.refactor', () => this.runEditorAction('qwen.refactor'));
     register('qwen.editor.addDocstring', () => this.runEditorAction('qwen.addDocstring'));
     register('qwen.editor.generateTests', () => this.runEditorAction('qwen.generateTests'));
+    register('qwen.editor.simplify', () => this.runEditorAction('qwen.simplify'));
+    register('qwen.editor.addTypeHints', () => this.runEditorAction('qwen.addTypeHints'));
+    register('qwen.editor.fix', () => this.runEditorAction('qwen.fix'));
+    register('qwen.chat.sendSelection', () => this.chat.sendSelection());
   }
 
   /**
@@ -153,12 +157,17 @@ export class Commands implements vscode.Disposable {
    * document (a terminal would close, report and all, as soon as a healthy run exits). */
   private async doctor(): Promise<void> {
     const launch = serverLaunch(editor.settings());
-    const s = serverSettings(editor.settings()) as { endpoint?: Record<string, string>; completion?: Record<string, string>; chat?: Record<string, string> };
+    const s = serverSettings(editor.settings()) as {
+      endpoint?: Record<string, string>; completion?: Record<string, string>; chat?: Record<string, string>; nextEdit?: Record<string, unknown>;
+    };
     const env: Record<string, string> = {};
     if (s.endpoint?.baseUrl) env.QWEN_LSP_BASE_URL = s.endpoint.baseUrl;
     if (s.endpoint?.provider) env.QWEN_LSP_PROVIDER = s.endpoint.provider;
     if (s.completion?.model) env.QWEN_LSP_COMPLETION_MODEL = s.completion.model;
     if (s.chat?.model) env.QWEN_LSP_CHAT_MODEL = s.chat.model;
+    // The doctor says whether a next-edit model is configured and answering.
+    if (typeof s.nextEdit?.model === 'string') env.QWEN_LSP_NEXT_EDIT_MODEL = s.nextEdit.model;
+    if (typeof s.nextEdit?.format === 'string') env.QWEN_LSP_NEXT_EDIT_FORMAT = s.nextEdit.format;
     const key = await this.secrets.get();
     if (key) env.QWEN_LSP_API_KEY = key;
     const result = await editor.withCancellableProgress('Qwen: running the doctor…', (token) =>

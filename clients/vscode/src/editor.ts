@@ -11,7 +11,14 @@ export const SECRET_KEY = 'qwen.apiKey';
 /** Settings below `qwen`, for a document's language when given. */
 export function settings(scope?: vscode.TextDocument): SettingsReader {
   const config = vscode.workspace.getConfiguration('qwen', scope ? { uri: scope.uri, languageId: scope.languageId } : undefined);
-  return { get: <T>(key: string) => config.get<T>(key) };
+  return {
+    get: <T>(key: string) => config.get<T>(key),
+    isSet: (key: string) => {
+      const i = config.inspect(key);
+      return [i?.globalValue, i?.workspaceValue, i?.workspaceFolderValue, i?.globalLanguageValue,
+        i?.workspaceLanguageValue, i?.workspaceFolderLanguageValue].some((v) => v !== undefined);
+    },
+  };
 }
 
 export async function updateGlobalSetting(key: string, value: unknown): Promise<void> {
