@@ -53,8 +53,10 @@ def _missing(tools: dict[str, str], *, e2e: bool) -> list[str]:
     if not (EXT / "node_modules" / "vitest").is_dir():
         missing.append("clients/vscode/node_modules (npm ci)")
     if e2e:
-        for key, what in (("QWEN_VSCODE_CODE_SERVER", "code-server"),
-                          ("QWEN_VSCODE_CHROMIUM", "chromium")):
+        for key, what in (
+            ("QWEN_VSCODE_CODE_SERVER", "code-server"),
+            ("QWEN_VSCODE_CHROMIUM", "chromium"),
+        ):
             path = tools.get(key)
             if not path or not os.access(path, os.X_OK):
                 missing.append(f"{what} ({key})")
@@ -76,8 +78,11 @@ def _require(e2e: bool) -> dict[str, str]:
     tools = _tools()
     missing = _missing(tools, e2e=e2e)
     if missing:
-        reason = ("VS Code test tools missing: " + ", ".join(missing)
-                  + "; run clients/vscode/scripts/provision.sh (as root)")
+        reason = (
+            "VS Code test tools missing: "
+            + ", ".join(missing)
+            + "; run clients/vscode/scripts/provision.sh (as root)"
+        )
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
@@ -94,13 +99,14 @@ def _node_env(tools: dict[str, str]) -> dict[str, str]:
 def _npm(tools: dict[str, str], *args: str, timeout: float) -> subprocess.CompletedProcess:
     npm = shutil.which("npm", path=_node_env(tools)["PATH"])
     assert npm, "npm not found"
-    return subprocess.run([npm, *args], cwd=EXT, env=_node_env(tools), capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [npm, *args], cwd=EXT, env=_node_env(tools), capture_output=True, text=True, timeout=timeout
+    )
 
 
 # Server settings VS Code does not offer, and why.
 NOT_VSCODE_SETTINGS = {
-    "endpoint.apiKey": "Set API Key keeps it in secret storage; it reaches the server's environment",
+    "endpoint.apiKey": "Set API Key keeps it in secret storage; the server gets it in its env",
     "endpoint.completionModel": "the same as qwen.completion.model (a field of fallback entries)",
     "endpoint.chatModel": "the same as qwen.chat.model (a field of fallback entries)",
 }
@@ -130,7 +136,8 @@ def test_every_server_setting_is_a_vscode_setting() -> None:
     a server setting added without a VS Code setting, or a VS Code setting the server does
     not know (it would warn "unknown setting" at every start), fails here."""
     props = json.loads((EXT / "package.json").read_text())["contributes"]["configuration"][
-        "properties"]
+        "properties"
+    ]
     forwarded = {k.removeprefix("qwen.") for k in props} - CLIENT_ONLY
     server = _server_setting_keys()
     assert "completion.debounceMinMs" in server  # the walk itself works
@@ -139,11 +146,16 @@ def test_every_server_setting_is_a_vscode_setting() -> None:
     unknown = forwarded - server
     assert not unknown, f"VS Code settings the server does not know: {sorted(unknown)}"
     # A repository must not redirect code to another server, nor send secret files.
-    trusted = [k for k in props if k.startswith(("qwen.endpoint.", "qwen.nextEdit.", "qwen.server."))
-               or k == "qwen.completion.allowInSecretFiles"]
+    trusted = [
+        k
+        for k in props
+        if k.startswith(("qwen.endpoint.", "qwen.nextEdit.", "qwen.server."))
+        or k == "qwen.completion.allowInSecretFiles"
+    ]
     assert all(props[k].get("scope") == "machine" for k in trusted), trusted
     restricted = json.loads((EXT / "package.json").read_text())["capabilities"][
-        "untrustedWorkspaces"]["restrictedConfigurations"]
+        "untrustedWorkspaces"
+    ]["restrictedConfigurations"]
     assert set(trusted) <= set(restricted), set(trusted) - set(restricted)
 
 
@@ -151,12 +163,23 @@ def test_every_server_setting_is_a_vscode_setting() -> None:
 def test_vscode_unit_and_typecheck() -> None:
     tools = _require(e2e=False)
     node = tools["QWEN_VSCODE_NODE"]
-    run = subprocess.run([node, "node_modules/vitest/vitest.mjs", "run"], cwd=EXT,
-                         env=_node_env(tools), capture_output=True, text=True, timeout=150)
+    run = subprocess.run(
+        [node, "node_modules/vitest/vitest.mjs", "run"],
+        cwd=EXT,
+        env=_node_env(tools),
+        capture_output=True,
+        text=True,
+        timeout=150,
+    )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
-    tsc = subprocess.run([node, "node_modules/typescript/bin/tsc", "-p", ".", "--noEmit"],
-                         cwd=EXT, env=_node_env(tools), capture_output=True, text=True,
-                         timeout=150)
+    tsc = subprocess.run(
+        [node, "node_modules/typescript/bin/tsc", "-p", ".", "--noEmit"],
+        cwd=EXT,
+        env=_node_env(tools),
+        capture_output=True,
+        text=True,
+        timeout=150,
+    )
     assert tsc.returncode == 0, tsc.stdout[-4000:] + tsc.stderr[-4000:]
 
 
@@ -165,8 +188,14 @@ def test_vsix_holds_the_readme_images() -> None:
     """The README is the extension's page in VS Code: every image it shows must be packaged."""
     tools = _require(e2e=False)
     vsce = EXT / "node_modules" / "@vscode" / "vsce" / "vsce"
-    run = subprocess.run([tools["QWEN_VSCODE_NODE"], str(vsce), "ls", "--no-dependencies"],
-                         cwd=EXT, env=_node_env(tools), capture_output=True, text=True, timeout=100)
+    run = subprocess.run(
+        [tools["QWEN_VSCODE_NODE"], str(vsce), "ls", "--no-dependencies"],
+        cwd=EXT,
+        env=_node_env(tools),
+        capture_output=True,
+        text=True,
+        timeout=100,
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     packaged = {line.strip() for line in run.stdout.splitlines() if line.strip()}
     assert "package.json" in packaged and "README.md" in packaged, packaged
@@ -186,20 +215,28 @@ def test_vscode_end_to_end(tmp_path: Path) -> None:
 
     out = tmp_path / "e2e"
     env = _node_env(tools)
-    env.update({
-        "QWEN_E2E_CODE_SERVER": tools["QWEN_VSCODE_CODE_SERVER"],
-        "QWEN_E2E_CHROMIUM": tools["QWEN_VSCODE_CHROMIUM"],
-        "QWEN_E2E_SERVER": str(_server_binary()),
-        "QWEN_E2E_PYTHON": sys.executable,
-        "QWEN_E2E_REPO": str(ROOT),
-        "QWEN_E2E_VSIX": str(vsix),
-        "QWEN_E2E_OUT": str(out),
-    })
+    env.update(
+        {
+            "QWEN_E2E_CODE_SERVER": tools["QWEN_VSCODE_CODE_SERVER"],
+            "QWEN_E2E_CHROMIUM": tools["QWEN_VSCODE_CHROMIUM"],
+            "QWEN_E2E_SERVER": str(_server_binary()),
+            "QWEN_E2E_PYTHON": sys.executable,
+            "QWEN_E2E_REPO": str(ROOT),
+            "QWEN_E2E_VSIX": str(vsix),
+            "QWEN_E2E_OUT": str(out),
+        }
+    )
     shots = os.environ.get("QWEN_VSCODE_SCREENSHOTS")
     if shots:
         env["QWEN_E2E_SCREENSHOTS"] = str((ROOT / shots).resolve())
-    run = subprocess.run([tools["QWEN_VSCODE_NODE"], "test/e2e/run.mjs"], cwd=EXT, env=env,
-                         capture_output=True, text=True, timeout=360)
+    run = subprocess.run(
+        [tools["QWEN_VSCODE_NODE"], "test/e2e/run.mjs"],
+        cwd=EXT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=360,
+    )
     print(run.stdout)
     results_file = out / "results.json"
     assert results_file.is_file(), run.stdout[-4000:] + run.stderr[-4000:]
@@ -208,7 +245,9 @@ def test_vscode_end_to_end(tmp_path: Path) -> None:
     assert not failed, json.dumps(failed, indent=1) + "\n" + run.stdout[-4000:] + run.stderr[-2000:]
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     passed = {s["name"] for s in steps if s["status"] == "passed"}
-    for required in ("ghost text appears while typing",
-                     "Ctrl+Right accepts the next word, Tab the rest (saved file)",
-                     "status bar shows the server state"):
+    for required in (
+        "ghost text appears while typing",
+        "Ctrl+Right accepts the next word, Tab the rest (saved file)",
+        "status bar shows the server state",
+    ):
         assert required in passed, required
