@@ -18,6 +18,7 @@ from lsp_server.context.engine import RepoContext
 from lsp_server.model.errors import ModelError
 from lsp_server.model.health import EndpointHealth
 from lsp_server.model.pool import EndpointPool
+from lsp_server.nextedit.service import NextEditService
 from lsp_server.positions import split_lines
 from lsp_server.settings import describe, merge_layers, resolve_settings
 
@@ -65,6 +66,9 @@ class QwenLanguageServer(LanguageServer):
         self.context: RepoContext | None = None
         self.pipeline = CompletionPipeline(self.endpoints, lambda: self.settings,
                                            context=lambda: self.context)
+        self._next_edit_pool: EndpointPool | None = None
+        self.next_edit = NextEditService(self.next_edit_endpoints, lambda: self.settings,
+                                         context=lambda: self.context)
         self._shown_error: str | None = None
         self._state = "idle"
         self._last_status: dict[str, Any] = {}
@@ -81,6 +85,11 @@ class QwenLanguageServer(LanguageServer):
         lsp = _merge_layers(self._init_options, self._workspace_settings)
         settings, problems = resolve_settings(lsp, self._env)
         self.endpoints.update(settings.endpoints)
+        if settings.next_edit_endpoints != settings.endpoints:
+            if self._next_edit_pool is None:
+                self._next_edit_pool = EndpointPool(settings.next_edit_endpoints)
+            else:
+                self._next_edit_pool.update(settings.next_edit_endpoints)
         self.settings = settings
         log.info("settings: %s", describe(settings))
         for problem in problems:
@@ -93,6 +102,13 @@ class QwenLanguageServer(LanguageServer):
             return
         self.context = RepoContext(roots, max_files=self.settings.index.max_files)
 
+    def next_edit_endpoints(self) -> EndpointPool:
+        """Return the endpoints next-edit requests go to (nextEdit.endpoint, else these)."""
+        s = self.settings
+        if self._next_edit_pool is not None and s.next_edit_endpoints != s.endpoints:
+            return self._next_edit_pool
+        return self.endpoints
+
     @property
     def health(self) -> EndpointHealth:
         """Return the health of the endpoint to call next."""
@@ -101,6 +117,8 @@ class QwenLanguageServer(LanguageServer):
     async def close_clients(self) -> None:
         """Close every HTTP client the server opened."""
         await self.endpoints.aclose()
+        if self._next_edit_pool is not None:
+            await self._next_edit_pool.aclose()
 
     # -- telling the user ------------------------------------------------------------
     def show_once(self, message: str, kind: types.MessageType, *, key: str) -> None:
@@ -157,7 +175,14 @@ def _merge_layers(*layers: Any) -> dict[str, Any]:
 
 def create_server(env: Mapping[str, str] | None = None) -> QwenLanguageServer:
     """Return a server with every feature registered."""
-    from lsp_server.features import chat, code_actions, indexing, inline_completion, lifecycle
+    from lsp_server.features import (
+        chat,
+        code_actions,
+        indexing,
+        inline_completion,
+        lifecycle,
+        next_edit,
+    )
 
     server = QwenLanguageServer(env)
     lifecycle.register(server)
@@ -165,5 +190,6 @@ def create_server(env: Mapping[str, str] | None = None) -> QwenLanguageServer:
     inline_completion.register(server)
     code_actions.register(server)
     chat.register(server)
+    next_edit.register(server)
     return server
 

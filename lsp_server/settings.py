@@ -91,6 +91,30 @@ class ChatSettings:
     history_tokens: int = 6000
 
 
+NEXT_EDIT_FORMATS = ("sweep", "zeta", "instinct", "chat")
+
+
+@dataclass(frozen=True)
+class NextEditSettings:
+    """Next-edit suggestions (`textDocument/copilotInlineEdit`)."""
+
+    enabled: bool = False
+    model: str = ""
+    format: str = ""
+    # A base URL of the configured endpoints, or an object {baseUrl, provider, apiKey, ...}.
+    endpoint: Any = ""
+    max_tokens: int = 512
+    region_lines: int = 21
+    debounce_ms: int = 75
+    timeout_ms: int = 10000
+
+
+def guess_next_edit_format(model: str) -> str:
+    """Return the prompt format a next-edit model was trained on, from its name."""
+    name = model.lower()
+    return next((f for f in ("sweep", "zeta", "instinct") if f in name), "chat")
+
+
 @dataclass(frozen=True)
 class IndexSettings:
     """Repository indexing for cross-file context."""
@@ -109,6 +133,9 @@ class Settings:
     index: IndexSettings = field(default_factory=IndexSettings)
     api_key_source: str = ""
     endpoints: tuple[EndpointSettings, ...] = ()
+    next_edit: NextEditSettings = field(default_factory=NextEditSettings)
+    # The endpoints next-edit requests go to: `endpoints` unless nextEdit.endpoint says.
+    next_edit_endpoints: tuple[EndpointSettings, ...] = ()
 
     def completion_key(self) -> tuple[Any, ...]:
         """Return what in these settings changes a completion (for cache keys)."""
@@ -147,6 +174,7 @@ def _env_layer(env: Mapping[str, str]) -> tuple[dict[str, Any], str]:
     endpoint: dict[str, Any] = {}
     completion: dict[str, Any] = {}
     chat: dict[str, Any] = {}
+    next_edit: dict[str, Any] = {}
     key_source = ""
     # Lowest: what Qwen Code users already have.
     if get("OPENAI_API_KEY"):
@@ -166,6 +194,8 @@ def _env_layer(env: Mapping[str, str]) -> tuple[dict[str, Any], str]:
         ("QWEN_LSP_API_KEY", endpoint, "apiKey"),
         ("QWEN_LSP_COMPLETION_MODEL", completion, "model"),
         ("QWEN_LSP_CHAT_MODEL", chat, "model"),
+        ("QWEN_LSP_NEXT_EDIT_MODEL", next_edit, "model"),
+        ("QWEN_LSP_NEXT_EDIT_FORMAT", next_edit, "format"),
     ):
         if get(var):
             section[key] = get(var)
@@ -173,7 +203,8 @@ def _env_layer(env: Mapping[str, str]) -> tuple[dict[str, Any], str]:
                 key_source = var
     if get("QWEN_LSP_BASE_URL") and not get("QWEN_LSP_PROVIDER"):
         endpoint.pop("provider", None)  # a new base URL makes the inherited provider moot
-    return {"endpoint": endpoint, "completion": completion, "chat": chat}, key_source
+    return ({"endpoint": endpoint, "completion": completion, "chat": chat,
+             "nextEdit": next_edit}, key_source)
 
 
 _converter = cattrs.Converter()
@@ -291,8 +322,66 @@ def resolve_settings(
         completion = dataclasses.replace(completion, max_tokens=128)
     if completion.max_lines == 0:
         completion = dataclasses.replace(completion, max_lines=1, single_line_only=True)
+    raw_next = merged.get("nextEdit")
+    explicit = isinstance(raw_next, Mapping) and isinstance(raw_next.get("enabled"), bool)
+    next_edit, next_endpoints = _resolve_next_edit(s.next_edit, explicit, endpoints, problems)
     return Settings(endpoint, completion, chat, s.index,
-                    key_source if endpoint.api_key else "", tuple(endpoints)), problems
+                    key_source if endpoint.api_key else "", tuple(endpoints), next_edit,
+                    next_endpoints), problems
+
+
+def _resolve_next_edit(
+    ne: NextEditSettings, enabled_explicitly: bool, endpoints: list[EndpointSettings],
+    problems: list[str],
+) -> tuple[NextEditSettings, tuple[EndpointSettings, ...]]:
+    """Validate the next-edit settings; return them and the endpoints they call."""
+    fmt = ne.format.lower()
+    if fmt and fmt not in NEXT_EDIT_FORMATS:
+        problems.append(f"qwen.nextEdit.format: {ne.format!r} is unknown (use one of "
+                        f"{', '.join(NEXT_EDIT_FORMATS)}); guessing from the model name")
+        fmt = ""
+    fmt = fmt or guess_next_edit_format(ne.model)
+    enabled = ne.enabled if enabled_explicitly else bool(ne.model)
+    if ne.max_tokens == 0:
+        problems.append("qwen.nextEdit.maxTokens: must be at least 1; using 512")
+        ne = dataclasses.replace(ne, max_tokens=512)
+    if ne.region_lines < 3:
+        problems.append(f"qwen.nextEdit.regionLines: {ne.region_lines} is too small (at least "
+                        "3); using 21")
+        ne = dataclasses.replace(ne, region_lines=21)
+    chosen = _next_edit_endpoints(ne.endpoint, endpoints, problems)
+    return dataclasses.replace(ne, format=fmt, enabled=enabled, endpoint=""), chosen
+
+
+def _next_edit_endpoints(
+    raw: Any, endpoints: list[EndpointSettings], problems: list[str],
+) -> tuple[EndpointSettings, ...]:
+    """Resolve qwen.nextEdit.endpoint: unset means the completion endpoints (with their
+    fallbacks); a base URL picks the configured endpoint (or fallback) it names, and that
+    one alone; an object is an endpoint of its own."""
+    if _is_unset(raw):
+        return tuple(endpoints)
+    if isinstance(raw, str):
+        url = raw.strip().rstrip("/")
+        for ep in endpoints:
+            if url in (ep.base_url, ep.base_url.removesuffix("/v1")):
+                return (ep,)
+        raw = {"baseUrl": url}  # a URL of its own, with the provider guessed from it
+    if isinstance(raw, Mapping):
+        ep = _structure(EndpointSettings, raw, ".nextEdit.endpoint", problems)
+        if ep.base_url:
+            if not ep.api_key:  # same host as the completion endpoint: its key applies
+                host = urlsplit(ep.base_url).netloc
+                same = next((e for e in endpoints if urlsplit(e.base_url).netloc == host), None)
+                if same is not None:
+                    ep = dataclasses.replace(ep, api_key=same.api_key)
+            ep = _normalise_endpoint(ep, problems)
+            ep = _with_models(ep, ep.completion_model, ep.chat_model)
+            logs.add_secret(ep.api_key)
+            return (ep,)
+    problems.append(f"qwen.nextEdit.endpoint: {raw!r} is neither a base URL nor an object "
+                    "with a baseUrl; using the completion endpoint")
+    return tuple(endpoints)
 
 
 def _with_models(ep: EndpointSettings, completion_model: str, chat_model: str) -> EndpointSettings:

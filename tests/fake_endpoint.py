@@ -93,6 +93,8 @@ class FakeEndpoint:
         self.api_key = api_key
         self.default = default or Reply()
         self.replies: deque[Reply] = deque()
+        # Answers computed from the request body (after the scripted replies run out).
+        self.responder: Callable[[Any], Reply | None] | None = None
         self.requests: list[Recorded] = []
         # Serve `POST /tokenize` (off unless set): this many characters make a token.
         self.chars_per_token: float | None = None
@@ -131,6 +133,7 @@ class FakeEndpoint:
             self.completed = 0
             self.tls_failures = 0
             self.default = Reply()
+            self.responder = None
 
     def generation_requests(self) -> list[Recorded]:
         """Return the recorded requests that asked the model to generate."""
@@ -165,9 +168,13 @@ class FakeEndpoint:
             self.requests.append(rec)
             self._cond.notify_all()
 
-    def _next_reply(self) -> Reply:
+    def _next_reply(self, body: Any = None) -> Reply:
         with self._cond:
-            return self.replies.popleft() if self.replies else self.default
+            if self.replies:
+                return self.replies.popleft()
+            responder = self.responder
+        reply = responder(body) if responder is not None else None
+        return reply if reply is not None else self.default
 
     def _count(self, attr: str) -> None:
         with self._cond:
@@ -305,7 +312,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _generate(self, body: Any, frames: Callable[[Reply, bool, Any], Iterator[bytes]]) -> None:
-        reply = self.ep._next_reply()
+        reply = self.ep._next_reply(body)
         try:
             self._sleep(reply.delay)
             if reply.status != 200 or reply.body is not None:

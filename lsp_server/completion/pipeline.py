@@ -180,12 +180,13 @@ class Stats:
             "skippedBackoff": self.skipped_backoff,
             "prefetches": self.prefetches,
             "ruleHits": dict(self.rule_hits),
-            "modelLatencyMs": _percentiles(self.latencies_ms),
-            "overheadMs": _percentiles(self.overheads_ms),
+            "modelLatencyMs": percentiles(self.latencies_ms),
+            "overheadMs": percentiles(self.overheads_ms),
         }
 
 
-def _percentiles(values: Sequence[float]) -> dict[str, float | None]:
+def percentiles(values: Sequence[float]) -> dict[str, float | None]:
+    """Return p50, p95 and the count of latency samples."""
     if not values:
         return {"p50": None, "p95": None, "count": 0}
     ordered = sorted(values)

@@ -19,7 +19,7 @@ from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 
 from lsp_server.chat.prompts import Focus, chat_messages, context_block
 from lsp_server.chat.session import SessionStore
-from lsp_server.features.documents import Document, document, workspace_root
+from lsp_server.features.documents import Document, document, plain, workspace_root
 from lsp_server.model.dialects import ChatDelta, ChatRequest
 from lsp_server.model.errors import ErrorKind, ModelError
 from lsp_server.model.pool import Member
@@ -44,19 +44,6 @@ def sessions(ls: QwenLanguageServer) -> SessionStore:
     if store is None:
         store = _stores[ls] = SessionStore()
     return store
-
-
-def plain(value: Any) -> Any:
-    """Return custom-method params (pygls namedtuples) as plain dicts and lists."""
-    if hasattr(value, "_asdict"):
-        return {k: plain(v) for k, v in value._asdict().items()}
-    if isinstance(value, Mapping):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if hasattr(value, "__attrs_attrs__"):  # an lsprotocol object passed through
-        return plain({a.name: getattr(value, a.name) for a in value.__attrs_attrs__})
-    return value
 
 
 def may_send(ls: QwenLanguageServer, path: str | None) -> bool:

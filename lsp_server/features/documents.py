@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote
 
 from pygls.uris import to_fs_path
 
 from lsp_server.context.languages import language_for_document
+from lsp_server.nextedit.service import NextEditRequest
 from lsp_server.server import QwenLanguageServer
 
 
@@ -55,3 +58,24 @@ def workspace_root(ls: QwenLanguageServer, path: str) -> str | None:
     """Return the workspace folder that holds `path`."""
     folder = _folder_of(ls, path)
     return folder[0] if folder else None
+
+
+def plain(value: Any) -> Any:
+    """Return custom-method params (pygls namedtuples) as plain dicts and lists."""
+    if hasattr(value, "_asdict"):
+        return {k: plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if hasattr(value, "__attrs_attrs__"):  # an lsprotocol object passed through
+        return plain({a.name: getattr(value, a.name) for a in value.__attrs_attrs__})
+    return value
+
+
+def next_edit_request(doc: Document, offset: int, *, explicit: bool,
+                      received: float | None) -> NextEditRequest:
+    """Return the next-edit request for a cursor in an open document."""
+    return NextEditRequest(key=doc.uri, text=doc.text, version=doc.version, offset=offset,
+                           path=doc.path, rel=doc.rel, language=doc.language,
+                           received_at=received, explicit=explicit)

@@ -11,12 +11,14 @@ from urllib.parse import unquote
 from lsprotocol import types
 
 from lsp_server.completion.pipeline import CompletionInput
-from lsp_server.features.documents import document
+from lsp_server.features.documents import Document, document, next_edit_request
 from lsp_server.model.errors import ModelError
-from lsp_server.positions import offset_at
+from lsp_server.nextedit.service import NextEdit
+from lsp_server.positions import offset_at, position_at
 from lsp_server.server import QwenLanguageServer
 
 ACCEPT_COMMAND = "qwen.didAccept"
+ACCEPT_EDIT_COMMAND = "qwen.didAcceptEdit"  # registered with next-edit suggestions
 PARTIAL_ACCEPT_NOTIFICATION = "qwen/didPartiallyAccept"
 STATS_REQUEST = "qwen/stats"
 
@@ -66,6 +68,10 @@ def register(server: QwenLanguageServer) -> None:
         )
         explicit = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
         ls.set_status("requesting")
+        if ls.next_edit.enabled():
+            bridged = await _next_edit_on_line(ls, doc, inp.offset, explicit, received)
+            if bridged is not None:
+                return bridged
         try:
             completion = await ls.pipeline.complete(inp, explicit=explicit)
         except ModelError as err:
@@ -84,6 +90,27 @@ def register(server: QwenLanguageServer) -> None:
                                   arguments=[{"id": completion.id}]),
         )])
 
+    async def _next_edit_on_line(ls: QwenLanguageServer, doc: Document, offset: int,
+                                 explicit: bool, received: float
+                                 ) -> types.InlineCompletionList | None:
+        """Offer the next-edit prediction of this cursor as an in-line replacement when it
+        stays on the cursor's line; None sends the request on to the completion model."""
+        try:
+            pred = await ls.next_edit.predict(next_edit_request(
+                doc, offset, explicit=explicit, received=received))
+        except ModelError as err:
+            ls.report_model_error(err)
+            return None
+        current = ls.workspace.text_documents.get(unquote(doc.uri))
+        if current is None or current.version != doc.version:
+            return types.InlineCompletionList(items=[])
+        item = _on_cursor_line(doc, offset, pred.edits)
+        if item is None:
+            return None
+        ls.report_model_ok()
+        ls.set_status("idle")
+        return types.InlineCompletionList(items=[item])
+
     @server.command(ACCEPT_COMMAND)
     def did_accept(ls: QwenLanguageServer, *args: Any) -> None:
         ls.pipeline.accepted(_completion_id(args))
@@ -95,6 +122,7 @@ def register(server: QwenLanguageServer) -> None:
     @server.feature(STATS_REQUEST)
     def stats(ls: QwenLanguageServer, params: Any) -> dict[str, Any]:
         out = ls.pipeline.stats.as_dict()
+        out["nextEdit"] = ls.next_edit.stats.as_dict()
         serving = ls.endpoints.serving
         out["serving"] = serving.settings.base_url if serving else None
         out["endpoints"] = [{
@@ -111,3 +139,27 @@ def register(server: QwenLanguageServer) -> None:
         out["process"] = {"rssMb": round(_rss_bytes() / 2**20, 1),
                           "tasks": len(asyncio.all_tasks())}
         return out
+
+
+def _on_cursor_line(doc: Document, offset: int,
+                    edits: list[NextEdit]) -> types.InlineCompletionItem | None:
+    """Return the edit as an inline completion replacing part of the cursor's line (LSP
+    3.18 ranges of inline completions stay on one line), or None when it goes elsewhere."""
+    if len(edits) != 1:
+        return None
+    edit = edits[0]
+    text = doc.text
+    line_begin = text.rfind("\n", 0, offset) + 1
+    line_end = text.find("\n", offset)
+    line_end = len(text) if line_end < 0 else line_end
+    if not (line_begin <= edit.start and edit.end <= line_end):
+        return None
+    start, end = min(edit.start, offset), max(edit.end, offset)
+    insert = text[start : edit.start] + edit.text + text[edit.end : end]
+    (sl, sc), (el, ec) = (position_at(text, start, doc.encoding),
+                          position_at(text, end, doc.encoding))
+    return types.InlineCompletionItem(
+        insert_text=insert,
+        range=types.Range(start=types.Position(sl, sc), end=types.Position(el, ec)),
+        command=types.Command(title="Accept next edit", command=ACCEPT_EDIT_COMMAND,
+                              arguments=[{"id": edit.id}]))

@@ -11,6 +11,7 @@ from lsprotocol import types
 from pygls.uris import to_fs_path
 
 from lsp_server.features import indexing
+from lsp_server.features.documents import document
 from lsp_server.server import QwenLanguageServer
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ def register(server: QwenLanguageServer) -> None:
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: QwenLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
+        ls.next_edit.document_opened(params.text_document.uri, params.text_document.text)
         _to_index(ls, params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
@@ -96,6 +98,12 @@ def register(server: QwenLanguageServer) -> None:
         doc = ls.workspace.text_documents.get(params.text_document.uri)
         ls.pipeline.document_changed(params.text_document.uri,
                                      doc.source if doc is not None else None)
+        # The edit history of next-edit suggestions.
+        current = document(ls, params.text_document.uri) if ls.next_edit.enabled() else None
+        if current is not None:
+            ls.next_edit.document_changed(current.uri, current.path, current.rel, current.text)
+        else:
+            ls.next_edit.cancel(params.text_document.uri)
         _to_index(ls, params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
@@ -107,6 +115,7 @@ def register(server: QwenLanguageServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: QwenLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.pipeline.cancel(params.text_document.uri)
+        ls.next_edit.document_closed(params.text_document.uri)
         path = _path(params.text_document.uri)
         if ls.context is not None and path:
             ls.context.document_closed(path)

@@ -1,0 +1,1 @@
+"""Next-edit suggestions: edit history, editable region, model formats, answers to edits."""

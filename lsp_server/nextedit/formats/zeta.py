@@ -1,0 +1,58 @@
+"""Zed's Zeta (7B): raw completion of an instruction prompt with the user's edits as diffs
+and an excerpt of the file holding the editable region markers and the cursor marker. The
+model answers the excerpt with the region rewritten between its markers."""
+
+from __future__ import annotations
+
+from lsp_server.nextedit.formats import (
+    CURSOR,
+    REGION_END,
+    REGION_START,
+    START_OF_FILE,
+    ModelPrompt,
+    NextEditInput,
+    ensure_newline,
+    with_cursor,
+)
+from lsp_server.nextedit.parse import between_markers
+from lsp_server.prompt import ENDOFTEXT
+
+# The instruction Zeta was fine-tuned with (its wire format, as in its training data).
+INSTRUCTION = (
+    "You are a code completion assistant and your task is to analyze user edits and then "
+    "rewrite an excerpt that the user provides, suggesting the appropriate edits within the "
+    "excerpt, taking into account the cursor location."
+)
+CONTEXT_LINES = 10  # lines of the file shown above and below the region
+
+
+def excerpt(inp: NextEditInput, context_lines: int = CONTEXT_LINES) -> str:
+    """Return the file excerpt with the region and cursor marked, gated."""
+    gate = inp.gate
+    before = inp.lines_before(context_lines)
+    head = f"{START_OF_FILE}\n" if inp.region.start - len(before) == 0 else ""
+    return (f"{head}{gate(before)}{REGION_START}\n"
+            f"{ensure_newline(with_cursor(inp, CURSOR))}{REGION_END}\n"
+            f"{gate(inp.lines_after(context_lines))}")
+
+
+def events(inp: NextEditInput) -> str:
+    """Return the user's edits, oldest first, one fenced diff each."""
+    return "\n\n".join(f'User edited "{h.path}":\n```diff\n{inp.gate(h.unified())}\n```'
+                       for h in inp.history)
+
+
+class ZetaFormat:
+    name = "zeta"
+
+    def build(self, inp: NextEditInput) -> ModelPrompt:
+        body = ensure_newline(excerpt(inp))
+        prompt = (f"### Instruction:\n{INSTRUCTION}\n\n### User Edits:\n\n{events(inp)}\n\n"
+                  f"### User Excerpt:\n\n```{inp.path}\n{body}```\n\n### Response:\n")
+        return ModelPrompt("completion", prompt=prompt, stop=(REGION_END, ENDOFTEXT))
+
+    def parse(self, answer: str, inp: NextEditInput) -> str | None:
+        return between_markers(answer, inp.region_text)
+
+
+FORMAT = ZetaFormat()

@@ -1,0 +1,77 @@
+"""Model answers to region text, region text to the smallest edits, and the checks that drop
+an answer: empty, no-op, an undo of the user's last edit, or one that breaks the syntax."""
+
+from __future__ import annotations
+
+import re
+
+from lsp_server.context.languages import get_parser
+from lsp_server.edits import TextChange, code_blocks, diff_changes
+from lsp_server.nextedit.formats import CURSOR, REGION_END, REGION_START, START_OF_FILE
+from lsp_server.prompt import strip_special_tokens
+
+_OTHER_MARKERS = ("<|cursor|>", "<|user_cursor|>", START_OF_FILE)
+_THINK = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL)
+
+
+def between_markers(answer: str, region: str) -> str | None:
+    """Return the rewritten region from an answer that may hold the region markers, a code
+    fence, chatter around it, or none of these; None when nothing usable is in it."""
+    text = _THINK.sub("", answer).replace("\r\n", "\n") if "\r\n" not in region else (
+        _THINK.sub("", answer))
+    start, end = text.find(REGION_START), text.find(REGION_END)
+    if start >= 0:
+        body = text[start + len(REGION_START):]
+        body = body[1:] if body.startswith("\n") else body
+        stop = body.find(REGION_END)
+        if stop >= 0:
+            body = body[:stop]
+        else:  # the model stopped at the end marker, or ran out: a fence may close it
+            fence = re.search(r"^[ \t]*```[ \t]*$", body, re.MULTILINE)
+            body = body[: fence.start()] if fence else body
+    elif end >= 0:
+        body = text[:end]
+        blocks = code_blocks(body + "\n```")
+        body = max(blocks, key=lambda b: len(b[1]))[1] if blocks else body
+    else:
+        blocks = code_blocks(text)
+        if blocks:
+            body = max(blocks, key=lambda b: len(b[1]))[1]
+        elif "```" in text:
+            return None
+        else:
+            body = text
+    for marker in (CURSOR, *_OTHER_MARKERS):
+        body = body.replace(marker, "")
+    body = strip_special_tokens(body)
+    return fit_newline(body, region)
+
+
+def fit_newline(body: str, region: str) -> str:
+    """Return `body` ending with a newline exactly when the region does."""
+    if region.endswith("\n"):
+        return body.rstrip("\n") + "\n" if body.strip() else body.rstrip("\n")
+    return body.rstrip("\n")
+
+
+def region_changes(region_text: str, new_text: str, base: int) -> list[TextChange]:
+    """Return the smallest changes that turn the region into `new_text` (difflib)."""
+    return diff_changes(region_text, new_text, base=base)
+
+
+def syntax_errors(text: str, language: str | None) -> int | None:
+    """Return how many ERROR/MISSING nodes the text parses with (None: no grammar)."""
+    if not language:
+        return None
+    try:
+        tree = get_parser(language).parse(text.encode("utf-8", "surrogatepass"))
+    except Exception:
+        return None
+    count, stack = 0, [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.is_error or node.is_missing:
+            count += 1
+        if node.has_error:
+            stack.extend(node.children)
+    return count
