@@ -249,5 +249,12 @@ def test_vscode_end_to_end(tmp_path: Path) -> None:
         "ghost text appears while typing",
         "Ctrl+Right accepts the next word, Tab the rest (saved file)",
         "status bar shows the server state",
+        "text typed before the server is ready gets its suggestion once it is",
+        "a setting from VS Code user settings reaches the server (qwen.chat.temperature)",
+        "next edit: a rename proposes the matching change, drawn at its line",
+        "next edit: Tab jumps to it, Tab accepts it in one undo step (saved file)",
+        "next edit: Escape dismisses it",
+        "next edit: the server counted what was shown, accepted and dismissed (qwen/stats)",
+        "Run Doctor says the next-edit model is configured and answering",
     ):
         assert required in passed, required

@@ -17,7 +17,8 @@ import {
   type EditCommand,
   type EditResult,
 } from './protocol';
-import { serverLaunch, serverSettings } from './settings';
+import { doctorNextEdit, INLINE_EDIT_REQUEST, TRIGGER_INVOKED, type InlineEditParams } from './nextEdit';
+import { nextEditEnabled, serverLaunch, serverSettings } from './settings';
 
 /** The doctor bounds each of its checks; this only stops one that hangs outright. */
 const DOCTOR_TIMEOUT_MS = 120_000;
@@ -170,12 +171,36 @@ export class Commands implements vscode.Disposable {
     if (typeof s.nextEdit?.format === 'string') env.QWEN_LSP_NEXT_EDIT_FORMAT = s.nextEdit.format;
     const key = await this.secrets.get();
     if (key) env.QWEN_LSP_API_KEY = key;
+    const nextEdit = this.probeNextEdit();
     const result = await editor.withCancellableProgress('Qwen: running the doctor…', (token) =>
       editor.runProgram(launch.command, [...launch.args, 'doctor'], env, DOCTOR_TIMEOUT_MS, token));
     if (!result) return;
-    await editor.showDocument(`qwen-lsp doctor\n\n${result.output}`, 'plaintext');
+    await editor.showDocument(`qwen-lsp doctor\n\n${result.output}\n${await nextEdit}`, 'plaintext');
     if (result.code === 0) void editor.info('Qwen doctor: the endpoint is ready.');
     else void editor.warn('Qwen doctor: something is not working; the report says what to fix.');
+  }
+
+  /** Whether next edits are configured and, asked once at the cursor, answered. */
+  private async probeNextEdit(): Promise<string> {
+    const read = editor.settings();
+    const enabled = nextEditEnabled(read);
+    const model = String(read.get<string>('nextEdit.model') ?? '');
+    const format = String(read.get<string>('nextEdit.format') ?? '');
+    if (!enabled) return doctorNextEdit(false, model, format);
+    const at = editor.activeCursor();
+    if (!at || (at.scheme !== 'file' && at.scheme !== 'untitled')) return doctorNextEdit(true, model, format, { noFile: true });
+    const params: InlineEditParams = {
+      textDocument: { uri: at.uri, version: at.version },
+      position: at.position,
+      context: { triggerKind: TRIGGER_INVOKED },
+    };
+    const t0 = Date.now();
+    try {
+      const result = await this.connection.request<{ edits?: unknown[] } | null>(INLINE_EDIT_REQUEST, params);
+      return doctorNextEdit(true, model, format, { file: at.name, ms: Date.now() - t0, edits: result?.edits?.length ?? 0 });
+    } catch (err) {
+      return doctorNextEdit(true, model, format, { file: at.name, error: err instanceof Error ? err.message : String(err) });
+    }
   }
 
   private async stats(): Promise<void> {

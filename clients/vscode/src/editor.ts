@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import * as vscode from 'vscode';
 import type { SettingsReader } from './settings';
-import type { LspRange } from './protocol';
+import type { LspPosition, LspRange } from './protocol';
 
 export const SECRET_KEY = 'qwen.apiKey';
 
@@ -54,6 +54,20 @@ export function activeSelection(wholeLineIfEmpty = true): Selection | undefined 
     range: toLspRange(range),
     text: editor.document.getText(range),
     languageId: editor.document.languageId,
+  };
+}
+
+/** The active text editor's document and cursor, for a request about it. */
+export function activeCursor(): { uri: string; version: number; position: LspPosition; scheme: string; name: string } | undefined {
+  const e = vscode.window.activeTextEditor;
+  if (!e) return undefined;
+  const p = e.selection.active;
+  return {
+    uri: e.document.uri.toString(),
+    version: e.document.version,
+    position: { line: p.line, character: p.character },
+    scheme: e.document.uri.scheme,
+    name: `${e.document.uri.path.split('/').pop()}:${p.line + 1}`,
   };
 }
 

@@ -273,3 +273,22 @@ export function cursorAfterAccept(range: LspRange, text: string): LspPosition {
     ? { line: range.start.line, character: range.start.character + last.length }
     : { line: range.start.line + inserted.length - 1, character: last.length };
 }
+
+// -- the doctor --------------------------------------------------------------------------
+
+export type NextEditProbe =
+  | { file: string; ms: number; edits: number }
+  | { file: string; error: string }
+  | { noFile: true };
+
+/** The doctor report's next-edit section: configured? answering (one invoked request)? */
+export function doctorNextEdit(enabled: boolean, model: string, format: string, probe?: NextEditProbe): string {
+  if (!enabled) {
+    return 'next edits: off (set qwen.nextEdit.model to a next-edit model, or qwen.nextEdit.enabled)\n';
+  }
+  const lines = [`next edits: on, model ${model || "(the completion endpoint's)"}, format ${format || '(guessed from the model name)'}`];
+  if (!probe || 'noFile' in probe) lines.push('  not asked: open a file, then run the doctor again to ask for a next edit there');
+  else if ('error' in probe) lines.push(`  asked at ${probe.file}: FAILED: ${probe.error}`);
+  else lines.push(`  asked at ${probe.file}: answered in ${probe.ms} ms with ${probe.edits === 1 ? '1 edit' : `${probe.edits} edits`}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -464,7 +464,7 @@ async function main() {
       }, 5000);
       const label = await page.locator('#workbench\\.parts\\.statusbar [aria-label="Qwen next-edit"]').first().textContent();
       if (!label?.includes('next edit line 3')) throw new Error(`status bar says ${label}`);
-      await page.screenshot({ path: path.join(SHOTS, 'next-edit-proposed.png'), clip: { x: 0, y: 0, width: 1360, height: 420 } });
+      await page.screenshot({ path: path.join(SHOTS, 'next-edit-proposed.png') });
       return { drawn, status: label.trim(), cursor: await cursorAt() };
     });
 
@@ -507,12 +507,56 @@ async function main() {
         const d = await drawnOn('return x + b');
         return d && !d.struck && !d.ghost && (await statusText()) !== 'Qwen next-edit';
       }, 5000);
-      // Tab is Tab again: it indents instead of applying the dismissed edit.
-      await page.keyboard.press('End');
+      const afterEscape = await statusText();
+      // Tab is Tab again: it inserts an indent at the cursor instead of applying the dismissed edit.
       await page.keyboard.press('Tab');
-      await sleep(300);
-      if ((await editorText()).includes('return x + y')) throw new Error('Tab applied a dismissed edit');
-      return { afterEscape: await statusText() };
+      const text = await waitFor('Tab to insert an indent', async () => {
+        const t = await editorText();
+        return /def add\(x, y(\t| +)\):/.test(t) ? t : null;
+      }, 5000);
+      if (text.includes('return x + y')) throw new Error('Tab applied a dismissed edit');
+      return { afterEscape };
+    });
+
+    await step('next edit: the server counted what was shown, accepted and dismissed (qwen/stats)', async () => {
+      needNes();
+      await commandPalette('Qwen: Show Statistics');
+      await waitFor('the statistics document', async () => (await editorText()).includes('"requests"'), 10000);
+      // The document is longer than the screen (and Monaco renders only what is visible): copy it.
+      await page.keyboard.press('Control+A');
+      await page.keyboard.press('Control+C');
+      const ne = await waitFor('the statistics on the clipboard', async () => {
+        const t = await page.evaluate(() => navigator.clipboard.readText()).catch(() => '');
+        try {
+          return JSON.parse(t).nextEdit ?? null;
+        } catch {
+          return null;
+        }
+      }, 5000);
+      await page.keyboard.press('Control+W');
+      await sleep(200);
+      const dontSave = page.getByRole('button', { name: /Don't Save/ });
+      if (await dontSave.isVisible().catch(() => false)) await dontSave.click();
+      if (!(ne.accepted >= 1 && ne.shown >= 2 && (ne.rejectedReasons?.dismissed ?? 0) >= 1)) throw new Error(`nextEdit stats: ${JSON.stringify(ne)}`);
+      return { shown: ne.shown, accepted: ne.accepted, rejectedReasons: ne.rejectedReasons };
+    });
+
+    await step('Run Doctor says the next-edit model is configured and answering', async () => {
+      needNes();
+      await page.locator('.editor-instance .monaco-editor .view-lines .view-line').first().click();
+      await commandPalette('Qwen: Run Doctor');
+      const report = await waitFor('the report in an editor', async () => {
+        const t = (await page.locator('.editor-instance .monaco-editor .view-lines').allTextContents().catch(() => [])).join('\n').replace(/\u00a0/g, ' ');
+        return /next edits: on/.test(t) && /verdict:/.test(t) ? t : null;
+      }, 30000, 200);
+      const line = /next edits: on, model sweep-next-edit, format sweep.*?asked at calc\.py:\d+: answered in \d+ ms with \d+ edits?/.exec(report);
+      if (!line) throw new Error(`the report says: ${report.slice(report.indexOf('next edits'))}`);
+      await page.keyboard.press('Control+W');
+      await sleep(200);
+      const dontSave = page.getByRole('button', { name: /Don't Save/ });
+      if (await dontSave.isVisible().catch(() => false)) await dontSave.click();
+      await waitFor('calc.py active again', async () => (await editorText()).includes('def add('), 5000);
+      return { report: line[0] };
     });
 
     await step('next edit: back to the original file, next edits off', async () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   applyEdit,
   cursorAfterAccept,
+  doctorNextEdit,
   isRefusal,
   offscreenIndicator,
   offsetAt,
@@ -131,5 +132,15 @@ describe('acceptance helpers', () => {
   it('recognises the server refusing a secret file', () => {
     expect(isRefusal({ code: -32603, message: '.env is a secret file; it is never sent' })).toBe(true);
     expect(isRefusal(new Error('connection closed'))).toBe(false);
+  });
+});
+
+describe('doctorNextEdit', () => {
+  it('says whether next edits are configured and whether the model answered', () => {
+    expect(doctorNextEdit(false, '', '')).toMatch(/^next edits: off \(set qwen.nextEdit.model/);
+    expect(doctorNextEdit(true, 'sweep-1.5b', 'sweep', { file: 'calc.py:3', ms: 412, edits: 1 })).toBe(
+      'next edits: on, model sweep-1.5b, format sweep\n  asked at calc.py:3: answered in 412 ms with 1 edit\n');
+    expect(doctorNextEdit(true, 'm', '', { file: 'a.py:1', error: 'timed out' })).toContain('FAILED: timed out');
+    expect(doctorNextEdit(true, 'm', '', { noFile: true })).toContain('open a file');
   });
 });
