@@ -256,5 +256,8 @@ def test_vscode_end_to_end(tmp_path: Path) -> None:
         "next edit: Escape dismisses it",
         "next edit: the server counted what was shown, accepted and dismissed (qwen/stats)",
         "Run Doctor says the next-edit model is configured and answering",
+        "next edit: one off screen gets an indicator on the cursor line; Tab brings it into view",
+        "the editor context menu offers Simplify, Add Type Hints and Fix",
+        "Ctrl+L sends the selection to the chat, Ctrl+Alt+I opens it",
     ):
         assert required in passed, required

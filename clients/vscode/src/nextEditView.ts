@@ -193,8 +193,10 @@ export class NextEdits implements vscode.Disposable {
     const marks: vscode.DecorationOptions[] = [];
     for (let line = plan.firstLine; line <= plan.lastLine; line++) {
       const added = plan.insertedLines.find((l) => l.after === line);
+      const end = s.editor.document.lineAt(Math.min(line, s.editor.document.lineCount - 1)).range.end;
       marks.push({
-        range: new vscode.Range(line, 0, line, 0),
+        // At the end of the line: an `after` text shows after the range.
+        range: new vscode.Range(end, end),
         renderOptions: added ? { after: { contentText: insertedLinesLabel(added) } } : undefined,
         hoverMessage: line === plan.firstLine ? new vscode.MarkdownString('Qwen next edit: **Tab** jumps to it, then accepts it; **Escape** dismisses it.') : undefined,
       });
@@ -210,8 +212,8 @@ export class NextEdits implements vscode.Disposable {
     if (!s) return;
     const visible = s.editor.visibleRanges.map((v) => ({ start: v.start.line, end: v.end.line }));
     const text = offscreenIndicator(visible, s.plan);
-    const line = s.editor.selection.active.line;
-    s.editor.setDecorations(this.indicator, text ? [{ range: new vscode.Range(line, 0, line, 0), renderOptions: { after: { contentText: text } } }] : []);
+    const end = s.editor.document.lineAt(s.editor.selection.active.line).range.end;
+    s.editor.setDecorations(this.indicator, text ? [{ range: new vscode.Range(end, end), renderOptions: { after: { contentText: text } } }] : []);
   }
 
   private undraw(target: vscode.TextEditor): void {
@@ -256,6 +258,10 @@ export class NextEdits implements vscode.Disposable {
       this.clear('typed');
       return;
     }
+    // Off the screen first, so no decoration is left over the new text for a moment.
+    this.shown = undefined;
+    this.undraw(s.editor);
+    this.onState({ kind: 'idle' });
     this.applying = true;
     let applied = false;
     try {
@@ -268,9 +274,6 @@ export class NextEdits implements vscode.Disposable {
     } finally {
       this.applying = false;
     }
-    this.shown = undefined;
-    this.undraw(s.editor);
-    this.onState({ kind: 'idle' });
     if (!applied) return;
     console.log('[qwen] next edit accepted');
     const command = s.edit.command;

@@ -141,6 +141,7 @@ async function openFile(name, minLines) {
   // Early in a page load the workbench may not take keys yet: press again until Quick Open shows.
   const input = page.locator('.quick-input-widget input');
   await page.locator('#workbench\\.parts\\.statusbar').waitFor({ state: 'visible', timeout: 30000 });
+  await input.waitFor({ state: 'hidden', timeout: 5000 }).catch(() => {}); // a palette still closing
   await waitFor('Quick Open', async () => {
     if (await input.isVisible()) return true;
     await page.keyboard.press('Control+P');
@@ -209,7 +210,8 @@ async function main() {
     // The repository's fake endpoint; next-edit prompts get the region with the rename carried on.
     start(PYTHON, [path.join(HERE, 'endpoint.py'), '--repo', REPO, '--port-file', portFile, '--text', COMPLETION, '--format', 'sweep',
       '--rewrite', 'def add(x, b)', 'return a + b', 'return x + b',
-      '--rewrite', 'def add(x, y)', 'return x + b', 'return x + y'], { env: baseEnv, cwd: REPO }, 'endpoint.log');
+      '--rewrite', 'def add(x, y)', 'return x + b', 'return x + y',
+      '--rewrite', 'def scale(k, values)', 'v * factor', 'v * k'], { env: baseEnv, cwd: REPO }, 'endpoint.log');
     const port = await waitFor('the endpoint port file', () => fs.existsSync(portFile) && fs.readFileSync(portFile, 'utf8').trim());
     endpoint = `http://127.0.0.1:${port}`;
     return { endpoint };
@@ -476,8 +478,10 @@ async function main() {
       if (!jumped.includes('def add(x, b):') || !jumped.includes('return a + b')) throw new Error(`Tab did more than jump: ${jumped}`);
       await page.keyboard.press('Tab');
       await waitFor('the edit applied', async () => (await editorText()).includes('return x + b'), 5000);
-      const gone = await drawnOn('return x + b');
-      if (gone?.struck || gone?.ghost) throw new Error(`still drawn after accepting: ${JSON.stringify(gone)}`);
+      await waitFor('no decoration left after accepting', async () => {
+        const gone = await drawnOn('return x + b');
+        return gone && !gone.struck && !gone.ghost;
+      }, 2000, 50);
       await page.keyboard.press('Control+S');
       const expected = BEFORE_RENAME.replace('def add(a, b)', 'def add(x, b)').replace('return a + b', 'return x + b');
       const saved = await waitFor('calc.py saved with the edit', () => (fs.readFileSync(file, 'utf8') === expected ? expected : null), 10000);
@@ -516,6 +520,58 @@ async function main() {
       }, 5000);
       if (text.includes('return x + y')) throw new Error('Tab applied a dismissed edit');
       return { afterEscape };
+    });
+
+    await step('next edit: one off screen gets an indicator on the cursor line; Tab brings it into view', async () => {
+      needNes();
+      fs.writeFileSync(machineFile, JSON.stringify({ ...machineSettings, 'qwen.nextEdit.model': 'sweep-next-edit', 'qwen.nextEdit.format': 'sweep', 'qwen.nextEdit.regionLines': 90, 'qwen.nextEdit.maxTokens': 1024 }, null, 2));
+      // The region the model may rewrite must reach line 62: more lines, and tokens to match.
+      const filler = Array.from({ length: 60 }, (_, i) => `    # step ${i + 1}`);
+      fs.writeFileSync(path.join(ws, 'scale.py'), ['def scale(factor, values):', ...filler, '    return [v * factor for v in values]', ''].join('\n'));
+      await sleep(1500); // the server pulls the new settings
+      // A file made on disk a moment ago: open it from the Explorer (Quick Open may not know it yet).
+      const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'scale.py' }).first();
+      await row.waitFor({ state: 'visible', timeout: 10000 });
+      await row.dblclick();
+      await waitFor('scale.py in the editor', async () => (await editorText()).includes('def scale(factor'), 10000);
+      await page.locator('.editor-instance .monaco-editor .view-lines .view-line').first().click();
+      await page.keyboard.press('Control+Home');
+      for (let i = 0; i < 'def scale('.length; i++) await page.keyboard.press('ArrowRight');
+      for (let i = 0; i < 'factor'.length; i++) await page.keyboard.press('Shift+ArrowRight');
+      await page.keyboard.type('k');
+      const note = await waitFor('the off-screen indicator on line 1', () => page.evaluate(() => {
+        const line = [...document.querySelectorAll('.editor-instance .monaco-editor .view-lines .view-line')]
+          .find((l) => (l.textContent ?? '').replace(/\u00a0/g, ' ').includes('def scale(k'));
+        // At the end of the line: text after what the line holds (a pseudo-element or injected text).
+        const text = (line?.textContent ?? '').replace(/\u00a0/g, ' ');
+        if (!text.startsWith('def scale(k, values):')) return null;
+        for (const span of line?.querySelectorAll('span') ?? []) {
+          const after = getComputedStyle(span, '::after').content;
+          if (after.includes('next edit')) return after.replace(/^"|"$/g, '');
+        }
+        return text.includes('next edit') ? text.slice(text.indexOf('↓')) : null;
+      }), 20000, 100).catch(async (err) => {
+        const reqs = (await http(`${endpoint}/_control/requests`)).requests.filter((r) => String(r.body?.prompt ?? '').includes('updated/scale.py'));
+        log(`DEBUG ${reqs.length} next-edit requests for scale.py; last: ${JSON.stringify(reqs.slice(-1).map((r) => ({ max: r.body.max_tokens, tail: String(r.body.prompt).slice(-300) })))}`);
+        log(`DEBUG console: ${consoleLines.filter((l) => l.includes('[qwen]')).slice(-5).join(' | ')}`);
+        throw err;
+      });
+      if (note !== '↓ next edit: line 62, Tab to jump') throw new Error(`indicator says ${note}`);
+      await page.screenshot({ path: path.join(SHOTS, 'next-edit-offscreen.png') });
+      await page.keyboard.press('Tab');
+      await waitFor('the cursor on line 62', async () => (await cursorAt())?.startsWith('62:'), 5000);
+      const drawn = await waitFor('the edit drawn where the cursor went', async () => {
+        const d = await drawnOn('return [v * factor');
+        return d && d.struck === 'factor' && d.ghost === 'k' ? d : null;
+      }, 5000);
+      await page.keyboard.press('Escape');
+      await waitFor('the next edit gone', async () => (await statusText()) !== 'Qwen next-edit', 5000);
+      await page.keyboard.press('Control+W');
+      await sleep(200);
+      const dontSave = page.getByRole('button', { name: /Don't Save/ });
+      if (await dontSave.isVisible().catch(() => false)) await dontSave.click();
+      await waitFor('calc.py active again', async () => (await editorText()).includes('def add('), 5000);
+      return { indicator: note, drawn };
     });
 
     await step('next edit: the server counted what was shown, accepted and dismissed (qwen/stats)', async () => {
@@ -562,9 +618,9 @@ async function main() {
     await step('next edit: back to the original file, next edits off', async () => {
       needNes();
       fs.writeFileSync(machineFile, JSON.stringify(machineSettings, null, 2));
-      await page.keyboard.press('Control+S');
-      await sleep(300);
       fs.writeFileSync(file, BEFORE_RENAME);
+      await page.locator('.editor-instance .monaco-editor .view-lines .view-line').first().click();
+      await commandPalette('File: Revert File');
       await waitFor('the editor to show the file from disk', async () => (await editorText()).includes('def add(a, b)'), 10000);
       await http(`${endpoint}/_control/replies`, { default: { text: COMPLETION } });
     });
@@ -572,6 +628,43 @@ async function main() {
     // -- chat ----------------------------------------------------------------------------
     let chatSupported = true;
     let frame;
+    await step('the editor context menu offers Simplify, Add Type Hints and Fix', async () => {
+      await page.locator('.editor-instance .monaco-editor .view-lines .view-line').first().click({ button: 'right' });
+      const qwen = page.locator('.monaco-menu .action-item', { hasText: /^Qwen$/ }).first();
+      await qwen.waitFor({ state: 'visible', timeout: 10000 });
+      await qwen.hover();
+      const items = await waitFor('the Qwen submenu', async () => {
+        const labels = (await page.locator('.monaco-menu .action-label').allTextContents()).map((t) => t.trim());
+        return labels.includes('Simplify') ? labels : null;
+      }, 5000);
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('Escape');
+      for (const want of ['Simplify', 'Add Type Hints', 'Fix', 'Explain', 'Suggest Next Edit']) {
+        if (!items.includes(want)) throw new Error(`the menu lacks ${want}: ${items}`);
+      }
+      return { items: items.filter((i) => i) };
+    });
+
+    await step('Ctrl+L sends the selection to the chat, Ctrl+Alt+I opens it', async () => {
+      await page.locator('.editor-instance .monaco-editor .view-lines .view-line').first().click();
+      await page.keyboard.press('Control+Home');
+      await page.keyboard.press('Shift+End');
+      await page.keyboard.press('Control+L');
+      const chat = await waitFor('the chat webview', chatFrame, 20000);
+      const placeholder = await waitFor('the message box to name the selection', async () => {
+        const p = await chat.locator('#input').getAttribute('placeholder');
+        return p?.includes('calc.py:1') ? p : null;
+      }, 10000);
+      const focused = await waitFor('the message box focused', () => chat.evaluate(() => document.activeElement?.id === 'input'), 5000);
+      // Hide the side bar, go back to the editor: Ctrl+Alt+I shows the chat again.
+      await page.keyboard.press('Control+B');
+      await page.locator('.editor-instance .monaco-editor .view-lines .view-line').first().click();
+      await waitFor('the chat hidden', async () => !(await page.locator('#workbench\\.parts\\.sidebar').isVisible()), 5000);
+      await page.keyboard.press('Control+Alt+I');
+      await waitFor('the chat shown again', async () => (await page.locator('#workbench\\.parts\\.sidebar').isVisible()) && (await chatFrame()) !== null, 10000);
+      return { placeholder, focused };
+    });
+
     await step('chat panel streams an answer', async () => {
       await http(`${endpoint}/_control/replies`, { default: { text: CHAT_ANSWER, chunk_size: 6, chunk_delay: 0.03 } });
       await commandPalette('Qwen: Open Chat');
