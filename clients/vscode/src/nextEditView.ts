@@ -27,7 +27,9 @@ import { EXECUTE_COMMAND_REQUEST, type LspPosition, type LspRange } from './prot
 import { nextEditEnabled } from './settings';
 
 const CONTEXT_KEY = 'qwen.nextEditVisible';
-const MIN_DEBOUNCE_MS = 75;
+/** A keystroke changes the text and the selection: one request for both. The pause before
+ * the model is asked is the server's (`qwen.nextEdit.debounceMs`), not added to here. */
+const COALESCE_MS = 15;
 
 interface Shown {
   editor: vscode.TextEditor;
@@ -120,11 +122,10 @@ export class NextEdits implements vscode.Disposable {
   private schedule(target: vscode.TextEditor): void {
     if (this.timer) clearTimeout(this.timer);
     this.pending?.cancel();
-    const wait = Math.max(MIN_DEBOUNCE_MS, Number(editor.settings().get<number>('nextEdit.debounceMs')) || 0);
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.request(target, false);
-    }, wait);
+    }, COALESCE_MS);
   }
 
   /** Ask the server for a next edit at the cursor; `invoked` when the user asked. */
