@@ -1,4 +1,4 @@
-"""qwen-lsp [serve] | complete FILE:LINE:COL | doctor | context | index."""
+"""qwen-lsp [serve] | complete FILE:LINE:COL | next-edit | doctor | context | index."""
 
 from __future__ import annotations
 
@@ -28,12 +28,16 @@ endpoint configuration (LSP settings win over environment variables):
   QWEN_LSP_API_KEY           bearer token, if the endpoint needs one
   QWEN_LSP_COMPLETION_MODEL  model for inline completions (FIM)
   QWEN_LSP_CHAT_MODEL        model for chat and code actions
+  QWEN_LSP_NEXT_EDIT_MODEL   model for next-edit suggestions (turns them on)
+  QWEN_LSP_NEXT_EDIT_FORMAT  sweep | zeta | instinct | chat (guessed from the model name)
   DASHSCOPE_API_KEY          selects Model Studio (international endpoint) unless a URL is set
   OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_MODEL  also honoured (as Qwen Code uses them)
 With nothing set: Ollama at http://127.0.0.1:11434 with qwen2.5-coder:1.5b-base.
 
 examples:
   qwen-lsp complete src/app.py:41:8      suggestion at line 42, column 9 (0-based, UTF-16)
+  qwen-lsp next-edit --root . --file src/app.py --line 41 --character 8 --before-file old.py
+                                         the next edit after the change old.py -> src/app.py
   qwen-lsp doctor                        check the endpoint and say how to fix what fails"""
 
 
@@ -59,6 +63,21 @@ def _build_parser() -> argparse.ArgumentParser:
     complete.add_argument("location", metavar="FILE:LINE:COL")
     complete.add_argument("--json", action="store_true", help="print JSON with timings")
     complete.set_defaults(func=_complete)
+
+    nxt = sub.add_parser(
+        "next-edit", help="print the next-edit prompt and the edits the model suggests",
+        description="Print the prompt a next-edit request at a position would send (0-based "
+                    "line, 0-based UTF-16 character) and the edits the endpoint answers.")
+    nxt.add_argument("--root", default=".", help="workspace folder (default: the current one)")
+    nxt.add_argument("--file", required=True, help="the file being edited (its current text)")
+    nxt.add_argument("--line", type=int, required=True)
+    nxt.add_argument("--character", type=int, required=True)
+    nxt.add_argument("--before-file", help="the file before the user's last edit: seeds the "
+                                           "edit history with that change")
+    nxt.add_argument("--prompt-only", action="store_true",
+                     help="print the prompt without calling the endpoint")
+    nxt.add_argument("--json", action="store_true", help="print JSON (prompt, edits, timings)")
+    nxt.set_defaults(func=_next_edit)
 
     doctor = sub.add_parser(
         "doctor", help="check the configured endpoint and explain how to fix failures",
@@ -108,7 +127,6 @@ def _parse_location(location: str) -> tuple[str, int, int]:
 def _complete(args: argparse.Namespace) -> int:
     from lsp_server.completion.pipeline import CompletionInput, CompletionPipeline
     from lsp_server.context.engine import RepoContext
-    from lsp_server.context.files import read_regular
     from lsp_server.context.languages import language_for_path
     from lsp_server.model.errors import ModelError
     from lsp_server.model.pool import EndpointPool
@@ -120,15 +138,9 @@ def _complete(args: argparse.Namespace) -> int:
     except ValueError:
         print(f"qwen-lsp: expected FILE:LINE:COL, got {args.location!r}", file=sys.stderr)
         return 2
-    try:
-        data = read_regular(path)
-    except OSError as exc:
-        print(f"qwen-lsp: cannot read {path}: {exc.strerror}", file=sys.stderr)
+    text = _read_text(path)
+    if text is None:
         return 2
-    if b"\0" in data[:8192]:
-        print(f"qwen-lsp: {path} looks binary; no completion", file=sys.stderr)
-        return 2
-    text = data.decode("utf-8", "replace")
     abspath = os.path.abspath(path)
     settings, problems = resolve_settings(None, os.environ)
     for problem in problems:
@@ -171,6 +183,130 @@ def _complete(args: argparse.Namespace) -> int:
     else:
         print("qwen-lsp: no suggestion at that position", file=sys.stderr)
     return 0
+
+
+def _read_text(path: str) -> str | None:
+    """Return a text file's content, or None (after saying why) when it can't be used."""
+    from lsp_server.context.files import read_regular
+
+    try:
+        data = read_regular(path)
+    except OSError as exc:
+        print(f"qwen-lsp: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return None
+    if b"\0" in data[:8192]:
+        print(f"qwen-lsp: {path} looks binary", file=sys.stderr)
+        return None
+    return data.decode("utf-8", "replace")
+
+
+def _next_edit(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from lsp_server.context.engine import RepoContext
+    from lsp_server.context.languages import language_for_path
+    from lsp_server.model.errors import ModelError
+    from lsp_server.model.pool import EndpointPool
+    from lsp_server.nextedit.service import NextEditRequest, NextEditService
+    from lsp_server.positions import offset_at, position_at
+    from lsp_server.settings import resolve_settings
+
+    text = _read_text(args.file)
+    before = _read_text(args.before_file) if args.before_file else None
+    if text is None or (args.before_file and before is None):
+        return 2
+    if args.line < 0 or args.character < 0:
+        print("qwen-lsp: --line and --character are 0-based and not negative", file=sys.stderr)
+        return 2
+    settings, problems = resolve_settings(None, os.environ)
+    for problem in problems:
+        print(f"qwen-lsp: {problem}", file=sys.stderr)
+    # Asked for on the command line: on, whatever qwen.nextEdit.enabled says.
+    settings = dataclasses.replace(
+        settings, next_edit=dataclasses.replace(settings.next_edit, enabled=True))
+    root = os.path.abspath(args.root)
+    abspath = os.path.abspath(args.file)
+    rel = os.path.relpath(abspath, root).replace(os.sep, "/")
+    context = RepoContext([root]) if settings.index.enabled and os.path.isdir(root) else None
+    key = "file://" + abspath
+    offset = offset_at(text, args.line, args.character)
+    out: dict[str, Any] = {"format": settings.next_edit.format,
+                           "model": settings.next_edit.model or "(the endpoint's model)"}
+
+    async def run() -> None:
+        pool = EndpointPool(settings.next_edit_endpoints)
+        service = NextEditService(lambda: pool, lambda: settings, context=lambda: context)
+        try:
+            if context is not None:
+                context.build_sync()
+            if before is not None:
+                service.document_opened(key, before)
+                service.document_changed(key, abspath, rel, text)
+            req = NextEditRequest(key, text, 1, offset, abspath, rel, language_for_path(abspath),
+                                  explicit=True)
+            started = time.perf_counter()
+            prepared = service.prepare(req)
+            if prepared is None:
+                out["error"] = "this file's text may not be sent (a secret or ignored file)"
+                return
+            inp, prompt = prepared
+            out["promptMs"] = round((time.perf_counter() - started) * 1000, 2)
+            out["region"] = {"startLine": inp.region.start_line,
+                             "endLine": inp.region.end_line}
+            out["prompt"] = prompt.prompt if prompt.kind == "completion" else None
+            out["messages"] = prompt.messages if prompt.kind == "chat" else None
+            if args.prompt_only:
+                return
+            started = time.perf_counter()
+            pred = await service.predict(req)
+            out["ms"] = round((time.perf_counter() - started) * 1000, 1)
+            out["answer"] = pred.answer
+            out["dropped"] = pred.dropped or None
+            out["edits"] = [{"range": {"start": dict(zip(("line", "character"),
+                                                         position_at(text, e.start),
+                                                         strict=True)),
+                                       "end": dict(zip(("line", "character"),
+                                                       position_at(text, e.end), strict=True))},
+                             "text": e.text} for e in pred.edits]
+        finally:
+            await pool.aclose()
+            if context is not None:
+                context.close()
+
+    code = 0
+    try:
+        asyncio.run(run())
+    except ModelError as err:
+        out["error"] = err.message
+        code = 1
+    if "error" in out and "prompt" not in out and "messages" not in out:
+        code = 2
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        _print_next_edit(out)
+    if "error" in out:
+        print(f"qwen-lsp: {out['error']}", file=sys.stderr)
+    return code
+
+
+def _print_next_edit(out: dict[str, Any]) -> None:
+    """Print the prompt and the edits for people."""
+    if out.get("prompt") is not None:
+        print(f"--- prompt ({out['format']}, raw completion) ---")
+        print(out["prompt"])
+    elif out.get("messages"):
+        print(f"--- prompt ({out['format']}, chat) ---")
+        for message in out["messages"]:
+            print(f"[{message['role']}]\n{message['content']}")
+    if "edits" not in out:
+        return
+    print("--- edits ---")
+    for edit in out["edits"]:
+        s, e = edit["range"]["start"], edit["range"]["end"]
+        print(f"{s['line']}:{s['character']}-{e['line']}:{e['character']} -> {edit['text']!r}")
+    if not out["edits"]:
+        print(f"(none: {out.get('dropped') or 'no change'})")
 
 
 def _repo_root(path: str) -> str:

@@ -57,8 +57,9 @@ def changed_lines(before: str, after: str) -> tuple[int, str, str] | None:
     end = common_suffix(before, after, min(len(before), len(after)) - start)
     line_begin = before.rfind("\n", 0, start) + 1
     old_tail, new_tail = len(before) - end, len(after) - end
-    if (old_tail > line_begin and new_tail > line_begin and before[old_tail - 1] == "\n"
-            and after[new_tail - 1] == "\n"):
+    if (old_tail >= line_begin and new_tail >= line_begin
+            and (old_tail == 0 or before[old_tail - 1] == "\n")
+            and (new_tail == 0 or after[new_tail - 1] == "\n")):
         old_end, new_end = old_tail, new_tail  # whole lines inserted or removed
     else:
         old_end = before.find("\n", old_tail)

@@ -17,8 +17,9 @@ _THINK = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL)
 def between_markers(answer: str, region: str) -> str | None:
     """Return the rewritten region from an answer that may hold the region markers, a code
     fence, chatter around it, or none of these; None when nothing usable is in it."""
-    text = _THINK.sub("", answer).replace("\r\n", "\n") if "\r\n" not in region else (
-        _THINK.sub("", answer))
+    text = _THINK.sub("", answer)
+    if "\r\n" not in region:
+        text = text.replace("\r\n", "\n")
     start, end = text.find(REGION_START), text.find(REGION_END)
     if start >= 0:
         body = text[start + len(REGION_START):]
@@ -31,8 +32,9 @@ def between_markers(answer: str, region: str) -> str | None:
             body = body[: fence.start()] if fence else body
     elif end >= 0:
         body = text[:end]
-        blocks = code_blocks(body + "\n```")
-        body = max(blocks, key=lambda b: len(b[1]))[1] if blocks else body
+        if "```" in body:  # an opening fence the end marker cut short
+            blocks = code_blocks(body)
+            body = max(blocks, key=lambda b: len(b[1]))[1] if blocks else body
     else:
         blocks = code_blocks(text)
         if blocks:
@@ -48,10 +50,11 @@ def between_markers(answer: str, region: str) -> str | None:
 
 
 def fit_newline(body: str, region: str) -> str:
-    """Return `body` ending with a newline exactly when the region does."""
+    """Return `body` ending with a newline exactly when the region does (blank lines the
+    body ends with are its own)."""
     if region.endswith("\n"):
-        return body.rstrip("\n") + "\n" if body.strip() else body.rstrip("\n")
-    return body.rstrip("\n")
+        return body if not body or body.endswith("\n") else body + "\n"
+    return body[:-1] if body.endswith("\n") else body
 
 
 def region_changes(region_text: str, new_text: str, base: int) -> list[TextChange]:

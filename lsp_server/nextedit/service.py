@@ -217,7 +217,9 @@ class NextEditService:
         self.stats.requests += 1
         key = (req.key, req.version, req.offset)
         shared = self._shared.get(key)
-        if shared is not None and not shared.task.done():
+        if shared is not None and (not shared.task.done() or (
+                not shared.task.cancelled() and shared.task.exception() is None)):
+            # In flight, or answered already for this very text and cursor.
             self.stats.shared += 1
         else:
             for other in list(self._inflight):

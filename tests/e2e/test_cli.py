@@ -98,3 +98,31 @@ def test_doctor_unreachable_ollama_says_how_to_start_it():
     proc = run("doctor", env={"QWEN_LSP_BASE_URL": "http://127.0.0.1:9",
                               "QWEN_LSP_PROVIDER": "ollama"})
     assert proc.returncode == 1 and "ollama serve" in proc.stdout
+
+
+def test_next_edit_prints_prompt_and_edits(endpoint: FakeEndpoint, tmp_path: Path):
+    before = tmp_path / "before.py"
+    before.write_text("def area(width, height):\n    return width * height\n")
+    src = tmp_path / "geo.py"
+    src.write_text("def area(w, h):\n    return width * height\n")
+    endpoint.default = Reply(text="<|editable_region_start|>\ndef area(w, h):\n"
+                                  "    return w * h\n")
+    env = endpoint_env(endpoint, QWEN_LSP_NEXT_EDIT_MODEL="zeta-7b")
+    args = ("next-edit", "--root", str(tmp_path), "--file", str(src), "--line", "0",
+            "--character", "13", "--before-file", str(before))
+    proc = run(*args, "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["format"] == "zeta"
+    assert "-def area(width, height):\n+def area(w, h):" in out["prompt"]
+    assert "def area(w, h<|user_cursor_is_here|>):" in out["prompt"]
+    assert out["edits"] == [{"range": {"start": {"line": 1, "character": 12},
+                                       "end": {"line": 1, "character": 25}}, "text": " * h"}]
+    (req,) = endpoint.generation_requests()
+    assert req.body["prompt"] == out["prompt"] and req.body["model"] == "zeta-7b"
+    text = run(*args, env=env)
+    assert text.returncode == 0 and "--- prompt (zeta" in text.stdout
+    assert "1:12-1:25 -> ' * h'" in text.stdout
+    only = run(*args, "--prompt-only", env=env)
+    assert only.returncode == 0 and "--- edits ---" not in only.stdout
+    assert len(endpoint.generation_requests()) == 2

@@ -10,7 +10,7 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from tests.e2e.conftest import endpoint_options, open_doc, start
+from tests.e2e.conftest import endpoint_options, inline, open_doc, start
 from tests.fake_endpoint import FakeEndpoint, Reply
 from tests.fake_next_edit import region_in, responder
 
@@ -193,3 +193,54 @@ async def test_bad_params_get_an_error(client: LanguageClient, endpoint: FakeEnd
         await client.protocol.send_request_async(REQUEST, {
             "textDocument": {"uri": "file:///x.py", "version": 1},
             "position": {"line": -1}, "context": {"triggerKind": 1}})
+
+
+async def test_inline_completion_bridge_one_model_request(
+        client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path):
+    await start(client, options(endpoint), tmp_path)
+    endpoint.responder = responder("chat", renamed)
+    uri = await _rename_width(client, tmp_path)
+    # The cursor is on the line the prediction changes: it comes as an inline completion
+    # that replaces part of the line, from the next-edit model alone.
+    result = await inline(client, uri, 1, 4)
+    assert result is not None
+    (item,) = result.items
+    assert item.range.start.line == item.range.end.line == 1
+    line = RENAMED.split("\n")[1]
+    first, last = item.range.start.character, item.range.end.character
+    assert first <= 4 <= last
+    assert line[:first] + item.insert_text + line[last:] == "    return w * h"
+    assert item.command.command == "qwen.didAcceptEdit"
+    # The next-edit request for the same cursor shares the same prediction.
+    same = await next_edit(client, uri, 2, 1, 4)
+    assert len(same["edits"]) == 1
+    paths = [r.path for r in endpoint.generation_requests()]
+    assert paths == ["/v1/chat/completions"]
+
+
+async def test_inline_completion_falls_back_to_fim_when_the_edit_is_elsewhere(
+        client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path):
+    await start(client, options(endpoint), tmp_path)
+    endpoint.responder = lambda body: (Reply(text="a + b") if "prompt" in body
+                                       else responder("chat", renamed)(body))
+    uri = await _rename_width(client, tmp_path)
+    result = await inline(client, uri, 3, 0)  # a blank line: the edit is on line 1
+    assert result is not None and [i.insert_text for i in result.items] == ["a + b"]
+    paths = sorted(r.path for r in endpoint.generation_requests())
+    assert paths == ["/v1/chat/completions", "/v1/completions"]
+
+
+async def test_history_has_no_secret_file_text(client: LanguageClient, endpoint: FakeEndpoint,
+                                               tmp_path: Path):
+    await start(client, options(endpoint), tmp_path)
+    endpoint.responder = responder("chat", renamed)
+    secret = open_doc(client, tmp_path / ".env", "TOKEN=abc\n", language="plaintext")
+    change(client, secret, 2, (0, 6), (0, 9), "hunter2-very-private")
+    uri = await _rename_width(client, tmp_path)
+    await next_edit(client, uri, 2, 0, 13)
+    # Next edits in the secret file itself are never asked for.
+    assert await next_edit(client, secret, 2, 0, 8) == {"edits": []}
+    bodies = [str(r.body) for r in endpoint.generation_requests()]
+    assert len(bodies) == 1
+    assert "hunter2" not in bodies[0] and "TOKEN" not in bodies[0]
+    assert "def area(w, h)" in bodies[0]

@@ -57,9 +57,13 @@
         list.appendChild(el);
       }
       fill(el, msg.index, msg.message);
+    } else if (msg.type === 'focus') {
+      input.placeholder = msg.context ? `Ask about ${msg.context}… (the selection goes along)` : input.dataset.placeholder || '';
+      input.focus();
     }
     if (stick) list.scrollTop = list.scrollHeight;
   });
+  input.dataset.placeholder = input.placeholder;
 
   form.addEventListener('submit', (e) => {
     e.preventDefault();

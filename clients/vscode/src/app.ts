@@ -5,6 +5,7 @@ import { ChatView } from './chatView';
 import { ServerConnection } from './client';
 import { Commands } from './commands';
 import { Completions } from './completions';
+import { NextEdits } from './nextEditView';
 import * as editor from './editor';
 import { STATUS_NOTIFICATION, type StatusParams } from './protocol';
 import { StatusBar } from './statusBar';
@@ -25,8 +26,17 @@ export class QwenApp implements vscode.Disposable {
     };
     let commands: Commands | undefined;
     const completions = new Completions((method, params) => this.connection.notify(method, params));
+    // Text typed before the server is ready gets a suggestion once it is (VS Code would only
+    // ask again at the next keystroke).
+    let editedBeforeReady = false;
+    let firstStart = true;
     this.connection = new ServerConnection(output, secrets, status, {
       onStatusChanged: refresh,
+      onReady: () => {
+        completions.askAfterStart(editedBeforeReady, firstStart);
+        editedBeforeReady = false;
+        firstStart = false;
+      },
       middleware: {
         ...completions.middleware(),
         handleWorkDoneProgress: (token, params, next) => {
@@ -43,13 +53,22 @@ export class QwenApp implements vscode.Disposable {
     });
     const chat = new ChatView(context.extensionUri, context.workspaceState, this.connection);
     commands = new Commands(this.connection, secrets, output, chat, refresh);
+    const nextEdits = new NextEdits(this.connection, (uri, version) => completions.shownFor(uri, version), (state) => {
+      status.setNextEdit(state);
+      bar.render();
+    }, context.extensionUri);
+    completions.onItems = (uri) => nextEdits.onInlineCompletion(uri);
     this.disposables.push(
       output,
       bar,
       completions,
       chat,
       commands,
+      nextEdits,
       editor.trackLastEditor(),
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (e.contentChanges.length && !this.connection.running) editedBeforeReady = true;
+      }),
       editor.onSettingsChanged((affects) => {
         if (affects('qwen.completion.enabled')) refresh();
       }),

@@ -2,7 +2,7 @@
 // with stop, new chat, per-workspace history and Copy / Insert / Apply on code blocks.
 
 import * as vscode from 'vscode';
-import { ChatSession, type ChatMessage, type SessionSnapshot } from './chatSession';
+import { ChatSession, describeTarget, type ChatMessage, type SessionSnapshot } from './chatSession';
 import type { ServerConnection } from './client';
 import * as editor from './editor';
 import { chatHtml, nonce } from './chatHtml';
@@ -74,17 +74,42 @@ export class ChatView implements vscode.WebviewViewProvider, vscode.Disposable {
       nonce(),
     );
     view.webview.onDidReceiveMessage((msg) => void this.onMessage(msg), undefined, this.subscriptions);
-    view.onDidDispose(() => (this.view = undefined), undefined, this.subscriptions);
+    this.viewReady = false;
+    view.onDidDispose(() => {
+      this.view = undefined;
+      this.viewReady = false;
+    }, undefined, this.subscriptions);
   }
+
+  private viewReady = false;
+  private pendingFocus?: { type: 'focus'; context?: string };
 
   async reveal(): Promise<void> {
     await editor.runCommand(`${VIEW_ID}.focus`);
   }
 
+  /** Open the panel with the editor's selection as the next question's context, and put the
+   * cursor in the message box (the selection goes along with whatever is asked next). */
+  async sendSelection(): Promise<void> {
+    const target = editor.targetEditor();
+    await this.reveal();
+    const about = target?.selection ? describeTarget({ uri: target.uri, range: target.selection }).replace(/`/g, '') : undefined;
+    // A panel opened just now has no script running yet: it gets the message once it is ready.
+    this.pendingFocus = { type: 'focus', context: about };
+    if (this.viewReady) this.flushFocus();
+  }
+
+  private flushFocus(): void {
+    if (this.pendingFocus && this.view) void this.view.webview.postMessage(this.pendingFocus);
+    this.pendingFocus = undefined;
+  }
+
   private async onMessage(msg: { type?: string; [k: string]: unknown }): Promise<void> {
     switch (msg.type) {
       case 'ready':
+        this.viewReady = true;
         this.postState();
+        this.flushFocus();
         console.log('[qwen] chat view ready');
         break;
       case 'send':

@@ -30,6 +30,8 @@ export interface ClientHooks {
   middleware: Middleware;
   /** Called whenever the status model changed. */
   onStatusChanged(): void;
+  /** Called each time the server has started and answered `initialize`. */
+  onReady?(): void;
 }
 
 export class ServerConnection implements vscode.Disposable {
@@ -122,6 +124,7 @@ export class ServerConnection implements vscode.Disposable {
     this.hooks.onStatusChanged();
     // Tests wait for this line (it reaches the browser console as "[Extension Host] ...").
     console.log('[qwen] language server ready');
+    this.hooks.onReady?.();
   }
 
   private async reportStartFailure(command: string, reason: string): Promise<void> {

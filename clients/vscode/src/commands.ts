@@ -17,7 +17,8 @@ import {
   type EditCommand,
   type EditResult,
 } from './protocol';
-import { serverLaunch, serverSettings } from './settings';
+import { doctorNextEdit, INLINE_EDIT_REQUEST, TRIGGER_INVOKED, type InlineEditParams } from './nextEdit';
+import { nextEditEnabled, serverLaunch, serverSettings } from './settings';
 
 /** The doctor bounds each of its checks; this only stops one that hangs outright. */
 const DOCTOR_TIMEOUT_MS = 120_000;
@@ -65,6 +66,10 @@ export class Commands implements vscode.Disposable {
     register('qwen.editor.refactor', () => this.runEditorAction('qwen.refactor'));
     register('qwen.editor.addDocstring', () => this.runEditorAction('qwen.addDocstring'));
     register('qwen.editor.generateTests', () => this.runEditorAction('qwen.generateTests'));
+    register('qwen.editor.simplify', () => this.runEditorAction('qwen.simplify'));
+    register('qwen.editor.addTypeHints', () => this.runEditorAction('qwen.addTypeHints'));
+    register('qwen.editor.fix', () => this.runEditorAction('qwen.fix'));
+    register('qwen.chat.sendSelection', () => this.chat.sendSelection());
   }
 
   /**
@@ -153,20 +158,49 @@ export class Commands implements vscode.Disposable {
    * document (a terminal would close, report and all, as soon as a healthy run exits). */
   private async doctor(): Promise<void> {
     const launch = serverLaunch(editor.settings());
-    const s = serverSettings(editor.settings()) as { endpoint?: Record<string, string>; completion?: Record<string, string>; chat?: Record<string, string> };
+    const s = serverSettings(editor.settings()) as {
+      endpoint?: Record<string, string>; completion?: Record<string, string>; chat?: Record<string, string>; nextEdit?: Record<string, unknown>;
+    };
     const env: Record<string, string> = { PYTHONSAFEPATH: '1' }; // as serverEnv: never import from the cwd
     if (s.endpoint?.baseUrl) env.QWEN_LSP_BASE_URL = s.endpoint.baseUrl;
     if (s.endpoint?.provider) env.QWEN_LSP_PROVIDER = s.endpoint.provider;
     if (s.completion?.model) env.QWEN_LSP_COMPLETION_MODEL = s.completion.model;
     if (s.chat?.model) env.QWEN_LSP_CHAT_MODEL = s.chat.model;
+    // The doctor says whether a next-edit model is configured and answering.
+    if (typeof s.nextEdit?.model === 'string') env.QWEN_LSP_NEXT_EDIT_MODEL = s.nextEdit.model;
+    if (typeof s.nextEdit?.format === 'string') env.QWEN_LSP_NEXT_EDIT_FORMAT = s.nextEdit.format;
     const key = await this.secrets.get();
     if (key) env.QWEN_LSP_API_KEY = key;
+    const nextEdit = this.probeNextEdit();
     const result = await editor.withCancellableProgress('Qwen: running the doctor…', (token) =>
       editor.runProgram(launch.command, [...launch.args, 'doctor'], env, DOCTOR_TIMEOUT_MS, token));
     if (!result) return;
-    await editor.showDocument(`qwen-lsp doctor\n\n${result.output}`, 'plaintext');
+    await editor.showDocument(`qwen-lsp doctor\n\n${result.output}\n${await nextEdit}`, 'plaintext');
     if (result.code === 0) void editor.info('Qwen doctor: the endpoint is ready.');
     else void editor.warn('Qwen doctor: something is not working; the report says what to fix.');
+  }
+
+  /** Whether next edits are configured and, asked once at the cursor, answered. */
+  private async probeNextEdit(): Promise<string> {
+    const read = editor.settings();
+    const enabled = nextEditEnabled(read);
+    const model = String(read.get<string>('nextEdit.model') ?? '');
+    const format = String(read.get<string>('nextEdit.format') ?? '');
+    if (!enabled) return doctorNextEdit(false, model, format);
+    const at = editor.activeCursor();
+    if (!at || (at.scheme !== 'file' && at.scheme !== 'untitled')) return doctorNextEdit(true, model, format, { noFile: true });
+    const params: InlineEditParams = {
+      textDocument: { uri: at.uri, version: at.version },
+      position: at.position,
+      context: { triggerKind: TRIGGER_INVOKED },
+    };
+    const t0 = Date.now();
+    try {
+      const result = await this.connection.request<{ edits?: unknown[] } | null>(INLINE_EDIT_REQUEST, params);
+      return doctorNextEdit(true, model, format, { file: at.name, ms: Date.now() - t0, edits: result?.edits?.length ?? 0 });
+    } catch (err) {
+      return doctorNextEdit(true, model, format, { file: at.name, error: err instanceof Error ? err.message : String(err) });
+    }
   }
 
   private async stats(): Promise<void> {

@@ -11,10 +11,17 @@ import { completionAllowed } from './settings';
 export class Completions implements vscode.Disposable {
   readonly shown = new ShownItems();
   private readonly subscriptions: vscode.Disposable[] = [];
+  /** Per document, the version an inline completion was last returned for. */
+  private readonly withItems = new Map<string, number>();
+  /** Told when an inline completion is returned (a next edit then steps aside). */
+  onItems?: (uri: string) => void;
 
   constructor(private readonly notify: (method: string, params: PartialAcceptParams) => void) {
     this.subscriptions.push(
-      vscode.workspace.onDidCloseTextDocument((d) => this.shown.forget(d.uri.toString())),
+      vscode.workspace.onDidCloseTextDocument((d) => {
+        this.shown.forget(d.uri.toString());
+        this.withItems.delete(d.uri.toString());
+      }),
       vscode.commands.registerCommand('qwen.acceptNextWord', () => this.partialAccept('word')),
       vscode.commands.registerCommand('qwen.acceptNextLine', () => this.partialAccept('line')),
     );
@@ -34,9 +41,31 @@ export class Completions implements vscode.Disposable {
             insertText: typeof i.insertText === 'string' ? i.insertText : i.insertText.value,
           })),
         );
+        if (items.length) {
+          this.withItems.set(document.uri.toString(), document.version);
+          this.onItems?.(document.uri.toString());
+        } else this.withItems.delete(document.uri.toString());
         return result;
       },
     };
+  }
+
+  /** Whether an inline completion was returned for this version of the document. */
+  shownFor(uri: string, version: number): boolean {
+    return this.withItems.get(uri) === version;
+  }
+
+  /**
+   * Keystrokes typed while the server was starting got no suggestion, and VS Code asks again
+   * only at the next edit: once the server is ready, ask for the active editor if its text
+   * changed since activation, or (at the first start) since the window opened (unsaved changes).
+   */
+  askAfterStart(editedSinceActivation: boolean, firstStart: boolean): void {
+    const active = vscode.window.activeTextEditor;
+    if (!active || !(editedSinceActivation || (firstStart && active.document.isDirty))) return;
+    if (!completionAllowed(editor.settings(active.document), active.document.languageId, false)) return;
+    console.log('[qwen] asking for a suggestion typed before the server was ready');
+    void editor.runCommand('editor.action.inlineSuggest.trigger');
   }
 
   /** Run VS Code's own partial accept, measure what it inserted, report it. */

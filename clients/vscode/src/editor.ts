@@ -4,14 +4,21 @@
 import { execFile } from 'node:child_process';
 import * as vscode from 'vscode';
 import type { SettingsReader } from './settings';
-import type { LspRange } from './protocol';
+import type { LspPosition, LspRange } from './protocol';
 
 export const SECRET_KEY = 'qwen.apiKey';
 
 /** Settings below `qwen`, for a document's language when given. */
 export function settings(scope?: vscode.TextDocument): SettingsReader {
   const config = vscode.workspace.getConfiguration('qwen', scope ? { uri: scope.uri, languageId: scope.languageId } : undefined);
-  return { get: <T>(key: string) => config.get<T>(key) };
+  return {
+    get: <T>(key: string) => config.get<T>(key),
+    isSet: (key: string) => {
+      const i = config.inspect(key);
+      return [i?.globalValue, i?.workspaceValue, i?.workspaceFolderValue, i?.globalLanguageValue,
+        i?.workspaceLanguageValue, i?.workspaceFolderLanguageValue].some((v) => v !== undefined);
+    },
+  };
 }
 
 export async function updateGlobalSetting(key: string, value: unknown): Promise<void> {
@@ -47,6 +54,20 @@ export function activeSelection(wholeLineIfEmpty = true): Selection | undefined 
     range: toLspRange(range),
     text: editor.document.getText(range),
     languageId: editor.document.languageId,
+  };
+}
+
+/** The active text editor's document and cursor, for a request about it. */
+export function activeCursor(): { uri: string; version: number; position: LspPosition; scheme: string; name: string } | undefined {
+  const e = vscode.window.activeTextEditor;
+  if (!e) return undefined;
+  const p = e.selection.active;
+  return {
+    uri: e.document.uri.toString(),
+    version: e.document.version,
+    position: { line: p.line, character: p.character },
+    scheme: e.document.uri.scheme,
+    name: `${e.document.uri.path.split('/').pop()}:${p.line + 1}`,
   };
 }
 

@@ -12,7 +12,7 @@ export interface StatusView {
   /** Drives the item's background colour. */
   severity: 'normal' | 'warning' | 'error';
   /** Short state name, also used by tests. */
-  state: 'starting' | 'idle' | 'indexing' | 'requesting' | 'error' | 'stopped' | 'disabled';
+  state: 'starting' | 'idle' | 'indexing' | 'requesting' | 'next-edit' | 'error' | 'stopped' | 'disabled';
 }
 
 interface Progress {
@@ -34,6 +34,12 @@ export class StatusModel {
   private server?: StatusParams;
   private readonly progress = new Map<string, Progress>();
   private enabled = true;
+  private nextEdit: { kind: 'idle' } | { kind: 'requesting' } | { kind: 'shown'; line: number } = { kind: 'idle' };
+
+  /** A next edit being asked for, or shown at a line (0-based). */
+  setNextEdit(state: { kind: 'idle' } | { kind: 'requesting' } | { kind: 'shown'; line: number }): void {
+    this.nextEdit = state;
+  }
 
   setClient(state: ClientState, error?: string): void {
     this.client = state;
@@ -96,8 +102,13 @@ export class StatusModel {
         state: 'error',
       };
     }
-    if (this.server?.state === 'requesting') {
-      return { text: '$(loading~spin) Qwen', tooltip: `Qwen: asking the model${where}`, severity: 'normal', state: 'requesting' };
+    if (this.nextEdit.kind === 'shown') {
+      const line = this.nextEdit.line + 1;
+      return { text: `$(arrow-right) Qwen: next edit line ${line}`, tooltip: `Qwen: next edit at line ${line}: Tab jumps to it, then accepts it; Escape dismisses it${where}`, severity: 'normal', state: 'next-edit' };
+    }
+    if (this.server?.state === 'requesting' || this.nextEdit.kind === 'requesting') {
+      const what = this.server?.state === 'requesting' ? 'asking the model' : 'asking for a next edit';
+      return { text: '$(loading~spin) Qwen', tooltip: `Qwen: ${what}${where}`, severity: 'normal', state: 'requesting' };
     }
     if (!this.enabled) {
       return { text: '$(circle-slash) Qwen', tooltip: `Qwen: inline completions off${where}`, severity: 'normal', state: 'disabled' };

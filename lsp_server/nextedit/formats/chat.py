@@ -36,7 +36,7 @@ class ChatFormat:
             parts.append(f"## Related code\n\n{related}")
         parts.append(f"## Recent edits (oldest first)\n\n{events(inp) or '(none)'}")
         parts.append(f"## Current file `{inp.path}`\n\n```{inp.language or ''}\n"
-                     f"{excerpt(inp)}```")
+                     f"{excerpt(inp, start_of_file=False)}```")
         return ModelPrompt("chat", messages=[{"role": "system", "content": SYSTEM},
                                              {"role": "user", "content": "\n\n".join(parts)}])
 

@@ -36,8 +36,9 @@ class InstinctFormat:
                                for cf in inp.context_files)
         edits = "\n\n".join(f'User edited file "{h.path}"\n\n```diff\n{gate(h.unified())}\n```'
                             for h in reversed(inp.history))
+        body = excerpt(inp, 5, start_of_file=False)
         user = (f"{USER_PREFIX}\n\n### Context:\n{snippets}\n\n### User Edits:\n\n{edits}\n\n"
-                f"### User Excerpt:\n{inp.path}\n\n{excerpt(inp, 5)}```\n### Response:")
+                f"### User Excerpt:\n{inp.path}\n\n{body}```\n### Response:")
         return ModelPrompt("chat", messages=[{"role": "system", "content": SYSTEM},
                                              {"role": "user", "content": user}])
 

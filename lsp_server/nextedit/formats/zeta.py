@@ -26,11 +26,14 @@ INSTRUCTION = (
 CONTEXT_LINES = 10  # lines of the file shown above and below the region
 
 
-def excerpt(inp: NextEditInput, context_lines: int = CONTEXT_LINES) -> str:
-    """Return the file excerpt with the region and cursor marked, gated."""
+def excerpt(inp: NextEditInput, context_lines: int = CONTEXT_LINES, *,
+            start_of_file: bool = True) -> str:
+    """Return the file excerpt with the region and cursor marked, gated; Zeta also marks
+    an excerpt that starts the file."""
     gate = inp.gate
     before = inp.lines_before(context_lines)
-    head = f"{START_OF_FILE}\n" if inp.region.start - len(before) == 0 else ""
+    at_start = start_of_file and inp.region.start - len(before) == 0
+    head = f"{START_OF_FILE}\n" if at_start else ""
     return (f"{head}{gate(before)}{REGION_START}\n"
             f"{ensure_newline(with_cursor(inp, CURSOR))}{REGION_END}\n"
             f"{gate(inp.lines_after(context_lines))}")

@@ -29,6 +29,7 @@ const REPO = env('QWEN_E2E_REPO');
 const VSIX = env('QWEN_E2E_VSIX');
 const OUT = env('QWEN_E2E_OUT');
 const SHOTS = process.env.QWEN_E2E_SCREENSHOTS || OUT;
+const HERE = path.dirname(new URL(import.meta.url).pathname);
 
 const COMPLETION = 'a + b';
 const CHAT_ANSWER = [
@@ -136,6 +137,24 @@ async function commandPalette(text) {
   await page.keyboard.press('Enter');
 }
 
+async function openFile(name, minLines) {
+  // Early in a page load the workbench may not take keys yet: press again until Quick Open shows.
+  const input = page.locator('.quick-input-widget input');
+  await page.locator('#workbench\\.parts\\.statusbar').waitFor({ state: 'visible', timeout: 30000 });
+  await input.waitFor({ state: 'hidden', timeout: 5000 }).catch(() => {}); // a palette still closing
+  await waitFor('Quick Open', async () => {
+    if (await input.isVisible()) return true;
+    await page.keyboard.press('Control+P');
+    await sleep(500);
+    return input.isVisible();
+  }, 30000, 200);
+  await input.fill(name);
+  await page.locator('.quick-input-list .monaco-list-row').first().waitFor();
+  await page.keyboard.press('Enter');
+  const lines = page.locator('.editor-instance .monaco-editor .view-lines .view-line');
+  await waitFor(`${name} in the editor`, async () => (await lines.count()) >= minLines);
+}
+
 async function statusText() {
   const item = page.locator('#workbench\\.parts\\.statusbar [aria-label^="Qwen "]').first();
   return (await item.count()) ? item.getAttribute('aria-label') : null;
@@ -188,7 +207,11 @@ async function main() {
   let endpoint;
   await step('fake endpoint up', async () => {
     const portFile = path.join(run, 'endpoint.port');
-    start(PYTHON, [path.join(REPO, 'tests', 'fake_endpoint.py'), '--port-file', portFile, '--text', COMPLETION], { env: baseEnv, cwd: REPO }, 'endpoint.log');
+    // The repository's fake endpoint; next-edit prompts get the region with the rename carried on.
+    start(PYTHON, [path.join(HERE, 'endpoint.py'), '--repo', REPO, '--port-file', portFile, '--text', COMPLETION, '--format', 'sweep',
+      '--rewrite', 'def add(x, b)', 'return a + b', 'return x + b',
+      '--rewrite', 'def add(x, y)', 'return x + b', 'return x + y',
+      '--rewrite', 'def scale(k, values)', 'v * factor', 'v * k'], { env: baseEnv, cwd: REPO }, 'endpoint.log');
     const port = await waitFor('the endpoint port file', () => fs.existsSync(portFile) && fs.readFileSync(portFile, 'utf8').trim());
     endpoint = `http://127.0.0.1:${port}`;
     return { endpoint };
@@ -223,6 +246,8 @@ async function main() {
         'workbench.secondarySideBar.defaultVisibility': 'hidden',
         'qwen.completion.model': 'qwen-test',
         'qwen.chat.model': 'qwen-test',
+        // Forwarded since every server setting is: the chat request must carry it.
+        'qwen.chat.temperature': 0.55,
       },
       null,
       2,
@@ -231,10 +256,14 @@ async function main() {
   // Machine-scoped settings (server command, endpoint): code-server is a remote window, where
   // VS Code reads them from the remote machine's settings, not from the user's.
   fs.mkdirSync(path.join(ud, 'Machine'), { recursive: true });
-  fs.writeFileSync(
-    path.join(ud, 'Machine', 'settings.json'),
-    JSON.stringify({ 'qwen.server.command': SERVER, 'qwen.endpoint.baseUrl': `${endpoint}/v1`, 'qwen.endpoint.provider': 'openai' }, null, 2),
-  );
+  // The first start waits at a gate until the test has typed, so that text typed before the
+  // server is ready is certain (a restart later finds the gate open).
+  const gate = path.join(run, 'server-gate');
+  const gated = path.join(run, 'gated-qwen-lsp');
+  fs.writeFileSync(gated, `#!/bin/sh\nwhile [ ! -e '${gate}' ]; do sleep 0.05; done\nexec '${SERVER}' "$@"\n`, { mode: 0o755 });
+  const machineSettings = { 'qwen.server.command': gated, 'qwen.endpoint.baseUrl': `${endpoint}/v1`, 'qwen.endpoint.provider': 'openai' };
+  const machineFile = path.join(ud, 'Machine', 'settings.json');
+  fs.writeFileSync(machineFile, JSON.stringify(machineSettings, null, 2));
   const csEnv = { ...baseEnv };
   const config = path.join(run, 'config.yaml');
   fs.writeFileSync(config, 'auth: none\ncert: false\n');
@@ -271,7 +300,12 @@ async function main() {
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
   page = await context.newPage();
   const consoleLines = [];
-  page.on('console', (m) => consoleLines.push(`${((Date.now() - started) / 1000).toFixed(1)}s ${m.text()}`));
+  const consoleTimes = [];
+  page.on('console', (m) => {
+    consoleLines.push(`${((Date.now() - started) / 1000).toFixed(1)}s ${m.text()}`);
+    consoleTimes.push({ t: Date.now(), text: m.text() });
+  });
+  const firstSeen = (text) => consoleTimes.find((l) => l.text.includes(text))?.t;
   const states = [];
   let polling = true;
   const poll = (async () => {
@@ -284,8 +318,48 @@ async function main() {
   })();
 
   try {
-    await step('extension and server ready', async () => {
+    let opened;
+    await step('text typed before the server is ready gets its suggestion once it is', async () => {
+      opened = Date.now();
       await page.goto(`${base}/?folder=${encodeURIComponent(ws)}`);
+      await openFile('calc.py', 2);
+      await page.locator('.editor-instance .monaco-editor .view-lines .view-line').last().click();
+      await page.keyboard.press('Control+End');
+      await waitFor('the cursor on line 3', async () => /Ln 3, Col 1/.test((await page.locator('#workbench\\.parts\\.statusbar').textContent()) ?? ''), 5000);
+      await page.keyboard.type('    return ', { delay: 30 });
+      const typed = Date.now();
+      if (firstSeen('[qwen] language server ready')) throw new Error('the server was ready before the text was typed: the check would prove nothing');
+      fs.writeFileSync(gate, '');
+      const released = Date.now();
+      const ghost = page.locator('.monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text');
+      const text = await waitFor('the ghost text, with no key pressed since', async () => {
+        const t = (await ghost.allTextContents()).join('').replace(/\u00a0/g, ' ');
+        return t.includes(COMPLETION) ? t : null;
+      }, 45000, 50);
+      const shown = Date.now();
+      const activated = firstSeen('[qwen] starting the language server');
+      const ready = firstSeen('[qwen] language server ready');
+      if (!firstSeen('[qwen] asking for a suggestion typed before the server was ready')) throw new Error('the extension did not ask again');
+      // Without the gate the server starts while the workbench loads; the first suggestion can
+      // appear once both the editor and the server are ready, plus one request.
+      const serverStartMs = ready - released;
+      const ungated = Math.max(typed - opened, activated - opened + serverStartMs) + (shown - ready);
+      const timing = {
+        openToActivationMs: activated - opened,
+        openToTypedMs: typed - opened,
+        serverStartMs,
+        readyToSuggestionMs: shown - ready,
+        openToFirstSuggestionMs: ungated,
+        gatedOpenToSuggestionMs: shown - opened,
+      };
+      log(`time to first suggestion: ${JSON.stringify(timing)}`);
+      await page.keyboard.press('Escape');
+      await commandPalette('File: Revert File');
+      await waitFor('calc.py reverted', async () => !(await page.locator('.editor-instance .monaco-editor .view-lines').first().textContent())?.includes('return'), 5000);
+      return { ghost: text, ...timing };
+    });
+
+    await step('extension and server ready', async () => {
       await waitFor('"[qwen] language server ready" in the console', () => consoleLines.some((l) => l.includes('[qwen] language server ready')), 45000);
     });
 
@@ -298,14 +372,8 @@ async function main() {
     });
 
     await step('ghost text appears while typing', async () => {
-      await page.keyboard.press('Control+P');
-      const input = page.locator('.quick-input-widget input');
-      await input.waitFor({ state: 'visible' });
-      await input.fill('calc.py');
-      await page.locator('.quick-input-list .monaco-list-row').first().waitFor();
-      await page.keyboard.press('Enter');
+      await openFile('calc.py', 2);
       const lines = page.locator('.editor-instance .monaco-editor .view-lines .view-line');
-      await waitFor('calc.py in the editor', async () => (await lines.count()) >= 2);
       await lines.last().click();
       await page.keyboard.press('Control+End');
       await waitFor('the cursor on line 3', async () => /Ln 3, Col 1/.test((await page.locator('#workbench\\.parts\\.statusbar').textContent()) ?? ''), 5000);
@@ -353,9 +421,250 @@ async function main() {
       return { accepted: Number(accepted), partiallyAccepted: Number(partial) };
     });
 
+    // -- next-edit suggestions -------------------------------------------------------------
+    const editorText = async () => ((await page.locator('.editor-instance .monaco-editor .view-lines').first().textContent()) ?? '').replace(/\u00a0/g, ' ');
+    // What the next-edit decorations draw on the line holding `needle`: struck-through text and
+    // the ghost text (a ::before pseudo-element, so not in textContent).
+    const drawnOn = (needle) => page.evaluate((needle) => {
+      const line = [...document.querySelectorAll('.editor-instance .monaco-editor .view-lines .view-line')]
+        .find((l) => (l.textContent ?? '').replace(/\u00a0/g, ' ').includes(needle));
+      if (!line) return null;
+      const struck = [];
+      const ghost = [];
+      for (const span of line.querySelectorAll('span')) {
+        if (getComputedStyle(span).textDecorationLine.includes('line-through') && span.textContent) struck.push(span.textContent);
+        const before = getComputedStyle(span, '::before').content;
+        if (before && before !== 'none' && before !== 'normal') ghost.push(before.replace(/^"|"$/g, ''));
+      }
+      return { struck: struck.join(''), ghost: ghost.join('') };
+    }, needle);
+    const cursorAt = async () => /Ln (\d+), Col (\d+)/.exec((await page.locator('#workbench\\.parts\\.statusbar').textContent()) ?? '')?.slice(1).join(':');
+    const BEFORE_RENAME = fs.readFileSync(file, 'utf8');
+    const nesSupported = fs.existsSync(path.join(REPO, 'lsp_server', 'features', 'next_edit.py'));
+    const needNes = () => {
+      if (!nesSupported) throw new Skip('the server has no textDocument/copilotInlineEdit yet');
+    };
+
+    await step('next edit: a rename proposes the matching change, drawn at its line', async () => {
+      needNes();
+      // No ghost text (an inline completion at the cursor would win over the next edit).
+      await http(`${endpoint}/_control/replies`, { default: { text: '' } });
+      fs.writeFileSync(machineFile, JSON.stringify({ ...machineSettings, 'qwen.nextEdit.model': 'sweep-next-edit', 'qwen.nextEdit.format': 'sweep' }, null, 2));
+      await sleep(1500); // the server pulls the new settings
+      await page.locator('.editor-instance .monaco-editor .view-lines .view-line').first().click();
+      await page.keyboard.press('Control+Home');
+      for (let i = 0; i < 'def add('.length; i++) await page.keyboard.press('ArrowRight');
+      await page.keyboard.press('Shift+ArrowRight');
+      await page.keyboard.type('x');
+      const drawn = await waitFor('the next edit drawn on the return line', async () => {
+        const d = await drawnOn('return a + b');
+        return d && d.struck === 'a' && d.ghost === 'x' ? d : null;
+      }, 20000, 100);
+      const status = await waitFor('the status bar to show the next edit', async () => {
+        const t = await statusText();
+        return t === 'Qwen next-edit' ? t : null;
+      }, 5000);
+      const label = await page.locator('#workbench\\.parts\\.statusbar [aria-label="Qwen next-edit"]').first().textContent();
+      if (!label?.includes('next edit line 3')) throw new Error(`status bar says ${label}`);
+      await page.screenshot({ path: path.join(SHOTS, 'next-edit-proposed.png') });
+      return { drawn, status: label.trim(), cursor: await cursorAt() };
+    });
+
+    await step('next edit: Tab jumps to it, Tab accepts it in one undo step (saved file)', async () => {
+      needNes();
+      await page.keyboard.press('Tab');
+      await waitFor('the cursor at the edit', async () => (await cursorAt()) === '3:12', 5000);
+      const jumped = await editorText();
+      if (!jumped.includes('def add(x, b):') || !jumped.includes('return a + b')) throw new Error(`Tab did more than jump: ${jumped}`);
+      await page.keyboard.press('Tab');
+      await waitFor('the edit applied', async () => (await editorText()).includes('return x + b'), 5000);
+      await waitFor('no decoration left after accepting', async () => {
+        const gone = await drawnOn('return x + b');
+        return gone && !gone.struck && !gone.ghost;
+      }, 2000, 50);
+      await page.keyboard.press('Control+S');
+      const expected = BEFORE_RENAME.replace('def add(a, b)', 'def add(x, b)').replace('return a + b', 'return x + b');
+      const saved = await waitFor('calc.py saved with the edit', () => (fs.readFileSync(file, 'utf8') === expected ? expected : null), 10000);
+      await page.screenshot({ path: path.join(SHOTS, 'next-edit-accepted.png'), clip: { x: 0, y: 0, width: 1360, height: 420 } });
+      // One undo step takes exactly the accepted edit back; redo brings it again.
+      await page.keyboard.press('Control+Z');
+      await waitFor('the accepted edit undone', async () => (await editorText()).includes('return a + b') && (await editorText()).includes('def add(x, b)'), 5000);
+      await page.keyboard.press('Control+Shift+Z');
+      await waitFor('the edit redone', async () => (await editorText()).includes('return x + b'), 5000);
+      await page.keyboard.press('Control+S');
+      await waitFor('calc.py saved again', () => fs.readFileSync(file, 'utf8') === expected, 10000);
+      return { saved };
+    });
+
+    await step('next edit: Escape dismisses it', async () => {
+      needNes();
+      await page.keyboard.press('Control+Home');
+      for (let i = 0; i < 'def add(x, '.length; i++) await page.keyboard.press('ArrowRight');
+      await page.keyboard.press('Shift+ArrowRight');
+      await page.keyboard.type('y');
+      await waitFor('the next edit drawn', async () => {
+        const d = await drawnOn('return x + b');
+        return d && d.struck === 'b' && d.ghost === 'y';
+      }, 20000, 100);
+      await page.keyboard.press('Escape');
+      await waitFor('the next edit gone', async () => {
+        const d = await drawnOn('return x + b');
+        return d && !d.struck && !d.ghost && (await statusText()) !== 'Qwen next-edit';
+      }, 5000);
+      const afterEscape = await statusText();
+      // Tab is Tab again: it inserts an indent at the cursor instead of applying the dismissed edit.
+      await page.keyboard.press('Tab');
+      const text = await waitFor('Tab to insert an indent', async () => {
+        const t = await editorText();
+        return /def add\(x, y(\t| +)\):/.test(t) ? t : null;
+      }, 5000);
+      if (text.includes('return x + y')) throw new Error('Tab applied a dismissed edit');
+      return { afterEscape };
+    });
+
+    await step('next edit: one off screen gets an indicator on the cursor line; Tab brings it into view', async () => {
+      needNes();
+      fs.writeFileSync(machineFile, JSON.stringify({ ...machineSettings, 'qwen.nextEdit.model': 'sweep-next-edit', 'qwen.nextEdit.format': 'sweep', 'qwen.nextEdit.regionLines': 90, 'qwen.nextEdit.maxTokens': 1024 }, null, 2));
+      // The region the model may rewrite must reach line 62: more lines, and tokens to match.
+      const filler = Array.from({ length: 60 }, (_, i) => `    # step ${i + 1}`);
+      fs.writeFileSync(path.join(ws, 'scale.py'), ['def scale(factor, values):', ...filler, '    return [v * factor for v in values]', ''].join('\n'));
+      await sleep(1500); // the server pulls the new settings
+      // A file made on disk a moment ago: open it from the Explorer (Quick Open may not know it yet).
+      const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'scale.py' }).first();
+      await row.waitFor({ state: 'visible', timeout: 10000 });
+      await row.dblclick();
+      await waitFor('scale.py in the editor', async () => (await editorText()).includes('def scale(factor'), 10000);
+      await page.locator('.editor-instance .monaco-editor .view-lines .view-line').first().click();
+      await page.keyboard.press('Control+Home');
+      for (let i = 0; i < 'def scale('.length; i++) await page.keyboard.press('ArrowRight');
+      for (let i = 0; i < 'factor'.length; i++) await page.keyboard.press('Shift+ArrowRight');
+      await page.keyboard.type('k');
+      const note = await waitFor('the off-screen indicator on line 1', () => page.evaluate(() => {
+        const line = [...document.querySelectorAll('.editor-instance .monaco-editor .view-lines .view-line')]
+          .find((l) => (l.textContent ?? '').replace(/\u00a0/g, ' ').includes('def scale(k'));
+        // At the end of the line: text after what the line holds (a pseudo-element or injected text).
+        const text = (line?.textContent ?? '').replace(/\u00a0/g, ' ');
+        if (!text.startsWith('def scale(k, values):')) return null;
+        for (const span of line?.querySelectorAll('span') ?? []) {
+          const after = getComputedStyle(span, '::after').content;
+          if (after.includes('next edit')) return after.replace(/^"|"$/g, '');
+        }
+        return text.includes('next edit') ? text.slice(text.indexOf('↓')) : null;
+      }), 20000, 100).catch(async (err) => {
+        const reqs = (await http(`${endpoint}/_control/requests`)).requests.filter((r) => String(r.body?.prompt ?? '').includes('updated/scale.py'));
+        log(`DEBUG ${reqs.length} next-edit requests for scale.py; last: ${JSON.stringify(reqs.slice(-1).map((r) => ({ max: r.body.max_tokens, tail: String(r.body.prompt).slice(-300) })))}`);
+        log(`DEBUG console: ${consoleLines.filter((l) => l.includes('[qwen]')).slice(-5).join(' | ')}`);
+        throw err;
+      });
+      if (note !== '↓ next edit: line 62, Tab to jump') throw new Error(`indicator says ${note}`);
+      await page.screenshot({ path: path.join(SHOTS, 'next-edit-offscreen.png') });
+      await page.keyboard.press('Tab');
+      await waitFor('the cursor on line 62', async () => (await cursorAt())?.startsWith('62:'), 5000);
+      const drawn = await waitFor('the edit drawn where the cursor went', async () => {
+        const d = await drawnOn('return [v * factor');
+        return d && d.struck === 'factor' && d.ghost === 'k' ? d : null;
+      }, 5000);
+      await page.keyboard.press('Escape');
+      await waitFor('the next edit gone', async () => (await statusText()) !== 'Qwen next-edit', 5000);
+      await page.keyboard.press('Control+W');
+      await sleep(200);
+      const dontSave = page.getByRole('button', { name: /Don't Save/ });
+      if (await dontSave.isVisible().catch(() => false)) await dontSave.click();
+      await waitFor('calc.py active again', async () => (await editorText()).includes('def add('), 5000);
+      return { indicator: note, drawn };
+    });
+
+    await step('next edit: the server counted what was shown, accepted and dismissed (qwen/stats)', async () => {
+      needNes();
+      await commandPalette('Qwen: Show Statistics');
+      await waitFor('the statistics document', async () => (await editorText()).includes('"requests"'), 10000);
+      // The document is longer than the screen (and Monaco renders only what is visible): copy it.
+      await page.keyboard.press('Control+A');
+      await page.keyboard.press('Control+C');
+      const ne = await waitFor('the statistics on the clipboard', async () => {
+        const t = await page.evaluate(() => navigator.clipboard.readText()).catch(() => '');
+        try {
+          return JSON.parse(t).nextEdit ?? null;
+        } catch {
+          return null;
+        }
+      }, 5000);
+      await page.keyboard.press('Control+W');
+      await sleep(200);
+      const dontSave = page.getByRole('button', { name: /Don't Save/ });
+      if (await dontSave.isVisible().catch(() => false)) await dontSave.click();
+      if (!(ne.accepted >= 1 && ne.shown >= 2 && (ne.rejectedReasons?.dismissed ?? 0) >= 1)) throw new Error(`nextEdit stats: ${JSON.stringify(ne)}`);
+      return { shown: ne.shown, accepted: ne.accepted, rejectedReasons: ne.rejectedReasons };
+    });
+
+    await step('Run Doctor says the next-edit model is configured and answering', async () => {
+      needNes();
+      await page.locator('.editor-instance .monaco-editor .view-lines .view-line').first().click();
+      await commandPalette('Qwen: Run Doctor');
+      const report = await waitFor('the report in an editor', async () => {
+        const t = (await page.locator('.editor-instance .monaco-editor .view-lines').allTextContents().catch(() => [])).join('\n').replace(/\u00a0/g, ' ');
+        return /next edits: on/.test(t) && /verdict:/.test(t) ? t : null;
+      }, 30000, 200);
+      const line = /next edits: on, model sweep-next-edit, format sweep.*?asked at calc\.py:\d+: answered in \d+ ms with \d+ edits?/.exec(report);
+      if (!line) throw new Error(`the report says: ${report.slice(report.indexOf('next edits'))}`);
+      await page.keyboard.press('Control+W');
+      await sleep(200);
+      const dontSave = page.getByRole('button', { name: /Don't Save/ });
+      if (await dontSave.isVisible().catch(() => false)) await dontSave.click();
+      await waitFor('calc.py active again', async () => (await editorText()).includes('def add('), 5000);
+      return { report: line[0] };
+    });
+
+    await step('next edit: back to the original file, next edits off', async () => {
+      needNes();
+      fs.writeFileSync(machineFile, JSON.stringify(machineSettings, null, 2));
+      fs.writeFileSync(file, BEFORE_RENAME);
+      await page.locator('.editor-instance .monaco-editor .view-lines .view-line').first().click();
+      await commandPalette('File: Revert File');
+      await waitFor('the editor to show the file from disk', async () => (await editorText()).includes('def add(a, b)'), 10000);
+      await http(`${endpoint}/_control/replies`, { default: { text: COMPLETION } });
+    });
+
     // -- chat ----------------------------------------------------------------------------
     let chatSupported = true;
     let frame;
+    await step('the editor context menu offers Simplify, Add Type Hints and Fix', async () => {
+      await page.locator('.editor-instance .monaco-editor .view-lines .view-line').first().click({ button: 'right' });
+      const qwen = page.locator('.monaco-menu .action-item', { hasText: /^Qwen$/ }).first();
+      await qwen.waitFor({ state: 'visible', timeout: 10000 });
+      await qwen.hover();
+      const items = await waitFor('the Qwen submenu', async () => {
+        const labels = (await page.locator('.monaco-menu .action-label').allTextContents()).map((t) => t.trim());
+        return labels.includes('Simplify') ? labels : null;
+      }, 5000);
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('Escape');
+      for (const want of ['Simplify', 'Add Type Hints', 'Fix', 'Explain', 'Suggest Next Edit']) {
+        if (!items.includes(want)) throw new Error(`the menu lacks ${want}: ${items}`);
+      }
+      return { items: items.filter((i) => i) };
+    });
+
+    await step('Ctrl+L sends the selection to the chat, Ctrl+Alt+I opens it', async () => {
+      await page.locator('.editor-instance .monaco-editor .view-lines .view-line').first().click();
+      await page.keyboard.press('Control+Home');
+      await page.keyboard.press('Shift+End');
+      await page.keyboard.press('Control+L');
+      const chat = await waitFor('the chat webview', chatFrame, 20000);
+      const placeholder = await waitFor('the message box to name the selection', async () => {
+        const p = await chat.locator('#input').getAttribute('placeholder');
+        return p?.includes('calc.py:1') ? p : null;
+      }, 10000);
+      const focused = await waitFor('the message box focused', () => chat.evaluate(() => document.activeElement?.id === 'input'), 5000);
+      // Hide the side bar, go back to the editor: Ctrl+Alt+I shows the chat again.
+      await page.keyboard.press('Control+B');
+      await page.locator('.editor-instance .monaco-editor .view-lines .view-line').first().click();
+      await waitFor('the chat hidden', async () => !(await page.locator('#workbench\\.parts\\.sidebar').isVisible()), 5000);
+      await page.keyboard.press('Control+Alt+I');
+      await waitFor('the chat shown again', async () => (await page.locator('#workbench\\.parts\\.sidebar').isVisible()) && (await chatFrame()) !== null, 10000);
+      return { placeholder, focused };
+    });
+
     await step('chat panel streams an answer', async () => {
       await http(`${endpoint}/_control/replies`, { default: { text: CHAT_ANSWER, chunk_size: 6, chunk_delay: 0.03 } });
       await commandPalette('Qwen: Open Chat');
@@ -391,6 +700,15 @@ async function main() {
       await page.screenshot({ path: path.join(SHOTS, 'chat-panel.png') });
       return { partialRenders: grew.length, finalLength: grew[grew.length - 1] };
     }, { optional: true });
+
+    await step('a setting from VS Code user settings reaches the server (qwen.chat.temperature)', async () => {
+      if (!chatSupported) throw new Skip('the server has no qwen/chat yet');
+      const chats = (await http(`${endpoint}/_control/requests`)).requests.filter((r) => Array.isArray(r.body?.messages));
+      if (!chats.length) throw new Error('no chat request reached the endpoint');
+      const temperature = chats[chats.length - 1].body.temperature;
+      if (temperature !== 0.55) throw new Error(`the chat request has temperature ${temperature}, not the 0.55 set in VS Code`);
+      return { temperature };
+    });
 
     if (chatSupported && frame) {
       await step('Stop cancels the answer (endpoint stream closed)', async () => {

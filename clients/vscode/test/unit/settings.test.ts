@@ -1,5 +1,29 @@
 import { describe, expect, it } from 'vitest';
-import { completionAllowed, objectReader, serverEnv, serverLaunch, serverSettings } from '../../src/settings';
+import manifest from '../../package.json';
+import {
+  CLIENT_ONLY,
+  completionAllowed,
+  nextEditEnabled,
+  forwardedSettings,
+  objectReader,
+  serverEnv,
+  serverLaunch,
+  serverSettings,
+  type SettingSpec,
+} from '../../src/settings';
+
+const PROPERTIES = manifest.contributes.configuration.properties as Record<string, SettingSpec & { default?: unknown }>;
+
+/** A value of the setting's type that differs from its default. */
+function sample(spec: SettingSpec & { default?: unknown; enum?: unknown[] }): unknown {
+  const type = Array.isArray(spec.type) ? spec.type[0] : spec.type;
+  if (spec.enum) return spec.enum.find((v) => v !== '' && v !== spec.default);
+  if (type === 'string') return 'x';
+  if (type === 'number' || type === 'integer') return 7;
+  if (type === 'boolean') return !spec.default;
+  if (type === 'array') return spec.items?.type === 'string' ? ['x'] : [{ baseUrl: 'http://127.0.0.1:1' }];
+  return { baseUrl: 'http://127.0.0.1:2' };
+}
 
 describe('serverSettings', () => {
   it('maps the qwen section, dropping empty strings and client-only keys', () => {
@@ -19,6 +43,37 @@ describe('serverSettings', () => {
   it('never forwards an API key written into settings', () => {
     const read = objectReader({ endpoint: { apiKey: 'sk-secret', baseUrl: 'http://x' } });
     expect(JSON.stringify(serverSettings(read))).not.toContain('sk-secret');
+  });
+
+  it('strips keys from fallback endpoints and the next-edit endpoint too', () => {
+    const read = objectReader({
+      endpoint: { fallbacks: [{ baseUrl: 'http://a', apiKey: 'sk-1' }] },
+      nextEdit: { endpoint: { baseUrl: 'http://b', apiKey: 'sk-2' } },
+    });
+    expect(serverSettings(read)).toEqual({
+      endpoint: { fallbacks: [{ baseUrl: 'http://a' }] },
+      nextEdit: { endpoint: { baseUrl: 'http://b' } },
+    });
+  });
+
+  it('forwards every contributed setting but the client-only ones, when set', () => {
+    const values: Record<string, Record<string, unknown>> = {};
+    const expected: Record<string, Record<string, unknown>> = {};
+    for (const [full, spec] of Object.entries(PROPERTIES)) {
+      const [group, name] = full.replace(/^qwen\./, '').split('.');
+      const value = sample(spec);
+      expect(value, full).not.toBeUndefined();
+      (values[group] ??= {})[name] = value;
+      if (!CLIENT_ONLY.includes(`${group}.${name}`)) (expected[group] ??= {})[name] = value;
+    }
+    expect(serverSettings(objectReader(values))).toEqual(expected);
+    expect(Object.keys(forwardedSettings(PROPERTIES))).toContain('completion.debounceMinMs');
+    expect(Object.keys(forwardedSettings(PROPERTIES))).not.toContain('server.command');
+  });
+
+  it('sends only what the user set, so the server keeps its defaults and environment', () => {
+    const read = { ...objectReader({ completion: { maxTokens: 128, timeoutMs: 900 } }), isSet: (k: string) => k === 'completion.timeoutMs' };
+    expect(serverSettings(read)).toEqual({ completion: { timeoutMs: 900 } });
   });
 
   it('drops values of the wrong type', () => {
@@ -63,5 +118,17 @@ describe('completionAllowed', () => {
     expect(completionAllowed(objectReader({ completion: { disabledLanguages: ['python'] } }), 'python', true)).toBe(false);
     expect(completionAllowed(objectReader({ completion: { autoTrigger: false } }), 'python', false)).toBe(false);
     expect(completionAllowed(objectReader({ completion: { autoTrigger: false } }), 'python', true)).toBe(true);
+  });
+});
+
+describe('nextEditEnabled', () => {
+  it('follows the setting when set, else whether a next-edit model is configured', () => {
+    expect(nextEditEnabled(objectReader({}))).toBe(false);
+    expect(nextEditEnabled(objectReader({ nextEdit: { model: 'sweep-next-edit-1.5b' } }))).toBe(true);
+    expect(nextEditEnabled(objectReader({ nextEdit: { model: 'sweep', enabled: false } }))).toBe(false);
+    expect(nextEditEnabled(objectReader({ nextEdit: { enabled: true } }))).toBe(true);
+    // VS Code's reader returns the default (false) for an unset setting: isSet tells them apart.
+    const unset = { ...objectReader({ nextEdit: { enabled: false, model: 'zeta' } }), isSet: (k: string) => k === 'nextEdit.model' };
+    expect(nextEditEnabled(unset)).toBe(true);
   });
 });

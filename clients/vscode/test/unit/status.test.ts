@@ -14,6 +14,18 @@ describe('StatusModel', () => {
     expect(s.view()).toMatchObject({ state: 'idle', text: '$(sparkle) Qwen' });
   });
 
+  it('shows a next edit being asked for, then where it is', () => {
+    const s = new StatusModel();
+    s.setClient('running');
+    s.setNextEdit({ kind: 'requesting' });
+    expect(s.view()).toMatchObject({ state: 'requesting' });
+    expect(s.view().tooltip).toContain('next edit');
+    s.setNextEdit({ kind: 'shown', line: 83 });
+    expect(s.view()).toMatchObject({ state: 'next-edit', text: '$(arrow-right) Qwen: next edit line 84' });
+    s.setNextEdit({ kind: 'idle' });
+    expect(s.view().state).toBe('idle');
+  });
+
   it('shows indexing percentage from work-done progress until it ends', () => {
     const s = new StatusModel();
     s.setClient('running');
