@@ -37,6 +37,7 @@ from lsp_server.prompt import ContextFile, build_fim_prompt
 NEUTRAL_MARK = "\u200b"  # zero-width space
 _CONTROL_TOKEN = re.compile(r"<\|([A-Za-z_][A-Za-z0-9_.\-]{0,48})\|>")
 _NEUTRALISED = re.compile(NEUTRAL_MARK + r"(?=\|[A-Za-z_][A-Za-z0-9_.\-]{0,48}\|>)")
+_PARTIAL_TOKEN = re.compile(r"(?:\|[A-Za-z0-9_.\-]{0,48}\|?)?")
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x85]")
 _PLACEHOLDER = re.compile("|".join(re.escape(p) for p in PLACEHOLDERS))
 
@@ -63,6 +64,28 @@ def neutralise_at(text: str, cursor: int) -> tuple[str, int]:
 def restore_tokens(text: str) -> str:
     """Turn neutralised control tokens back into what the user's text had."""
     return _NEUTRALISED.sub("", text) if NEUTRAL_MARK in text else text
+
+
+class TokenRestorer:
+    """`restore_tokens` for streamed text: a neutralised token split across pieces is held
+    back until it is complete."""
+
+    def __init__(self) -> None:
+        self._held = ""
+
+    def feed(self, text: str) -> str:
+        """Return what can be shown of the stream so far, restored."""
+        text = self._held + text
+        self._held = ""
+        mark = text.rfind(NEUTRAL_MARK)
+        if mark != -1 and _PARTIAL_TOKEN.fullmatch(text, mark + 1):
+            text, self._held = text[:mark], text[mark:]
+        return restore_tokens(text)
+
+    def flush(self) -> str:
+        """Return whatever was held back at the end of the stream, as it is."""
+        held, self._held = self._held, ""
+        return held
 
 
 def has_placeholder(text: str) -> bool:

@@ -23,7 +23,7 @@ from lsp_server.features.documents import Document, document, workspace_root
 from lsp_server.model.dialects import ChatDelta, ChatRequest
 from lsp_server.model.errors import ErrorKind, ModelError
 from lsp_server.model.pool import Member
-from lsp_server.outbound import gate
+from lsp_server.outbound import TokenRestorer, gate, restore_tokens
 from lsp_server.positions import offset_at
 from lsp_server.prompt import ContextFile, strip_special_tokens
 from lsp_server.server import QwenLanguageServer
@@ -124,16 +124,28 @@ async def ask_model(
         parts.clear()
         stream = member.client.stream_chat(dataclasses.replace(
             req, model=member.settings.chat_model or req.model))
+        # Tokens the gate neutralised read as the user's own text again (a zero-width space
+        # copied out of a chat answer would end up in their code), even split across deltas.
+        restorer = TokenRestorer()
+
+        def emit(text: str, reasoning: bool) -> None:
+            nonlocal shown
+            if not text:
+                return
+            if not reasoning:
+                parts.append(text)
+            if on_delta is not None:
+                shown = True
+                on_delta(ChatDelta(text, reasoning))
+
         async with contextlib.aclosing(stream):
             async for delta in stream:
                 text = strip_special_tokens(delta.text)
-                if not text:
-                    continue
-                if not delta.reasoning:
-                    parts.append(text)
-                if on_delta is not None:
-                    shown = True
-                    on_delta(ChatDelta(text, delta.reasoning))
+                if delta.reasoning:
+                    emit(restore_tokens(text), True)
+                else:
+                    emit(restorer.feed(text), False)
+        emit(restorer.flush(), False)
         return "".join(parts)
 
     ls.set_status("requesting")
