@@ -124,28 +124,29 @@ async def ask_model(
         parts.clear()
         stream = member.client.stream_chat(dataclasses.replace(
             req, model=member.settings.chat_model or req.model))
-        # Tokens the gate neutralised read as the user's own text again (a zero-width space
-        # copied out of a chat answer would end up in their code), even split across deltas.
+        # What the user sees has the tokens the gate neutralised as their own text again (a
+        # zero-width space copied out of a chat answer would end up in their code), even split
+        # across deltas. The answer returned keeps them neutralised: edits restore them after
+        # the answer is cleaned (cleaning strips control tokens), `stream_answer` for display.
         restorer = TokenRestorer()
 
-        def emit(text: str, reasoning: bool) -> None:
+        def show(text: str, reasoning: bool) -> None:
             nonlocal shown
-            if not text:
-                return
-            if not reasoning:
-                parts.append(text)
-            if on_delta is not None:
+            if text and on_delta is not None:
                 shown = True
                 on_delta(ChatDelta(text, reasoning))
 
         async with contextlib.aclosing(stream):
             async for delta in stream:
                 text = strip_special_tokens(delta.text)
+                if not text:
+                    continue
                 if delta.reasoning:
-                    emit(restore_tokens(text), True)
-                else:
-                    emit(restorer.feed(text), False)
-        emit(restorer.flush(), False)
+                    show(restore_tokens(text), True)
+                    continue
+                parts.append(text)
+                show(restorer.feed(text), False)
+        show(restorer.flush(), False)
         return "".join(parts)
 
     ls.set_status("requesting")
@@ -183,7 +184,7 @@ async def stream_answer(
             payload["kind"] = "reasoning"
         ls.protocol.notify(CHAT_DELTA, payload)
 
-    return await ask_model(ls, req, notify)
+    return restore_tokens(await ask_model(ls, req, notify))
 
 
 def request_id(ls: QwenLanguageServer) -> str:
