@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import pathspec
+from cachetools import TTLCache
 
 from lsp_server.context.files import read_regular, read_text_or_none, within
 from lsp_server.context.languages import language_for_path
@@ -356,6 +357,7 @@ class Scanner:
         self.max_file_bytes = max_file_bytes
         self.max_files = max_files
         self.rules = IgnoreRules(self.root, extra_ignores)
+        self._real_dirs: TTLCache[str, str] = TTLCache(maxsize=4096, ttl=5.0)
 
     def relpath(self, path: str) -> str | None:
         """Return the root-relative path with forward slashes, or None when outside the root."""
@@ -389,7 +391,7 @@ class Scanner:
         test file may name one, and what counts is where it leads.
         """
         path = os.path.abspath(path)
-        real = os.path.realpath(path)
+        real = self._realpath(path)
         if real == path:
             return None
         if not within(real, [self.root]):
@@ -400,6 +402,20 @@ class Scanner:
         if self.rules.is_ignored(real_rel):
             return "ignored"
         return None
+
+    def _realpath(self, path: str) -> str:
+        """Return `path` with symlinks resolved: the file itself is looked at every time, its
+        directory's resolution is remembered a few seconds (this runs at every keystroke)."""
+        try:
+            if stat.S_ISLNK(os.lstat(path).st_mode):
+                return os.path.realpath(path)
+        except OSError:
+            pass  # not on disk (yet): only its directory can lead elsewhere
+        directory, name = os.path.split(path)
+        real_dir = self._real_dirs.get(directory)
+        if real_dir is None:
+            real_dir = self._real_dirs[directory] = os.path.realpath(directory)
+        return os.path.join(real_dir, name)
 
     def check(self, path: str) -> str | None:
         """Return why one file under the root must not be indexed, or None when it may be."""
