@@ -198,6 +198,20 @@ def repository_root(directory: str) -> str | None:
         d = parent
 
 
+def _git_dir(repo: str) -> str:
+    """Return the directory holding a repository's `info/exclude`: `.git`, or for a linked
+    worktree or a submodule (`.git` is a file saying `gitdir: ...`) the common directory."""
+    dot_git = os.path.join(repo, ".git")
+    if os.path.isdir(dot_git):
+        return dot_git
+    text = read_text_or_none(dot_git, 4096) or ""
+    if not text.startswith("gitdir:"):
+        return dot_git
+    git_dir = os.path.join(repo, text[len("gitdir:"):].strip())
+    common = (read_text_or_none(os.path.join(git_dir, "commondir"), 4096) or "").strip()
+    return os.path.normpath(os.path.join(git_dir, common)) if common else git_dir
+
+
 def _core_excludes_file(config: str) -> str | None:
     """Return `core.excludesFile` from the text of a git config file, or None."""
     section = ""
@@ -224,8 +238,8 @@ def global_excludes_file(env: Mapping[str, str] | None = None) -> str:
     env = os.environ if env is None else env
     home = env.get("HOME") or os.path.expanduser("~")
     xdg = env.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
-    configs = [os.path.join(xdg, "git", "config"),
-               env.get("GIT_CONFIG_GLOBAL") or os.path.join(home, ".gitconfig")]
+    configs = ([env["GIT_CONFIG_GLOBAL"]] if env.get("GIT_CONFIG_GLOBAL")
+               else [os.path.join(xdg, "git", "config"), os.path.join(home, ".gitconfig")])
     configured = None
     for config in configs:
         text = read_text_or_none(config, _MAX_IGNORE_FILE_BYTES)
@@ -266,7 +280,7 @@ class IgnoreRules:
         outer(list(extra_patterns), self.root)
         above: list[str] = []
         if repo is not None:
-            outer(_read_ignore_lines(os.path.join(repo, ".git", "info", "exclude")), repo)
+            outer(_read_ignore_lines(os.path.join(_git_dir(repo), "info", "exclude")), repo)
             d = self.root
             while d != repo:
                 d = os.path.dirname(d)
