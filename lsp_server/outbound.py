@@ -31,7 +31,13 @@ from collections.abc import Sequence
 
 from cachetools import LRUCache
 
-from lsp_server.context.redact import PLACEHOLDERS, LineRedactor, redact, redact_tracked
+from lsp_server.context.redact import (
+    PLACEHOLDERS,
+    REDACTED_PRIVATE_KEY,
+    LineRedactor,
+    redact,
+    redact_tracked,
+)
 from lsp_server.prompt import ContextFile, build_fim_prompt
 
 NEUTRAL_MARK = "\u200b"  # zero-width space
@@ -105,13 +111,15 @@ def restore(answer: str, local: str) -> str:
     secrets: dict[str, set[str]] = {}
     for line in local.splitlines():
         red = redact_tracked(line)
-        if red.text != line:
-            by_line.setdefault(red.text.strip(), line.strip())
+        if red.text == line or any(p == REDACTED_PRIVATE_KEY for p, _ in red.replaced):
+            continue  # a private key block spans lines: it is mapped back whole, below
+        by_line.setdefault(red.text.strip(), line.strip())
         for placeholder, original in red.replaced:
             secrets.setdefault(placeholder, set()).add(original)
-    if any(p in local for p in ("PRIVATE KEY",)):
+    if "PRIVATE KEY" in local:
         for placeholder, original in redact_tracked(local).replaced:
-            secrets.setdefault(placeholder, set()).add(original)
+            if placeholder == REDACTED_PRIVATE_KEY:
+                secrets.setdefault(placeholder, set()).add(original)
     out = []
     for line in answer.splitlines(keepends=True):
         if not has_placeholder(line):

@@ -115,3 +115,12 @@ def test_a_neutralised_token_split_across_stream_pieces_is_restored() -> None:
     restorer = TokenRestorer()
     assert restorer.feed("a <" + NEUTRAL_MARK + "|unfinished") == "a <"
     assert restorer.flush() == NEUTRAL_MARK + "|unfinished"
+
+
+def test_a_private_key_block_is_restored_whole() -> None:
+    local = ('PEM = """-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA1x\n'
+             '-----END RSA PRIVATE KEY-----"""\nNAME = "x"\n')
+    sent = OutboundGate().text(local)
+    assert "MIIEpAIBAAKCAQEA1x" not in sent
+    answer = sent.replace('NAME = "x"', 'NAME = "y"')
+    assert restore(answer, local) == local.replace('NAME = "x"', 'NAME = "y"')
