@@ -172,12 +172,16 @@ class OutboundGate:
                    context_files: Sequence[ContextFile] = ()) -> str:
         """Return the FIM prompt for a cursor between `prefix` and `suffix`, every part clean."""
         joined, cursor = self.around_cursor(prefix + suffix, len(prefix))
-        files = [ContextFile(self.path(cf.path), self.text(cf.text)) for cf in context_files]
+        files = self.context_files(context_files)
         return build_fim_prompt(
             joined[:cursor], joined[cursor:],
             repo_name=self.path(repo_name) if repo_name else repo_name,
             current_path=self.path(current_path) if current_path else current_path,
             context_files=files)
+
+    def context_files(self, files: Sequence[ContextFile]) -> list[ContextFile]:
+        """Return repository context blocks with their paths and texts clean."""
+        return [ContextFile(self.path(cf.path), self.text(cf.text)) for cf in files]
 
     def messages(self, messages: Sequence[dict[str, str]]) -> list[dict[str, str]]:
         """Return chat messages with every content cleaned (the chat template is the server's)."""
