@@ -31,12 +31,19 @@ from collections.abc import Sequence
 
 from cachetools import LRUCache
 
-from lsp_server.context.redact import PLACEHOLDERS, LineRedactor, redact, redact_tracked
+from lsp_server.context.redact import (
+    PLACEHOLDERS,
+    REDACTED_PRIVATE_KEY,
+    LineRedactor,
+    redact,
+    redact_tracked,
+)
 from lsp_server.prompt import ContextFile, build_fim_prompt
 
 NEUTRAL_MARK = "\u200b"  # zero-width space
 _CONTROL_TOKEN = re.compile(r"<\|([A-Za-z_][A-Za-z0-9_.\-]{0,48})\|>")
 _NEUTRALISED = re.compile(NEUTRAL_MARK + r"(?=\|[A-Za-z_][A-Za-z0-9_.\-]{0,48}\|>)")
+_PARTIAL_TOKEN = re.compile(r"(?:\|[A-Za-z0-9_.\-]{0,48}\|?)?")
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x85]")
 _PLACEHOLDER = re.compile("|".join(re.escape(p) for p in PLACEHOLDERS))
 
@@ -65,6 +72,28 @@ def restore_tokens(text: str) -> str:
     return _NEUTRALISED.sub("", text) if NEUTRAL_MARK in text else text
 
 
+class TokenRestorer:
+    """`restore_tokens` for streamed text: a neutralised token split across pieces is held
+    back until it is complete."""
+
+    def __init__(self) -> None:
+        self._held = ""
+
+    def feed(self, text: str) -> str:
+        """Return what can be shown of the stream so far, restored."""
+        text = self._held + text
+        self._held = ""
+        mark = text.rfind(NEUTRAL_MARK)
+        if mark != -1 and _PARTIAL_TOKEN.fullmatch(text, mark + 1):
+            text, self._held = text[:mark], text[mark:]
+        return restore_tokens(text)
+
+    def flush(self) -> str:
+        """Return whatever was held back at the end of the stream, as it is."""
+        held, self._held = self._held, ""
+        return held
+
+
 def has_placeholder(text: str) -> bool:
     """Return whether text holds a redaction placeholder."""
     return "[REDACTED" in text and _PLACEHOLDER.search(text) is not None
@@ -82,13 +111,15 @@ def restore(answer: str, local: str) -> str:
     secrets: dict[str, set[str]] = {}
     for line in local.splitlines():
         red = redact_tracked(line)
-        if red.text != line:
-            by_line.setdefault(red.text.strip(), line.strip())
+        if red.text == line or any(p == REDACTED_PRIVATE_KEY for p, _ in red.replaced):
+            continue  # a private key block spans lines: it is mapped back whole, below
+        by_line.setdefault(red.text.strip(), line.strip())
         for placeholder, original in red.replaced:
             secrets.setdefault(placeholder, set()).add(original)
-    if any(p in local for p in ("PRIVATE KEY",)):
+    if "PRIVATE KEY" in local:
         for placeholder, original in redact_tracked(local).replaced:
-            secrets.setdefault(placeholder, set()).add(original)
+            if placeholder == REDACTED_PRIVATE_KEY:
+                secrets.setdefault(placeholder, set()).add(original)
     out = []
     for line in answer.splitlines(keepends=True):
         if not has_placeholder(line):
@@ -141,12 +172,16 @@ class OutboundGate:
                    context_files: Sequence[ContextFile] = ()) -> str:
         """Return the FIM prompt for a cursor between `prefix` and `suffix`, every part clean."""
         joined, cursor = self.around_cursor(prefix + suffix, len(prefix))
-        files = [ContextFile(self.path(cf.path), self.text(cf.text)) for cf in context_files]
+        files = self.context_files(context_files)
         return build_fim_prompt(
             joined[:cursor], joined[cursor:],
             repo_name=self.path(repo_name) if repo_name else repo_name,
             current_path=self.path(current_path) if current_path else current_path,
             context_files=files)
+
+    def context_files(self, files: Sequence[ContextFile]) -> list[ContextFile]:
+        """Return repository context blocks with their paths and texts clean."""
+        return [ContextFile(self.path(cf.path), self.text(cf.text)) for cf in files]
 
     def messages(self, messages: Sequence[dict[str, str]]) -> list[dict[str, str]]:
         """Return chat messages with every content cleaned (the chat template is the server's)."""

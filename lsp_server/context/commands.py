@@ -119,7 +119,7 @@ def _context(args: argparse.Namespace) -> int:
         explained = engine.explain(path, text, offset, budget)
         context_tokens: int | None = None
         for _ in range(_FIT_ROUNDS if counter is not None else 0):
-            part = context_part(explained.files)
+            part = context_part(gate().context_files(explained.files))
             count = runner.run(counter.count_tokens(part)) if part else None
             if count is None:
                 break

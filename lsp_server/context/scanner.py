@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import pathspec
+from cachetools import TTLCache
 
 from lsp_server.context.files import read_regular, read_text_or_none, within
 from lsp_server.context.languages import language_for_path
@@ -197,6 +198,20 @@ def repository_root(directory: str) -> str | None:
         d = parent
 
 
+def _git_dir(repo: str) -> str:
+    """Return the directory holding a repository's `info/exclude`: `.git`, or for a linked
+    worktree or a submodule (`.git` is a file saying `gitdir: ...`) the common directory."""
+    dot_git = os.path.join(repo, ".git")
+    if os.path.isdir(dot_git):
+        return dot_git
+    text = read_text_or_none(dot_git, 4096) or ""
+    if not text.startswith("gitdir:"):
+        return dot_git
+    git_dir = os.path.join(repo, text[len("gitdir:"):].strip())
+    common = (read_text_or_none(os.path.join(git_dir, "commondir"), 4096) or "").strip()
+    return os.path.normpath(os.path.join(git_dir, common)) if common else git_dir
+
+
 def _core_excludes_file(config: str) -> str | None:
     """Return `core.excludesFile` from the text of a git config file, or None."""
     section = ""
@@ -223,8 +238,8 @@ def global_excludes_file(env: Mapping[str, str] | None = None) -> str:
     env = os.environ if env is None else env
     home = env.get("HOME") or os.path.expanduser("~")
     xdg = env.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
-    configs = [os.path.join(xdg, "git", "config"),
-               env.get("GIT_CONFIG_GLOBAL") or os.path.join(home, ".gitconfig")]
+    configs = ([env["GIT_CONFIG_GLOBAL"]] if env.get("GIT_CONFIG_GLOBAL")
+               else [os.path.join(xdg, "git", "config"), os.path.join(home, ".gitconfig")])
     configured = None
     for config in configs:
         text = read_text_or_none(config, _MAX_IGNORE_FILE_BYTES)
@@ -265,7 +280,7 @@ class IgnoreRules:
         outer(list(extra_patterns), self.root)
         above: list[str] = []
         if repo is not None:
-            outer(_read_ignore_lines(os.path.join(repo, ".git", "info", "exclude")), repo)
+            outer(_read_ignore_lines(os.path.join(_git_dir(repo), "info", "exclude")), repo)
             d = self.root
             while d != repo:
                 d = os.path.dirname(d)
@@ -356,6 +371,7 @@ class Scanner:
         self.max_file_bytes = max_file_bytes
         self.max_files = max_files
         self.rules = IgnoreRules(self.root, extra_ignores)
+        self._real_dirs: TTLCache[str, str] = TTLCache(maxsize=4096, ttl=5.0)
 
     def relpath(self, path: str) -> str | None:
         """Return the root-relative path with forward slashes, or None when outside the root."""
@@ -389,7 +405,7 @@ class Scanner:
         test file may name one, and what counts is where it leads.
         """
         path = os.path.abspath(path)
-        real = os.path.realpath(path)
+        real = self._realpath(path)
         if real == path:
             return None
         if not within(real, [self.root]):
@@ -400,6 +416,20 @@ class Scanner:
         if self.rules.is_ignored(real_rel):
             return "ignored"
         return None
+
+    def _realpath(self, path: str) -> str:
+        """Return `path` with symlinks resolved: the file itself is looked at every time, its
+        directory's resolution is remembered a few seconds (this runs at every keystroke)."""
+        try:
+            if stat.S_ISLNK(os.lstat(path).st_mode):
+                return os.path.realpath(path)
+        except OSError:
+            pass  # not on disk (yet): only its directory can lead elsewhere
+        directory, name = os.path.split(path)
+        real_dir = self._real_dirs.get(directory)
+        if real_dir is None:
+            real_dir = self._real_dirs[directory] = os.path.realpath(directory)
+        return os.path.join(real_dir, name)
 
     def check(self, path: str) -> str | None:
         """Return why one file under the root must not be indexed, or None when it may be."""

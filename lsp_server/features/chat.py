@@ -23,7 +23,7 @@ from lsp_server.features.documents import Document, document, plain, workspace_r
 from lsp_server.model.dialects import ChatDelta, ChatRequest
 from lsp_server.model.errors import ErrorKind, ModelError
 from lsp_server.model.pool import Member
-from lsp_server.outbound import gate
+from lsp_server.outbound import TokenRestorer, gate, restore_tokens
 from lsp_server.positions import line_count, offset_at
 from lsp_server.prompt import ContextFile, strip_special_tokens
 from lsp_server.server import QwenLanguageServer
@@ -135,16 +135,29 @@ async def ask_model(
         parts.clear()
         stream = member.client.stream_chat(dataclasses.replace(
             req, model=member.settings.chat_model or req.model))
+        # What the user sees has the tokens the gate neutralised as their own text again (a
+        # zero-width space copied out of a chat answer would end up in their code), even split
+        # across deltas. The answer returned keeps them neutralised: edits restore them after
+        # the answer is cleaned (cleaning strips control tokens), `stream_answer` for display.
+        restorer = TokenRestorer()
+
+        def show(text: str, reasoning: bool) -> None:
+            nonlocal shown
+            if text and on_delta is not None:
+                shown = True
+                on_delta(ChatDelta(text, reasoning))
+
         async with contextlib.aclosing(stream):
             async for delta in stream:
                 text = strip_special_tokens(delta.text)
                 if not text:
                     continue
-                if not delta.reasoning:
-                    parts.append(text)
-                if on_delta is not None:
-                    shown = True
-                    on_delta(ChatDelta(text, delta.reasoning))
+                if delta.reasoning:
+                    show(restore_tokens(text), True)
+                    continue
+                parts.append(text)
+                show(restorer.feed(text), False)
+        show(restorer.flush(), False)
         return "".join(parts)
 
     ls.set_status("requesting")
@@ -182,7 +195,7 @@ async def stream_answer(
             payload["kind"] = "reasoning"
         ls.protocol.notify(CHAT_DELTA, payload)
 
-    return await ask_model(ls, req, notify)
+    return restore_tokens(await ask_model(ls, req, notify))
 
 
 def request_id(ls: QwenLanguageServer) -> str:

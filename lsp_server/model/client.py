@@ -227,8 +227,9 @@ class ModelClient:
         where = self._where()
         if status in (401, 403):
             if not self.endpoint.api_key:
-                advice = ("it needs an API key: set QWEN_LSP_API_KEY (or DASHSCOPE_API_KEY) "
-                          "or qwen.endpoint.apiKey")
+                advice = ("it needs an API key: set QWEN_LSP_API_KEY or qwen.endpoint.apiKey "
+                          "(DASHSCOPE_API_KEY is only sent to Model Studio, OPENAI_API_KEY only "
+                          "to OPENAI_BASE_URL)")
             else:
                 advice = ("the API key was rejected: check QWEN_LSP_API_KEY / "
                           "qwen.endpoint.apiKey; Model Studio keys only work with the base "

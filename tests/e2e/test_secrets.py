@@ -210,3 +210,16 @@ def test_each_tools_key_goes_only_to_its_own_endpoint(endpoint: FakeEndpoint):
     out = doctor(QWEN_LSP_BASE_URL=url.replace("http://", "http://me:pwMARKERq7@"),
                  QWEN_LSP_COMPLETION_MODEL="qwen-test")
     assert "pwMARKERq7" not in out and "verdict" in out
+
+
+async def test_chat_answers_show_the_users_tokens_not_the_neutralised_form(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    client.feature("qwen/chatDelta")(lambda params: None)
+    await start(client, chat_options(endpoint), tmp_path)
+    endpoint.default = Reply(text='Use `SEP = "<\u200b|file_sep|>"` as it is.', chunk_size=3)
+    result = await client.protocol.send_request_async("qwen/chat", {
+        "sessionId": "t", "message": 'What is SEP = "<|file_sep|>" for?'})
+    assert result.text == 'Use `SEP = "<|file_sep|>"` as it is.'
+    sent = endpoint.generation_requests()[-1].body["messages"][-1]["content"]
+    assert "<|file_sep|>" not in sent and "file_sep" in sent

@@ -181,3 +181,16 @@ def test_qwenignore_adds_secret_patterns(tmp_path: Path) -> None:
     (tmp_path / ".qwenignore").write_text("*.vault.py\n")
     (tmp_path / "a.vault.py").write_text("v = 1\n")
     assert Scanner(str(tmp_path)).check(str(tmp_path / "a.vault.py")) == "ignored"
+
+
+def test_info_exclude_of_a_linked_worktree_is_followed(tmp_path: Path) -> None:
+    main = tmp_path / "main"
+    (main / ".git" / "worktrees" / "wt").mkdir(parents=True)
+    (main / ".git" / "info").mkdir()
+    (main / ".git" / "info" / "exclude").write_text("local.py\n")
+    (main / ".git" / "worktrees" / "wt" / "commondir").write_text("../..\n")
+    wt = tmp_path / "wt"
+    wt.mkdir()
+    (wt / ".git").write_text(f"gitdir: {main / '.git' / 'worktrees' / 'wt'}\n")
+    assert IgnoreRules(str(wt)).is_ignored("local.py")
+    assert not IgnoreRules(str(wt)).is_ignored("kept.py")

@@ -101,3 +101,26 @@ def test_neutralise_is_idempotent_and_leaves_other_text_alone() -> None:
     once = neutralise("a <|file_sep|> b < | c <|")
     assert neutralise(once) == once
     assert once.endswith("b < | c <|")
+
+
+def test_a_neutralised_token_split_across_stream_pieces_is_restored() -> None:
+    from lsp_server.outbound import TokenRestorer
+
+    answer = 'x = "<' + NEUTRAL_MARK + '|file_sep|>" and <' + NEUTRAL_MARK + "|im_end|>"
+    for size in range(1, 8):
+        restorer = TokenRestorer()
+        pieces = [answer[i:i + size] for i in range(0, len(answer), size)]
+        out = "".join(restorer.feed(p) for p in pieces) + restorer.flush()
+        assert out == 'x = "<|file_sep|>" and <|im_end|>', size
+    restorer = TokenRestorer()
+    assert restorer.feed("a <" + NEUTRAL_MARK + "|unfinished") == "a <"
+    assert restorer.flush() == NEUTRAL_MARK + "|unfinished"
+
+
+def test_a_private_key_block_is_restored_whole() -> None:
+    local = ('PEM = """-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA1x\n'
+             '-----END RSA PRIVATE KEY-----"""\nNAME = "x"\n')
+    sent = OutboundGate().text(local)
+    assert "MIIEpAIBAAKCAQEA1x" not in sent
+    answer = sent.replace('NAME = "x"', 'NAME = "y"')
+    assert restore(answer, local) == local.replace('NAME = "x"', 'NAME = "y"')
