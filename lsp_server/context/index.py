@@ -353,6 +353,10 @@ class RepoIndex:
                 best = scanner
         return best
 
+    def store_files(self) -> list[str]:
+        """Return the on-disk index files opened so far (one sqlite file per root)."""
+        return [store.path for store in self._stores.values()]
+
     def relpath(self, path: str) -> str:
         """Return the path relative to its root, or a cleaned absolute path outside all roots."""
         scanner = self.scanner_for(path)
