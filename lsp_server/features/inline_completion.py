@@ -62,6 +62,7 @@ def register(server: QwenLanguageServer) -> None:
             relative_path=doc.rel if doc.path else None,
             repo_name=doc.repo,
             language=doc.language,
+            language_id=doc.language_id,
             received_at=received,
         )
         explicit = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked

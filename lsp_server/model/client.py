@@ -184,6 +184,11 @@ class ModelClient:
                               f"TLS handshake with {where} failed ({_short(cause or exc)}): "
                               "check that the URL's scheme is right, and for a private CA set "
                               "qwen.endpoint.caBundle (or SSL_CERT_FILE)")
+        if isinstance(exc, httpx.UnsupportedProtocol):
+            return ModelError(ErrorKind.UNREACHABLE,
+                              f"{self.endpoint.base_url!r} is not a URL starting with http:// or "
+                              "https://: set qwen.endpoint.baseUrl (or QWEN_LSP_BASE_URL) to "
+                              "the endpoint's URL, for example http://127.0.0.1:8000/v1")
         if isinstance(exc, httpx.ConnectError):
             hint = ("start it with `ollama serve` (and `ollama pull MODEL`)"
                     if self.endpoint.provider == "ollama"
