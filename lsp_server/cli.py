@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -129,9 +130,22 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _exit_on_interrupt(signum: int, frame: object) -> None:
+    os._exit(130)
+
+
 def _serve(args: argparse.Namespace) -> int:
     from lsp_server.server import create_server
 
+    if sys.stdin.isatty():
+        # A person, not an editor: say what this is, and let Ctrl-C end it at once (the
+        # thread blocked reading stdin would otherwise keep the process alive).
+        print(
+            "qwen-lsp: serving LSP on stdio; editors start this for you; see `qwen-lsp --help`",
+            file=sys.stderr,
+            flush=True,
+        )
+        signal.signal(signal.SIGINT, _exit_on_interrupt)
     # stdout carries the protocol: anything printed by accident goes to stderr instead.
     protocol_out = sys.stdout.buffer
     sys.stdout = sys.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -185,3 +186,44 @@ def test_help_documents_the_exit_codes():
     for args in (("--help",), ("context", "--help"), ("index", "--help")):
         out = run(*args).stdout
         assert "exit codes:" in out and "3  the file is secret or ignored" in out
+
+
+def test_serving_in_a_terminal_says_so_and_stops_on_ctrl_c():
+    import os
+    import pty
+    import select
+    import signal
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: stdin, stdout and stderr are the terminal
+        os.execvpe(sys.executable, [sys.executable, "-m", "lsp_server"], CLEAN_ENV)
+    try:
+        output = b""
+        deadline = time.monotonic() + 30
+        while b"--help" not in output and time.monotonic() < deadline:
+            if not select.select([fd], [], [], 0.2)[0]:
+                continue
+            try:
+                output += os.read(fd, 1024)
+            except OSError:
+                break
+        assert b"qwen-lsp: serving LSP on stdio; editors start this for you" in output
+        os.kill(pid, signal.SIGINT)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("qwen-lsp ignored Ctrl-C")
+        with contextlib.suppress(OSError):
+            output += os.read(fd, 4096)
+        assert os.waitstatus_to_exitcode(status) == 130
+        assert b"Traceback" not in output
+    finally:
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(fd)
