@@ -121,6 +121,10 @@ class ModelClient:
                 if text:
                     yield text
                 if finished:
+                    # The model stopped by itself: read the stream's end, so that the
+                    # connection goes back to the pool instead of being dropped (a new one
+                    # costs a TCP, and often a TLS, handshake on the next keystroke).
+                    await _drain(events)
                     return
 
     async def stream_chat(self, req: ChatRequest) -> AsyncIterator[ChatDelta]:
@@ -285,9 +289,23 @@ async def _read_capped(response: httpx.Response) -> bytes:
     return bytes(data[:_MAX_ERROR_BODY])
 
 
+# How long the end of a finished stream is waited for before its connection is dropped.
+_DRAIN_SECONDS = 0.25
+
+
+async def _drain(events: AsyncIterator[Any]) -> None:
+    """Consume what is left of a finished stream, briefly; a server that dawdles loses."""
+    with contextlib.suppress(TimeoutError, httpx.HTTPError, ModelError):
+        async with asyncio.timeout(_DRAIN_SECONDS):
+            async for _ in events:
+                pass
+
+
 async def _sse_events(response: httpx.Response) -> AsyncIterator[dict]:
-    async for sse in EventSource(response).aiter_sse():
+    events = EventSource(response).aiter_sse()
+    async for sse in events:
         if sse.data.strip() == "[DONE]":
+            await _drain(events)  # the body's end: then the connection can be reused
             return
         if not sse.data.strip():
             continue
