@@ -12,7 +12,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.workspace.text_document import TextDocument
 
-from lsp_server import __version__
+from lsp_server import __version__, text_sync
 from lsp_server.completion.pipeline import CompletionPipeline
 from lsp_server.context.engine import RepoContext
 from lsp_server.model.errors import ModelError
@@ -32,6 +32,7 @@ def _lsp_lines(self: TextDocument) -> tuple[str, ...]:
 # \x85 and \u2028/\u2029; LSP breaks them only at \n, \r\n and \r. Edits that count lines
 # past such a character would land in the wrong place (found by tests/e2e/test_fuzz.py).
 TextDocument.lines = property(_lsp_lines)  # type: ignore[method-assign,assignment]
+text_sync.install()
 
 
 class _Protocol(LanguageServerProtocol):

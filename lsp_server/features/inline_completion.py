@@ -19,6 +19,7 @@ from lsp_server.server import QwenLanguageServer
 ACCEPT_COMMAND = "qwen.didAccept"
 PARTIAL_ACCEPT_NOTIFICATION = "qwen/didPartiallyAccept"
 STATS_REQUEST = "qwen/stats"
+_BUSY_AFTER_S = 0.1
 
 
 def _rss_bytes() -> int:
@@ -66,12 +67,16 @@ def register(server: QwenLanguageServer) -> None:
             received_at=received,
         )
         explicit = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
-        ls.set_status("requesting")
+        # Say "requesting" only for a request still running after a moment: a quick one
+        # needs no spinner, and the notification stays off the way to the endpoint.
+        busy = asyncio.get_running_loop().call_later(_BUSY_AFTER_S, ls.set_status, "requesting")
         try:
             completion = await ls.pipeline.complete(inp, explicit=explicit)
         except ModelError as err:
             ls.report_model_error(err)
             return None
+        finally:
+            busy.cancel()
         ls.report_model_ok()
         ls.set_status("idle")
         current = ls.workspace.text_documents.get(unquote(uri))

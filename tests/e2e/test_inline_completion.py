@@ -367,3 +367,22 @@ async def test_finished_answers_keep_their_connection_for_the_next_keystroke(
         assert result is not None and result.items[0].insert_text == "1"
     assert len(endpoint.generation_requests()) == 5
     assert endpoint.connections == 1 and endpoint.disconnects == 0
+
+
+async def test_requesting_is_said_only_for_requests_that_take_a_while(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    # A quick answer sends no status on its way to the endpoint (nor a spinner that flickers);
+    # a slow one still shows "requesting", then "idle".
+    await start(client, endpoint_options(endpoint), tmp_path)
+    statuses = STATUS[id(client)]
+    uri = open_doc(client, tmp_path / "q.py", "value = \n")
+    endpoint.script(Reply(text="1"))
+    assert await inline(client, uri, 0, 8, invoked=True) is not None
+    await asyncio.sleep(0.3)
+    assert not [s for s in statuses if s.state == "requesting"]
+    endpoint.script(Reply(text="2", delay=0.6))
+    insert(client, uri, 2, 0, 8, "x")
+    assert await inline(client, uri, 0, 9, invoked=True) is not None
+    states = [s.state for s in statuses]
+    assert "requesting" in states and states[-1] == "idle", states
