@@ -359,6 +359,11 @@ def _fix_for(err: Any, settings: Any) -> str:
 
     ep = settings.endpoint
     if err.kind == ErrorKind.UNREACHABLE:
+        if not ep.base_url.startswith(("http://", "https://")):
+            return (
+                "set the base URL where the settings check above says it came from to a "
+                "URL starting with http:// or https://"
+            )
         if ep.provider == "ollama":
             return (
                 "start Ollama (`ollama serve`), or point QWEN_LSP_BASE_URL / "

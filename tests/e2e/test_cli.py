@@ -227,3 +227,11 @@ def test_serving_in_a_terminal_says_so_and_stops_on_ctrl_c():
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
         os.close(fd)
+
+
+def test_doctor_names_where_a_bad_base_url_came_from():
+    for url in ("htp://x", "localhost:8000/v1"):
+        proc = run("doctor", env={"QWEN_LSP_BASE_URL": url})
+        assert proc.returncode == 1
+        assert f"environment variable QWEN_LSP_BASE_URL: {url!r} is not a URL" in proc.stdout
+        assert "ollama" not in proc.stdout.lower() and "11434" not in proc.stdout
