@@ -117,7 +117,11 @@ def main(argv: list[str] | None = None) -> int:
         try:
             parser.set_defaults(log_level=_log_level(env_level))
         except argparse.ArgumentTypeError as exc:
-            parser.error(f"QWEN_LSP_LOG_LEVEL: {exc}")
+            # An editor's environment is not a command line: say so, and keep serving.
+            print(
+                f"qwen-lsp: environment variable QWEN_LSP_LOG_LEVEL: {exc}; using INFO",
+                file=sys.stderr,
+            )
     args = parser.parse_args(argv)
     logs.setup(args.log_level, args.log_file)
     func = getattr(args, "func", _serve)
