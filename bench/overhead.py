@@ -6,10 +6,11 @@ process stamps the moment the completion request reaches it. That span covers ev
 the server does: reading and decoding the message, dispatch, logging, the event loop shared
 with background work, context retrieval, prompt building and the HTTP request.
 
-Two servers are timed in the same run, against the same endpoint and the same keystrokes:
-qwen-lsp (with its workspace indexed first), and the floor, `bench/bare_forwarder.py`, a pygls
-server that only reads the document and forwards a file-level FIM prompt. Printed: p50/p95
-of each, and qwen-lsp's ratios to the floor.
+Two servers are timed in the same run, against the same endpoint, with the same keystrokes
+sent to each in turn: qwen-lsp (with its workspace indexed first), and the floor,
+`bench/bare_forwarder.py`, a pygls server that only reads the document and forwards a
+file-level FIM prompt. Between keystrokes: typing-like pauses, a quarter of them long enough
+(150-600 ms) for background work to start. Printed: p50/p95 of each, and the ratios.
 
     python bench/overhead.py [--requests 300] [--root DIR] [--file PATH] [--profile OUT]
 
@@ -24,6 +25,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import statistics
 import sys
 import time
@@ -99,90 +101,100 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def _measure(
-    name: str,
-    command: list[str],
-    endpoint: Endpoint,
-    requests: int,
-    source: str,
-    root: Path,
-    path: Path,
-    wait_for_index: bool,
-) -> list[float]:
-    """Drive one server through `requests` keystrokes; return client-to-endpoint spans (ms)."""
-    connections = endpoint.connections
-    client = LanguageClient("overhead-bench", "1")
-    ready = asyncio.Event()
+class Session:
+    """One server under test: its LSP client and the document being typed into."""
 
-    def on_status(_ls: object, params: object) -> None:
-        if getattr(params, "message", None) == "index ready":
-            ready.set()
+    def __init__(self, name: str, command: list[str], endpoint: Endpoint) -> None:
+        self.name, self.command, self.endpoint = name, command, endpoint
+        self.client = LanguageClient("overhead-bench", "1")
+        self.spans: list[float] = []
+        self.uri, self.line, self.col, self.version = "", 0, 0, 1
 
-    client.feature("qwen/status")(on_status)
-    env = dict(os.environ)
-    for var in (
-        "DASHSCOPE_API_KEY",
-        "OPENAI_API_KEY",
-        "OPENAI_BASE_URL",
-        "QWEN_LSP_BASE_URL",
-        "QWEN_LSP_API_KEY",
-    ):
-        env.pop(var, None)
-    await client.start_io(*command, env=env)
-    await client.initialize_async(
-        types.InitializeParams(
-            capabilities=types.ClientCapabilities(),
-            root_uri=root.as_uri(),
-            workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
-            initialization_options={
-                "endpoint": {"baseUrl": f"http://127.0.0.1:{endpoint.port}/v1"},
-                "completion": {"model": "qwen-test"},
-            },
+    async def start(self, root: Path, path: Path, source: str, wait_for_index: bool) -> None:
+        ready = asyncio.Event()
+
+        def on_status(_ls: object, params: object) -> None:
+            if getattr(params, "message", None) == "index ready":
+                ready.set()
+
+        self.client.feature("qwen/status")(on_status)
+        env = dict(os.environ)
+        for var in (
+            "DASHSCOPE_API_KEY",
+            "OPENAI_API_KEY",
+            "OPENAI_BASE_URL",
+            "QWEN_LSP_BASE_URL",
+            "QWEN_LSP_API_KEY",
+        ):
+            env.pop(var, None)
+        await self.client.start_io(*self.command, env=env)
+        await self.client.initialize_async(
+            types.InitializeParams(
+                capabilities=types.ClientCapabilities(),
+                root_uri=root.as_uri(),
+                workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
+                initialization_options={
+                    "endpoint": {"baseUrl": f"http://127.0.0.1:{self.endpoint.port}/v1"},
+                    "completion": {"model": "qwen-test"},
+                },
+            )
         )
-    )
-    client.initialized(types.InitializedParams())
-    if wait_for_index:
-        started = time.perf_counter()
-        await asyncio.wait_for(ready.wait(), 900)
-        print(f"{name}: workspace {root} indexed in {time.perf_counter() - started:.1f} s")
-    uri = path.as_uri()
-    text = source + "\nvalue = "
-    line = text.count("\n")
-    col = len(text) - text.rfind("\n") - 1
-    client.text_document_did_open(
-        types.DidOpenTextDocumentParams(
-            types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)
+        self.client.initialized(types.InitializedParams())
+        if wait_for_index:
+            started = time.perf_counter()
+            await asyncio.wait_for(ready.wait(), 900)
+            print(f"{self.name}: workspace {root} indexed in {time.perf_counter() - started:.1f} s")
+        self.uri = path.as_uri()
+        text = source + "\nvalue = "
+        self.line = text.count("\n")
+        self.col = len(text) - text.rfind("\n") - 1
+        self.client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                types.TextDocumentItem(uri=self.uri, language_id="python", version=1, text=text)
+            )
         )
-    )
-    spans: list[float] = []
-    for i in range(requests + 10):
-        pos = types.Position(line=line, character=col)
-        client.text_document_did_change(
+
+    async def keystroke(self, measured: bool) -> None:
+        """Type one character, then ask at once (as VS Code does); record the span."""
+        pos = types.Position(line=self.line, character=self.col)
+        self.version += 1
+        self.client.text_document_did_change(
             types.DidChangeTextDocumentParams(
-                types.VersionedTextDocumentIdentifier(uri=uri, version=i + 2),
+                types.VersionedTextDocumentIdentifier(uri=self.uri, version=self.version),
                 [types.TextDocumentContentChangePartial(range=types.Range(pos, pos), text="a")],
             )
         )
-        col += 1  # the editor asks at once, as VS Code does after a keystroke
-        before = len(endpoint.arrivals)
+        self.col += 1
+        arrivals = self.endpoint.arrivals
+        before = len(arrivals)
         started = time.perf_counter()
-        await client.text_document_inline_completion_async(
+        await self.client.text_document_inline_completion_async(
             types.InlineCompletionParams(
-                text_document=types.TextDocumentIdentifier(uri=uri),
-                position=types.Position(line=line, character=col),
+                text_document=types.TextDocumentIdentifier(uri=self.uri),
+                position=types.Position(line=self.line, character=self.col),
                 context=types.InlineCompletionContext(
                     trigger_kind=types.InlineCompletionTriggerKind.Invoked
                 ),
             )
         )
-        if len(endpoint.arrivals) > before and i >= 10:  # the first ten warm up
-            spans.append((endpoint.arrivals[before] - started) * 1000)
-        await asyncio.sleep(0.03)  # the pause before the next keystroke
-    await client.shutdown_async(None)
-    client.exit(None)
-    await client.stop()
-    print(f"{name}: {endpoint.connections - connections} HTTP connections opened")
-    return spans
+        if measured and len(arrivals) > before:
+            self.spans.append((arrivals[before] - started) * 1000)
+
+    async def stop(self) -> None:
+        await self.client.shutdown_async(None)
+        self.client.exit(None)
+        await self.client.stop()
+        print(f"{self.name}: {self.endpoint.connections} HTTP connections opened")
+
+
+def _pauses(count: int) -> list[float]:
+    """Gaps between keystrokes, seconds: mostly typing pace, sometimes a pause to think
+    (long enough for background work, such as re-parsing the buffer, to start)."""
+    rnd = random.Random(19)
+    return [
+        rnd.uniform(0.15, 0.6) if rnd.random() < 0.25 else rnd.uniform(0.03, 0.12)
+        for _ in range(count)
+    ]
 
 
 def _summary(name: str, spans: list[float]) -> tuple[float, float]:
@@ -195,8 +207,9 @@ def _summary(name: str, spans: list[float]) -> tuple[float, float]:
 
 
 async def _run(args: argparse.Namespace, source: str, root: Path, path: Path) -> None:
-    endpoint = Endpoint()
-    await endpoint.start()
+    endpoints = Endpoint(), Endpoint()  # one each: connections and arrivals kept apart
+    for endpoint in endpoints:
+        await endpoint.start()
     python = sys.executable
     server = [python, "-m", "lsp_server"]
     if args.profile:
@@ -204,32 +217,32 @@ async def _run(args: argparse.Namespace, source: str, root: Path, path: Path) ->
     floor_cmd = [
         python,
         str(ROOT / "bench" / "bare_forwarder.py"),
-        f"http://127.0.0.1:{endpoint.port}/v1",
+        f"http://127.0.0.1:{endpoints[1].port}/v1",
         "qwen-test",
     ]
+    qwen = Session("qwen-lsp", server, endpoints[0])
+    floor = Session("bare forwarder", floor_cmd, endpoints[1])
     try:
-        qwen = await _measure(
-            "qwen-lsp", server, endpoint, args.requests, source, root, path, wait_for_index=True
-        )
-        floor = await _measure(
-            "bare forwarder",
-            floor_cmd,
-            endpoint,
-            args.requests,
-            source,
-            root,
-            path,
-            wait_for_index=False,
-        )
+        await qwen.start(root, path, source, wait_for_index=True)
+        await floor.start(root, path, source, wait_for_index=False)
+        # The same keystrokes and pauses to both, alternately: load on the machine falls on
+        # both alike.
+        for i, pause in enumerate(_pauses(args.requests + 10)):
+            for session in (qwen, floor) if i % 2 else (floor, qwen):
+                await session.keystroke(measured=i >= 10)  # the first ten warm up
+            await asyncio.sleep(pause)
+        await qwen.stop()
+        await floor.stop()
     finally:
-        await endpoint.close()
+        for endpoint in endpoints:
+            await endpoint.close()
     print(
-        f"document: {len(source):,} chars; {args.requests} invoked requests, one typed "
-        "character before each; span = client sends the request -> endpoint receives the "
-        "HTTP request"
+        f"document: {len(source):,} chars; {args.requests} invoked requests each, one typed "
+        "character before each, typing-like pauses between them; span = client sends the "
+        "request -> endpoint receives the HTTP request"
     )
-    q50, q95 = _summary("qwen-lsp", qwen)
-    f50, f95 = _summary("bare forwarder", floor)
+    q50, q95 = _summary("qwen-lsp", qwen.spans)
+    f50, f95 = _summary("bare forwarder", floor.spans)
     print(
         f"{'ratio':>14}: p50 {q50 / f50:.2f}x  p95 {q95 / f95:.2f}x  "
         "(target: p50 within 2x, p95 within 3x)"
