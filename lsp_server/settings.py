@@ -231,9 +231,11 @@ def _structure(cls: type, data: Any, where: str, problems: list[str],
             if typ in (int, float) and value < 0:
                 raise ValueError
         except Exception:  # cattrs raises several kinds; all mean "bad value"
-            expected = _EXPECTED.get(typ, "a list of strings")
+            expected = _EXPECTED.get(typ) or ("a list of strings" if typ == tuple[str, ...]
+                                              else "a list")
             default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-            problems.append(f"{source(name)}: {raw!r} is not {expected}; using the default "
+            shown = "the value given" if f.name == "api_key" else repr(raw)  # never echo a key
+            problems.append(f"{source(name)}: {shown} is not {expected}; using the default "
                             f"({_shown(default)})")
             continue
         values[f.name] = value.strip() if isinstance(value, str) else value

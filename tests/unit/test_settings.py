@@ -129,3 +129,10 @@ def test_an_empty_section_may_arrive_as_a_list_in_or_out_of_its_envelope():
         assert problems == [], layer
     s, problems = resolve_settings(({"qwen": []}, {"qwen": {"completion": {"model": "m"}}}), {})
     assert problems == [] and s.completion.model == "m"
+
+
+def test_a_bad_api_key_value_is_not_echoed():
+    _, problems = resolve_settings({"endpoint": {"apiKey": 987654321987}}, {})
+    assert problems and "987654321987" not in problems[0]
+    assert problems[0].startswith("LSP setting qwen.endpoint.apiKey: the value given is not "
+                                  "a string")
