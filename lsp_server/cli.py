@@ -7,12 +7,23 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from lsp_server import __version__, logs
+from lsp_server.cli_inputs import (
+    EXIT_CODES_HELP,
+    EXIT_FAILED,
+    EXIT_USAGE,
+    CliError,
+    check_directory,
+    check_may_send,
+    check_position,
+    read_text,
+)
 
 _DESCRIPTION = """\
 A language server that brings Qwen coder models to your editor: inline completions
@@ -21,7 +32,8 @@ SGLang, Ollama, llama.cpp or LM Studio.
 
 With no subcommand it serves LSP over stdio; editors launch it that way."""
 
-_EPILOG = """\
+_EPILOG = (
+    """\
 endpoint configuration (LSP settings win over environment variables):
   QWEN_LSP_BASE_URL          e.g. http://127.0.0.1:8000/v1 (vLLM), http://127.0.0.1:11434 (Ollama)
   QWEN_LSP_PROVIDER          openai | dashscope | ollama | llamacpp (guessed from the URL if unset)
@@ -38,18 +50,43 @@ examples:
   qwen-lsp complete src/app.py:41:8      suggestion at line 42, column 9 (0-based, UTF-16)
   qwen-lsp next-edit --root . --file src/app.py --line 41 --character 8 --before-file old.py
                                          the next edit after the change old.py -> src/app.py
-  qwen-lsp doctor                        check the endpoint and say how to fix what fails"""
+  qwen-lsp doctor                        check the endpoint and say how to fix what fails
+
+
+"""
+    + EXIT_CODES_HELP
+)
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level(value: str) -> str:
+    """An argparse type: one of the logging levels, in any case."""
+    level = value.strip().upper()
+    if level not in _LOG_LEVELS:
+        raise argparse.ArgumentTypeError(
+            f"expected one of {', '.join(_LOG_LEVELS)} (any case), got {value!r}"
+        )
+    return level
 
 
 def _build_parser() -> argparse.ArgumentParser:
     from lsp_server.context import commands as context_commands
 
     parser = argparse.ArgumentParser(
-        prog="qwen-lsp", description=_DESCRIPTION, epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        prog="qwen-lsp",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"qwen-lsp {__version__}")
-    parser.add_argument("--log-level", default=os.environ.get("QWEN_LSP_LOG_LEVEL", "INFO"),
-                        help="logging level for stderr (default INFO)")
+    parser.add_argument(
+        "--log-level",
+        type=_log_level,
+        default="INFO",
+        help="logging level for stderr: DEBUG, INFO, WARNING, ERROR or "
+        "CRITICAL (default: $QWEN_LSP_LOG_LEVEL, else INFO)",
+    )
     parser.add_argument("--log-file", help="also append logs to this file")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -57,9 +94,11 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_serve)
 
     complete = sub.add_parser(
-        "complete", help="print the suggestion the editor would show at FILE:LINE:COL",
+        "complete",
+        help="print the suggestion the editor would show at FILE:LINE:COL",
         description="Print the inline completion at a position (0-based line, 0-based UTF-16 "
-                    "column) of a file, as the language server would offer it.")
+        "column) of a file, as the language server would offer it.",
+    )
     complete.add_argument("location", metavar="FILE:LINE:COL")
     complete.add_argument("--json", action="store_true", help="print JSON with timings")
     complete.set_defaults(func=_complete)
@@ -80,9 +119,11 @@ def _build_parser() -> argparse.ArgumentParser:
     nxt.set_defaults(func=_next_edit)
 
     doctor = sub.add_parser(
-        "doctor", help="check the configured endpoint and explain how to fix failures",
+        "doctor",
+        help="check the configured endpoint and explain how to fix failures",
         description="Check that the endpoint is reachable, accepts the API key, serves the "
-                    "model, and answers a tiny FIM request; print a verdict and fixes.")
+        "model, and answers a tiny FIM request; print a verdict and fixes.",
+    )
     doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
     doctor.set_defaults(func=_doctor)
 
@@ -93,19 +134,45 @@ def _build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = _build_parser()
+    env_level = os.environ.get("QWEN_LSP_LOG_LEVEL", "").strip()
+    if env_level:
+        try:
+            parser.set_defaults(log_level=_log_level(env_level))
+        except argparse.ArgumentTypeError as exc:
+            # An editor's environment is not a command line: say so, and keep serving.
+            print(
+                f"qwen-lsp: environment variable QWEN_LSP_LOG_LEVEL: {exc}; using INFO",
+                file=sys.stderr,
+            )
     args = parser.parse_args(argv)
     logs.setup(args.log_level, args.log_file)
     func = getattr(args, "func", _serve)
     try:
         return int(func(args) or 0)
+    except CliError as err:
+        print(f"qwen-lsp: {err.message}", file=sys.stderr)
+        return err.code
     except KeyboardInterrupt:
         return 130
+
+
+def _exit_on_interrupt(signum: int, frame: object) -> None:
+    os._exit(130)
 
 
 def _serve(args: argparse.Namespace) -> int:
     from lsp_server._pygls_compat import FramingError
     from lsp_server.server import create_server
 
+    if sys.stdin.isatty():
+        # A person, not an editor: say what this is, and let Ctrl-C end it at once (the
+        # thread blocked reading stdin would otherwise keep the process alive).
+        print(
+            "qwen-lsp: serving LSP on stdio; editors start this for you; see `qwen-lsp --help`",
+            file=sys.stderr,
+            flush=True,
+        )
+        signal.signal(signal.SIGINT, _exit_on_interrupt)
     # stdout carries the protocol: anything printed by accident goes to stderr instead.
     protocol_out = sys.stdout.buffer
     sys.stdout = sys.stderr
@@ -120,27 +187,28 @@ def _serve(args: argparse.Namespace) -> int:
 
 # -- complete ---------------------------------------------------------------------------
 def _parse_location(location: str) -> tuple[str, int, int]:
-    path, line, col = location.rsplit(":", 2)
-    return path, int(line), int(col)
+    try:
+        path, line, col = location.rsplit(":", 2)
+        return path, int(line), int(col)
+    except ValueError:
+        raise CliError(
+            f"expected FILE:LINE:COL (0-based whole numbers), got {location!r}", EXIT_USAGE
+        ) from None
 
 
 def _complete(args: argparse.Namespace) -> int:
     from lsp_server.completion.pipeline import CompletionInput, CompletionPipeline
     from lsp_server.context.engine import RepoContext
     from lsp_server.context.languages import language_for_path
+    from lsp_server.context.scanner import is_secret_path
     from lsp_server.model.errors import ModelError
     from lsp_server.model.pool import EndpointPool
     from lsp_server.positions import offset_at
     from lsp_server.settings import resolve_settings
 
-    try:
-        path, line, col = _parse_location(args.location)
-    except ValueError:
-        print(f"qwen-lsp: expected FILE:LINE:COL, got {args.location!r}", file=sys.stderr)
-        return 2
-    text = _read_text(path)
-    if text is None:
-        return 2
+    path, line, col = _parse_location(args.location)
+    text = read_text(path)
+    check_position(text, line, col, path)
     abspath = os.path.abspath(path)
     settings, problems = resolve_settings(None, os.environ)
     for problem in problems:
@@ -149,6 +217,15 @@ def _complete(args: argparse.Namespace) -> int:
     root = _repo_root(abspath)
     relative = os.path.relpath(abspath, root).replace(os.sep, "/")
     context = RepoContext([root]) if settings.index.enabled else None
+    if not settings.completion.allow_in_secret_files:
+        try:
+            check_may_send(
+                path, context.may_send if context is not None else lambda p: not is_secret_path(p)
+            )
+        except CliError:
+            if context is not None:
+                context.close()
+            raise
 
     async def run() -> tuple[Any, float]:
         endpoints = EndpointPool(settings.endpoints)
@@ -157,12 +234,18 @@ def _complete(args: argparse.Namespace) -> int:
         try:
             if context is not None:
                 context.build_sync()  # persistent: a second run re-parses nothing
-            result = await pipeline.complete(CompletionInput(
-                document_key=abspath, text=text,
-                offset=offset_at(text, line, col), path=abspath,
-                relative_path=relative,
-                repo_name=os.path.basename(root), language=language_for_path(path),
-            ), explicit=True)
+            result = await pipeline.complete(
+                CompletionInput(
+                    document_key=abspath,
+                    text=text,
+                    offset=offset_at(text, line, col),
+                    path=abspath,
+                    relative_path=relative,
+                    repo_name=os.path.basename(root),
+                    language=language_for_path(path),
+                ),
+                explicit=True,
+            )
         finally:
             await endpoints.aclose()
             if context is not None:
@@ -173,31 +256,19 @@ def _complete(args: argparse.Namespace) -> int:
         completion, ms = asyncio.run(run())
     except ModelError as err:
         print(f"qwen-lsp: {err.message}", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
     suggestion = completion.text if completion else ""
     if args.json:
-        print(json.dumps({"completion": suggestion, "ms": round(ms, 1),
-                          "model": settings.completion.model}))
+        print(
+            json.dumps(
+                {"completion": suggestion, "ms": round(ms, 1), "model": settings.completion.model}
+            )
+        )
     elif suggestion:
         print(suggestion)
     else:
         print("qwen-lsp: no suggestion at that position", file=sys.stderr)
     return 0
-
-
-def _read_text(path: str) -> str | None:
-    """Return a text file's content, or None (after saying why) when it can't be used."""
-    from lsp_server.context.files import read_regular
-
-    try:
-        data = read_regular(path)
-    except OSError as exc:
-        print(f"qwen-lsp: cannot read {path}: {exc.strerror}", file=sys.stderr)
-        return None
-    if b"\0" in data[:8192]:
-        print(f"qwen-lsp: {path} looks binary", file=sys.stderr)
-        return None
-    return data.decode("utf-8", "replace")
 
 
 def _next_edit(args: argparse.Namespace) -> int:
@@ -211,13 +282,10 @@ def _next_edit(args: argparse.Namespace) -> int:
     from lsp_server.positions import offset_at, position_at
     from lsp_server.settings import resolve_settings
 
-    text = _read_text(args.file)
-    before = _read_text(args.before_file) if args.before_file else None
-    if text is None or (args.before_file and before is None):
-        return 2
-    if args.line < 0 or args.character < 0:
-        print("qwen-lsp: --line and --character are 0-based and not negative", file=sys.stderr)
-        return 2
+    text = read_text(args.file)
+    before = read_text(args.before_file) if args.before_file else None
+    check_position(text, args.line, args.character, args.file)
+    check_directory(args.root)
     settings, problems = resolve_settings(None, os.environ)
     for problem in problems:
         print(f"qwen-lsp: {problem}", file=sys.stderr)
@@ -340,8 +408,14 @@ async def _run_doctor() -> tuple[dict[str, str], list[_Check]]:
 
     settings, problems = resolve_settings(None, os.environ)
     summary = describe(settings)
-    checks = [_Check("settings", not problems, "; ".join(problems) or "valid",
-                     "fix the settings named above" if problems else "")]
+    checks = [
+        _Check(
+            "settings",
+            not problems,
+            "; ".join(problems) or "valid",
+            "fix the settings named above" if problems else "",
+        )
+    ]
     client = ModelClient(settings.endpoint)
     ep = settings.endpoint
     try:
@@ -349,12 +423,18 @@ async def _run_doctor() -> tuple[dict[str, str], list[_Check]]:
             models = await client.list_models()
         except ModelError as err:
             reachable = err.kind not in (ErrorKind.UNREACHABLE, ErrorKind.TIMEOUT, ErrorKind.TLS)
-            checks.append(_Check("reachable", reachable,
-                                 f"{ep.base_url} answered" if reachable else err.message,
-                                 "" if reachable else _fix_for(err, settings)))
+            checks.append(
+                _Check(
+                    "reachable",
+                    reachable,
+                    f"{ep.base_url} answered" if reachable else err.message,
+                    "" if reachable else _fix_for(err, settings),
+                )
+            )
             if reachable:
-                checks.append(_Check("auth", err.kind != ErrorKind.AUTH, err.message,
-                                     _fix_for(err, settings)))
+                checks.append(
+                    _Check("auth", err.kind != ErrorKind.AUTH, err.message, _fix_for(err, settings))
+                )
             return summary, checks
         checks.append(_Check("reachable", True, f"{ep.base_url} answered"))
         checks.append(_Check("auth", True, "accepted" if ep.api_key else "no key needed"))
@@ -362,11 +442,16 @@ async def _run_doctor() -> tuple[dict[str, str], list[_Check]]:
         present = (not model) or any(m == model or m == f"{model}:latest" for m in models)
         shown = ", ".join(models[:8]) + (" ..." if len(models) > 8 else "")
         served = model or (models[0] if models else "?")
-        checks.append(_Check(
-            "model", present,
-            f"{served} is served" if present
-            else f"{model} is not among the served models ({shown or 'none'})",
-            "" if present else _model_fix(settings.endpoint.provider, model)))
+        checks.append(
+            _Check(
+                "model",
+                present,
+                f"{served} is served"
+                if present
+                else f"{model} is not among the served models ({shown or 'none'})",
+                "" if present else _model_fix(settings.endpoint.provider, model),
+            )
+        )
         if not present:
             return summary, checks
         prompt = build_fim_prompt("def add(a, b):\n    return ", "\n")
@@ -375,22 +460,33 @@ async def _run_doctor() -> tuple[dict[str, str], list[_Check]]:
         text = ""
         try:
             async with asyncio.timeout(settings.completion.timeout_ms / 1000 * 3):
-                async for piece in client.stream_completion(CompletionRequest(
-                        prompt, model, 8, 0.0, STOP_TOKENS)):
+                async for piece in client.stream_completion(
+                    CompletionRequest(prompt, model, 8, 0.0, STOP_TOKENS)
+                ):
                     first = first or time.perf_counter()
                     text += piece
         except (ModelError, TimeoutError) as err:
             message = err.message if isinstance(err, ModelError) else "timed out"
-            checks.append(_Check("fim", False, message,
-                                 _fix_for(err, settings) if isinstance(err, ModelError) else
-                                 "the model may still be loading: try again, or use a smaller "
-                                 "model"))
+            checks.append(
+                _Check(
+                    "fim",
+                    False,
+                    message,
+                    _fix_for(err, settings)
+                    if isinstance(err, ModelError)
+                    else "the model may still be loading: try again, or use a smaller model",
+                )
+            )
             return summary, checks
         total = (time.perf_counter() - started) * 1000
         ttft = ((first or time.perf_counter()) - started) * 1000
-        checks.append(_Check("fim", True,
-                             f"answered {text!r} in {total:.0f} ms "
-                             f"(first token after {ttft:.0f} ms)"))
+        checks.append(
+            _Check(
+                "fim",
+                True,
+                f"answered {text!r} in {total:.0f} ms (first token after {ttft:.0f} ms)",
+            )
+        )
     finally:
         await client.aclose()
     return summary, checks
@@ -401,18 +497,29 @@ def _fix_for(err: Any, settings: Any) -> str:
 
     ep = settings.endpoint
     if err.kind == ErrorKind.UNREACHABLE:
+        if not ep.base_url.startswith(("http://", "https://")):
+            return (
+                "set the base URL where the settings check above says it came from to a "
+                "URL starting with http:// or https://"
+            )
         if ep.provider == "ollama":
-            return ("start Ollama (`ollama serve`), or point QWEN_LSP_BASE_URL / "
-                    "qwen.endpoint.baseUrl at your server")
+            return (
+                "start Ollama (`ollama serve`), or point QWEN_LSP_BASE_URL / "
+                "qwen.endpoint.baseUrl at your server"
+            )
         return "start the server, or set QWEN_LSP_BASE_URL / qwen.endpoint.baseUrl to its URL"
     if err.kind == ErrorKind.AUTH:
-        return ("set QWEN_LSP_API_KEY (or DASHSCOPE_API_KEY) to a valid key; Model Studio keys "
-                "only work with the base URL of their region")
+        return (
+            "set QWEN_LSP_API_KEY (or DASHSCOPE_API_KEY) to a valid key; Model Studio keys "
+            "only work with the base URL of their region"
+        )
     if err.kind == ErrorKind.TLS:
         return "set qwen.endpoint.caBundle (or SSL_CERT_FILE) to your CA certificates"
     if err.kind == ErrorKind.NOT_FOUND:
-        return ("check QWEN_LSP_PROVIDER and QWEN_LSP_BASE_URL (OpenAI-compatible servers "
-                "usually end in /v1)")
+        return (
+            "check QWEN_LSP_PROVIDER and QWEN_LSP_BASE_URL (OpenAI-compatible servers "
+            "usually end in /v1)"
+        )
     if err.kind == ErrorKind.RATE_LIMITED:
         return "wait, or raise the quota of your account"
     if err.kind == ErrorKind.TIMEOUT:

@@ -20,7 +20,7 @@ from lsp_server.model.errors import ModelError
 from lsp_server.model.health import EndpointHealth
 from lsp_server.model.pool import EndpointPool
 from lsp_server.nextedit.service import NextEditService
-from lsp_server.settings import describe, merge_layers, resolve_settings
+from lsp_server.settings import describe, resolve_settings
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +60,8 @@ class QwenLanguageServer(LanguageServer):
             self._init_options = init_options
         if workspace_settings is not None:
             self._workspace_settings = workspace_settings
-        lsp = _merge_layers(self._init_options, self._workspace_settings)
-        settings, problems = resolve_settings(lsp, self._env)
+        settings, problems = resolve_settings((self._init_options, self._workspace_settings),
+                                              self._env)
         self.endpoints.update(settings.endpoints)
         if settings.next_edit_endpoints != settings.endpoints:
             if self._next_edit_pool is None:
@@ -152,17 +152,6 @@ class QwenLanguageServer(LanguageServer):
     def report_server_error(self, error: Exception, source: Any) -> None:
         """Log internal errors instead of popping a message per failure."""
         log.error("internal error (%s): %s", getattr(source, "__name__", source), error)
-
-
-def _merge_layers(*layers: Any) -> dict[str, Any]:
-    """Merge LSP settings layers (later wins), unwrapping a `{"qwen": {...}}` envelope."""
-    out: dict[str, Any] = {}
-    for layer in layers:
-        if isinstance(layer, Mapping) and isinstance(layer.get("qwen"), Mapping):
-            layer = layer["qwen"]
-        if isinstance(layer, Mapping):
-            out = merge_layers(out, layer)
-    return out
 
 
 def create_server(env: Mapping[str, str] | None = None) -> QwenLanguageServer:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, get_type_hints
 from urllib.parse import urlsplit
@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import cattrs
 
 from lsp_server import logs
+from lsp_server.context.languages import canonical_language
 
 PROVIDERS = ("openai", "dashscope", "ollama", "llamacpp")
 _PROVIDER_ALIASES = {
@@ -234,60 +235,123 @@ _converter = cattrs.Converter()
 _SECRET_SETTING = re.compile(r"api[_-]?key|secret|password|authorization|^headers?$", re.I)
 
 
-def _structure(cls: type, data: Any, where: str, problems: list[str]) -> Any:
-    """Build dataclass `cls` from wire data field by field; bad fields fall back to defaults."""
+# What each type of setting expects, in the words of the messages.
+_EXPECTED = {bool: "true or false", int: "a whole number (0 or more)",
+             float: "a number (0 or more)", str: "a string"}
+
+
+def _no_source(name: str) -> str:
+    return name
+
+
+def _structure(cls: type, data: Any, where: str, problems: list[str],
+               source: Callable[[str], str] = _no_source) -> Any:
+    """Build dataclass `cls` from wire data field by field; bad fields fall back to defaults.
+
+    `source` turns a setting's name (``qwen.completion.maxTokens``) into where its value came
+    from, for messages.
+    """
     if not isinstance(data, Mapping):
+        if isinstance(data, list) and not data:
+            return cls()  # an empty table: Lua and others cannot tell {} from []
         if data is not None:
-            problems.append(f"qwen{where}: expected an object, got {type(data).__name__}")
+            problems.append(f"{source(f'qwen{where}')}: expected an object, got "
+                            f"{type(data).__name__}; using the defaults")
         return cls()
     hints = get_type_hints(cls)
     known = {_camel(f.name): f for f in dataclasses.fields(cls)}
     values: dict[str, Any] = {}
     for wire_key, raw in data.items():
         f = known.get(wire_key) or known.get(_camel(_snake(wire_key)))
+        name = f"qwen{where}.{wire_key}"
         if f is None:
-            problems.append(f"qwen{where}.{wire_key}: unknown setting, ignored")
+            problems.append(f"{source(name)}: unknown setting, ignored")
             continue
         if raw is None:
             continue
         typ = hints[f.name]
         if dataclasses.is_dataclass(typ):
-            values[f.name] = _structure(typ, raw, f"{where}.{wire_key}", problems)
+            values[f.name] = _structure(typ, raw, f"{where}.{wire_key}", problems, source)
             continue
         try:
             if typ is bool and not isinstance(raw, bool):
-                raise TypeError("expected true or false")
+                raise TypeError
             if typ in (int, float) and isinstance(raw, bool):
-                raise TypeError("expected a number")
+                raise TypeError
             if typ is str and not isinstance(raw, str):
-                raise TypeError("expected a string")
+                raise TypeError
+            if typ is int and isinstance(raw, float) and not raw.is_integer():
+                raise TypeError
             value = _converter.structure(raw, typ)
             if typ in (int, float) and value < 0:
-                raise ValueError("must not be negative")
-        except Exception as exc:  # cattrs raises several kinds; all mean "bad value"
+                raise ValueError
+        except Exception:  # cattrs raises several kinds; all mean "bad value"
+            expected = _EXPECTED.get(typ) or ("a list of strings" if typ == tuple[str, ...]
+                                              else "a list")
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
             # A key is never echoed, whatever its type (a number, a list...).
-            shown = f"a {type(raw).__name__}" if _SECRET_SETTING.search(wire_key) else repr(raw)
-            problems.append(f"qwen{where}.{wire_key}: {shown} is not valid ({exc}); "
-                            "using the default")
+            shown = "the value given" if _SECRET_SETTING.search(wire_key) else repr(raw)
+            problems.append(f"{source(name)}: {shown} is not {expected}; using the default "
+                            f"({_shown(default)})")
             continue
         values[f.name] = value.strip() if isinstance(value, str) else value
     return cls(**values)
 
 
-def _normalise_endpoint(ep: EndpointSettings, problems: list[str]) -> EndpointSettings:
+def _shown(value: Any) -> str:
+    """Return a default value the way a user writes it in settings."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return "[]" if not value else repr(list(value))
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _source_namer(lsp: Mapping[str, Any], env: Mapping[str, str]) -> Callable[[str], str]:
+    """Return a function that says where a setting's value came from: LSP or which env var."""
+
+    def lsp_value(name: str) -> Any:
+        node: Any = lsp
+        for part in name.split(".")[1:]:
+            if not isinstance(node, Mapping):
+                return None
+            node = node.get(part)
+        return node
+
+    def source(name: str) -> str:
+        if not _is_unset(lsp_value(name)):
+            return f"LSP setting {name}"
+        node: Any = env_view
+        for part in name.split(".")[1:]:
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if isinstance(node, str):  # the environment gave it: name the variable that holds it
+            for var in sorted(env, key=lambda v: not v.startswith("QWEN_LSP_")):
+                if (var.startswith(("QWEN_LSP_", "OPENAI_", "DASHSCOPE_"))
+                        and env[var].strip() == node.strip()):
+                    return f"environment variable {var}"
+        return f"LSP setting {name}"
+
+    env_view, _ = _env_layer(env)
+    return source
+
+
+def _normalise_endpoint(ep: EndpointSettings, problems: list[str], where: str = ".endpoint",
+                        source: Callable[[str], str] = _no_source) -> EndpointSettings:
     provider = ep.provider.strip().lower()
     if provider and provider not in _PROVIDER_ALIASES:
-        problems.append(f"qwen.endpoint.provider: {ep.provider!r} is unknown (use one of "
-                        f"{', '.join(PROVIDERS)}); guessing from the base URL")
+        problems.append(f"{source(f'qwen{where}.provider')}: {ep.provider!r} is unknown "
+                        f"(expected one of {', '.join(PROVIDERS)}); guessing from the base URL")
         provider = ""
     provider = _PROVIDER_ALIASES.get(provider, "")
     base_url = ep.base_url.rstrip("/")
     if base_url:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            problems.append(f"qwen.endpoint.baseUrl: {ep.base_url!r} is not an http(s) URL; "
-                            "using the default endpoint")
-            base_url = ""
+            # Never swap in another endpoint: requests fail, saying why, until it is fixed.
+            problems.append(f"{source(f'qwen{where}.baseUrl')}: {ep.base_url!r} is not a URL "
+                            "starting with http:// or https:// (for example "
+                            "http://127.0.0.1:8000/v1); no completions until it is fixed")
+            return dataclasses.replace(ep, provider=provider or "openai", base_url=base_url)
     if not provider:
         if not base_url:
             provider = "ollama"
@@ -308,27 +372,44 @@ def _normalise_endpoint(ep: EndpointSettings, problems: list[str]) -> EndpointSe
     return dataclasses.replace(ep, provider=provider, base_url=base_url)
 
 
-def resolve_settings(
-    lsp: Mapping[str, Any] | None, env: Mapping[str, str]
-) -> tuple[Settings, list[str]]:
-    """Resolve settings: LSP settings over environment over defaults; return them and problems."""
+def lsp_section(*layers: Any) -> dict[str, Any]:
+    """Merge LSP settings layers (later wins) into the `qwen` section.
+
+    The only place that unwraps the envelope: a layer may be the section itself or
+    ``{"qwen": section}``, and an empty section may arrive as ``[]`` (Lua cannot tell an
+    empty table from an empty list, so Neovim encodes ``{}`` that way).
+    """
+    out: dict[str, Any] = {}
+    for layer in layers:
+        if isinstance(layer, Mapping) and "qwen" in layer:
+            layer = layer["qwen"]
+        if isinstance(layer, Mapping):
+            out = merge_layers(out, layer)
+    return out
+
+
+def resolve_settings(lsp: Any, env: Mapping[str, str]) -> tuple[Settings, list[str]]:
+    """Resolve settings: LSP settings over environment over defaults; return them and problems.
+
+    `lsp` is one LSP settings layer or a tuple of them (initializationOptions, then
+    workspace/configuration), each as `lsp_section` accepts it.
+    """
     problems: list[str] = []
     env_layer, key_source = _env_layer(env)
-    lsp = lsp if isinstance(lsp, Mapping) else {}
-    if isinstance(lsp.get("qwen"), Mapping):  # accept {"qwen": {...}} as well as the section
-        lsp = lsp["qwen"]
+    lsp = lsp_section(*lsp) if isinstance(lsp, tuple) else lsp_section(lsp)
     lsp_key = lsp.get("endpoint", {}).get("apiKey") if isinstance(
         lsp.get("endpoint"), Mapping) else None
     if not _is_unset(lsp_key):
         key_source = "qwen.endpoint.apiKey"
     merged = merge_layers(env_layer, lsp)
+    source = _source_namer(lsp, env)
     s = _structure(Settings, {k: v for k, v in merged.items() if k != "apiKeySource"}, "",
-                   problems)
-    endpoint = _normalise_endpoint(s.endpoint, problems)
+                   problems, source)
+    endpoint = _normalise_endpoint(s.endpoint, problems, source=source)
     if _is_unset(endpoint.api_key):
-        key, source = _generic_key(env, s.endpoint.base_url.strip(), endpoint.base_url)
+        key, key_from = _generic_key(env, s.endpoint.base_url.strip(), endpoint.base_url)
         endpoint = dataclasses.replace(endpoint, api_key=key)
-        key_source = source
+        key_source = key_from
     completion, chat = s.completion, s.chat
     fallbacks = endpoint.fallbacks
     endpoint = _with_models(endpoint, completion.model, chat.model)
@@ -336,11 +417,13 @@ def resolve_settings(
     chat = dataclasses.replace(chat, model=endpoint.chat_model)
     endpoints = [endpoint]
     for i, raw in enumerate(fallbacks):
-        fallback = _structure(EndpointSettings, raw, f".endpoint.fallbacks[{i}]", problems)
+        fallback = _structure(EndpointSettings, raw, f".endpoint.fallbacks[{i}]", problems,
+                              source)
         if not fallback.base_url:
-            problems.append(f"qwen.endpoint.fallbacks[{i}]: needs a baseUrl; ignored")
+            problems.append(f"{source(f'qwen.endpoint.fallbacks[{i}]')}: needs a baseUrl; "
+                            "ignored")
             continue
-        fallback = _normalise_endpoint(fallback, problems)
+        fallback = _normalise_endpoint(fallback, problems, f".endpoint.fallbacks[{i}]", source)
         endpoints.append(_with_models(
             dataclasses.replace(fallback, latency_budget_ms=fallback.latency_budget_ms
                                 or endpoint.latency_budget_ms),
@@ -349,8 +432,12 @@ def resolve_settings(
         logs.add_secret(ep.api_key)
         logs.add_secret(urlsplit(ep.base_url).password)
     if completion.max_tokens == 0:
-        problems.append("qwen.completion.maxTokens: must be at least 1; using 128")
+        problems.append(f"{source('qwen.completion.maxTokens')}: 0 is not a whole number of "
+                        "at least 1; using the default (128)")
         completion = dataclasses.replace(completion, max_tokens=128)
+    if completion.disabled_languages:  # one spelling per language, whichever editor wrote it
+        completion = dataclasses.replace(completion, disabled_languages=tuple(
+            canonical_language(name) for name in completion.disabled_languages))
     if completion.max_lines == 0:
         completion = dataclasses.replace(completion, max_lines=1, single_line_only=True)
     raw_next = merged.get("nextEdit")

@@ -102,6 +102,7 @@ class FakeEndpoint:
         self.disconnects = 0
         self.completed = 0
         self.tls_failures = 0
+        self.connections = 0  # TCP connections accepted
         self._cond = threading.Condition()
         self._server = _Server(("127.0.0.1", port), self._handler_class(), tls)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -216,6 +217,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Keep test output quiet."""
 
     def handle(self) -> None:
+        self.ep._count("connections")
         conn = self.connection
         if isinstance(conn, ssl.SSLSocket):
             try:

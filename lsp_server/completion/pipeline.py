@@ -66,6 +66,9 @@ class CompletionInput:
     relative_path: str | None = None
     repo_name: str | None = None
     language: str | None = None
+    # The editor's language id in its canonical spelling (`canonical_language`), also for
+    # languages without a grammar; `completion.disabledLanguages` is matched against both.
+    language_id: str | None = None
     tab_size: int | None = None
     insert_spaces: bool | None = None
     received_at: float | None = None
@@ -286,7 +289,8 @@ class CompletionPipeline:
         settings = self._settings()
         cs = settings.completion
         self.stats.requests += 1
-        if not cs.enabled or (inp.language and inp.language in cs.disabled_languages):
+        if not cs.enabled or any(name in cs.disabled_languages
+                                 for name in (inp.language, inp.language_id) if name):
             return None
         if len(inp.text) > DEFAULT_MAX_FILE_BYTES:
             # A buffer the index would skip: only the cursor's surroundings are worked on.

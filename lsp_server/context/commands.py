@@ -10,6 +10,15 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
+from lsp_server.cli_inputs import (
+    EXIT_CODES_HELP,
+    check_directory,
+    check_may_send,
+    check_position,
+    read_text,
+    whole_number,
+)
+
 if TYPE_CHECKING:
     from lsp_server.model.client import ModelClient
 
@@ -21,47 +30,67 @@ _FIT_ROUNDS = 3
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the repository-context subcommands to the CLI."""
     index = subparsers.add_parser(
-        "index", help="build or refresh the persistent repository index",
+        "index",
+        help="build or refresh the persistent repository index",
         description="Scan ROOT (honouring .gitignore and .qwenignore), parse what changed, and "
-                    "print files, symbols, re-parsed vs reused, skips by reason, time, memory.")
+        "print files, symbols, re-parsed vs reused, skips by reason, time, memory. "
+        "The index stays on this machine, in the user cache directory.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     index.add_argument("root", metavar="ROOT")
     index.add_argument("--json", action="store_true", help="print the figures as JSON")
-    index.add_argument("--workers", type=int, default=2, help="parser processes (default 2)")
+    index.add_argument(
+        "--workers",
+        type=whole_number(1),
+        default=2,
+        help="parser processes, at least 1 (default 2)",
+    )
     index.set_defaults(func=_index)
 
     context = subparsers.add_parser(
-        "context", help="print the exact prompt the server would send for a cursor",
+        "context",
+        help="print the exact prompt the server would send for a cursor",
         description="Print the repository-level FIM prompt for a cursor (0-based line and "
-                    "UTF-16 character), using the persistent index of ROOT.")
+        "UTF-16 character), using the persistent index of ROOT.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     context.add_argument("--root", required=True)
     context.add_argument("--file", required=True, help="the current file")
     context.add_argument("--line", type=int, required=True)
     context.add_argument("--character", type=int, required=True)
     context.add_argument("--text-file", help="stands in for the unsaved buffer of --file")
     budget = context.add_mutually_exclusive_group()
-    budget.add_argument("--budget-chars", type=int, help="cap for the cross-file context part")
-    budget.add_argument("--budget-tokens", type=int,
-                        help="the same cap, in tokens: counted by the configured endpoint's "
-                        "tokenizer when it has one (vLLM, llama.cpp), else estimated")
-    context.add_argument("--json", action="store_true",
-                         help="print {prompt, snippets, timings_ms} as JSON")
+    budget.add_argument(
+        "--budget-chars", type=whole_number(0), help="cap for the cross-file context part"
+    )
+    budget.add_argument(
+        "--budget-tokens",
+        type=whole_number(0),
+        help="the same cap, in tokens: counted by the configured endpoint's "
+        "tokenizer when it has one (vLLM, llama.cpp), else estimated",
+    )
+    context.add_argument(
+        "--json", action="store_true", help="print {prompt, snippets, timings_ms} as JSON"
+    )
     context.set_defaults(func=_context)
 
 
 def _index(args: argparse.Namespace) -> int:
     from lsp_server.context.engine import RepoContext
 
-    root = os.path.abspath(args.root)
-    if not os.path.isdir(root):
-        print(f"qwen-lsp: {args.root} is not a directory", file=sys.stderr)
-        return 2
+    root = check_directory(args.root)
     engine = RepoContext([root], workers=args.workers)
     try:
         stats = engine.build_sync()
+        stores = engine.index.store_files()
     finally:
         engine.close()
     figures = stats.as_dict()
     figures["root"] = root
+    figures["index_files"] = stores
+    figures["index_mb"] = round(_disk_mb(stores), 1)
     if args.json:
         print(json.dumps(figures, indent=2))
         return 0
@@ -74,12 +103,30 @@ def _index(args: argparse.Namespace) -> int:
     print(f"skipped    {skipped}")
     print(f"seconds    {stats.seconds:.2f}")
     print(f"peak RSS   {stats.peak_rss_mb:.0f} MB")
+    for store in stores:
+        print(f"stored in  {store} ({_disk_mb([store]):.1f} MB)")
+    print(
+        "The index stays on this machine: nothing in it is sent anywhere. Delete that file "
+        f"(or all of {os.path.dirname(stores[0]) if stores else 'the index directory'}) "
+        "to drop it; it is rebuilt when needed."
+    )
     return 0
+
+
+def _disk_mb(stores: list[str]) -> float:
+    """Return the size of index files on disk, with their sqlite journals, in MB."""
+    total = 0
+    for store in stores:
+        for part in (store, f"{store}-wal", f"{store}-shm"):
+            try:
+                total += os.path.getsize(part)
+            except OSError:
+                pass
+    return total / 2**20
 
 
 def _context(args: argparse.Namespace) -> int:
     from lsp_server.context.engine import RepoContext
-    from lsp_server.context.files import read_text
     from lsp_server.model.tokens import TokenMeter
     from lsp_server.outbound import gate
     from lsp_server.positions import offset_at
@@ -87,35 +134,28 @@ def _context(args: argparse.Namespace) -> int:
     from lsp_server.settings import CompletionSettings
 
     started = time.perf_counter()
-    root = os.path.abspath(args.root)
+    root = check_directory(args.root)
     path = os.path.abspath(args.file)
-    source = args.text_file or args.file
-    try:
-        text = read_text(source)
-    except OSError as exc:
-        print(f"qwen-lsp: cannot read {source}: {exc.strerror}", file=sys.stderr)
-        return 2
+    text = read_text(args.text_file or args.file)
+    check_position(text, args.line, args.character, args.text_file or args.file)
     defaults = CompletionSettings()
     meter = TokenMeter()
     counter: ModelClient | None = None
     if args.budget_chars is not None:
-        budget = max(0, args.budget_chars)
+        budget = args.budget_chars
     elif args.budget_tokens is not None:
         counter = _token_counter()
-        budget = meter.chars(max(0, args.budget_tokens))
+        budget = meter.chars(args.budget_tokens)
     else:
         budget = defaults.prefix_chars  # what the server passes
     engine = RepoContext([root])
     runner = asyncio.Runner()  # one loop for every count: the client's connections live on it
     try:
+        check_may_send(args.file, lambda _: engine.may_send(path))
         t0 = time.perf_counter()
         stats = engine.build_sync()
         t1 = time.perf_counter()
         offset = offset_at(text, args.line, args.character)
-        if not engine.may_send(path):
-            print(f"qwen-lsp: {args.file} is secret or ignored; the server sends nothing for it",
-                  file=sys.stderr)
-            return 3
         explained = engine.explain(path, text, offset, budget)
         context_tokens: int | None = None
         for _ in range(_FIT_ROUNDS if counter is not None else 0):
@@ -129,8 +169,7 @@ def _context(args: argparse.Namespace) -> int:
             budget = int(budget * args.budget_tokens / count.tokens * 0.97)
             explained = engine.explain(path, text, offset, budget)
             context_tokens = None
-        prefix, suffix = split_document(text, offset, defaults.prefix_chars,
-                                        defaults.suffix_chars)
+        prefix, suffix = split_document(text, offset, defaults.prefix_chars, defaults.suffix_chars)
         suffix = fit_suffix(suffix, defaults.suffix_chars, prefix, explained.files)
         rel = engine.index.relpath(path)
         prompt = gate().fim_prompt(prefix, suffix, repo_name=os.path.basename(root),
@@ -144,16 +183,38 @@ def _context(args: argparse.Namespace) -> int:
     timings["index"] = round((t1 - t0) * 1e3, 3)
     timings["command"] = round((time.perf_counter() - started) * 1e3, 3)
     if args.json:
-        snippets = [{"path": s.rel, "start_line": s.start_line, "end_line": s.end_line,
-                     "source": s.source, "score": s.score} for s in explained.snippets]
+        snippets = [
+            {
+                "path": s.rel,
+                "start_line": s.start_line,
+                "end_line": s.end_line,
+                "source": s.source,
+                "score": s.score,
+            }
+            for s in explained.snippets
+        ]
         report: dict = {"prompt": prompt, "snippets": snippets, "timings_ms": timings}
         if args.budget_tokens is not None:
-            report["tokens"] = {"budget": args.budget_tokens, "counted_by": meter.source,
-                                "context": context_tokens if context_tokens is not None
-                                else meter.tokens(len(context_part(explained.files)))}
-        print(json.dumps({**report,
-                          "index": {"files": stats.files, "reparsed": stats.parsed,
-                                    "reused": stats.reused}}, indent=2))
+            report["tokens"] = {
+                "budget": args.budget_tokens,
+                "counted_by": meter.source,
+                "context": context_tokens
+                if context_tokens is not None
+                else meter.tokens(len(context_part(explained.files))),
+            }
+        print(
+            json.dumps(
+                {
+                    **report,
+                    "index": {
+                        "files": stats.files,
+                        "reparsed": stats.parsed,
+                        "reused": stats.reused,
+                    },
+                },
+                indent=2,
+            )
+        )
     else:
         sys.stdout.write(prompt)
         if not prompt.endswith("\n"):

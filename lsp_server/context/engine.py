@@ -9,7 +9,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from cachetools import LRUCache
@@ -127,6 +127,9 @@ class RepoContext:
         self._recent: deque[RecentEdit] = deque(maxlen=MAX_RECENT_EDITS)
         # Disk refreshes after file events run here, one at a time, off the event loop.
         self._maintenance = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qwen-index")
+        # Open buffers are re-parsed here after a pause (tens of ms for a large file), so
+        # that the event loop stays free for the completion request the pause brings.
+        self._reparser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qwen-reparse")
         self._closed = False
         # Blocks repeat from keystroke to keystroke: redact each distinct text once.
         self._redacted: LRUCache[str, str] = LRUCache(maxsize=512)
@@ -198,6 +201,7 @@ class RepoContext:
         for doc in self._open.values():
             if doc.handle is not None:
                 doc.handle.cancel()
+        self._reparser.shutdown(wait=True, cancel_futures=True)
         self._maintenance.shutdown(wait=True, cancel_futures=True)
         self.index.close()
 
@@ -234,7 +238,36 @@ class RepoContext:
             return
         if doc.handle is not None:
             doc.handle.cancel()
-        doc.handle = loop.call_later(REPARSE_DELAY_S, self._reparse, path)
+        doc.handle = loop.call_later(REPARSE_DELAY_S, self._reparse_in_background, path, loop)
+
+    def _reparse_in_background(self, path: str, loop: asyncio.AbstractEventLoop) -> None:
+        """Re-parse an open buffer on the reparse thread; adopt its symbols on the loop."""
+        doc = self._open.get(path)
+        if doc is None or doc.language is None or self._closed:
+            return
+        doc.handle = None
+        if doc.parsed_text is doc.text and doc.symbols is not None:
+            return
+        text, language = doc.text, doc.language
+
+        def parsed(future: Future[FileEntry]) -> None:
+            if not future.cancelled() and future.exception() is None:
+                loop.call_soon_threadsafe(self._adopt, path, text, future.result())
+
+        try:
+            future = self._reparser.submit(self.index.set_overlay, path, text, language)
+        except RuntimeError:  # shut down meanwhile
+            return
+        future.add_done_callback(parsed)
+
+    def _adopt(self, path: str, text: str, entry: FileEntry) -> None:
+        doc = self._open.get(path)
+        if doc is None:  # closed while it was parsed: the disk version is what counts
+            if not self._closed:
+                self.index.clear_overlay(path)
+            return
+        doc.symbols = entry.symbols
+        doc.parsed_text = text
 
     def _set_oversize(self, path: str) -> None:
         """Leave a buffer over the file-size limit out of the index, as a file on disk is."""

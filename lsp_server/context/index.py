@@ -375,6 +375,10 @@ class RepoIndex:
                 best = scanner
         return best
 
+    def store_files(self) -> list[str]:
+        """Return the on-disk index files opened so far (one sqlite file per root)."""
+        return [store.path for store in self._stores.values()]
+
     def relpath(self, path: str) -> str:
         """Return the path relative to its root, or a cleaned absolute path outside all roots."""
         scanner = self.scanner_for(path)
@@ -502,13 +506,18 @@ class RepoIndex:
                 self._by_container.setdefault(d.container, []).append((e.path, i))
 
     def _unindex_entry(self, e: FileEntry) -> None:
-        for d in e.symbols.definitions:
-            for table, key in ((self._by_name, d.name), (self._by_container, d.container)):
+        # Once per distinct name: a file with thirty `__init__`s would otherwise filter the
+        # workspace's longest list thirty times (hundreds of ms on the standard library).
+        names = {d.name for d in e.symbols.definitions}
+        containers = {d.container for d in e.symbols.definitions}
+        for table, keys in ((self._by_name, names), (self._by_container, containers)):
+            for key in keys:
                 if not key:
                     continue
                 refs = table.get(key)
                 if refs:
-                    kept = [r for r in refs if r[0] != e.path]
+                    path = e.path
+                    kept = [r for r in refs if r[0] != path]
                     if kept:
                         table[key] = kept
                     else:

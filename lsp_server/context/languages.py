@@ -25,11 +25,16 @@ class LanguageSpec:
 LANGUAGES: tuple[LanguageSpec, ...] = (
     LanguageSpec("python", (".py", ".pyi"), ("python",), "tree_sitter_python"),
     LanguageSpec(
-        "javascript", (".js", ".mjs", ".cjs", ".jsx"), ("javascript", "javascriptreact"),
+        "javascript",
+        (".js", ".mjs", ".cjs", ".jsx"),
+        ("javascript", "javascriptreact"),
         "tree_sitter_javascript",
     ),
     LanguageSpec(
-        "typescript", (".ts", ".mts", ".cts"), ("typescript",), "tree_sitter_typescript",
+        "typescript",
+        (".ts", ".mts", ".cts"),
+        ("typescript",),
+        "tree_sitter_typescript",
         "language_typescript",
     ),
     LanguageSpec("tsx", (".tsx",), ("typescriptreact",), "tree_sitter_typescript", "language_tsx"),
@@ -38,7 +43,9 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     LanguageSpec("java", (".java",), ("java",), "tree_sitter_java"),
     LanguageSpec("c", (".c", ".h"), ("c",), "tree_sitter_c"),
     LanguageSpec(
-        "cpp", (".cc", ".cpp", ".cxx", ".hpp", ".hh", ".hxx", ".c++", ".h++"), ("cpp",),
+        "cpp",
+        (".cc", ".cpp", ".cxx", ".hpp", ".hh", ".hxx", ".c++", ".h++"),
+        ("cpp",),
         "tree_sitter_cpp",
     ),
 )
@@ -46,6 +53,37 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
 _BY_NAME = {spec.name: spec for spec in LANGUAGES}
 _BY_EXTENSION = {ext: spec.name for spec in LANGUAGES for ext in spec.extensions}
 _BY_LANGUAGE_ID = {lid: spec.name for spec in LANGUAGES for lid in spec.language_ids}
+
+# Other spellings editors use for one language: VS Code's ids, Neovim's filetypes, and ours.
+# Every language name the server compares (a document's languageId, the entries of
+# `completion.disabledLanguages`) goes through `canonical_language` first.
+LANGUAGE_ALIASES: dict[str, str] = {
+    **{spec.name: spec.name for spec in LANGUAGES},
+    **_BY_LANGUAGE_ID,
+    "py": "python",
+    "python3": "python",
+    "js": "javascript",
+    "jsx": "javascript",
+    "javascript.jsx": "javascript",
+    "ts": "typescript",
+    "typescript.tsx": "tsx",
+    "golang": "go",
+    "rs": "rust",
+    "c++": "cpp",
+    "sh": "shellscript",
+    "bash": "shellscript",
+    "text": "plaintext",
+}
+
+
+def canonical_language(name: str) -> str:
+    """Return the one name the server uses for a language id, filetype or setting entry.
+
+    Names without an alias (languages we have no grammar for, say ``markdown``) come back
+    lower-cased, so that comparing them still works.
+    """
+    key = name.strip().lower()
+    return LANGUAGE_ALIASES.get(key, key)
 
 
 def language_for_path(path: str) -> str | None:
@@ -55,8 +93,8 @@ def language_for_path(path: str) -> str | None:
 
 def language_for_document(path: str, language_id: str | None = None) -> str | None:
     """Return the language of a document, trusting the editor's language id over the extension."""
-    if language_id and language_id in _BY_LANGUAGE_ID:
-        return _BY_LANGUAGE_ID[language_id]
+    if language_id and canonical_language(language_id) in _BY_NAME:
+        return canonical_language(language_id)
     return language_for_path(path)
 
 

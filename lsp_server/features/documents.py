@@ -10,7 +10,7 @@ from urllib.parse import unquote
 
 from pygls.uris import to_fs_path
 
-from lsp_server.context.languages import language_for_document
+from lsp_server.context.languages import canonical_language, language_for_document
 from lsp_server.nextedit.service import NextEditRequest
 from lsp_server.server import QwenLanguageServer
 
@@ -27,6 +27,7 @@ class Document:
     language: str | None
     encoding: str
     repo: str | None = None
+    language_id: str | None = None  # the editor's, in its canonical spelling
 
 
 def _folder_of(ls: QwenLanguageServer, path: str) -> tuple[str, str] | None:
@@ -48,10 +49,22 @@ def document(ls: QwenLanguageServer, uri: str) -> Document | None:
     folder = _folder_of(ls, path) if path else None
     if folder is not None:
         rel, repo = os.path.relpath(path, folder[0]).replace(os.sep, "/"), folder[1]
-    encoding = str(getattr(doc.position_codec.encoding, "value", None)
-                   or doc.position_codec.encoding or "utf-16")
-    return Document(uri, path, rel, doc.source, doc.version,
-                    language_for_document(path or uri, doc.language_id), encoding, repo)
+    encoding = str(
+        getattr(doc.position_codec.encoding, "value", None)
+        or doc.position_codec.encoding
+        or "utf-16"
+    )
+    return Document(
+        uri,
+        path,
+        rel,
+        doc.source,
+        doc.version,
+        language_for_document(path or uri, doc.language_id),
+        encoding,
+        repo,
+        canonical_language(doc.language_id) if doc.language_id else None,
+    )
 
 
 def workspace_root(ls: QwenLanguageServer, path: str) -> str | None:

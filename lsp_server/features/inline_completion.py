@@ -22,6 +22,7 @@ ACCEPT_COMMAND = "qwen.didAccept"
 ACCEPT_EDIT_COMMAND = "qwen.didAcceptEdit"  # registered with next-edit suggestions
 PARTIAL_ACCEPT_NOTIFICATION = "qwen/didPartiallyAccept"
 STATS_REQUEST = "qwen/stats"
+_BUSY_AFTER_S = 0.1
 
 
 def _rss_bytes() -> int:
@@ -65,19 +66,24 @@ def register(server: QwenLanguageServer) -> None:
             relative_path=doc.rel if doc.path else None,
             repo_name=doc.repo,
             language=doc.language,
+            language_id=doc.language_id,
             received_at=received,
         )
         explicit = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
-        ls.set_status("requesting")
-        if ls.next_edit.enabled():
-            bridged = await _next_edit_on_line(ls, doc, inp.offset, explicit, received)
-            if bridged is not None:
-                return bridged
+        # Say "requesting" only for a request still running after a moment: a quick one
+        # needs no spinner, and the notification stays off the way to the endpoint.
+        busy = asyncio.get_running_loop().call_later(_BUSY_AFTER_S, ls.set_status, "requesting")
         try:
+            if ls.next_edit.enabled():
+                bridged = await _next_edit_on_line(ls, doc, inp.offset, explicit, received)
+                if bridged is not None:
+                    return bridged
             completion = await ls.pipeline.complete(inp, explicit=explicit)
         except ModelError as err:
             ls.report_model_error(err)
             return None
+        finally:
+            busy.cancel()
         ls.report_model_ok()
         ls.set_status("idle")
         current = ls.workspace.text_documents.get(unquote(uri))

@@ -137,6 +137,10 @@ class ModelClient:
                 if text:
                     yield text
                 if finished:
+                    # The model stopped by itself: read the stream's end, so that the
+                    # connection goes back to the pool instead of being dropped (a new one
+                    # costs a TCP, and often a TLS, handshake on the next keystroke).
+                    await _drain(events)
                     return
 
     async def stream_chat(self, req: ChatRequest) -> AsyncIterator[ChatDelta]:
@@ -208,6 +212,11 @@ class ModelClient:
                               f"TLS handshake with {where} failed ({_short(cause or exc)}): "
                               "check that the URL's scheme is right, and for a private CA set "
                               "qwen.endpoint.caBundle (or SSL_CERT_FILE)")
+        if isinstance(exc, httpx.UnsupportedProtocol):
+            return ModelError(ErrorKind.UNREACHABLE,
+                              f"{self.endpoint.base_url!r} is not a URL starting with http:// or "
+                              "https://: set qwen.endpoint.baseUrl (or QWEN_LSP_BASE_URL) to "
+                              "the endpoint's URL, for example http://127.0.0.1:8000/v1")
         if isinstance(exc, httpx.ConnectError):
             hint = ("start it with `ollama serve` (and `ollama pull MODEL`)"
                     if self.endpoint.provider == "ollama"
@@ -305,6 +314,18 @@ async def _read_capped(response: httpx.Response) -> bytes:
     return bytes(data[:_MAX_ERROR_BODY])
 
 
+# How long the end of a finished stream is waited for before its connection is dropped.
+_DRAIN_SECONDS = 0.25
+
+
+async def _drain(events: AsyncIterator[Any]) -> None:
+    """Consume what is left of a finished stream, briefly; a server that dawdles loses."""
+    with contextlib.suppress(TimeoutError, httpx.HTTPError, ModelError):
+        async with asyncio.timeout(_DRAIN_SECONDS):
+            async for _ in events:
+                pass
+
+
 def json_body(body: Any) -> dict[str, Any]:
     """Return httpx arguments sending `body` as UTF-8 JSON; every request body goes through here.
 
@@ -351,7 +372,8 @@ async def _sse_events(response: httpx.Response, where: str) -> AsyncIterator[dic
     """Yield the JSON `data` of each server-sent event; `[DONE]` ends the stream."""
     data: list[str] = []
     size = 0
-    async for line in _lines(response, where):
+    lines = _lines(response, where)
+    async for line in lines:
         if line:
             field, _, value = line.partition(":")
             if field == "data":
@@ -365,6 +387,7 @@ async def _sse_events(response: httpx.Response, where: str) -> AsyncIterator[dic
             continue
         text, data, size = "\n".join(data), [], 0
         if text.strip() == "[DONE]":
+            await _drain(lines)  # the body's end: then the connection can be reused
             return
         if text.strip():
             yield _parse_json(text, response)

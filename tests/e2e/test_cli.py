@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -12,13 +13,17 @@ from tests.fake_endpoint import FakeEndpoint, Reply
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "lsp_server", *args], capture_output=True,
-                          text=True, timeout=60, env={**CLEAN_ENV, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "lsp_server", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**CLEAN_ENV, **(env or {})},
+    )
 
 
 def endpoint_env(ep: FakeEndpoint, **extra: str) -> dict[str, str]:
-    return {"QWEN_LSP_BASE_URL": f"{ep.url}/v1", "QWEN_LSP_COMPLETION_MODEL": "qwen-test",
-            **extra}
+    return {"QWEN_LSP_BASE_URL": f"{ep.url}/v1", "QWEN_LSP_COMPLETION_MODEL": "qwen-test", **extra}
 
 
 def test_help_documents_every_subcommand():
@@ -41,7 +46,8 @@ def test_complete_uses_repository_context(endpoint: FakeEndpoint, tmp_path: Path
     (tmp_path / ".git").mkdir()
     (tmp_path / "util.py").write_text(
         'def parse_row(line: str) -> list[str]:\n    """Split a CSV row."""\n'
-        '    return line.split(",")\n')
+        '    return line.split(",")\n'
+    )
     (tmp_path / "pkg").mkdir()
     main = tmp_path / "pkg" / "main.py"
     main.write_text("from util import parse_row\n\nfields = \n")
@@ -95,8 +101,9 @@ def test_doctor_missing_model(endpoint: FakeEndpoint):
 
 
 def test_doctor_unreachable_ollama_says_how_to_start_it():
-    proc = run("doctor", env={"QWEN_LSP_BASE_URL": "http://127.0.0.1:9",
-                              "QWEN_LSP_PROVIDER": "ollama"})
+    proc = run(
+        "doctor", env={"QWEN_LSP_BASE_URL": "http://127.0.0.1:9", "QWEN_LSP_PROVIDER": "ollama"}
+    )
     assert proc.returncode == 1 and "ollama serve" in proc.stdout
 
 
@@ -126,3 +133,137 @@ def test_next_edit_prints_prompt_and_edits(endpoint: FakeEndpoint, tmp_path: Pat
     only = run(*args, "--prompt-only", env=env)
     assert only.returncode == 0 and "--- edits ---" not in only.stdout
     assert len(endpoint.generation_requests()) == 2
+
+
+# -- every subcommand checks its arguments the same way -------------------------------------
+def five_lines(tmp_path: Path) -> Path:
+    src = tmp_path / "app.py"
+    src.write_text("a = 1\nb = 2\nc = 3\nd = 4\ne = 5\n")
+    return src
+
+
+def test_complete_refuses_positions_outside_the_file(endpoint: FakeEndpoint, tmp_path: Path):
+    src = five_lines(tmp_path)
+    for location, words in (
+        (f"{src}:999:0", "line 999 is outside"),
+        (f"{src}:-1:0", "line -1 is outside"),
+        (f"{src}:0:99", "character 99 is outside line 0"),
+    ):
+        proc = run("complete", location, env=endpoint_env(endpoint))
+        assert proc.returncode == 2, (location, proc.stderr)
+        assert words in proc.stderr and "Traceback" not in proc.stderr
+    assert endpoint.generation_requests() == []  # nothing was sent for a clamped position
+
+
+def test_complete_says_a_secret_file_is_never_sent(endpoint: FakeEndpoint, tmp_path: Path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("API_TOKEN=abcdef\n")
+    proc = run("complete", f"{env_file}:0:6", env=endpoint_env(endpoint))
+    assert proc.returncode == 3, proc.stderr
+    assert "never sent" in proc.stderr and "no suggestion" not in proc.stderr
+    assert endpoint.generation_requests() == []
+
+
+def test_context_checks_like_complete(tmp_path: Path):
+    src = five_lines(tmp_path)
+    blob = tmp_path / "blob.bin"
+    blob.write_bytes(b"\x7fELF\x00\x01\x02" * 50)
+
+    def context(root: Path | str, file: Path, line: int = 0) -> subprocess.CompletedProcess:
+        return run(
+            "context",
+            "--root",
+            str(root),
+            "--file",
+            str(file),
+            "--line",
+            str(line),
+            "--character",
+            "0",
+        )
+
+    proc = context("/nonexistent", src)
+    assert proc.returncode == 2 and "/nonexistent is not a directory" in proc.stderr
+    proc = context(tmp_path, blob)
+    assert proc.returncode == 2 and "binary" in proc.stderr and proc.stdout == ""
+    proc = context(tmp_path, src, line=999)
+    assert proc.returncode == 2 and "line 999 is outside" in proc.stderr
+    assert context(tmp_path, src, line=5).returncode == 0  # the empty line after the last \n
+
+
+def test_index_and_log_level_refuse_bad_values(tmp_path: Path):
+    proc = run("index", "--workers", "-3", str(tmp_path))
+    assert proc.returncode == 2 and "at least 1" in proc.stderr
+    proc = run("--log-level", "abc", "doctor")
+    assert proc.returncode == 2 and "DEBUG, INFO" in proc.stderr
+    # From the environment (an editor's, say) it is reported, and INFO used.
+    proc = run("--help", env={"QWEN_LSP_LOG_LEVEL": "loud"})
+    assert proc.returncode == 0
+    assert (
+        "QWEN_LSP_LOG_LEVEL: expected one of DEBUG" in proc.stderr and "using INFO" in proc.stderr
+    )
+
+
+def test_index_says_where_the_index_lives_and_how_to_delete_it(tmp_path: Path):
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / "m.py").write_text("def f():\n    return 1\n")
+    cache = tmp_path / "cache"
+    proc = run("index", str(tmp_path / "repo"), env={"XDG_CACHE_HOME": str(cache)})
+    assert proc.returncode == 0, proc.stderr
+    assert f"stored in  {cache}/qwen-lsp/index/repo-" in proc.stdout
+    assert "stays on this machine" in proc.stdout and "Delete" in proc.stdout
+
+
+def test_help_documents_the_exit_codes():
+    for args in (("--help",), ("context", "--help"), ("index", "--help")):
+        out = run(*args).stdout
+        assert "exit codes:" in out and "3  the file is secret or ignored" in out
+
+
+def test_serving_in_a_terminal_says_so_and_stops_on_ctrl_c():
+    import os
+    import pty
+    import select
+    import signal
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: stdin, stdout and stderr are the terminal
+        os.execvpe(sys.executable, [sys.executable, "-m", "lsp_server"], CLEAN_ENV)
+    try:
+        output = b""
+        deadline = time.monotonic() + 30
+        while b"--help" not in output and time.monotonic() < deadline:
+            if not select.select([fd], [], [], 0.2)[0]:
+                continue
+            try:
+                output += os.read(fd, 1024)
+            except OSError:
+                break
+        assert b"qwen-lsp: serving LSP on stdio; editors start this for you" in output
+        os.kill(pid, signal.SIGINT)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("qwen-lsp ignored Ctrl-C")
+        with contextlib.suppress(OSError):
+            output += os.read(fd, 4096)
+        assert os.waitstatus_to_exitcode(status) == 130
+        assert b"Traceback" not in output
+    finally:
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(fd)
+
+
+def test_doctor_names_where_a_bad_base_url_came_from():
+    for url in ("htp://x", "localhost:8000/v1"):
+        proc = run("doctor", env={"QWEN_LSP_BASE_URL": url})
+        assert proc.returncode == 1
+        assert f"environment variable QWEN_LSP_BASE_URL: {url!r} is not a URL" in proc.stdout
+        assert "ollama" not in proc.stdout.lower() and "11434" not in proc.stdout

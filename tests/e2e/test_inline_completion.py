@@ -351,3 +351,43 @@ async def test_token_budgets_follow_the_endpoints_own_tokenizer(
     assert await inline(client, uri, 399, 10) is not None
     second = endpoint.generation_requests()[-1].body["prompt"]
     assert len(second) <= 600 * 2.0 and len(second) < 0.75 * len(first)
+
+
+async def test_finished_answers_keep_their_connection_for_the_next_keystroke(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    # A stream the model ended itself is read to its end, so its connection is reused: a new
+    # one would cost a TCP (and, remotely, a TLS) handshake on every keystroke.
+    await start(client, endpoint_options(endpoint), tmp_path)
+    endpoint.default = Reply(text="1")
+    uri = open_doc(client, tmp_path / "k.py", "value = \n")
+    for i in range(5):
+        insert(client, uri, i + 2, 0, 8 + i, "x")
+        result = await inline(client, uri, 0, 9 + i, invoked=True)
+        assert result is not None and result.items[0].insert_text == "1"
+    assert len(endpoint.generation_requests()) == 5
+    assert endpoint.connections == 1 and endpoint.disconnects == 0
+
+
+async def test_requesting_is_said_only_for_requests_that_take_a_while(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    # Quick answers send no status on their way to the endpoint (nor a spinner that
+    # flickers); a slow one still shows "requesting", then "idle". Every request used to.
+    await start(client, endpoint_options(endpoint), tmp_path)
+    statuses = STATUS[id(client)]
+    uri = open_doc(client, tmp_path / "q.py", "value = \n")
+    endpoint.default = Reply(text="1")
+    assert await inline(client, uri, 0, 8, invoked=True) is not None  # warm up
+    before = len(statuses)
+    for i in range(6):
+        insert(client, uri, i + 2, 0, 8 + i, "x")
+        assert await inline(client, uri, 0, 9 + i, invoked=True) is not None
+    await asyncio.sleep(0.3)
+    # A loaded machine may make one or two slow; six quick ones used to say it six times.
+    assert len([s for s in statuses[before:] if s.state == "requesting"]) <= 3
+    endpoint.script(Reply(text="2", delay=0.6))
+    insert(client, uri, 8, 0, 14, "x")
+    assert await inline(client, uri, 0, 15, invoked=True) is not None
+    states = [s.state for s in statuses]
+    assert "requesting" in states and states[-1] == "idle", states

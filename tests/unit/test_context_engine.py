@@ -224,3 +224,33 @@ def test_context_holds_still_while_editing_nearby(tmp_path: Path) -> None:
     engine.context_files(str(main), far, len(far) - 1, 800)
     assert engine._epochs[str(main)].line == far.count("\n", 0, len(far) - 1)
     engine.close()
+
+
+async def test_open_buffers_are_reparsed_off_the_event_loop(root: Path, tmp_path: Path) -> None:
+    # Parsing a large buffer takes tens of ms: on the loop, it would hold up the completion
+    # request that a pause in typing brings.
+    import threading
+
+    engine = RepoContext([str(root)], cache_dir=str(tmp_path / "cache"))
+    engine.build_sync()
+    threads: list[str] = []
+    set_overlay = engine.index.set_overlay
+
+    def recording(*args: object) -> object:
+        threads.append(threading.current_thread().name)
+        return set_overlay(*args)
+
+    engine.index.set_overlay = recording  # type: ignore[method-assign]
+    models = root / "shop" / "models.py"
+    engine.document_changed(str(models), models.read_text())
+    engine.document_changed(str(models), models.read_text() + "\ndef fresh_name():\n    pass\n")
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        doc = engine._open[str(models)]
+        if doc.symbols is not None and any(
+                d.name == "fresh_name" for d in doc.symbols.definitions):
+            break
+    else:
+        raise AssertionError("the edited buffer was never re-parsed")
+    assert threads and all(name.startswith("qwen-reparse") for name in threads)
+    engine.close()

@@ -105,7 +105,8 @@ def test_bad_values_are_reported_and_replaced_by_defaults():
     for name in ("maxTokens", "temperature", "enabled", "bogus", "baseUrl", "provider"):
         assert name in text
     assert s.completion.max_tokens == 128 and s.completion.enabled is True
-    assert s.endpoint.provider == "ollama"
+    # A bad URL is kept (requests fail saying why) instead of quietly meaning Ollama.
+    assert (s.endpoint.provider, s.endpoint.base_url) == ("openai", "ftp://x")
 
 
 def test_provider_guessed_from_url_and_v1_added_for_openai():
@@ -125,3 +126,42 @@ def test_the_key_is_never_in_repr_or_description():
 def test_envelope_with_section_name_is_accepted():
     s, _ = resolve_settings({"qwen": {"completion": {"model": "m"}}}, {})
     assert s.completion.model == "m"
+
+
+def test_bad_values_are_explained_in_the_users_words():
+    _, problems = resolve_settings({"completion": {"maxTokens": "abc", "enabled": "yes"}}, {})
+    assert problems == [
+        "LSP setting qwen.completion.maxTokens: 'abc' is not a whole number (0 or more); "
+        "using the default (128)",
+        "LSP setting qwen.completion.enabled: 'yes' is not true or false; using the default "
+        "(true)",
+    ]
+    assert not any("invalid literal" in p or "int()" in p for p in problems)
+
+
+def test_a_bad_base_url_names_its_source_and_is_not_replaced_by_ollama():
+    for url in ("htp://x", "localhost:8000/v1"):
+        s, problems = resolve_settings(None, {"QWEN_LSP_BASE_URL": url})
+        assert len(problems) == 1
+        assert problems[0].startswith(f"environment variable QWEN_LSP_BASE_URL: {url!r} is not "
+                                      "a URL starting with http:// or https://")
+        assert "qwen.endpoint.baseUrl" not in problems[0] and "Ollama" not in problems[0]
+        assert s.endpoint.provider != "ollama" and s.endpoint.base_url == url
+    _, problems = resolve_settings({"endpoint": {"baseUrl": "htp://y"}},
+                                   {"QWEN_LSP_BASE_URL": "http://ok:8000/v1"})
+    assert problems[0].startswith("LSP setting qwen.endpoint.baseUrl: 'htp://y'")
+
+
+def test_an_empty_section_may_arrive_as_a_list_in_or_out_of_its_envelope():
+    for layer in ({"qwen": []}, [], {"qwen": {}}, {}):
+        s, problems = resolve_settings(layer, {})
+        assert problems == [], layer
+    s, problems = resolve_settings(({"qwen": []}, {"qwen": {"completion": {"model": "m"}}}), {})
+    assert problems == [] and s.completion.model == "m"
+
+
+def test_a_bad_api_key_value_is_not_echoed():
+    _, problems = resolve_settings({"endpoint": {"apiKey": 987654321987}}, {})
+    assert problems and "987654321987" not in problems[0]
+    assert problems[0].startswith("LSP setting qwen.endpoint.apiKey: the value given is not "
+                                  "a string")
