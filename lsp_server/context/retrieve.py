@@ -439,6 +439,7 @@ class _State:
         self.scope: frozenset[str] = frozenset()  # set by _imports: see _in_scope
         self.bindings: dict[str, list[tuple[FileEntry, Definition]]] = {}
         self.module_aliases: dict[str, list[str]] = {}
+        self.qualified: dict[str, list[tuple[FileEntry, Definition]]] = {}  # Go `pkg.Name`
         self.type_weights: dict[str, float] = {}
         self.directory = _dirname(path)
         self._call_types: dict[str, str] = {}
@@ -578,8 +579,7 @@ class _State:
         # Go and Java: the whole package is in scope without imports (Go: the directory;
         # Java: the declared package, in every source root).
         if lang == "go":
-            self.module_aliases.setdefault("", []).extend(
-                p for p in self.index.files_in_dir(self.directory) if p != self.path)
+            self._go_package()
         if lang == "java" and self.current.package:
             self.module_aliases.setdefault("", []).extend(
                 p for p in self.index.resolve_import(
@@ -591,6 +591,40 @@ class _State:
         self.scope = frozenset(
             (*self.imported_files, *self.module_aliases.get("", ()),
              *self.module_aliases.get("*", ())))
+
+    def _go_package(self) -> None:
+        """Put the files of this Go package in scope, and bind the package-level names this
+        file uses anywhere as an import binds them: Go needs no import for them. A test file
+        (`_test.go`) sees the package's other files; other files never see test files;
+        `package x_test` sees its own files and reaches `x` by import like any package."""
+        package = self.current.package
+        files: list[str] = []
+        for p in self.index.files_in_dir(self.directory):
+            e = self.index.entry(p)
+            if p == self.path or e is None or e.symbols.language != "go":
+                continue
+            if not self.in_test and _is_test(e.rel):
+                continue
+            if package and e.symbols.package and e.symbols.package != package:
+                continue
+            files.append(p)
+        self.module_aliases.setdefault("", []).extend(files)
+        names = self._scope_names(tuple(files))
+        for name in self.current.references:
+            if name in self.bindings or name in self.local_names:
+                continue
+            found = [(e, d) for e, d in names.get(name, ()) if not d.container]
+            if found:  # more than one: build-tag variants of the same declaration
+                self.bindings[name] = found[:2]
+        # `pkg.Name` anywhere in the file binds like `from pkg import Name`.
+        for alias, targets in list(self.module_aliases.items()):
+            if not alias or alias == "*" or "." in alias or alias not in self.current.references:
+                continue
+            for m in re.finditer(rf"(?<![\w.]){re.escape(alias)}\.([A-Z]\w*)", self.text):
+                qualified = f"{alias}.{m.group(1)}"
+                if qualified not in self.qualified:
+                    found = self._lookup_in(targets, m.group(1))
+                    self.qualified[qualified] = [(e, d) for e, d in found if not d.container]
 
     def _in_scope(self, path: str) -> bool:
         """Return whether a file's names are visible here: imported, in the same package
@@ -844,6 +878,12 @@ class _State:
         for alias in self.bindings:
             if alias not in cur.occ and alias in cur.file_names:
                 cur.occ[alias] = _Occ(0.04, False, True, True)
+        for qualified, found in self.qualified.items():
+            o = cur.occ.get(qualified.split(".", 1)[1])
+            prox = o.prox if o is not None and o.member else 0.0
+            for e, d in found:
+                self.add(e, d, 0.9 * max(prox, 0.3) + 0.25, "import")
+                self.tier0.add(e.path)
         for name, o in cur.occ.items():
             if len(name) < 2 or name in _SELF_NAMES:
                 continue
