@@ -29,6 +29,7 @@ from lsp_server.context.retrieve import (
 )
 from lsp_server.context.scanner import DEFAULT_MAX_FILE_BYTES, is_secret_path
 from lsp_server.context.symbols import FileSymbols, extract
+from lsp_server.context.windows import whole_units
 from lsp_server.positions import newline_above, newline_below
 from lsp_server.prompt import ContextFile
 from lsp_server.textdiff import common_prefix, common_suffix
@@ -341,8 +342,10 @@ class RepoContext:
             self._chunk_reads.discard(key)
             if lines is None:
                 return None
-            text = self._chunks[key] = "\n".join(lines[line:line + WINDOW_LINES]).rstrip() + "\n"
-        return text
+            text = whole_units("\n".join(lines), language_for_path(path), line,
+                               line + WINDOW_LINES - 1) or ""
+            self._chunks[key] = text
+        return text or None
 
     def explain(self, path: str, text: str, offset: int, budget_chars: int, *,
                 sticky: frozenset[tuple[str, int]] = frozenset(),

@@ -14,7 +14,9 @@ from cachetools import LRUCache
 
 from lsp_server.context.chunks import query_tokens
 from lsp_server.context.index import FileEntry, RepoIndex
+from lsp_server.context.languages import language_for_path
 from lsp_server.context.symbols import CONTAINER_KINDS, Definition, FileSymbols, Import
+from lsp_server.context.windows import whole_units
 from lsp_server.positions import newline_above, newline_below
 
 WINDOW_LINES_ABOVE = 80
@@ -24,6 +26,8 @@ SIMILAR_WINDOW = 20
 _STICKY_GAIN = 1.3  # how much a definition chosen just before is preferred
 _MUST_HAVE = 3  # pinned context is extended only when one of this many best is missing
 SIMILAR_MIN_JACCARD = 0.3  # "<|file_sep|>" + newline around the path
+# How an elided body is shown in brace languages: a comment, so the stub still parses.
+_ELIDED_BODY = " { /* ... */ }"
 _BRACE_LANGS = frozenset({"javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp"})
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CHAIN = re.compile(r"[A-Za-z_]\w*(?:\s*(?:\.|->|::)\s*[A-Za-z_]\w*)*")
@@ -197,14 +201,24 @@ def render_definition(d: Definition, language: str, *, with_doc: bool = True,
         if brace:
             text = sig
             if not bodyless and not sig.rstrip().endswith((";", "}")):
-                text += " { ... }"
+                text += _ELIDED_BODY
             return (f"{indent}// {doc}\n" if doc else "") + text
         if doc:
             return f'{sig}\n{indent}    """{doc}"""'
         return f"{sig} ..."
+    if language == "go" and d.kind in ("constant", "variable") and sig.startswith("\t"):
+        # One spec of a `const ( ... )` / `var ( ... )` group: shown in a group of its own.
+        keyword = "const" if d.kind == "constant" else "var"
+        sig = f"{keyword} (\n{sig}\n)"
     if brace and doc:
         return f"{indent}// {doc}\n{sig}"
     return sig
+
+
+def _declared_inside(parent: Definition, d: Definition) -> bool:
+    """Return whether a member is written inside its container's braces (a Go or C++ method
+    declared after the type, or a Rust one in an `impl`, is not)."""
+    return parent.start_line <= d.start_line and d.end_line <= parent.end_line
 
 
 def _member_indent(container_sig: str, language: str) -> str:
@@ -227,6 +241,8 @@ def render_file(entry: FileEntry, chosen: Sequence[_Cand]) -> str:
     for c in ordered:
         d = c.d
         parent = containers.get(d.container) if d.container else None
+        if parent is not None and not _declared_inside(parent, d):
+            parent = None  # shown where it is written: after the type, as the source has it
         if open_container is not None and parent is not open_container:
             if brace:
                 out.append(_indent_of(open_container.signature) + "}")
@@ -377,8 +393,11 @@ class Retriever:
             lines = text.split("\n")
             found = []
             step = SIMILAR_WINDOW // 2
+            language = language_for_path(path)
             for a in range(0, max(1, len(lines) - step), step):
-                chunk = "\n".join(lines[a:a + SIMILAR_WINDOW]).rstrip() + "\n"
+                chunk = whole_units(text, language, a, a + SIMILAR_WINDOW - 1)
+                if chunk is None:
+                    continue
                 found.append((a, min(len(lines), a + SIMILAR_WINDOW) - 1,
                               frozenset(_ID.findall(chunk)) - _KEYWORDS, chunk))
             self._window_cache[key] = found
@@ -405,7 +424,9 @@ def _recent_snippets(index: RepoIndex, path: str, edits: Sequence[RecentEdit],
         lines = text.split("\n")
         a = max(0, edit.start_line - 3)
         b = min(len(lines), max(edit.end_line, edit.start_line) + 4, a + 14)
-        body = "\n".join(lines[a:b]).rstrip() + "\n"
+        body = whole_units(text, language_for_path(edit.path), a, b - 1)
+        if body is None:
+            continue
         snippet = Snippet(edit.path, index.relpath(edit.path), a, b - 1, body, 0.5, "recent")
         cost = context_cost(snippet)
         if used + cost > budget:
@@ -1021,14 +1042,17 @@ class _State:
         # Even tiny signatures fill 6,000 characters after a few hundred: rank only those.
         cands = heapq.nlargest(400, self.cands.values(), key=lambda c: c.score)
         chosen: dict[str, list[_Cand]] = {}
-        chosen_ids: set[int] = set()
+        # By place and name, not identity: the index may hold a file's definitions from its
+        # disk text and from its open buffer at once (caches outlive a reparse that kept every
+        # head), and one file's block must show each declaration once.
+        chosen_ids: set[tuple[str, str, str, str]] = set()
         used = 0
         header_cost: dict[str, int] = {}
         misses = 0
         for c in cands:
             if used >= budget - 40 or misses > 60:
                 break
-            if id(c.d) in chosen_ids or (c.entry.path, c.d.start_line) in self.skip:
+            if _key(c.entry, c.d) in chosen_ids or (c.entry.path, c.d.start_line) in self.skip:
                 continue
             e = c.entry
             lang = e.symbols.language
@@ -1036,10 +1060,11 @@ class _State:
             parent = None
             if c.d.container and c.d.kind not in CONTAINER_KINDS:
                 parent = self._containers(e).get(c.d.container)
-            indent = _member_indent(parent.signature, lang) if parent is not None else ""
+            indent = _member_indent(parent.signature, lang) if parent is not None and \
+                _declared_inside(parent, c.d) else ""
             cost = self._cost(c.d, lang, c.with_doc, indent) + 1
             extra: list[_Cand] = []
-            if parent is not None and id(parent) not in chosen_ids:
+            if parent is not None and _key(e, parent) not in chosen_ids:
                 pc = _Cand(e, parent, c.score, c.source, with_doc=False)
                 cost += self._cost(parent, lang, False, "") + 3
                 extra.append(pc)
@@ -1058,7 +1083,7 @@ class _State:
             lst = chosen.setdefault(e.path, [])
             for x in [*extra, c]:
                 lst.append(x)
-                chosen_ids.add(id(x.d))
+                chosen_ids.add(_key(x.entry, x.d))
         # Spend what is left on doc lines of what was chosen without them, best first.
         spare = budget - used
         for c in sorted((x for items in chosen.values() for x in items), key=lambda x: -x.score):
@@ -1085,6 +1110,10 @@ class _State:
 
 
 _dirname = lru_cache(maxsize=65_536)(os.path.dirname)
+
+
+def _key(e: FileEntry, d: Definition) -> tuple[str, str, str, str]:
+    return (e.path, d.name, d.container, d.kind)
 _TEST_PATH = re.compile(
     r"(?:^|/)(?:tests?|__tests__|spec|testing)/|_test\.(?:go|py)$|(?:^|/)test_[^/]*\.py$"
     r"|\.(?:test|spec)\.[cm]?[jt]sx?$|Tests?\.java$|(?:^|/)conftest\.py$"

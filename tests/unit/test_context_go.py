@@ -27,7 +27,7 @@ def _blank(root: Path, rel: str, line: str, nth: int = -1) -> tuple[Path, str, i
     starts = [i for i in range(len(text)) if text.startswith(line, i)]
     at = starts[nth]
     indent = line[: len(line) - len(line.lstrip())]
-    buffer = text[:at] + indent + "\n" + text[at + len(line):]
+    buffer = text[:at] + indent + "\n" + text[at + len(line) :]
     return path, buffer, at + len(indent)
 
 
