@@ -138,6 +138,7 @@ class RepoContext:
         self._last_given: list[ContextFile] = []
         self._epochs: LRUCache[str, _Epoch] = LRUCache(maxsize=64)
         self.blocking_reads = False
+        self.last_explained: Explained | None = None  # what context_files last chose
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -445,7 +446,14 @@ class RepoContext:
             return []
         # Whatever file it was for: moving to another file keeps what both share in front.
         files = self._last_given = keep_order(self._last_given, explained.files)
+        self.last_explained = explained
         return files
+
+    def forget_cursors(self) -> None:
+        """Forget the context given before, so the next request chooses as a first one."""
+        self._epochs.clear()
+        self._last_given = []
+        self._results.clear()
 
     def _still_valid(self, epoch: _Epoch, line: int, budget: int) -> bool:
         """Return whether a file's context may keep growing for a cursor on `line`."""
