@@ -352,3 +352,27 @@ class Scanner:
                 files.append(ScannedFile(entry.path, rel, lang, st.st_size, st.st_mtime_ns))
             stack.extend(reversed(subdirs))
         return result
+
+
+MAX_CONFIG_BYTES = 256_000
+
+
+def read_config(scanner: Scanner, path: str) -> str | None:
+    """Return the text of a project configuration file under the scanner's root (package.json,
+    tsconfig.json, pnpm-workspace.yaml), or None when it is missing, too large, secret,
+    ignored, or inside an excluded directory (node_modules, VCS data)."""
+    rel = scanner.relpath(path)
+    if not rel:
+        return None
+    parts = rel.split("/")
+    if any(_is_excluded_dir(p) for p in parts[:-1]) or is_secret_path(rel) or \
+            scanner.rules.is_ignored(rel):
+        return None
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_CONFIG_BYTES:
+            return None
+        with open(path, "rb") as fh:
+            return fh.read(MAX_CONFIG_BYTES).decode("utf-8", "replace")
+    except OSError:
+        return None

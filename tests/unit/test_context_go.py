@@ -7,17 +7,13 @@ from pathlib import Path
 import pytest
 
 from lsp_server.context.engine import RepoContext
-from tests.unit._ctx_helpers import fixture_repo
+from tests.unit._ctx_helpers import fixture_engine
 
 
 @pytest.fixture(scope="module")
 def gin(tmp_path_factory: pytest.TempPathFactory):
-    tmp = tmp_path_factory.mktemp("gin")
-    root = fixture_repo("ctx_gin", tmp)
-    engine = RepoContext([str(root)], cache_dir=str(tmp / "cache"), workers=1)
-    engine.build_sync()
-    yield root, engine
-    engine.close()
+    with fixture_engine("ctx_gin", tmp_path_factory.mktemp("gin")) as built:
+        yield built
 
 
 def _blank(root: Path, rel: str, line: str, nth: int = -1) -> tuple[Path, str, int]:

@@ -18,7 +18,7 @@ def _errors(language: str, text: str) -> bool:
     return get_parser(language).parse(text.encode()).root_node.has_error
 
 
-@pytest.mark.parametrize("fixture", ["ctx_gin", "ctx_go", "ctx_py", "ctx_ts"])
+@pytest.mark.parametrize("fixture", ["ctx_gin", "ctx_go", "ctx_py", "ctx_ts", "ctx_monorepo"])
 def test_every_block_parses(tmp_path: Path, fixture: str) -> None:
     root = fixture_repo(fixture, tmp_path)
     engine = RepoContext([str(root)], cache_dir=str(tmp_path / "cache"), workers=1)
