@@ -204,14 +204,14 @@ class JsWorkspace:
             if target not in (".", "./")
             else "index"
         )
-        out = [os.path.join(directory, rel)]
         parts = rel.split("/")
         i = 0
         while i < len(parts) - 1 and parts[i] in _BUILD_DIRS:
             i += 1
-        if i:  # dist/esm/index.js -> src/index.ts
-            out += [os.path.join(directory, "src", *parts[i:]), os.path.join(directory, *parts[i:])]
-        return out
+        # dist/esm/index.js -> src/index.ts: the source first (a built .d.ts may be indexed
+        # too, but the source is what the workspace edits and what defines the names).
+        out = [os.path.join(directory, "src", *parts[i:]), os.path.join(directory, *parts[i:])]
+        return [*out, os.path.join(directory, rel)] if i else [os.path.join(directory, rel)]
 
     # --- tsconfig -------------------------------------------------------------------------
 
