@@ -571,6 +571,11 @@ class _State:
             self.imported_files.update(targets)
             if imp.alias and targets:
                 self.module_aliases.setdefault(imp.alias, []).extend(targets)
+                if lang == "go":  # `.../chi/v5` is package chi: the name its files declare
+                    declared = self._go_package_name(targets)
+                    if declared and declared != imp.alias and imp.alias == \
+                            imp.module.rsplit("/", 1)[-1]:
+                        self.module_aliases.setdefault(declared, []).extend(targets)
                 if lang == "python" and "." in imp.alias:
                     self.module_aliases.setdefault(imp.alias.split(".")[0], []).extend(targets)
             for name, alias in imp.names:
@@ -612,6 +617,14 @@ class _State:
         self.scope = frozenset(
             (*self.imported_files, *self.module_aliases.get("", ()),
              *self.module_aliases.get("*", ())))
+
+    def _go_package_name(self, files: Sequence[str]) -> str:
+        """Return the package name Go files declare (not `x_test`), or ''."""
+        for p in files:
+            e = self.index.entry(p)
+            if e is not None and e.symbols.package and not e.symbols.package.endswith("_test"):
+                return e.symbols.package
+        return ""
 
     def _go_package(self) -> None:
         """Put the files of this Go package in scope, and bind the package-level names this

@@ -76,3 +76,27 @@ def test_non_test_files_do_not_see_test_files(gin) -> None:
     text = text[:offset] + "performRequest(group.engine, method, path)\n" + text[offset:]
     blocks = _context(engine, path, text, offset, 6000)
     assert not [p for p in blocks if p.endswith("_test.go")]
+
+
+def test_versioned_import_path_is_the_package_its_files_declare(tmp_path: Path) -> None:
+    """`import "example.com/lib/v2"` binds `lib`, the name the package's files declare."""
+    root = tmp_path / "lib"
+    (root / "cmd").mkdir(parents=True)
+    (root / "go.mod").write_text("module example.com/lib/v2\n\ngo 1.20\n")
+    (root / "lib.go").write_text(
+        "package lib\n\n// Open opens a library handle.\nfunc Open(name string) *Handle {\n"
+        "\treturn &Handle{name}\n}\n\n// Handle is an open library.\ntype Handle struct {\n"
+        "\tname string\n}\n"
+    )
+    main = root / "cmd" / "main.go"
+    main.write_text(
+        'package main\n\nimport "example.com/lib/v2"\n\nfunc main() {\n'
+        '\th := lib.Open("a")\n\t_ = h\n}\n'
+    )
+    engine = RepoContext([str(root)], cache_dir=str(tmp_path / "cache"), workers=1)
+    engine.build_sync()
+    text = main.read_text().replace("\t_ = h\n", "\t\n")
+    offset = text.index("\t\n") + 1
+    blocks = _context(engine, main, text, offset, 1500)
+    engine.close()
+    assert "func Open(name string) *Handle" in blocks.get("lib.go", "")
