@@ -155,6 +155,9 @@ class Repo:
     lang: str
     texts: dict[str, str] = field(default_factory=dict)  # rel -> text
     sites: dict[str, list[Site]] = field(default_factory=lambda: defaultdict(list))
+    # Names declared as fields or attributes: `x.name` may mean one of them, which no defining
+    # line shows, so such a name is a target only through its receiver's type.
+    fields: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -196,7 +199,22 @@ def load_repo(name: str, root: str, lang: str, engine: RepoContext) -> Repo:
                 sym = next(g for g in m.groups() if g)
                 if sym not in _NOT_DEF:
                     repo.sites[sym].append(Site(rel, i))
+                continue
+            fm = _FIELD[lang].match(line)
+            if fm:
+                repo.fields.update(n.strip() for n in fm.group(1).split(","))
+        if lang == "python":
+            repo.fields.update(re.findall(r"\bself\.(\w+)\s*(?::[^=\n]+)?=(?!=)", text))
     return repo
+
+
+_FIELD = {
+    "python": re.compile(r"^\s+(\w+)\s*:\s*[^=\n]+(?:=|$)"),
+    "go": re.compile(r"^\t+(\w+(?:\s*,\s*\w+)*)\s+[\w*\[\].{}]+(?:\s+`[^`]*`)?\s*(?://.*)?$"),
+    "typescript": re.compile(
+        r"^\s+(?:(?:public|private|protected|static|readonly|declare|override)\s+)*"
+        r"(\w+)[?!]?\s*:\s*[^=]"),
+}
 
 
 def _imported_names(text: str, lang: str) -> set[str]:
@@ -261,8 +279,9 @@ def _receiver_type(repo: Repo, before: str, receiver: str) -> str:
     patterns = {
         "python": [rf"\b{v}\s*:\s*(?:\w+\.)?([A-Z]\w*)", rf"\b{v}\s*=\s*(?:\w+\.)?([A-Z]\w*)\("],
         "typescript": [rf"\b{v}\s*[?!]?\s*:\s*([A-Z]\w*)", rf"\b{v}\s*=\s*new\s+([A-Z]\w*)"],
-        "go": [rf"\b{v}\s+\*?([A-Za-z_]\w*)\s*[,)]", rf"\bvar\s+{v}\s+\*?([A-Za-z_]\w*)",
-               rf"\b{v}\s*:?=\s*&?([A-Za-z_]\w*)\s*\{{"],
+        "go": [rf"\b{v}\s+\*?((?:\w+\.)?[A-Za-z_]\w*)\s*[,)]",
+               rf"\bvar\s+{v}\s+\*?((?:\w+\.)?[A-Za-z_]\w*)",
+               rf"\b{v}\s*:?=\s*&?((?:\w+\.)?[A-Za-z_]\w*)\s*\{{"],
     }[repo.lang]
     best, where = "", -1
     for pattern in patterns:
@@ -335,11 +354,14 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
                         continue  # `errors.New`: another module's package, not this repo's
                 builtin = sym in _BUILTIN_METHODS[repo.lang]
                 gold = frozenset(s.rel for s in sites)
-                if len(every) > 1 or builtin:
+                recv = re.search(r"(\w+)\s*\.$", line[:m.start()]) if member else None
+                tname = _receiver_type(repo, prefix + line[:m.start()],
+                                       recv.group(1)) if recv else ""
+                if "." in tname and tname.split(".")[0] in foreign:
+                    continue  # `r.URL` with `r *http.Request`: another module's type
+                tname = tname.rsplit(".", 1)[-1]
+                if len(every) > 1 or builtin or (member and sym in repo.fields):
                     # Ambiguous by name: a target only through its receiver's declared type.
-                    recv = re.search(r"(\w+)\s*\.$", line[:m.start()]) if member else None
-                    tname = _receiver_type(repo, prefix + line[:m.start()],
-                                           recv.group(1)) if recv else ""
                     gold = frozenset(_defines_member(repo, tname, sym) - {rel}) if tname \
                         else frozenset()
                     if not gold:
