@@ -491,6 +491,7 @@ class _State:
         self._types()
         if self.lang == "go":
             self._package_helpers()
+            self._imported_packages()
 
     def _package_helpers(self) -> None:
         """Offer the package's own functions faintly: Go calls them without any import."""
@@ -501,10 +502,36 @@ class _State:
                 continue
             for d in e.symbols.definitions:
                 if d.kind == "function" and not d.container:
-                    self.add(e, d, 0.12 if d.name[:1].islower() else 0.07, "package")
+                    base = 0.08 if d.name[:1].islower() else 0.05
+                    self.add(e, d, base + 0.2 * self._popularity(d.name), "package")
                     budget -= 1
                     if budget <= 0:
                         return
+
+    def _popularity(self, name: str) -> float:
+        """Return how widely the repository uses a name (0 until similar code is indexed)."""
+        cache = self.caches.setdefault("popularity", {})
+        found = cache.get(name)
+        if found is None:
+            found = cache[name] = self.index.chunks.popularity(name)
+        return found
+
+    def _imported_packages(self) -> None:
+        """Offer what imported Go packages export, for first uses: `chi.NewRouter()` in a
+        file that imports chi but calls nothing of it yet. Ranked by how widely the
+        repository uses each name, below anything the file names."""
+        for alias, files in self.module_aliases.items():
+            if not alias or alias == "*" or alias not in self.current.references:
+                continue
+            for p in files[:12]:
+                e = self.index.entry(p)
+                if e is None or _is_test(e.rel):
+                    continue
+                for d in e.symbols.definitions:
+                    if not d.container and d.name[:1].isupper():
+                        pop = self._popularity(d.name)
+                        if pop > 0.2:
+                            self.add(e, d, 0.08 + 0.3 * pop, "package")
 
     def _lookup_in(self, paths: Sequence[str], name: str, depth: int = 0
                    ) -> list[tuple[FileEntry, Definition]]:
@@ -885,7 +912,8 @@ class _State:
                         continue
                     for d in e.symbols.definitions:
                         if not d.container and not d.name.startswith("_"):
-                            self.add(e, d, 0.25 * prox, "module")
+                            self.add(e, d, (0.15 + 0.3 * self._popularity(d.name)) * prox,
+                                     "module")
                 continue
             tname = self.type_of_expr(expr)
             if tname:
@@ -1011,11 +1039,11 @@ class _State:
                 elif d.name.startswith("_"):
                     factor = 0.15
                 elif d.kind == "field":
-                    factor = 0.3
+                    factor = 0.25 + 0.1 * self._popularity(d.name)
                 elif d.name in ("__init__", "constructor") or d.name == tname:
                     factor = 0.45
                 else:
-                    factor = 0.4
+                    factor = 0.32 + 0.16 * self._popularity(d.name)
                 self.add(e, d, w * factor, "type")
             # A type defined in the current file: its bases elsewhere matter most.
             for d in self.current.definitions:

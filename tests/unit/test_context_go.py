@@ -100,3 +100,19 @@ def test_versioned_import_path_is_the_package_its_files_declare(tmp_path: Path) 
     blocks = _context(engine, main, text, offset, 1500)
     engine.close()
     assert "func Open(name string) *Handle" in blocks.get("lib.go", "")
+
+
+def test_first_use_of_an_imported_package_offers_its_popular_names(gin) -> None:
+    """A function of a file that imports the package but calls nothing of it yet: the
+    package's most used exported functions are offered (`New` is used all over the repo)."""
+    root, engine = gin
+    path = root / "cmd" / "server" / "main.go"
+    filler = "".join(f"func step{i}() int {{ return {i} }}\n" for i in range(40))
+    text = (
+        'package main\n\nimport "example.com/web"\n\nfunc setup() {\n\t\n}\n\n'
+        + filler
+        + "\nfunc main() {\n\tsetup()\n\t_ = web.OptionFunc(nil)\n}\n"
+    )
+    offset = text.index("\t\n") + 1
+    blocks = _context(engine, path, text, offset, 3000)
+    assert "func New(opts ...OptionFunc) *Engine" in blocks.get("web.go", "")
