@@ -46,8 +46,8 @@ from lsp_server.context.retrieve import FILE_HEADER_CHARS
 
 BENCH_DIR = os.environ.get("QWEN_BENCH_DIR", "/tmp/qwen-lsp-bench")
 DEFAULT_REPOS = [
-    ("jinja2", "jinja2/jinja2", "python"),
-    ("marshmallow", "marshmallow/marshmallow", "python"),
+    ("jinja2", "jinja2", "python"),
+    ("marshmallow", "marshmallow", "python"),
     ("tanstack", "tanstack-query", "typescript"),
     ("trpc", "trpc", "typescript"),
     ("echo", "echo", "go"),

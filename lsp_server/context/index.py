@@ -818,7 +818,16 @@ class RepoIndex:
                     if self.entry(cand) is not None:
                         return [cand]
                 return []
-            return self._pick(module, path)
+            found = self._pick(module, path)
+            scanner = self.scanner_for(path) if not found else None
+            head, _, rest = module.partition(".")
+            if scanner is not None and os.path.basename(scanner.root) == head:
+                # The workspace is the package itself (`marshmallow/` opened, absolute
+                # imports `from marshmallow.utils import x`): its own name is no directory.
+                init = os.path.join(scanner.root, "__init__.py")
+                found = self._pick(rest, path) if rest else (
+                    [init] if self.entry(init) is not None else [])
+            return found
         if language in _JS_LANGS:
             if module.startswith("."):
                 target = os.path.normpath(os.path.join(directory, module))
