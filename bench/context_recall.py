@@ -94,7 +94,7 @@ def _def_patterns(lang: str, name: str) -> list[re.Pattern[str]]:
             re.compile(rf"^\s*{mods}(?:const|let)\s+{n}\s*(?::[^=]*)?=\s*(?:async\s*)?"
                        rf"(?:\([^)]*\)|\w+)\s*(?::[^=]*)?=>", re.M),
             re.compile(rf"^\s+{mods}{n}\??\s*(?:<[^>]*>)?\s*\([^;]*\)\s*(?::\s*[^;{{]+)?"
-                       rf"\s*[{{;]\s*$", re.M),
+                       rf"\s*(?:[{{;]|\{{[^{{}}\n]*\}})\s*$", re.M),
             re.compile(rf"^\s+{mods}{n}\s*(?::[^=]*)?=\s*(?:async\s*)?(?:\([^)]*\)|\w+)"
                        rf"\s*(?::[^=]*)?=>", re.M)]
 

@@ -30,7 +30,8 @@ SIMILAR_MIN_JACCARD = 0.3  # "<|file_sep|>" + newline around the path
 _ELIDED_BODY = " { /* ... */ }"
 _BRACE_LANGS = frozenset({"javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp"})
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_CHAIN = re.compile(r"[A-Za-z_]\w*(?:\s*(?:\.|->|::)\s*[A-Za-z_]\w*)*")
+# `this.#cache.notify`: a JavaScript private member (`#cache`) is a link of the chain too.
+_CHAIN = re.compile(r"[A-Za-z_]\w*(?:\s*(?:\.|->|::)\s*#?[A-Za-z_]\w*)*")
 _SEP = re.compile(r"\s*(?:\.|->|::)\s*")
 _CALL_MEMBER = re.compile(r"(?<![\w.])([A-Za-z_][\w.]*)\([^()\n]*\)\s*\.\s*([A-Za-z_]\w*)")
 _SELF_NAMES = frozenset({"self", "this", "cls"})
@@ -50,6 +51,11 @@ _ASSIGN = re.compile(
     r"\s*(?::\s*([\w.]+(?:\[[\w., |]*\])?)\s*)?"
     r"(?::=|=(?!=))\s*(?:await\s+|new\s+|&)*([A-Za-z_][\w.]*)\s*[({<]"
 )
+_TYPING_MEMBER = re.compile(r"(?<![\w.#])((?:[A-Za-z_]\w*\s*(?:\.|->|::)\s*#?)*[A-Za-z_]\w*)"
+                            r"\s*(?:\.|->|::)\s*$")
+_ALIAS_OF_MEMBER = re.compile(
+    r"(?<![\w.])(?:(?:const|let|var)\s+)?([A-Za-z_]\w*)\s*(?::=|=(?!=))\s*"
+    r"((?:self|this)(?:\s*\.\s*#?[A-Za-z_]\w*)+)\s*(?:;|$)", re.M)
 _ANNOTATED = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*\??\s*:\s*(?:[\w.]+\[)?\*?([A-Z][\w.]*)")
 _GO_PARAM = re.compile(r"\b([a-z_]\w*)\s+\*?(?:\[\])?([\w.]*[A-Z]\w*)")
 _TYPED_DECL = re.compile(r"\b([A-Z]\w*)(?:<[^<>;=]*>)?[*&\s]+([a-z_]\w*)\s*[=;,)]")
@@ -200,7 +206,8 @@ def render_definition(d: Definition, language: str, *, with_doc: bool = True,
     if d.kind in ("function", "method", "property"):
         if brace:
             text = sig
-            if not bodyless and not sig.rstrip().endswith((";", "}")):
+            if not bodyless and not sig.rstrip().endswith((";", "}")) and \
+                    "abstract " not in sig:
                 text += _ELIDED_BODY
             return (f"{indent}// {doc}\n" if doc else "") + text
         if doc:
@@ -783,6 +790,11 @@ class _State:
             tname = _last(ann) if ann else self._type_of_call(callee)
             if tname:
                 self.local_types[var] = tname
+        for m in _ALIAS_OF_MEMBER.finditer(region):  # `const cache = this.#queryCache`
+            if m.group(1) not in self.local_types:
+                tname = self.type_of_expr(m.group(2).replace(" ", ""))
+                if tname:
+                    self.local_types[m.group(1)] = tname
         for pattern in _LOCAL_PATTERNS.get(self.lang, (_ANNOTATED, _TYPED_DECL)):
             for m in pattern.finditer(region):
                 a, b = m.group(1), m.group(2)
@@ -894,8 +906,30 @@ class _State:
         if weight > self.type_weights.get(tname, 0.0):
             self.type_weights[tname] = weight
 
+    def _typed_receiver(self) -> None:
+        """`c.` or `pkg.` typed right before the cursor: what follows is one of that type's
+        members or that module's names, the most used first."""
+        m = _TYPING_MEMBER.search(self.text[max(0, self.offset - 200):self.offset])
+        if m is None:
+            return
+        expr = _SEP.sub(".", m.group(1))
+        files = self.module_aliases.get(expr) if expr else None
+        if files:
+            found = [(e, d) for p in files[:12] if (e := self.index.entry(p)) is not None
+                     for d in e.symbols.definitions if not d.container]
+        else:
+            tname = self.type_of_expr(expr)
+            found = self._members_and_inherited(tname) if tname else []
+        for e, d in found:
+            private = d.name.startswith(("_", "#")) or (self.lang == "go"
+                                                         and not d.name[:1].isupper()
+                                                         and files is not None)
+            self.add(e, d, (1.1 + 0.3 * self._popularity(d.name)) * (0.4 if private else 1.0),
+                     "member")
+
     def _receivers(self) -> None:
         cur = self.cursor
+        self._typed_receiver()
         for expr, prox in cur.receivers.items():
             head = expr.split(".")[0]
             if head in self.module_aliases or (
@@ -919,7 +953,7 @@ class _State:
             if tname:
                 self.bump_type(tname, 0.5 + 0.5 * prox)
                 calls = cur.member_calls.get(expr, {})
-                for e, d in self._members(tname):
+                for e, d in self._members_and_inherited(tname):
                     p = calls.get(d.name)
                     if p is not None:
                         self.add(e, d, 1.1 * max(p, 0.3) + 0.3, "member")
@@ -1001,6 +1035,25 @@ class _State:
         found = cache.get(key)
         if found is None:
             found = cache[key] = self._find_members(tname)
+        return found
+
+    def _members_and_inherited(self, tname: str) -> list[tuple[FileEntry, Definition]]:
+        """Return a type's members, then those of its base types (two levels up)."""
+        found = list(self._members(tname))
+        seen = {tname}
+        level = [tname]
+        for _ in range(2):
+            bases: list[str] = []
+            for t in level:
+                for d in self.current.definitions:
+                    if d.name == t and d.kind in CONTAINER_KINDS:
+                        bases.extend(d.bases)
+                for _, d in self._owners(t)[:2]:
+                    bases.extend(d.bases)
+            level = [b for b in dict.fromkeys(bases) if b and b not in seen]
+            seen.update(level)
+            for base in level:
+                found.extend(self._members(base))
         return found
 
     def _find_members(self, tname: str) -> list[tuple[FileEntry, Definition]]:

@@ -33,7 +33,7 @@ def _context(engine: RepoContext, path: Path, text: str, offset: int, budget: in
     return {cf.path: cf.text for cf in files}
 
 
-@pytest.mark.parametrize("budget", [1500, 4000])
+@pytest.mark.parametrize("budget", [2000, 4000])
 def test_same_package_function_named_far_above_is_in_scope(gin, budget) -> None:
     root, engine = gin
     path, text, offset = _blank(root, "web_test.go", "\trouter := New()\n", nth=1)
@@ -44,7 +44,7 @@ def test_same_package_function_named_far_above_is_in_scope(gin, budget) -> None:
 def test_same_package_function_from_a_test_file(gin) -> None:
     root, engine = gin
     path, text, offset = _blank(root, "web_test.go", "\tfs := Dir(root, false)\n")
-    blocks = _context(engine, path, text, offset, 1500)
+    blocks = _context(engine, path, text, offset, 2000)
     assert "func Dir(root string, listDirectory bool) http.FileSystem" in blocks.get("fs.go", "")
     # The test helper of the same package is in scope for a test file.
     assert "func performRequest(" in blocks.get("helpers_test.go", "")

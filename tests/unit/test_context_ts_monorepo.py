@@ -107,3 +107,17 @@ def test_configuration_is_read_through_the_scanner(tmp_path: Path) -> None:
     assert engine.index.resolve_import(importer, Import("@acme/legacy"), "typescript") == []
     assert engine.index.resolve_import(importer, Import("@acme/shared"), "typescript")
     engine.close()
+
+
+def test_members_of_a_receiver_typed_at_the_cursor(mono) -> None:
+    """`cart.` just typed: the members of Cart, a workspace package's class, come first."""
+    root, engine = mono
+    path = root / "apps" / "web" / "src" / "checkout.ts"
+    text = path.read_text()
+    at = text.index("  cart.addItem(") + len("  cart.")
+    buffer = text[:at] + "\n" + text[at:].split("\n", 1)[1]
+    files = engine.context_files(str(path), buffer, at, 700)
+    engine.document_closed(str(path))
+    cart = {f.path: f.text for f in files}.get("packages/shared/src/cart.ts", "")
+    assert "addItem = (item: Item, quantity: number = 1): void =>" in cart
+    assert "total(): Money" in cart
