@@ -25,6 +25,8 @@ out, build output removed as in a source checkout) and Go (Debian's -dev source 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import json
 import math
 import os
@@ -235,10 +237,40 @@ def _imported_names(text: str, lang: str) -> set[str]:
     return names
 
 
+@functools.cache
+def _package_names(root: str) -> frozenset[str]:
+    """Return the names of the npm packages inside a repository (its workspace packages)."""
+    names = set()
+    for directory, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d != "node_modules" and not d.startswith(".")]
+        if "package.json" in files:
+            with open(os.path.join(directory, "package.json"), encoding="utf-8") as fh:
+                with contextlib.suppress(ValueError):
+                    name = json.load(fh).get("name")
+                    if isinstance(name, str):
+                        names.add(name)
+    return frozenset(names)
+
+
 def _foreign_packages(repo: Repo, text: str) -> set[str]:
-    """Return the names of Go packages a file imports from outside the repository."""
-    if repo.lang != "go":
-        return set()
+    """Return the local names of modules a file imports from outside the repository
+    (`import typing as t` makes `t.Tuple` the standard library's, not the repo's Tuple)."""
+    if repo.lang == "python":
+        tops = {rel.split("/", 1)[0].removesuffix(".py") for rel in repo.texts}
+        out = set()
+        for m in re.finditer(r"^\s*import\s+([\w.]+)(?:\s+as\s+(\w+))?", text, re.M):
+            if m.group(1).split(".")[0] not in tops:
+                out.add(m.group(2) or m.group(1).split(".")[0])
+        for m in re.finditer(r"^\s*from\s+([\w.]+)\s+import\s+([\w, ]+)$", text, re.M):
+            if not m.group(1).startswith(".") and m.group(1).split(".")[0] not in tops:
+                out.update(part.split()[-1] for part in m.group(2).split(",") if part.strip())
+        return out
+    if repo.lang == "typescript":
+        own = _package_names(repo.root)
+        return {m.group(1) for m in re.finditer(
+            r"import\s+(?:type\s+)?(?:\*\s+as\s+)?(\w+)\s+from\s+['\"]([^'\"]+)['\"]", text)
+            if not m.group(2).startswith(".") and not any(
+                m.group(2) == n or m.group(2).startswith(n + "/") for n in own)}
     module = ""
     gomod = os.path.join(repo.root, "go.mod")
     if os.path.exists(gomod):
@@ -320,10 +352,18 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
         pkg_dir = os.path.dirname(rel)
         offset = 0
         in_doc = False
+        in_import = False
         for i, line in enumerate(lines):
             start = offset
             offset += len(line) + 1
             stripped = line.strip()
+            # The names listed by a multi-line import or export are not uses of them.
+            if in_import:
+                in_import = not re.search(r"[)}]", line)
+                continue
+            if re.match(r"\s*(?:import|export|from)\b.*[({]\s*$", line):
+                in_import = True
+                continue
             if repo.lang == "python":
                 # Lines of docstrings are prose, not code that uses a symbol.
                 quotes = line.count('"""') + line.count("'''")
@@ -348,8 +388,8 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
                 if not sites or _assigned_here(text, sym):
                     continue  # an attribute or variable this file defines itself
                 member = m.start() > 0 and line[m.start() - 1] == "."
-                if member and repo.lang == "go":
-                    qual = re.search(r"(\w+)\.$", line[:m.start()])
+                if member:
+                    qual = re.search(r"(?<![\w.])(\w+)\.$", line[:m.start()])
                     if qual and qual.group(1) in foreign:
                         continue  # `errors.New`: another module's package, not this repo's
                 builtin = sym in _BUILTIN_METHODS[repo.lang]
