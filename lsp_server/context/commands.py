@@ -117,6 +117,7 @@ def _context(args: argparse.Namespace) -> int:
     try:
         t0 = time.perf_counter()
         stats = engine.build_sync()
+        engine.index.fill_chunks()  # as the server once its similar-code index is ready
         # As the language server: windows of files on disk are read off the request path, so
         # a first request at a cursor goes without those not read yet.
         engine.blocking_reads = False

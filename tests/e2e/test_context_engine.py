@@ -140,6 +140,11 @@ async def _server_and_cli_prompts(client: LanguageClient, endpoint: FakeEndpoint
     """Return the prompt the server sent for a buffer and cursor, and what `qwen-lsp context`
     prints for the same buffer (--text-file), cursor and settings."""
     await _start(client, endpoint, root)
+    # What the command prints is the server's answer once its whole index is ready.
+    deadline = asyncio.get_running_loop().time() + 60
+    while not (await client.protocol.send_request_async("qwen/stats", {})).index.similarCodeReady:
+        assert asyncio.get_running_loop().time() < deadline, "similar-code index not ready"
+        await asyncio.sleep(0.05)
     endpoint.default = Reply(text="x")
     uri = open_doc(client, root / rel, buffer, language)
     served = await _prompt_for(client, endpoint, uri, line, col)
