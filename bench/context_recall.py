@@ -380,7 +380,9 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
                 continue
             syms: list[tuple[str, bool, frozenset[str]]] = []
             prefix = text[:start]
-            for m in _ID.finditer(line):
+            # A trailing comment names things without using them (`x := 1 // Param names`).
+            code = re.split(r"\s#\s" if repo.lang == "python" else r"\s//", line, maxsplit=1)[0]
+            for m in _ID.finditer(code):
                 sym = m.group()
                 if sym in _KEYWORDS or sym in local or sym in (x for x, _, _ in syms):
                     continue

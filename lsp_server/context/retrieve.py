@@ -510,7 +510,7 @@ class _State:
             for d in e.symbols.definitions:
                 if d.kind == "function" and not d.container:
                     base = 0.08 if d.name[:1].islower() else 0.05
-                    self.add(e, d, base + 0.2 * self._popularity(d.name), "package")
+                    self.add(e, d, base + 0.3 * self._popularity(d.name), "package")
                     budget -= 1
                     if budget <= 0:
                         return
