@@ -1,12 +1,22 @@
 """Definition recall of `qwen-lsp context` against three baselines, on real repositories.
 
 For sampled lines that use a symbol defined in another file of the repository (imported by
-name, or reached as a member `x.name`; not the name of a built-in container or string
-method such as `get` or `items`), the line is blanked in the buffer, the cursor put at
-its start, and each strategy asked for a 6,000-character cross-file context. A symbol counts as
-recalled when, in the block of a file that defines it, a defining line (`def name(`,
-`class Name`, `func Name(`, `interface Name`, ...) appears. Defining lines are found with
-plain regular expressions, independent of the tree-sitter index under test.
+name, reached as a member `x.name`, or, in Go, a name of the same package), the line is
+blanked in the buffer, the cursor put at its start, and each strategy asked for a cross-file
+context within a budget (1,024 tokens, estimated at 3.2 characters a token, and the server's
+default of 6,000 characters). A symbol counts as recalled when, in the block of a file that
+defines it, a defining line (`def name(`, `class Name`, `func Name(`, `interface Name`, ...)
+appears. Defining lines are found with plain regular expressions, independent of the
+tree-sitter index under test. A name defined more than once in the repository, or a member
+named like a method of the language's own types (`forEach`, `append`, `Write`, DOM methods),
+is a target only when its receiver's declared type (found with the same plain patterns)
+is a repository type that defines it.
+
+Recall is reported per repository, per language and overall, for symbols already named
+before the cursor and for first uses. The default repositories are ones no earlier version
+of this benchmark used: Python (PyPI wheels), TypeScript (npm packages that ship their
+sources, assembled into `packages/*` workspaces the way their upstream monorepos are laid
+out, build output removed as in a source checkout) and Go (Debian's -dev source packages).
 
     python bench/context_recall.py --fetch            # download the default repos first
     python bench/context_recall.py [--repo NAME=PATH:LANG ...] [--samples 150]
@@ -15,10 +25,14 @@ plain regular expressions, independent of the tree-sitter index under test.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
+import json
 import math
 import os
 import random
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -34,6 +48,15 @@ from lsp_server.context.retrieve import FILE_HEADER_CHARS
 
 BENCH_DIR = os.environ.get("QWEN_BENCH_DIR", "/tmp/qwen-lsp-bench")
 DEFAULT_REPOS = [
+    ("jinja2", "jinja2", "python"),
+    ("marshmallow", "marshmallow", "python"),
+    ("tanstack", "tanstack-query", "typescript"),
+    ("trpc", "trpc", "typescript"),
+    ("echo", "echo", "go"),
+    ("chi", "chi", "go"),
+]
+# Repositories earlier versions measured (still fetched, and run with --previous).
+PREVIOUS_REPOS = [
     ("requests", "requests/requests", "python"),
     ("rich", "rich/rich", "python"),
     ("httpx", "httpx/httpx", "python"),
@@ -41,6 +64,8 @@ DEFAULT_REPOS = [
     ("rxjs", "rxjs/src", "typescript"),
     ("gin", "gin", "go"),
 ]
+CHARS_PER_TOKEN = 3.2  # lsp_server.model.tokens.ESTIMATED_CHARS_PER_TOKEN
+DEFAULT_BUDGETS = "1024t,6000"
 EXTENSIONS = {"python": (".py",), "typescript": (".ts",), "go": (".go",)}
 WINDOW = 20
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -71,7 +96,9 @@ def _def_patterns(lang: str, name: str) -> list[re.Pattern[str]]:
             re.compile(rf"^\s*{mods}(?:const|let)\s+{n}\s*(?::[^=]*)?=\s*(?:async\s*)?"
                        rf"(?:\([^)]*\)|\w+)\s*(?::[^=]*)?=>", re.M),
             re.compile(rf"^\s+{mods}{n}\??\s*(?:<[^>]*>)?\s*\([^;]*\)\s*(?::\s*[^;{{]+)?"
-                       rf"\s*[{{;]\s*$", re.M)]
+                       rf"\s*(?:[{{;]|\{{[^{{}}\n]*\}})\s*$", re.M),
+            re.compile(rf"^\s+{mods}{n}\s*(?::[^=]*)?=\s*(?:async\s*)?(?:\([^)]*\)|\w+)"
+                       rf"\s*(?::[^=]*)?=>", re.M)]
 
 
 _ALL_DEFS = {
@@ -84,7 +111,9 @@ _ALL_DEFS = {
         r"|^\s*(?:export\s+)?(?:const|let)\s+(\w+)\s*(?::[^=]*)?=\s*(?:async\s*)?"
         r"(?:\([^)]*\)|\w+)\s*(?::[^=]*)?=>"
         r"|^\s+(?:(?:public|private|protected|static|readonly|async|abstract|override|get|set)"
-        r"\s+)*(\w+)\??\s*(?:<[^>]*>)?\s*\([^;]*\)\s*(?::\s*[^;{]+)?\s*[{;]\s*$"),
+        r"\s+)*(\w+)\??\s*(?:<[^>]*>)?\s*\([^;]*\)\s*(?::\s*[^;{]+)?\s*[{;]\s*$"
+        r"|^\s+(?:(?:public|private|protected|static|readonly|override)\s+)*(\w+)\s*"
+        r"(?::[^=]*)?=\s*(?:async\s*)?(?:\([^)]*\)|\w+)\s*(?::[^=]*)?=>"),
 }
 # Methods of the languages' own containers and strings: `headers.get(...)` on a dict is not a
 # use of the repository's `get`, so such names are not sampled.
@@ -97,9 +126,20 @@ _BUILTIN_METHODS = {
         then catch finally toString valueOf length size apply call bind split replace trim
         startsWith endsWith toLowerCase toUpperCase substring charAt sort reverse fill from
         of assign freeze create defineProperty hasOwnProperty next return throw
-        """.split()),
+        flat flatMap lastIndexOf at padStart padEnd repeat match matchAll search test exec
+        localeCompare charCodeAt fromCharCode isArray getOwnPropertyNames getPrototypeOf
+        setPrototypeOf is isInteger isNaN toFixed getTime toISOString stringify parse now log
+        error warn info debug resolve reject all race allSettled addEventListener
+        removeEventListener dispatchEvent querySelector querySelectorAll getElementById
+        appendChild removeChild setAttribute getAttribute preventDefault stopPropagation focus
+        blur click postMessage json text abort read write close getReader releaseLock enqueue
+        cancel""".split()),
     "go": frozenset("""append cap clear close complex copy delete imag len make max min new panic
-        print println real recover Error String""".split()),
+        print println real recover Error String Write Read Close Len Less Swap Lock Unlock
+        RLock RUnlock Done Err Value Deadline Header WriteHeader Get Set Add Del Wait Load Store
+        Do Scan Next Reset Bytes Flush Seek Stat Name Sync Printf Println Sprintf Errorf Fprintf
+        ServeHTTP Query Encode Decode Marshal Unmarshal Context WithValue Hijack Write
+        WriteString ReadFrom WriteTo Int Float64 Bool Is As Unwrap""".split()),
 }
 _NOT_DEF = frozenset({"if", "for", "while", "switch", "catch", "return", "function", "super",
                       "constructor", "new", "else"})
@@ -118,13 +158,17 @@ class Repo:
     lang: str
     texts: dict[str, str] = field(default_factory=dict)  # rel -> text
     sites: dict[str, list[Site]] = field(default_factory=lambda: defaultdict(list))
+    # Names declared as fields or attributes: `x.name` may mean one of them, which no defining
+    # line shows, so such a name is a target only through its receiver's type.
+    fields: set[str] = field(default_factory=set)
 
 
 @dataclass
 class Sample:
     rel: str
     line: int
-    symbols: list[tuple[str, bool]]  # (name, already named before the cursor)
+    # (name, already named before the cursor, the files whose definition is the right one)
+    symbols: list[tuple[str, bool, frozenset[str]]]
 
 
 def load_repo(name: str, root: str, lang: str, engine: RepoContext) -> Repo:
@@ -133,7 +177,8 @@ def load_repo(name: str, root: str, lang: str, engine: RepoContext) -> Repo:
         if not path.endswith(EXTENSIONS[lang]) or path.endswith(".d.ts"):
             continue
         rel = engine.index.relpath(path)
-        if "_test." in rel or "/test" in rel or rel.startswith("test"):
+        if "_test." in rel or "/test" in rel or rel.startswith("test") or \
+                re.search(r"\.(?:test|spec|bench)\.|__tests__|/dist/", rel):
             continue
         with open(path, encoding="utf-8", errors="replace") as fh:
             text = fh.read()
@@ -157,7 +202,22 @@ def load_repo(name: str, root: str, lang: str, engine: RepoContext) -> Repo:
                 sym = next(g for g in m.groups() if g)
                 if sym not in _NOT_DEF:
                     repo.sites[sym].append(Site(rel, i))
+                continue
+            fm = _FIELD[lang].match(line)
+            if fm:
+                repo.fields.update(n.strip() for n in fm.group(1).split(","))
+        if lang == "python":
+            repo.fields.update(re.findall(r"\bself\.(\w+)\s*(?::[^=\n]+)?=(?!=)", text))
     return repo
+
+
+_FIELD = {
+    "python": re.compile(r"^\s+(\w+)\s*:\s*[^=\n]+(?:=|$)"),
+    "go": re.compile(r"^\t+(\w+(?:\s*,\s*\w+)*)\s+[\w*\[\].{}]+(?:\s+`[^`]*`)?\s*(?://.*)?$"),
+    "typescript": re.compile(
+        r"^\s+(?:(?:public|private|protected|static|readonly|declare|override)\s+)*"
+        r"(\w+)[?!]?\s*:\s*[^=]"),
+}
 
 
 def _imported_names(text: str, lang: str) -> set[str]:
@@ -178,10 +238,40 @@ def _imported_names(text: str, lang: str) -> set[str]:
     return names
 
 
+@functools.cache
+def _package_names(root: str) -> frozenset[str]:
+    """Return the names of the npm packages inside a repository (its workspace packages)."""
+    names = set()
+    for directory, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d != "node_modules" and not d.startswith(".")]
+        if "package.json" in files:
+            with open(os.path.join(directory, "package.json"), encoding="utf-8") as fh:
+                with contextlib.suppress(ValueError):
+                    name = json.load(fh).get("name")
+                    if isinstance(name, str):
+                        names.add(name)
+    return frozenset(names)
+
+
 def _foreign_packages(repo: Repo, text: str) -> set[str]:
-    """Return the names of Go packages a file imports from outside the repository."""
-    if repo.lang != "go":
-        return set()
+    """Return the local names of modules a file imports from outside the repository
+    (`import typing as t` makes `t.Tuple` the standard library's, not the repo's Tuple)."""
+    if repo.lang == "python":
+        tops = {rel.split("/", 1)[0].removesuffix(".py") for rel in repo.texts}
+        out = set()
+        for m in re.finditer(r"^\s*import\s+([\w.]+)(?:\s+as\s+(\w+))?", text, re.M):
+            if m.group(1).split(".")[0] not in tops:
+                out.add(m.group(2) or m.group(1).split(".")[0])
+        for m in re.finditer(r"^\s*from\s+([\w.]+)\s+import\s+([\w, ]+)$", text, re.M):
+            if not m.group(1).startswith(".") and m.group(1).split(".")[0] not in tops:
+                out.update(part.split()[-1] for part in m.group(2).split(",") if part.strip())
+        return out
+    if repo.lang == "typescript":
+        own = _package_names(repo.root)
+        return {m.group(1) for m in re.finditer(
+            r"import\s+(?:type\s+)?(?:\*\s+as\s+)?(\w+)\s+from\s+['\"]([^'\"]+)['\"]", text)
+            if not m.group(2).startswith(".") and not any(
+                m.group(2) == n or m.group(2).startswith(n + "/") for n in own)}
     module = ""
     gomod = os.path.join(repo.root, "go.mod")
     if os.path.exists(gomod):
@@ -202,6 +292,57 @@ def _assigned_here(text: str, sym: str) -> bool:
                      rf"|\bvar\s+{s}\b|\b{s}\s*:\s*[\w\[]", text) is not None
 
 
+def _distinct(sites: list[Site]) -> list[Site]:
+    """Return definition sites with overload runs (same file, within 15 lines) as one."""
+    out: list[Site] = []
+    for site in sorted(sites, key=lambda x: (x.rel, x.line)):
+        if out and out[-1].rel == site.rel and site.line - out[-1].line <= 15:
+            continue
+        out.append(site)
+    return out
+
+
+def _receiver_type(repo: Repo, before: str, receiver: str) -> str:
+    """Return the type a receiver variable is declared with in the text before its use."""
+    v = re.escape(receiver)
+    if receiver in ("self", "this", "cls"):
+        found = re.findall(r"^\s*(?:export\s+)?(?:default\s+)?(?:abstract\s+)?class\s+(\w+)",
+                           before, re.M)
+        return found[-1] if found else ""
+    patterns = {
+        "python": [rf"\b{v}\s*:\s*(?:\w+\.)?([A-Z]\w*)", rf"\b{v}\s*=\s*(?:\w+\.)?([A-Z]\w*)\("],
+        "typescript": [rf"\b{v}\s*[?!]?\s*:\s*([A-Z]\w*)", rf"\b{v}\s*=\s*new\s+([A-Z]\w*)"],
+        "go": [rf"\b{v}\s+\*?((?:\w+\.)?[A-Za-z_]\w*)\s*[,)]",
+               rf"\bvar\s+{v}\s+\*?((?:\w+\.)?[A-Za-z_]\w*)",
+               rf"\b{v}\s*:?=\s*&?((?:\w+\.)?[A-Za-z_]\w*)\s*\{{"],
+    }[repo.lang]
+    best, where = "", -1
+    for pattern in patterns:
+        for m in re.finditer(pattern, before):
+            if m.start() > where:
+                best, where = m.group(1), m.start()
+    return best
+
+
+def _defines_member(repo: Repo, tname: str, member: str) -> set[str]:
+    """Return the files where repository type `tname` defines `member`."""
+    out: set[str] = set()
+    type_sites = repo.sites.get(tname, ())
+    pats = _def_patterns(repo.lang, member)
+    if repo.lang == "go":
+        method = re.compile(rf"^func\s*\(\s*\w*\s*\*?{re.escape(tname)}(?:\[[^\]]*\])?\s*\)"
+                            rf"\s*{re.escape(member)}\s*[\[(]", re.M)
+        dirs = {os.path.dirname(t.rel) for t in type_sites}
+        for rel, text in repo.texts.items():
+            if os.path.dirname(rel) in dirs and method.search(text):
+                out.add(rel)
+        return out
+    for t in type_sites:
+        if any(p.search(repo.texts[t.rel]) for p in pats):
+            out.add(t.rel)
+    return out
+
+
 def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
     out: list[Sample] = []
     for rel, text in sorted(repo.texts.items()):
@@ -212,10 +353,18 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
         pkg_dir = os.path.dirname(rel)
         offset = 0
         in_doc = False
+        in_import = False
         for i, line in enumerate(lines):
             start = offset
             offset += len(line) + 1
             stripped = line.strip()
+            # The names listed by a multi-line import or export are not uses of them.
+            if in_import:
+                in_import = not re.search(r"[)}]", line)
+                continue
+            if re.match(r"\s*(?:import|export|from)\b.*[({]\s*$", line):
+                in_import = True
+                continue
             if repo.lang == "python":
                 # Lines of docstrings are prose, not code that uses a symbol.
                 quotes = line.count('"""') + line.count("'''")
@@ -229,42 +378,53 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
                 continue
             if _ALL_DEFS[repo.lang].match(line):
                 continue
-            syms: list[tuple[str, bool]] = []
+            syms: list[tuple[str, bool, frozenset[str]]] = []
             prefix = text[:start]
-            for m in _ID.finditer(line):
+            # A trailing comment names things without using them (`x := 1 // Param names`).
+            code = re.split(r"\s#\s" if repo.lang == "python" else r"\s//", line, maxsplit=1)[0]
+            for m in _ID.finditer(code):
                 sym = m.group()
-                if sym in _KEYWORDS or sym in local or sym in (x for x, _ in syms):
+                if sym in _KEYWORDS or sym in local or sym in (x for x, _, _ in syms):
                     continue
-                if sym in _BUILTIN_METHODS[repo.lang]:
-                    continue
-                sites = [s for s in repo.sites.get(sym, ()) if s.rel != rel]
-                if not sites or len(repo.sites[sym]) > 5:
-                    continue
-                if _assigned_here(text, sym):
+                every = _distinct(repo.sites.get(sym, []))
+                sites = [s for s in every if s.rel != rel]
+                if not sites or _assigned_here(text, sym):
                     continue  # an attribute or variable this file defines itself
                 member = m.start() > 0 and line[m.start() - 1] == "."
-                if member and repo.lang == "go":
-                    qual = re.search(r"(\w+)\.$", line[:m.start()])
+                if member:
+                    qual = re.search(r"(?<![\w.])(\w+)\.$", line[:m.start()])
                     if qual and qual.group(1) in foreign:
                         continue  # `errors.New`: another module's package, not this repo's
+                builtin = sym in _BUILTIN_METHODS[repo.lang]
+                gold = frozenset(s.rel for s in sites)
+                recv = re.search(r"(\w+)\s*\.$", line[:m.start()]) if member else None
+                tname = _receiver_type(repo, prefix + line[:m.start()],
+                                       recv.group(1)) if recv else ""
+                if "." in tname and tname.split(".")[0] in foreign:
+                    continue  # `r.URL` with `r *http.Request`: another module's type
+                tname = tname.rsplit(".", 1)[-1]
+                if len(every) > 1 or builtin or (member and sym in repo.fields):
+                    # Ambiguous by name: a target only through its receiver's declared type.
+                    gold = frozenset(_defines_member(repo, tname, sym) - {rel}) if tname \
+                        else frozenset()
+                    if not gold:
+                        continue
                 same_pkg = repo.lang == "go" and any(
                     os.path.dirname(s.rel) == pkg_dir for s in sites)
                 if not (member or sym in imported or same_pkg):
                     continue
                 named = re.search(rf"\b{re.escape(sym)}\b", prefix) is not None
-                syms.append((sym, named))
+                syms.append((sym, named, gold))
             if syms:
                 out.append(Sample(rel, i, syms))
     rng.shuffle(out)
     return out[:n]
 
 
-def _hit(blocks: dict[str, str], repo: Repo, sym: str, rel: str) -> bool:
+def _hit(blocks: dict[str, str], repo: Repo, sym: str, gold: frozenset[str]) -> bool:
     pats = _def_patterns(repo.lang, sym)
-    for site in repo.sites.get(sym, ()):
-        if site.rel == rel:
-            continue
-        text = blocks.get(site.rel)
+    for rel in gold:
+        text = blocks.get(rel)
         if text and any(p.search(text) for p in pats):
             return True
     return False
@@ -364,16 +524,16 @@ def named_definitions(repo: Repo, prefix: str, rel: str, budget: int,
 STRATEGIES = ("qwen-lsp", "jaccard", "bm25", "named-defs")
 
 
-def run_repo(name: str, root: str, lang: str, n: int, budget: int, seed: int,
+def run_repo(name: str, root: str, lang: str, n: int, budgets: list[int], seed: int,
              cache_dir: str) -> dict:
     engine = RepoContext([root], cache_dir=cache_dir)
     engine.build_sync()
     repo = load_repo(name, root, lang, engine)
     samples = sample_lines(repo, n, random.Random(seed))
     windows = Windows(repo)
-    hits: dict[str, Counter[str]] = {s: Counter() for s in STRATEGIES}
+    hits = {b: {s: Counter() for s in STRATEGIES} for b in budgets}
     totals: Counter[str] = Counter()
-    latencies: list[float] = []
+    latencies: list[tuple[float, float]] = []
     for sample in samples:
         text = repo.texts[sample.rel]
         lines = text.split("\n")
@@ -383,29 +543,32 @@ def run_repo(name: str, root: str, lang: str, n: int, budget: int, seed: int,
         prefix = buffer[:offset]
         path = os.path.join(root, sample.rel)
         engine.document_changed(path, buffer)  # parsing happens here, as on didChange
-        t0, c0 = time.perf_counter(), time.process_time()
-        explained = engine.explain(path, buffer, offset, budget)
-        latencies.append(((time.perf_counter() - t0) * 1e3, (time.process_time() - c0) * 1e3))
-        engine.document_closed(path)
-        ours = {cf.path: cf.text for cf in explained.files}
         query_lines = prefix.split("\n")[-WINDOW:]
         qtext = "\n".join(query_lines)
-        strategies = {
-            "qwen-lsp": ours,
-            "jaccard": fill(windows, windows.jaccard(set(_ID.findall(qtext)), sample.rel),
-                            budget),
-            "bm25": fill(windows, windows.bm25(Counter(_ID.findall(qtext)), sample.rel),
-                         budget),
-            "named-defs": named_definitions(repo, prefix, sample.rel, budget),
-        }
-        for sym, named in sample.symbols:
+        jaccard = windows.jaccard(set(_ID.findall(qtext)), sample.rel)
+        bm25 = windows.bm25(Counter(_ID.findall(qtext)), sample.rel)
+        for _sym, named, _ in sample.symbols:
             kind = "named" if named else "first"
             totals[kind] += 1
             totals["all"] += 1
-            for sname, blocks in strategies.items():
-                if _hit(blocks, repo, sym, sample.rel):
-                    hits[sname][kind] += 1
-                    hits[sname]["all"] += 1
+        for budget in budgets:
+            t0, c0 = time.perf_counter(), time.process_time()
+            explained = engine.explain(path, buffer, offset, budget)
+            latencies.append(((time.perf_counter() - t0) * 1e3,
+                              (time.process_time() - c0) * 1e3))
+            strategies = {
+                "qwen-lsp": {cf.path: cf.text for cf in explained.files},
+                "jaccard": fill(windows, jaccard, budget),
+                "bm25": fill(windows, bm25, budget),
+                "named-defs": named_definitions(repo, prefix, sample.rel, budget),
+            }
+            for sym, named, gold in sample.symbols:
+                kind = "named" if named else "first"
+                for sname, blocks in strategies.items():
+                    if _hit(blocks, repo, sym, gold):
+                        hits[budget][sname][kind] += 1
+                        hits[budget][sname]["all"] += 1
+        engine.document_closed(path)
     engine.close()
     return {"name": name, "lang": lang, "files": len(repo.texts), "samples": len(samples),
             "totals": totals, "hits": hits, "latencies": latencies}
@@ -415,29 +578,45 @@ def _fmt(h: Counter[str], t: Counter[str], kind: str) -> str:
     return f"{h[kind] / t[kind]:.2f}" if t[kind] else "  - "
 
 
-def report(results: list[dict]) -> None:
-    print(f"\n{'repo':10} {'lang':10} {'files':>5} {'lines':>5} {'sym':>4} {'named':>5} "
-          f"{'first':>5}  " + "  ".join(f"{s:>22}" for s in STRATEGIES))
-    print(f"{'':54}" + "  ".join(f"{'named first  all':>22}" for _ in STRATEGIES))
-    grand_t: Counter[str] = Counter()
-    grand_h: dict[str, Counter[str]] = {s: Counter() for s in STRATEGIES}
-    lat: list[float] = []
+def _row(label: str, lang: str, files: str, lines: str, t: Counter[str],
+         h: dict[str, Counter[str]]) -> str:
+    cells = [f"{_fmt(h[s], t, 'named'):>10} {_fmt(h[s], t, 'first'):>5} {_fmt(h[s], t, 'all'):>5}"
+             for s in STRATEGIES]
+    return (f"{label:12} {lang:10} {files:>5} {lines:>5} {t['all']:4} {t['named']:5} "
+            f"{t['first']:5}  " + "  ".join(cells))
+
+
+def _sum(results: list[dict], budget: int) -> tuple[Counter[str], dict[str, Counter[str]]]:
+    t: Counter[str] = Counter()
+    h: dict[str, Counter[str]] = {s: Counter() for s in STRATEGIES}
     for r in results:
-        t = r["totals"]
-        grand_t.update(t)
-        lat += r["latencies"]
-        cells = []
+        t.update(r["totals"])
         for s in STRATEGIES:
-            h = r["hits"][s]
-            grand_h[s].update(h)
-            cells.append(f"{_fmt(h, t, 'named'):>10} {_fmt(h, t, 'first'):>5} "
-                         f"{_fmt(h, t, 'all'):>5}")
-        print(f"{r['name']:10} {r['lang']:10} {r['files']:5} {r['samples']:5} {t['all']:4} "
-              f"{t['named']:5} {t['first']:5}  " + "  ".join(cells))
-    cells = [f"{_fmt(grand_h[s], grand_t, 'named'):>10} {_fmt(grand_h[s], grand_t, 'first'):>5} "
-             f"{_fmt(grand_h[s], grand_t, 'all'):>5}" for s in STRATEGIES]
-    print(f"{'ALL':10} {'':10} {'':5} {'':5} {grand_t['all']:4} {grand_t['named']:5} "
-          f"{grand_t['first']:5}  " + "  ".join(cells))
+            h[s].update(r["hits"][budget][s])
+    return t, h
+
+
+def _rate(h: Counter[str], t: Counter[str], kind: str) -> float:
+    return h[kind] / t[kind] if t[kind] else float("nan")
+
+
+def report(results: list[dict], budgets: list[int], labels: dict[int, str]) -> None:
+    langs = [lang for lang in ("python", "typescript", "go") if any(
+        r["lang"] == lang for r in results)]
+    for budget in budgets:
+        print(f"\nbudget {labels[budget]}")
+        print(f"{'repo':12} {'lang':10} {'files':>5} {'lines':>5} {'sym':>4} {'named':>5} "
+              f"{'first':>5}  " + "  ".join(f"{s:>22}" for s in STRATEGIES))
+        print(f"{'':56}" + "  ".join(f"{'named first  all':>22}" for _ in STRATEGIES))
+        for r in results:
+            print(_row(r["name"], r["lang"], str(r["files"]), str(r["samples"]), r["totals"],
+                       r["hits"][budget]))
+        for lang in langs:
+            t, h = _sum([r for r in results if r["lang"] == lang], budget)
+            print(_row(f"[{lang}]", "", "", "", t, h))
+        t, h = _sum(results, budget)
+        print(_row("ALL", "", "", "", t, h))
+    lat = [x for r in results for x in r["latencies"]]
     if lat:
         for label, values in (("wall", sorted(x[0] for x in lat)),
                               ("cpu", sorted(x[1] for x in lat))):
@@ -446,36 +625,103 @@ def report(results: list[dict]) -> None:
             print(f"qwen-lsp retrieval ({label}; explain with the index warm, the buffer parsed "
                   f"on change): p50 {p50:.2f} ms, p95 {p95:.2f} ms, max {values[-1]:.2f} ms "
                   f"over {len(values)} cursors")
-    best = max(grand_h[s]["all"] for s in STRATEGIES[1:]) / max(1, grand_t["all"])
-    ours = grand_h["qwen-lsp"]["all"] / max(1, grand_t["all"])
-    print(f"overall: qwen-lsp {ours:.2f} vs best baseline {best:.2f} "
-          f"({(ours - best) * 100:+.0f} points)")
+    # The targets: each language within 5 points of Python, already-named >= 0.90, first uses
+    # >= 0.50, and >= 20 points above the best baseline at the smallest budget.
+    print("\ntargets (qwen-lsp; all = named + first):")
+    python_all = {b: _rate(_sum([r for r in results if r["lang"] == "python"], b)[1]
+                           ["qwen-lsp"], _sum([r for r in results if r["lang"] == "python"],
+                                              b)[0], "all") for b in budgets}
+    for lang in langs:
+        for budget in budgets:
+            t, h = _sum([r for r in results if r["lang"] == lang], budget)
+            ours = _rate(h["qwen-lsp"], t, "all")
+            best = max(_rate(h[s], t, "all") for s in STRATEGIES[1:])
+            named, first = _rate(h["qwen-lsp"], t, "named"), _rate(h["qwen-lsp"], t, "first")
+            checks = [f"named {named:.2f} {'ok' if named >= 0.90 else 'MISS'}",
+                      f"first {first:.2f} {'ok' if first >= 0.50 else 'MISS'}",
+                      f"vs python {(ours - python_all[budget]) * 100:+.0f} pts "
+                      f"{'ok' if ours >= python_all[budget] - 0.05 - 1e-9 else 'MISS'}"]
+            if budget == min(budgets):
+                checks.append(f"vs best baseline {(ours - best) * 100:+.0f} pts "
+                              f"{'ok' if ours - best >= 0.20 - 1e-9 else 'MISS'}")
+            print(f"  {lang:10} {labels[budget]:>22}: all {ours:.2f}; " + "; ".join(checks))
+
+
+def _npm_package(dest: str, spec: str, into: str) -> None:
+    """Unpack an npm package's tarball into `into`, without its build output: the sources
+    are what a checkout of the repository holds."""
+    out = subprocess.run(["npm", "pack", "-q", spec], cwd=dest, check=True,
+                         capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    os.makedirs(into, exist_ok=True)
+    subprocess.run(["tar", "xzf", out, "-C", into, "--strip-components=1"], cwd=dest,
+                   check=True)
+    for build in ("dist", "build", "lib"):
+        path = os.path.join(into, build)
+        if os.path.isdir(path) and os.path.isdir(os.path.join(into, "src")):
+            shutil.rmtree(path)
+
+
+def _workspace(dest: str, name: str, packages: list[tuple[str, str]]) -> None:
+    """Assemble npm packages of one upstream monorepo as its `packages/*` workspace."""
+    root = os.path.join(dest, name)
+    if os.path.isdir(root):
+        shutil.rmtree(root)
+    os.makedirs(root)
+    with open(os.path.join(root, "package.json"), "w") as fh:
+        json.dump({"name": name, "private": True, "workspaces": ["packages/*"]}, fh, indent=2)
+    for directory, spec in packages:
+        _npm_package(dest, spec, os.path.join(root, "packages", directory))
+
+
+def _debian_go(dest: str, package: str, source: str, name: str) -> None:
+    """Copy a Go module's sources out of Debian's -dev package."""
+    subprocess.run(["apt-get", "download", package], cwd=dest, check=True,
+                   stdout=subprocess.DEVNULL)
+    deb = next(f for f in os.listdir(dest) if f.startswith(package + "_") and
+               f.endswith(".deb"))
+    subprocess.run(["dpkg", "-x", deb, "debx"], cwd=dest, check=True)
+    target = os.path.join(dest, name)
+    if os.path.isdir(target):
+        shutil.rmtree(target)
+    shutil.copytree(os.path.join(dest, "debx/usr/share/gocode/src", source), target)
 
 
 def fetch(dest: str) -> None:
-    """Download the default repositories' sources (PyPI wheels, npm, Debian) into dest."""
+    """Download the repositories' sources (PyPI wheels, npm, Debian) into dest."""
     os.makedirs(dest, exist_ok=True)
     wheels = os.path.join(dest, "wheels")
     subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", wheels,
-                    "requests==2.32.3", "rich==14.*", "httpx==0.28.1", "click==8.*"],
-                   check=True)
+                    "requests==2.32.3", "rich==14.*", "httpx==0.28.1", "click==8.*",
+                    "jinja2==3.1.6", "marshmallow==3.26.*"], check=True)
     for whl in os.listdir(wheels):
-        name = whl.split("-")[0]
+        name = whl.split("-")[0].lower()
         subprocess.run(["unzip", "-q", "-o", os.path.join(wheels, whl), "-d",
                         os.path.join(dest, name)], check=True)
-    subprocess.run(["npm", "pack", "rxjs@7.8.2"], cwd=dest, check=True,
-                   stdout=subprocess.DEVNULL)
-    os.makedirs(os.path.join(dest, "rxjs"), exist_ok=True)
-    subprocess.run(["tar", "xzf", "rxjs-7.8.2.tgz", "-C", "rxjs", "--strip-components=1"],
-                   cwd=dest, check=True)
+    _npm_package(dest, "rxjs@7.8.2", os.path.join(dest, "rxjs"))
+    # TanStack Query and tRPC are `packages/*` monorepos upstream whose packages import each
+    # other by name; their npm packages ship the TypeScript sources.
+    _workspace(dest, "tanstack-query", [
+        ("query-core", "@tanstack/query-core@5.59.0"),
+        ("query-persist-client-core", "@tanstack/query-persist-client-core@5.59.0"),
+        ("query-sync-storage-persister", "@tanstack/query-sync-storage-persister@5.59.0"),
+    ])
+    _workspace(dest, "trpc", [("server", "@trpc/server@10.45.2"),
+                              ("client", "@trpc/client@10.45.2")])
     # Go sources are on neither PyPI nor npm; Debian ships them as -dev packages.
-    subprocess.run(["apt-get", "download", "golang-github-gin-gonic-gin-dev"], cwd=dest,
-                   check=True)
-    deb = next(f for f in os.listdir(dest) if f.startswith("golang-github-gin") and
-               f.endswith(".deb"))
-    subprocess.run(["dpkg", "-x", deb, "debx"], cwd=dest, check=True)
-    subprocess.run(["cp", "-r", "debx/usr/share/gocode/src/github.com/gin-gonic/gin", "gin"],
-                   cwd=dest, check=True)
+    for package, source, name in (
+            ("golang-github-gin-gonic-gin-dev", "github.com/gin-gonic/gin", "gin"),
+            ("golang-github-labstack-echo-dev", "github.com/labstack/echo", "echo"),
+            ("golang-github-go-chi-chi-dev", "github.com/go-chi/chi", "chi")):
+        _debian_go(dest, package, source, name)
+
+
+def _budget(spec: str) -> tuple[int, str]:
+    """Parse `1024t` (tokens) or `6000` (characters) into characters and a label."""
+    if spec.endswith("t"):
+        tokens = int(spec[:-1])
+        chars = int(tokens * CHARS_PER_TOKEN)
+        return chars, f"{tokens} tokens ({chars} chars)"
+    return int(spec), f"{int(spec)} chars"
 
 
 def main() -> int:
@@ -483,20 +729,27 @@ def main() -> int:
     parser.add_argument("--repo", action="append", default=[],
                         help="NAME=PATH:LANG (python | typescript | go); repeatable")
     parser.add_argument("--dir", default=BENCH_DIR, help="where --fetch puts the repos")
-    parser.add_argument("--fetch", action="store_true", help="download the default repos")
+    parser.add_argument("--fetch", action="store_true", help="download the repos first")
+    parser.add_argument("--previous", action="store_true",
+                        help="measure the repositories earlier versions used instead")
     parser.add_argument("--samples", type=int, default=150, help="cursor lines per repo")
-    parser.add_argument("--budget", type=int, default=6000, help="cross-file budget (chars)")
+    parser.add_argument("--budgets", default=DEFAULT_BUDGETS,
+                        help="comma-separated budgets: 1024t (tokens) or 6000 (characters)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     if args.fetch:
         fetch(args.dir)
+    parsed = sorted({_budget(b.strip()) for b in args.budgets.split(",") if b.strip()})
+    budgets = [b for b, _ in parsed]
+    labels = dict(parsed)
     repos = []
     for spec in args.repo:
         name, _, rest = spec.partition("=")
         path, _, lang = rest.rpartition(":")
         repos.append((name, os.path.abspath(path), lang))
     if not repos:
-        repos = [(n, os.path.join(args.dir, p), lang) for n, p, lang in DEFAULT_REPOS
+        repos = [(n, os.path.join(args.dir, p), lang)
+                 for n, p, lang in (PREVIOUS_REPOS if args.previous else DEFAULT_REPOS)
                  if os.path.isdir(os.path.join(args.dir, p))]
     if not repos:
         print(f"no repositories under {args.dir}; run with --fetch", file=sys.stderr)
@@ -505,14 +758,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as cache:
         for name, root, lang in repos:
             started = time.perf_counter()
-            r = run_repo(name, root, lang, args.samples, args.budget, args.seed, cache)
+            r = run_repo(name, root, lang, args.samples, budgets, args.seed, cache)
             print(f"{name}: {r['samples']} lines, {r['totals']['all']} symbols "
                   f"({time.perf_counter() - started:.1f} s)", file=sys.stderr)
             results.append(r)
-    print(f"budget {args.budget} chars; baselines: Jaccard and BM25 over {WINDOW}-line "
-          "windows (stride 10, query = 20 lines above the cursor); named-defs = first 10 "
-          "lines of the definitions of every symbol named in the prefix, most recent first")
-    report(results)
+    print(f"baselines: Jaccard and BM25 over {WINDOW}-line windows (stride 10, query = 20 "
+          "lines above the cursor); named-defs = first 10 lines of the definitions of every "
+          "symbol named in the prefix, most recent first")
+    report(results, budgets, labels)
     return 0
 
 

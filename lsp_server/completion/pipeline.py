@@ -411,9 +411,9 @@ class CompletionPipeline:
         if gen.task is not None and not gen.waiters and not gen.keep:
             _stop(gen.task)  # nobody asked for it again, and nobody typed through it
 
-    async def _request(self, inp: CompletionInput, settings: Settings, multiline: bool,
-                       *, prefetch: bool = False) -> str:
-        """Ask the model for this cursor; the answer goes to the typed-through cache too."""
+    def prompt_for(self, inp: CompletionInput, settings: Settings) -> str:
+        """Return the FIM prompt the endpoint is sent for this cursor (`qwen-lsp context`
+        prints it through here too, so what it shows is what the server sends)."""
         cs = settings.completion
         context = self._context()
         prefix_chars, suffix_chars, context_chars = fit_budgets(
@@ -426,8 +426,14 @@ class CompletionPipeline:
         suffix = fit_suffix(suffix, suffix_chars, prefix, files)
         # Keys pasted into the current file leave the machine no more than those elsewhere,
         # and repository text cannot inject control tokens: the one outgoing gate.
-        prompt = gate().fim_prompt(prefix, suffix, repo_name=inp.repo_name,
-                                   current_path=inp.relative_path, context_files=files)
+        return gate().fim_prompt(prefix, suffix, repo_name=inp.repo_name,
+                                 current_path=inp.relative_path, context_files=files)
+
+    async def _request(self, inp: CompletionInput, settings: Settings, multiline: bool,
+                       *, prefetch: bool = False) -> str:
+        """Ask the model for this cursor; the answer goes to the typed-through cache too."""
+        cs = settings.completion
+        prompt = self.prompt_for(inp, settings)
         request = CompletionRequest(
             prompt=prompt,
             model=cs.model,

@@ -126,40 +126,65 @@ def _disk_mb(stores: list[str]) -> float:
 
 
 def _context(args: argparse.Namespace) -> int:
+    """Print the prompt through the server's own code path (`CompletionPipeline.prompt_for`),
+    with the settings the environment gives, for the buffer the server would hold."""
+    from dataclasses import replace
+
+    from lsp_server.completion.pipeline import CompletionInput, CompletionPipeline
     from lsp_server.context.engine import RepoContext
+    from lsp_server.context.languages import language_for_path
+    from lsp_server.model.pool import EndpointPool
     from lsp_server.model.tokens import TokenMeter
     from lsp_server.outbound import gate
     from lsp_server.positions import offset_at
-    from lsp_server.prompt import context_part, fit_suffix, split_document
-    from lsp_server.settings import CompletionSettings
+    from lsp_server.prompt import context_part
+    from lsp_server.settings import resolve_settings
 
     started = time.perf_counter()
-    root = check_directory(args.root)
-    path = os.path.abspath(args.file)
-    text = read_text(args.text_file or args.file)
-    check_position(text, args.line, args.character, args.text_file or args.file)
-    defaults = CompletionSettings()
+    root = os.path.realpath(check_directory(args.root))
+    path = os.path.realpath(args.file)
+    source = args.text_file or args.file
+    text = read_text(source)
+    check_position(text, args.line, args.character, source)
+    settings, _ = resolve_settings(None, os.environ)
     meter = TokenMeter()
     counter: ModelClient | None = None
+    budget = settings.completion.context_chars  # what the server passes
     if args.budget_chars is not None:
-        budget = args.budget_chars
+        budget = max(0, args.budget_chars)
     elif args.budget_tokens is not None:
         counter = _token_counter()
-        budget = meter.chars(args.budget_tokens)
-    else:
-        budget = defaults.prefix_chars  # what the server passes
+        budget = meter.chars(max(0, args.budget_tokens))
     engine = RepoContext([root])
+    endpoints = EndpointPool(settings.endpoints)
+    pipeline = CompletionPipeline(endpoints, lambda: settings, context=lambda: engine)
     runner = asyncio.Runner()  # one loop for every count: the client's connections live on it
     try:
-        check_may_send(args.file, lambda _: engine.may_send(path))
         t0 = time.perf_counter()
         stats = engine.build_sync()
+        engine.index.fill_chunks()  # as the server once its similar-code index is ready
+        # As the language server: windows of files on disk are read off the request path, so
+        # a first request at a cursor goes without those not read yet.
+        engine.blocking_reads = False
         t1 = time.perf_counter()
         offset = offset_at(text, args.line, args.character)
-        explained = engine.explain(path, text, offset, budget)
+        check_may_send(args.file, lambda _: engine.may_send(path))
+        inp = CompletionInput(
+            document_key=path, text=text, offset=offset, path=path,
+            relative_path=os.path.relpath(path, root).replace(os.sep, "/"),
+            repo_name=os.path.basename(os.path.abspath(args.root)),
+            language=language_for_path(path))
+
+        def prompt_within(chars: int) -> str:
+            engine.forget_cursors()  # each try is a first request, as for a fresh server
+            return pipeline.prompt_for(inp, replace(settings, completion=replace(
+                settings.completion, context_chars=chars)))
+
+        prompt = prompt_within(budget)
         context_tokens: int | None = None
         for _ in range(_FIT_ROUNDS if counter is not None else 0):
-            part = context_part(gate().context_files(explained.files))
+            part = context_part(gate().context_files(
+                engine.last_explained.files if engine.last_explained else []))
             count = runner.run(counter.count_tokens(part)) if part else None
             if count is None:
                 break
@@ -167,54 +192,31 @@ def _context(args: argparse.Namespace) -> int:
             if count.tokens <= args.budget_tokens:
                 break
             budget = int(budget * args.budget_tokens / count.tokens * 0.97)
-            explained = engine.explain(path, text, offset, budget)
+            prompt = prompt_within(budget)
             context_tokens = None
-        prefix, suffix = split_document(text, offset, defaults.prefix_chars, defaults.suffix_chars)
-        suffix = fit_suffix(suffix, defaults.suffix_chars, prefix, explained.files)
-        rel = engine.index.relpath(path)
-        prompt = gate().fim_prompt(prefix, suffix, repo_name=os.path.basename(root),
-                                   current_path=rel, context_files=explained.files)
+        explained = engine.last_explained
     finally:
         engine.close()
         if counter is not None:
             runner.run(counter.aclose())
+        runner.run(endpoints.aclose())
         runner.close()
-    timings = dict(explained.timings_ms)
+    files = explained.files if explained is not None else []
+    timings = dict(explained.timings_ms) if explained is not None else {}
     timings["index"] = round((t1 - t0) * 1e3, 3)
     timings["command"] = round((time.perf_counter() - started) * 1e3, 3)
     if args.json:
-        snippets = [
-            {
-                "path": s.rel,
-                "start_line": s.start_line,
-                "end_line": s.end_line,
-                "source": s.source,
-                "score": s.score,
-            }
-            for s in explained.snippets
-        ]
+        snippets = [{"path": s.rel, "start_line": s.start_line, "end_line": s.end_line,
+                     "source": s.source, "score": s.score}
+                    for s in (explained.snippets if explained is not None else [])]
         report: dict = {"prompt": prompt, "snippets": snippets, "timings_ms": timings}
         if args.budget_tokens is not None:
-            report["tokens"] = {
-                "budget": args.budget_tokens,
-                "counted_by": meter.source,
-                "context": context_tokens
-                if context_tokens is not None
-                else meter.tokens(len(context_part(explained.files))),
-            }
-        print(
-            json.dumps(
-                {
-                    **report,
-                    "index": {
-                        "files": stats.files,
-                        "reparsed": stats.parsed,
-                        "reused": stats.reused,
-                    },
-                },
-                indent=2,
-            )
-        )
+            report["tokens"] = {"budget": args.budget_tokens, "counted_by": meter.source,
+                                "context": context_tokens if context_tokens is not None
+                                else meter.tokens(len(context_part(files)))}
+        print(json.dumps({**report,
+                          "index": {"files": stats.files, "reparsed": stats.parsed,
+                                    "reused": stats.reused}}, indent=2))
     else:
         sys.stdout.write(prompt)
         if not prompt.endswith("\n"):

@@ -34,6 +34,7 @@ from lsp_server.context.scanner import (
     is_secret_file,
 )
 from lsp_server.context.symbols import FileSymbols, extract
+from lsp_server.context.windows import whole_units
 from lsp_server.positions import newline_above, newline_below, window
 from lsp_server.prompt import ContextFile
 from lsp_server.textdiff import common_prefix, common_suffix
@@ -147,6 +148,7 @@ class RepoContext:
         self._last_given: list[ContextFile] = []
         self._epochs: LRUCache[str, _Epoch] = LRUCache(maxsize=64)
         self.blocking_reads = False
+        self.last_explained: Explained | None = None  # what context_files last chose
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -403,8 +405,10 @@ class RepoContext:
             self._chunk_reads.discard(key)
             if lines is None:
                 return None
-            text = self._chunks[key] = "\n".join(lines[line:line + WINDOW_LINES]).rstrip() + "\n"
-        return text
+            text = whole_units("\n".join(lines), language_for_path(path), line,
+                               line + WINDOW_LINES - 1) or ""
+            self._chunks[key] = text
+        return text or None
 
     def explain(self, path: str, text: str, offset: int, budget_chars: int, *,
                 sticky: frozenset[tuple[str, int]] = frozenset(),
@@ -506,7 +510,14 @@ class RepoContext:
             return []
         # Whatever file it was for: moving to another file keeps what both share in front.
         files = self._last_given = keep_order(self._last_given, explained.files)
+        self.last_explained = explained
         return files
+
+    def forget_cursors(self) -> None:
+        """Forget the context given before, so the next request chooses as a first one."""
+        self._epochs.clear()
+        self._last_given = []
+        self._results.clear()
 
     def _still_valid(self, epoch: _Epoch, line: int, budget: int) -> bool:
         """Return whether a file's context may keep growing for a cursor on `line`."""

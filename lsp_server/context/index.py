@@ -24,12 +24,14 @@ import platformdirs
 
 from lsp_server.context.chunks import ChunkIndex, scan_identifiers
 from lsp_server.context.files import read_regular, read_text, read_text_or_none
+from lsp_server.context.jsmodules import JsWorkspace
 from lsp_server.context.scanner import (
     DEFAULT_MAX_FILE_BYTES,
     ScannedFile,
     Scanner,
     ScanResult,
     content_skip_reason,
+    read_config,
 )
 from lsp_server.context.symbols import STOP_WORDS, Definition, FileSymbols, Import, extract
 
@@ -358,6 +360,7 @@ class RepoIndex:
         self._by_dir: dict[str, list[str]] = {}  # abs dir -> paths
         self._resolved: dict[tuple[str, str], list[str]] = {}
         self._go_mods: dict[str, tuple[str, str]] | None = None
+        self._js: JsWorkspace | None = None
         self._cargo: tuple[int, dict[str, _Crate], dict[str, _Crate]] | None = None
         self.generation = 0  # bumped on every change; caches key on it
         self._cancelled = threading.Event()
@@ -569,6 +572,21 @@ class RepoIndex:
         self.generation += 1
         if structural:  # import resolution depends on which files exist, not on their text
             self._resolved.clear()
+            self._js = None
+
+    def _js_workspace(self) -> JsWorkspace:
+        """Return the JS/TS workspace packages and tsconfig mappings (read once per layout)."""
+        js = self._js
+        if js is None:
+            def read(path: str) -> str | None:
+                scanner = self.scanner_for(path)
+                return read_config(scanner, path) if scanner is not None else None
+
+            dirs = [d for d, paths in list(self._by_dir.items())
+                    if any(p.endswith(_JS_EXTENSIONS) for p in paths)]
+            js = self._js = JsWorkspace(self.roots, dirs, read,
+                                        lambda p: self.entry(p) is not None)
+        return js
 
     def set_overlay(self, path: str, text: str, language: str) -> FileEntry:
         """Index an open buffer's text; it wins over the file on disk until cleared."""
@@ -833,7 +851,16 @@ class RepoIndex:
                     if self.entry(cand) is not None:
                         return [cand]
                 return []
-            return self._pick(module, path)
+            found = self._pick(module, path)
+            scanner = self.scanner_for(path) if not found else None
+            head, _, rest = module.partition(".")
+            if scanner is not None and os.path.basename(scanner.root) == head:
+                # The workspace is the package itself (`marshmallow/` opened, absolute
+                # imports `from marshmallow.utils import x`): its own name is no directory.
+                init = os.path.join(scanner.root, "__init__.py")
+                found = self._pick(rest, path) if rest else (
+                    [init] if self.entry(init) is not None else [])
+            return found
         if language in _JS_LANGS:
             if module.startswith("."):
                 target = os.path.normpath(os.path.join(directory, module))
@@ -847,6 +874,10 @@ class RepoIndex:
                     if self.entry(cand) is not None:
                         return [cand]
                 return []
+            workspace = self._js_workspace()
+            found = workspace.resolve(path, module) if module else None
+            if found is not None:
+                return [found]
             bare = module.lstrip("@~/").split("/", 1)[-1] if module[:1] in "@~" else module
             return self._pick(bare, path) if "/" in bare else []
         if language == "go":

@@ -14,7 +14,9 @@ from cachetools import LRUCache
 
 from lsp_server.context.chunks import query_tokens
 from lsp_server.context.index import FileEntry, RepoIndex
+from lsp_server.context.languages import language_for_path
 from lsp_server.context.symbols import CONTAINER_KINDS, Definition, FileSymbols, Import
+from lsp_server.context.windows import whole_units
 from lsp_server.positions import newline_above, newline_below
 
 WINDOW_LINES_ABOVE = 80
@@ -24,9 +26,12 @@ SIMILAR_WINDOW = 20
 _STICKY_GAIN = 1.3  # how much a definition chosen just before is preferred
 _MUST_HAVE = 3  # pinned context is extended only when one of this many best is missing
 SIMILAR_MIN_JACCARD = 0.3  # "<|file_sep|>" + newline around the path
+# How an elided body is shown in brace languages: a comment, so the stub still parses.
+_ELIDED_BODY = " { /* ... */ }"
 _BRACE_LANGS = frozenset({"javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp"})
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_CHAIN = re.compile(r"[A-Za-z_]\w*(?:\s*(?:\.|->|::)\s*[A-Za-z_]\w*)*")
+# `this.#cache.notify`: a JavaScript private member (`#cache`) is a link of the chain too.
+_CHAIN = re.compile(r"[A-Za-z_]\w*(?:\s*(?:\.|->|::)\s*#?[A-Za-z_]\w*)*")
 _SEP = re.compile(r"\s*(?:\.|->|::)\s*")
 _CALL_MEMBER = re.compile(r"(?<![\w.])([A-Za-z_][\w.]*)\([^()\n]*\)\s*\.\s*([A-Za-z_]\w*)")
 _SELF_NAMES = frozenset({"self", "this", "cls"})
@@ -46,6 +51,11 @@ _ASSIGN = re.compile(
     r"\s*(?::\s*([\w.]+(?:\[[\w., |]*\])?)\s*)?"
     r"(?::=|=(?!=))\s*(?:await\s+|new\s+|&)*([A-Za-z_][\w.]*)\s*[({<]"
 )
+_TYPING_MEMBER = re.compile(r"(?<![\w.#])((?:[A-Za-z_]\w*\s*(?:\.|->|::)\s*#?)*[A-Za-z_]\w*)"
+                            r"\s*(?:\.|->|::)\s*$")
+_ALIAS_OF_MEMBER = re.compile(
+    r"(?<![\w.])(?:(?:const|let|var)\s+)?([A-Za-z_]\w*)\s*(?::=|=(?!=))\s*"
+    r"((?:self|this)(?:\s*\.\s*#?[A-Za-z_]\w*)+)\s*(?:;|$)", re.M)
 _ANNOTATED = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*\??\s*:\s*(?:[\w.]+\[)?\*?([A-Z][\w.]*)")
 _GO_PARAM = re.compile(r"\b([a-z_]\w*)\s+\*?(?:\[\])?([\w.]*[A-Z]\w*)")
 _TYPED_DECL = re.compile(r"\b([A-Z]\w*)(?:<[^<>;=]*>)?[*&\s]+([a-z_]\w*)\s*[=;,)]")
@@ -196,15 +206,26 @@ def render_definition(d: Definition, language: str, *, with_doc: bool = True,
     if d.kind in ("function", "method", "property"):
         if brace:
             text = sig
-            if not bodyless and not sig.rstrip().endswith((";", "}")):
-                text += " { ... }"
+            if not bodyless and not sig.rstrip().endswith((";", "}")) and \
+                    "abstract " not in sig:
+                text += _ELIDED_BODY
             return (f"{indent}// {doc}\n" if doc else "") + text
         if doc:
             return f'{sig}\n{indent}    """{doc}"""'
         return f"{sig} ..."
+    if language == "go" and d.kind in ("constant", "variable") and sig.startswith("\t"):
+        # One spec of a `const ( ... )` / `var ( ... )` group: shown in a group of its own.
+        keyword = "const" if d.kind == "constant" else "var"
+        sig = f"{keyword} (\n{sig}\n)"
     if brace and doc:
         return f"{indent}// {doc}\n{sig}"
     return sig
+
+
+def _declared_inside(parent: Definition, d: Definition) -> bool:
+    """Return whether a member is written inside its container's braces (a Go or C++ method
+    declared after the type, or a Rust one in an `impl`, is not)."""
+    return parent.start_line <= d.start_line and d.end_line <= parent.end_line
 
 
 def _member_indent(container_sig: str, language: str) -> str:
@@ -227,6 +248,8 @@ def render_file(entry: FileEntry, chosen: Sequence[_Cand]) -> str:
     for c in ordered:
         d = c.d
         parent = containers.get(d.container) if d.container else None
+        if parent is not None and not _declared_inside(parent, d):
+            parent = None  # shown where it is written: after the type, as the source has it
         if open_container is not None and parent is not open_container:
             if brace:
                 out.append(_indent_of(open_container.signature) + "}")
@@ -377,8 +400,11 @@ class Retriever:
             lines = text.split("\n")
             found = []
             step = SIMILAR_WINDOW // 2
+            language = language_for_path(path)
             for a in range(0, max(1, len(lines) - step), step):
-                chunk = "\n".join(lines[a:a + SIMILAR_WINDOW]).rstrip() + "\n"
+                chunk = whole_units(text, language, a, a + SIMILAR_WINDOW - 1)
+                if chunk is None:
+                    continue
                 found.append((a, min(len(lines), a + SIMILAR_WINDOW) - 1,
                               frozenset(_ID.findall(chunk)) - _KEYWORDS, chunk))
             self._window_cache[key] = found
@@ -405,7 +431,9 @@ def _recent_snippets(index: RepoIndex, path: str, edits: Sequence[RecentEdit],
         lines = text.split("\n")
         a = max(0, edit.start_line - 3)
         b = min(len(lines), max(edit.end_line, edit.start_line) + 4, a + 14)
-        body = "\n".join(lines[a:b]).rstrip() + "\n"
+        body = whole_units(text, language_for_path(edit.path), a, b - 1)
+        if body is None:
+            continue
         snippet = Snippet(edit.path, index.relpath(edit.path), a, b - 1, body, 0.5, "recent")
         cost = context_cost(snippet)
         if used + cost > budget:
@@ -439,6 +467,7 @@ class _State:
         self.scope: frozenset[str] = frozenset()  # set by _imports: see _in_scope
         self.bindings: dict[str, list[tuple[FileEntry, Definition]]] = {}
         self.module_aliases: dict[str, list[str]] = {}
+        self.qualified: dict[str, list[tuple[FileEntry, Definition]]] = {}  # Go `pkg.Name`
         self.type_weights: dict[str, float] = {}
         self.directory = _dirname(path)
         self._call_types: dict[str, str] = {}
@@ -469,6 +498,7 @@ class _State:
         self._types()
         if self.lang == "go":
             self._package_helpers()
+            self._imported_packages()
 
     def _package_helpers(self) -> None:
         """Offer the package's own functions faintly: Go calls them without any import."""
@@ -479,10 +509,36 @@ class _State:
                 continue
             for d in e.symbols.definitions:
                 if d.kind == "function" and not d.container:
-                    self.add(e, d, 0.12 if d.name[:1].islower() else 0.07, "package")
+                    base = 0.08 if d.name[:1].islower() else 0.05
+                    self.add(e, d, base + 0.3 * self._popularity(d.name), "package")
                     budget -= 1
                     if budget <= 0:
                         return
+
+    def _popularity(self, name: str) -> float:
+        """Return how widely the repository uses a name (0 until similar code is indexed)."""
+        cache = self.caches.setdefault("popularity", {})
+        found = cache.get(name)
+        if found is None:
+            found = cache[name] = self.index.chunks.popularity(name)
+        return found
+
+    def _imported_packages(self) -> None:
+        """Offer what imported Go packages export, for first uses: `chi.NewRouter()` in a
+        file that imports chi but calls nothing of it yet. Ranked by how widely the
+        repository uses each name, below anything the file names."""
+        for alias, files in self.module_aliases.items():
+            if not alias or alias == "*" or alias not in self.current.references:
+                continue
+            for p in files[:12]:
+                e = self.index.entry(p)
+                if e is None or _is_test(e.rel):
+                    continue
+                for d in e.symbols.definitions:
+                    if not d.container and d.name[:1].isupper():
+                        pop = self._popularity(d.name)
+                        if pop > 0.2:
+                            self.add(e, d, 0.08 + 0.3 * pop, "package")
 
     def _lookup_in(self, paths: Sequence[str], name: str, depth: int = 0
                    ) -> list[tuple[FileEntry, Definition]]:
@@ -549,6 +605,11 @@ class _State:
             self.imported_files.update(targets)
             if imp.alias and targets:
                 self.module_aliases.setdefault(imp.alias, []).extend(targets)
+                if lang == "go":  # `.../chi/v5` is package chi: the name its files declare
+                    declared = self._go_package_name(targets)
+                    if declared and declared != imp.alias and imp.alias == \
+                            imp.module.rsplit("/", 1)[-1]:
+                        self.module_aliases.setdefault(declared, []).extend(targets)
                 if lang == "python" and "." in imp.alias:
                     self.module_aliases.setdefault(imp.alias.split(".")[0], []).extend(targets)
             for name, alias in imp.names:
@@ -578,8 +639,7 @@ class _State:
         # Go and Java: the whole package is in scope without imports (Go: the directory;
         # Java: the declared package, in every source root).
         if lang == "go":
-            self.module_aliases.setdefault("", []).extend(
-                p for p in self.index.files_in_dir(self.directory) if p != self.path)
+            self._go_package()
         if lang == "java" and self.current.package:
             self.module_aliases.setdefault("", []).extend(
                 p for p in self.index.resolve_import(
@@ -591,6 +651,48 @@ class _State:
         self.scope = frozenset(
             (*self.imported_files, *self.module_aliases.get("", ()),
              *self.module_aliases.get("*", ())))
+
+    def _go_package_name(self, files: Sequence[str]) -> str:
+        """Return the package name Go files declare (not `x_test`), or ''."""
+        for p in files:
+            e = self.index.entry(p)
+            if e is not None and e.symbols.package and not e.symbols.package.endswith("_test"):
+                return e.symbols.package
+        return ""
+
+    def _go_package(self) -> None:
+        """Put the files of this Go package in scope, and bind the package-level names this
+        file uses anywhere as an import binds them: Go needs no import for them. A test file
+        (`_test.go`) sees the package's other files; other files never see test files;
+        `package x_test` sees its own files and reaches `x` by import like any package."""
+        package = self.current.package
+        files: list[str] = []
+        for p in self.index.files_in_dir(self.directory):
+            e = self.index.entry(p)
+            if p == self.path or e is None or e.symbols.language != "go":
+                continue
+            if not self.in_test and _is_test(e.rel):
+                continue
+            if package and e.symbols.package and e.symbols.package != package:
+                continue
+            files.append(p)
+        self.module_aliases.setdefault("", []).extend(files)
+        names = self._scope_names(tuple(files))
+        for name in self.current.references:
+            if name in self.bindings or name in self.local_names:
+                continue
+            found = [(e, d) for e, d in names.get(name, ()) if not d.container]
+            if found:  # more than one: build-tag variants of the same declaration
+                self.bindings[name] = found[:2]
+        # `pkg.Name` anywhere in the file binds like `from pkg import Name`.
+        for alias, targets in list(self.module_aliases.items()):
+            if not alias or alias == "*" or "." in alias or alias not in self.current.references:
+                continue
+            for m in re.finditer(rf"(?<![\w.]){re.escape(alias)}\.([A-Z]\w*)", self.text):
+                qualified = f"{alias}.{m.group(1)}"
+                if qualified not in self.qualified:
+                    found = self._lookup_in(targets, m.group(1))
+                    self.qualified[qualified] = [(e, d) for e, d in found if not d.container]
 
     def _in_scope(self, path: str) -> bool:
         """Return whether a file's names are visible here: imported, in the same package
@@ -688,6 +790,11 @@ class _State:
             tname = _last(ann) if ann else self._type_of_call(callee)
             if tname:
                 self.local_types[var] = tname
+        for m in _ALIAS_OF_MEMBER.finditer(region):  # `const cache = this.#queryCache`
+            if m.group(1) not in self.local_types:
+                tname = self.type_of_expr(m.group(2).replace(" ", ""))
+                if tname:
+                    self.local_types[m.group(1)] = tname
         for pattern in _LOCAL_PATTERNS.get(self.lang, (_ANNOTATED, _TYPED_DECL)):
             for m in pattern.finditer(region):
                 a, b = m.group(1), m.group(2)
@@ -799,8 +906,30 @@ class _State:
         if weight > self.type_weights.get(tname, 0.0):
             self.type_weights[tname] = weight
 
+    def _typed_receiver(self) -> None:
+        """`c.` or `pkg.` typed right before the cursor: what follows is one of that type's
+        members or that module's names, the most used first."""
+        m = _TYPING_MEMBER.search(self.text[max(0, self.offset - 200):self.offset])
+        if m is None:
+            return
+        expr = _SEP.sub(".", m.group(1))
+        files = self.module_aliases.get(expr) if expr else None
+        if files:
+            found = [(e, d) for p in files[:12] if (e := self.index.entry(p)) is not None
+                     for d in e.symbols.definitions if not d.container]
+        else:
+            tname = self.type_of_expr(expr)
+            found = self._members_and_inherited(tname) if tname else []
+        for e, d in found:
+            private = d.name.startswith(("_", "#")) or (self.lang == "go"
+                                                         and not d.name[:1].isupper()
+                                                         and files is not None)
+            self.add(e, d, (1.1 + 0.3 * self._popularity(d.name)) * (0.4 if private else 1.0),
+                     "member")
+
     def _receivers(self) -> None:
         cur = self.cursor
+        self._typed_receiver()
         for expr, prox in cur.receivers.items():
             head = expr.split(".")[0]
             if head in self.module_aliases or (
@@ -817,13 +946,14 @@ class _State:
                         continue
                     for d in e.symbols.definitions:
                         if not d.container and not d.name.startswith("_"):
-                            self.add(e, d, 0.25 * prox, "module")
+                            self.add(e, d, (0.15 + 0.3 * self._popularity(d.name)) * prox,
+                                     "module")
                 continue
             tname = self.type_of_expr(expr)
             if tname:
                 self.bump_type(tname, 0.5 + 0.5 * prox)
                 calls = cur.member_calls.get(expr, {})
-                for e, d in self._members(tname):
+                for e, d in self._members_and_inherited(tname):
                     p = calls.get(d.name)
                     if p is not None:
                         self.add(e, d, 1.1 * max(p, 0.3) + 0.3, "member")
@@ -844,6 +974,12 @@ class _State:
         for alias in self.bindings:
             if alias not in cur.occ and alias in cur.file_names:
                 cur.occ[alias] = _Occ(0.04, False, True, True)
+        for qualified, found in self.qualified.items():
+            o = cur.occ.get(qualified.split(".", 1)[1])
+            prox = o.prox if o is not None and o.member else 0.0
+            for e, d in found:
+                self.add(e, d, 0.9 * max(prox, 0.3) + 0.25, "import")
+                self.tier0.add(e.path)
         for name, o in cur.occ.items():
             if len(name) < 2 or name in _SELF_NAMES:
                 continue
@@ -901,6 +1037,25 @@ class _State:
             found = cache[key] = self._find_members(tname)
         return found
 
+    def _members_and_inherited(self, tname: str) -> list[tuple[FileEntry, Definition]]:
+        """Return a type's members, then those of its base types (two levels up)."""
+        found = list(self._members(tname))
+        seen = {tname}
+        level = [tname]
+        for _ in range(2):
+            bases: list[str] = []
+            for t in level:
+                for d in self.current.definitions:
+                    if d.name == t and d.kind in CONTAINER_KINDS:
+                        bases.extend(d.bases)
+                for _, d in self._owners(t)[:2]:
+                    bases.extend(d.bases)
+            level = [b for b in dict.fromkeys(bases) if b and b not in seen]
+            seen.update(level)
+            for base in level:
+                found.extend(self._members(base))
+        return found
+
     def _find_members(self, tname: str) -> list[tuple[FileEntry, Definition]]:
         owners = self._owners(tname)
         if not owners:
@@ -937,11 +1092,11 @@ class _State:
                 elif d.name.startswith("_"):
                     factor = 0.15
                 elif d.kind == "field":
-                    factor = 0.3
+                    factor = 0.25 + 0.1 * self._popularity(d.name)
                 elif d.name in ("__init__", "constructor") or d.name == tname:
                     factor = 0.45
                 else:
-                    factor = 0.4
+                    factor = 0.32 + 0.16 * self._popularity(d.name)
                 self.add(e, d, w * factor, "type")
             # A type defined in the current file: its bases elsewhere matter most.
             for d in self.current.definitions:
@@ -981,14 +1136,17 @@ class _State:
         # Even tiny signatures fill 6,000 characters after a few hundred: rank only those.
         cands = heapq.nlargest(400, self.cands.values(), key=lambda c: c.score)
         chosen: dict[str, list[_Cand]] = {}
-        chosen_ids: set[int] = set()
+        # By place and name, not identity: the index may hold a file's definitions from its
+        # disk text and from its open buffer at once (caches outlive a reparse that kept every
+        # head), and one file's block must show each declaration once.
+        chosen_ids: set[tuple[str, str, str, str]] = set()
         used = 0
         header_cost: dict[str, int] = {}
         misses = 0
         for c in cands:
             if used >= budget - 40 or misses > 60:
                 break
-            if id(c.d) in chosen_ids or (c.entry.path, c.d.start_line) in self.skip:
+            if _key(c.entry, c.d) in chosen_ids or (c.entry.path, c.d.start_line) in self.skip:
                 continue
             e = c.entry
             lang = e.symbols.language
@@ -996,10 +1154,11 @@ class _State:
             parent = None
             if c.d.container and c.d.kind not in CONTAINER_KINDS:
                 parent = self._containers(e).get(c.d.container)
-            indent = _member_indent(parent.signature, lang) if parent is not None else ""
+            indent = _member_indent(parent.signature, lang) if parent is not None and \
+                _declared_inside(parent, c.d) else ""
             cost = self._cost(c.d, lang, c.with_doc, indent) + 1
             extra: list[_Cand] = []
-            if parent is not None and id(parent) not in chosen_ids:
+            if parent is not None and _key(e, parent) not in chosen_ids:
                 pc = _Cand(e, parent, c.score, c.source, with_doc=False)
                 cost += self._cost(parent, lang, False, "") + 3
                 extra.append(pc)
@@ -1018,7 +1177,7 @@ class _State:
             lst = chosen.setdefault(e.path, [])
             for x in [*extra, c]:
                 lst.append(x)
-                chosen_ids.add(id(x.d))
+                chosen_ids.add(_key(x.entry, x.d))
         # Spend what is left on doc lines of what was chosen without them, best first.
         spare = budget - used
         for c in sorted((x for items in chosen.values() for x in items), key=lambda x: -x.score):
@@ -1045,6 +1204,10 @@ class _State:
 
 
 _dirname = lru_cache(maxsize=65_536)(os.path.dirname)
+
+
+def _key(e: FileEntry, d: Definition) -> tuple[str, str, str, str]:
+    return (e.path, d.name, d.container, d.kind)
 _TEST_PATH = re.compile(
     r"(?:^|/)(?:tests?|__tests__|spec|testing)/|_test\.(?:go|py)$|(?:^|/)test_[^/]*\.py$"
     r"|\.(?:test|spec)\.[cm]?[jt]sx?$|Tests?\.java$|(?:^|/)conftest\.py$"

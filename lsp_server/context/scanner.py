@@ -538,3 +538,23 @@ class Scanner:
                 files.append(ScannedFile(entry.path, rel, lang, st.st_size, st.st_mtime_ns))
             stack.extend(reversed(subdirs))
         return result
+
+
+MAX_CONFIG_BYTES = 256_000
+
+
+def read_config(scanner: Scanner, path: str) -> str | None:
+    """Return the text of a project configuration file under the scanner's root (package.json,
+    tsconfig.json, pnpm-workspace.yaml), or None when it is missing, too large, secret,
+    ignored, or inside an excluded directory (node_modules, VCS data)."""
+    rel = scanner.relpath(path)
+    if not rel:
+        return None
+    parts = rel.split("/")
+    if any(_is_excluded_dir(p) for p in parts[:-1]) or not scanner.may_send(path):
+        return None  # may_send also refuses a symlink out of the root
+    try:
+        data = read_regular(path, MAX_CONFIG_BYTES)  # the file gate: never blocks on a FIFO
+    except OSError:
+        return None
+    return None if len(data) > MAX_CONFIG_BYTES else data.decode("utf-8", "replace")

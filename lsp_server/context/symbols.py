@@ -469,9 +469,10 @@ class _JavaScript(_Extractor):
                 if not ftype and value is not None and value.type == "new_expression":
                     ftype = _text(src, value.child_by_field_name("constructor"))
                 if value is not None and value.type in _JS_FUNCTION_VALUES:
+                    ret = _text(src, value.child_by_field_name("return_type")).lstrip(":")
                     self.add(_text(src, key), "method", name, member,
                              _head(src, member, value.child_by_field_name("body")),
-                             _comment_doc(src, member))
+                             _comment_doc(src, member), type_name_of(ret.strip()))
                 else:
                     self.add(_text(src, key), "field", name, member,
                              _whole(src, member).split("\n", 1)[0], _comment_doc(src, member),

@@ -145,6 +145,9 @@ def register(server: QwenLanguageServer) -> None:
         } for m in ls.endpoints.members]
         out["process"] = {"rssMb": round(_rss_bytes() / 2**20, 1),
                           "tasks": len(asyncio.all_tasks())}
+        if ls.context is not None:
+            out["index"] = {"ready": ls.context.ready,
+                            "similarCodeReady": ls.context.index.chunks.ready}
         return mask_value(out)  # a base URL may carry a password
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from lsp_server.prompt import FILE_SEP
+from tests.conftest import CLEAN_ENV
 from tests.e2e.conftest import STATUS, endpoint_options, inline, open_doc, start
 from tests.fake_endpoint import FakeEndpoint, Reply
 
@@ -129,3 +132,99 @@ async def test_no_completion_for_secret_or_ignored_files(
     assert await inline(client, uri, 0, 5, invoked=True) in (None, types.InlineCompletionList(
         items=[]))
     assert not endpoint.generation_requests()
+
+
+async def _server_and_cli_prompts(client: LanguageClient, endpoint: FakeEndpoint,
+                                  tmp_path: Path, root: Path, rel: str, buffer: str,
+                                  line: int, col: int, language: str) -> tuple[str, str]:
+    """Return the prompt the server sent for a buffer and cursor, and what `qwen-lsp context`
+    prints for the same buffer (--text-file), cursor and settings."""
+    await _start(client, endpoint, root)
+    # What the command prints is the server's answer once its whole index is ready.
+    deadline = asyncio.get_running_loop().time() + 60
+    while not (await client.protocol.send_request_async("qwen/stats", {})).index.similarCodeReady:
+        assert asyncio.get_running_loop().time() < deadline, "similar-code index not ready"
+        await asyncio.sleep(0.05)
+    endpoint.default = Reply(text="x")
+    uri = open_doc(client, root / rel, buffer, language)
+    served = await _prompt_for(client, endpoint, uri, line, col)
+    unsaved = tmp_path / "unsaved.txt"
+    unsaved.write_text(buffer)
+    env = {**CLEAN_ENV, "QWEN_LSP_BASE_URL": f"{endpoint.url}/v1",
+           "QWEN_LSP_COMPLETION_MODEL": "qwen-test"}
+    proc = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "lsp_server", "context", "--root", str(root), "--file",
+         str(root / rel), "--line", str(line), "--character", str(col), "--text-file",
+         str(unsaved)], capture_output=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr.decode()
+    printed = proc.stdout.decode()
+    assert printed.endswith("\n")
+    return served, printed[:-1]
+
+
+async def test_cli_prints_the_bytes_the_server_sends_without_stale_lines(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    root = _repo(tmp_path)
+    # Enough definitions in use that the context budget decides what is sent.
+    imports = []
+    for i in range(25):
+        methods = "".join(f'    def step_{j}(self, amount: int) -> int:\n        """Apply step {j} '
+                          f'of rule {i}."""\n        return amount + {j}\n\n' for j in range(6))
+        (root / "shop" / f"rule_{i}.py").write_text(
+            f'class Rule{i}:\n    """Pricing rule {i}."""\n\n{methods}')
+        imports.append(f"from shop.rule_{i} import Rule{i}\n")
+    checkout = root / "shop" / "checkout.py"
+    checkout.write_text("".join(imports) + checkout.read_text())
+    disk = checkout.read_text()
+    # The saved file still has a line the user has since rewritten in the buffer.
+    stale = "        return self.gateway.charge(total, token)\n"
+    assert stale in disk
+    buffer = disk.replace(stale, "        receipt = \n")
+    line = buffer[: buffer.index("        receipt = ")].count("\n")
+    served, printed = await _server_and_cli_prompts(
+        client, endpoint, tmp_path, root, "shop/checkout.py", buffer, line, 18, "python")
+    assert printed == served
+    cross = served.split(f"{FILE_SEP}shop/checkout.py\n")[0]
+    assert "def charge(self, amount_cents: int, token: str) -> str:" in cross
+    assert "self.gateway.charge(total, token)" not in served  # no copy of the saved file
+    assert f"{FILE_SEP}shop/rule_" in cross
+
+
+def test_cli_never_shows_the_saved_copy_of_the_file_being_edited(
+    endpoint: FakeEndpoint, tmp_path: Path
+):
+    """The same file named through a symbolic link to the root is still the current file."""
+    real = _repo(tmp_path)
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    disk = (real / "shop" / "checkout.py").read_text()
+    stale = "        return self.gateway.charge(total, token)\n"
+    buffer = disk.replace(stale, "        receipt = \n")
+    unsaved = tmp_path / "unsaved.txt"
+    unsaved.write_text(buffer)
+    line = buffer[: buffer.index("        receipt = ")].count("\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "lsp_server", "context", "--root", str(link), "--file",
+         str(real / "shop" / "checkout.py"), "--line", str(line), "--character", "18",
+         "--text-file", str(unsaved)], capture_output=True, timeout=120, env=CLEAN_ENV)
+    assert proc.returncode == 0, proc.stderr.decode()
+    prompt = proc.stdout.decode()
+    assert f"{FILE_SEP}shop/checkout.py\n<|fim_prefix|>" in prompt
+    assert "self.gateway.charge(total, token)" not in prompt
+    assert prompt.count(f"{FILE_SEP}shop/checkout.py\n") == 1
+
+
+async def test_cli_and_server_agree_on_go(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    root = tmp_path / "web"
+    shutil.copytree(FIXTURES / "ctx_gin", root)
+    text = (root / "web_test.go").read_text()
+    buffer = text.replace("\tfs := Dir(root, false)\n", "\tfs := \n")
+    line = buffer[: buffer.index("\tfs := \n")].count("\n")
+    served, printed = await _server_and_cli_prompts(
+        client, endpoint, tmp_path, root, "web_test.go", buffer, line, 7, "go")
+    assert printed == served
+    assert "func Dir(root string, listDirectory bool) http.FileSystem" in served

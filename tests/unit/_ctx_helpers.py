@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from lsp_server.context.engine import RepoContext
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -35,3 +39,15 @@ def add_unwanted_files(root: Path) -> None:
     (root / "shop" / "bundle.js").write_text("var a=1;" * 400 + "\n")
     (root / "id_rsa").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n")
     (root / "package-lock.json").write_text("{}\n")
+
+
+@contextmanager
+def fixture_engine(name: str, dest: Path) -> Iterator[tuple[Path, RepoContext]]:
+    """Copy a fixture repository into dest and yield it with its index built."""
+    root = fixture_repo(name, dest)
+    engine = RepoContext([str(root)], cache_dir=str(dest / "cache"), workers=1)
+    engine.build_sync()
+    try:
+        yield root, engine
+    finally:
+        engine.close()

@@ -876,3 +876,21 @@ def test_rust_module_imported_by_use_is_followed_through_its_alias(tmp_path: Pat
     blocks = _context_after(root, "src/checkout.rs", "pricing::price_of(", tmp_path)
     assert "pub fn price_of(sku: &str) -> u64" in blocks.get("src/pricing.rs", "")
     assert "decoy" not in "\n".join(blocks.values())
+
+
+def test_python_package_opened_as_the_workspace_resolves_its_absolute_imports(
+        tmp_path: Path) -> None:
+    """A workspace that is the package directory itself (`shop/` opened, not its parent):
+    `from shop.money import add` and `from shop import money` still name its files."""
+    root = _write(tmp_path / "shop", {
+        "__init__.py": "",
+        "money.py": "def add(a: int, b: int) -> int:\n    return a + b\n",
+        "cart.py": """
+            from shop import money
+            from shop.money import add
+            import shop
+            """,
+    })
+    found = _resolutions(_index(root), root, "cart.py")
+    assert found == {"shop {money}": ["__init__.py"], "shop.money {add}": ["money.py"],
+                     "shop as shop": ["__init__.py"]}

@@ -1,0 +1,118 @@
+"""Go: the whole package is in scope without imports, like an imported name elsewhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lsp_server.context.engine import RepoContext
+from tests.unit._ctx_helpers import fixture_engine
+
+
+@pytest.fixture(scope="module")
+def gin(tmp_path_factory: pytest.TempPathFactory):
+    with fixture_engine("ctx_gin", tmp_path_factory.mktemp("gin")) as built:
+        yield built
+
+
+def _blank(root: Path, rel: str, line: str, nth: int = -1) -> tuple[Path, str, int]:
+    """Return the file's text with one occurrence of a line blanked, and the cursor there."""
+    path = root / rel
+    text = path.read_text()
+    starts = [i for i in range(len(text)) if text.startswith(line, i)]
+    at = starts[nth]
+    indent = line[: len(line) - len(line.lstrip())]
+    buffer = text[:at] + indent + "\n" + text[at + len(line) :]
+    return path, buffer, at + len(indent)
+
+
+def _context(engine: RepoContext, path: Path, text: str, offset: int, budget: int = 4000):
+    files = engine.context_files(str(path), text, offset, budget)
+    engine.document_closed(str(path))  # each test opens its own file alone
+    return {cf.path: cf.text for cf in files}
+
+
+@pytest.mark.parametrize("budget", [2000, 4000])
+def test_same_package_function_named_far_above_is_in_scope(gin, budget) -> None:
+    root, engine = gin
+    path, text, offset = _blank(root, "web_test.go", "\trouter := New()\n", nth=1)
+    blocks = _context(engine, path, text, offset, budget)
+    assert "func New(opts ...OptionFunc) *Engine" in blocks.get("web.go", "")
+
+
+def test_same_package_function_from_a_test_file(gin) -> None:
+    root, engine = gin
+    path, text, offset = _blank(root, "web_test.go", "\tfs := Dir(root, false)\n")
+    blocks = _context(engine, path, text, offset, 2000)
+    assert "func Dir(root string, listDirectory bool) http.FileSystem" in blocks.get("fs.go", "")
+    # The test helper of the same package is in scope for a test file.
+    assert "func performRequest(" in blocks.get("helpers_test.go", "")
+
+
+def test_method_of_the_receiver_type_from_another_file(gin) -> None:
+    root, engine = gin
+    path = root / "web_test.go"
+    text = path.read_text()
+    at = text.index("\t\tc.JSON(") + len("\t\tc.")
+    blocks = _context(engine, path, text[:at] + "\n" + text[at:].split("\n", 1)[1], at, 1500)
+    assert "func (c *Context) JSON(code int, obj any)" in blocks.get("context.go", "")
+
+
+def test_external_test_package_sees_the_package(gin) -> None:
+    root, engine = gin
+    path = root / "web_external_test.go"
+    text = path.read_text()
+    at = text.index("\trouter.GET(") + len("\trouter.")
+    buffer = text[:at] + "\n" + text[at:].split("\n", 1)[1]
+    blocks = _context(engine, path, buffer, at, 2000)
+    assert "func Default() *Engine" in blocks.get("web.go", "")
+    assert "func (group *RouterGroup) GET(" in blocks.get("routergroup.go", "")
+
+
+def test_non_test_files_do_not_see_test_files(gin) -> None:
+    root, engine = gin
+    path, text, offset = _blank(root, "routergroup.go", "\tgroup.engine.trees[method] = n\n")
+    text = text[:offset] + "performRequest(group.engine, method, path)\n" + text[offset:]
+    blocks = _context(engine, path, text, offset, 6000)
+    assert not [p for p in blocks if p.endswith("_test.go")]
+
+
+def test_versioned_import_path_is_the_package_its_files_declare(tmp_path: Path) -> None:
+    """`import "example.com/lib/v2"` binds `lib`, the name the package's files declare."""
+    root = tmp_path / "lib"
+    (root / "cmd").mkdir(parents=True)
+    (root / "go.mod").write_text("module example.com/lib/v2\n\ngo 1.20\n")
+    (root / "lib.go").write_text(
+        "package lib\n\n// Open opens a library handle.\nfunc Open(name string) *Handle {\n"
+        "\treturn &Handle{name}\n}\n\n// Handle is an open library.\ntype Handle struct {\n"
+        "\tname string\n}\n"
+    )
+    main = root / "cmd" / "main.go"
+    main.write_text(
+        'package main\n\nimport "example.com/lib/v2"\n\nfunc main() {\n'
+        '\th := lib.Open("a")\n\t_ = h\n}\n'
+    )
+    engine = RepoContext([str(root)], cache_dir=str(tmp_path / "cache"), workers=1)
+    engine.build_sync()
+    text = main.read_text().replace("\t_ = h\n", "\t\n")
+    offset = text.index("\t\n") + 1
+    blocks = _context(engine, main, text, offset, 1500)
+    engine.close()
+    assert "func Open(name string) *Handle" in blocks.get("lib.go", "")
+
+
+def test_first_use_of_an_imported_package_offers_its_popular_names(gin) -> None:
+    """A function of a file that imports the package but calls nothing of it yet: the
+    package's most used exported functions are offered (`New` is used all over the repo)."""
+    root, engine = gin
+    path = root / "cmd" / "server" / "main.go"
+    filler = "".join(f"func step{i}() int {{ return {i} }}\n" for i in range(40))
+    text = (
+        'package main\n\nimport "example.com/web"\n\nfunc setup() {\n\t\n}\n\n'
+        + filler
+        + "\nfunc main() {\n\tsetup()\n\t_ = web.OptionFunc(nil)\n}\n"
+    )
+    offset = text.index("\t\n") + 1
+    blocks = _context(engine, path, text, offset, 3000)
+    assert "func New(opts ...OptionFunc) *Engine" in blocks.get("web.go", "")

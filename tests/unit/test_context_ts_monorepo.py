@@ -1,0 +1,123 @@
+"""TypeScript monorepo: workspace packages by name, tsconfig paths, exports, re-exports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lsp_server.context.engine import RepoContext
+from lsp_server.context.symbols import Import
+from tests.unit._ctx_helpers import fixture_engine, fixture_repo
+
+
+@pytest.fixture(scope="module")
+def mono(tmp_path_factory: pytest.TempPathFactory):
+    with fixture_engine("ctx_monorepo", tmp_path_factory.mktemp("mono")) as built:
+        yield built
+
+
+@pytest.mark.parametrize(
+    ("specifier", "target"),
+    [
+        # package.json "exports" conditions, the built file mapped back to its source
+        ("@acme/shared", "packages/shared/src/index.ts"),
+        ("@acme/shared/money", "packages/shared/src/money.ts"),
+        # "types"/"main" naming lib/index.d.ts, whose source is src/index.ts
+        ("@acme/legacy", "packages/legacy/src/index.ts"),
+        # tsconfig "paths" inherited through "extends"
+        ("@lib/strings", "packages/utils/src/strings.ts"),
+        # "baseUrl": a specifier relative to the root
+        ("packages/shared/src/user", "packages/shared/src/user.ts"),
+        # a `.js` specifier naming the `.ts` source
+        ("./money.js", "packages/shared/src/money.ts"),
+    ],
+)
+def test_specifiers_resolve_to_sources(mono, specifier: str, target: str) -> None:
+    root, engine = mono
+    importer = root / "packages" / "shared" / "src" / "index.ts"
+    if not specifier.startswith("."):
+        importer = root / "apps" / "web" / "src" / "checkout.ts"
+    found = engine.index.resolve_import(str(importer), Import(specifier), "typescript")
+    assert [Path(p).relative_to(root).as_posix() for p in found] == [target]
+
+
+def test_workspace_globs_decide_which_package_json_counts(mono) -> None:
+    root, engine = mono
+    # examples/demo has a package.json of the same name, outside the workspace globs.
+    workspace = engine.index._js_workspace()
+    assert Path(workspace.packages["@acme/shared"]) == root / "packages" / "shared"
+    assert Path(workspace.packages["@acme/web"]) == root / "apps" / "web"  # pnpm-workspace
+
+
+@pytest.mark.parametrize(
+    ("line", "rel", "definition"),
+    [
+        # `export * from "./money.js"` in the barrel
+        (
+            "  const total = addMoney(cart.total(), shipping);\n",
+            "packages/shared/src/money.ts",
+            "export function addMoney(a: Money, b: Money): Money",
+        ),
+        # `export { formatUser as describeUser } from "./user.js"`
+        (
+            "  const label = describeUser(user);\n",
+            "packages/shared/src/user.ts",
+            "export function formatUser(user: User): string",
+        ),
+        (
+            "  const rounded = legacyRound(total.cents);\n",
+            "packages/legacy/src/index.ts",
+            "export function legacyRound(cents: number): number",
+        ),
+        (
+            "  const slug = slugify(label);\n",
+            "packages/utils/src/strings.ts",
+            "export function slugify(title: string): string",
+        ),
+        # a class member declared as an arrow-function property
+        (
+            "  cart.addItem({ sku: slug, price: total });\n",
+            "packages/shared/src/cart.ts",
+            "addItem = (item: Item, quantity: number = 1): void =>",
+        ),
+    ],
+)
+def test_definitions_across_workspace_packages(mono, line: str, rel: str, definition: str) -> None:
+    root, engine = mono
+    path = root / "apps" / "web" / "src" / "checkout.ts"
+    text = path.read_text()
+    assert line in text
+    buffer = text.replace(line, "  \n")
+    offset = buffer.index("  \n", buffer.index("export function checkout")) + 2
+    files = engine.context_files(str(path), buffer, offset, 3000)
+    engine.document_closed(str(path))
+    blocks = {f.path: f.text for f in files}
+    assert definition in blocks.get(rel, ""), blocks.keys()
+    assert not any(p.startswith("examples/") for p in blocks)
+
+
+def test_configuration_is_read_through_the_scanner(tmp_path: Path) -> None:
+    """An ignored package.json is never opened: its package does not resolve by name."""
+    root = fixture_repo("ctx_monorepo", tmp_path)
+    (root / ".qwenignore").write_text("packages/legacy/package.json\n")
+    engine = RepoContext([str(root)], cache_dir=str(tmp_path / "cache"), workers=1)
+    engine.build_sync()
+    importer = str(root / "apps" / "web" / "src" / "checkout.ts")
+    assert engine.index.resolve_import(importer, Import("@acme/legacy"), "typescript") == []
+    assert engine.index.resolve_import(importer, Import("@acme/shared"), "typescript")
+    engine.close()
+
+
+def test_members_of_a_receiver_typed_at_the_cursor(mono) -> None:
+    """`cart.` just typed: the members of Cart, a workspace package's class, come first."""
+    root, engine = mono
+    path = root / "apps" / "web" / "src" / "checkout.ts"
+    text = path.read_text()
+    at = text.index("  cart.addItem(") + len("  cart.")
+    buffer = text[:at] + "\n" + text[at:].split("\n", 1)[1]
+    files = engine.context_files(str(path), buffer, at, 700)
+    engine.document_closed(str(path))
+    cart = {f.path: f.text for f in files}.get("packages/shared/src/cart.ts", "")
+    assert "addItem = (item: Item, quantity: number = 1): void =>" in cart
+    assert "total(): Money" in cart
