@@ -42,6 +42,7 @@ from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
 from bench.corpus import _functions, default_root, ensure_corpus
+from lsp_server.features.documents import plain
 from lsp_server.positions import offset_at, position_at, split_lines
 from lsp_server.textdiff import common_prefix
 from tests.fake_endpoint import FakeEndpoint, Reply
@@ -308,14 +309,6 @@ def _position(text: str, offset: int) -> types.Position:
     return types.Position(line=line, character=character)
 
 
-def _plain(value: Any) -> Any:
-    if hasattr(value, "_asdict"):
-        return {k: _plain(v) for k, v in value._asdict().items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
 class Runner:
     def __init__(self, cases: list[Case], fmt: str, noise: float) -> None:
         self.cases = cases
@@ -353,7 +346,7 @@ class Runner:
             for i, case in enumerate(self.cases):
                 await self._case(case, workspace, i)
             stats = await self.client.protocol.send_request_async("qwen/stats", {})
-            self.fig.server = _plain(stats).get("nextEdit", {})
+            self.fig.server = plain(stats).get("nextEdit", {})
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.client.shutdown_async(None), 10)
                 self.client.exit(None)
@@ -389,7 +382,7 @@ class Runner:
             {"textDocument": {"uri": uri, "version": version},
              "position": {"line": pos.line, "character": pos.character},
              "context": {"triggerKind": 2}})
-        return version, _plain(result)
+        return version, plain(result)
 
     async def _case(self, case: Case, workspace: Path, index: int) -> None:
         fig = self.fig

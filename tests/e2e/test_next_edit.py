@@ -10,6 +10,7 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
+from lsp_server.features.documents import plain
 from tests.e2e.conftest import endpoint_options, inline, open_doc, start
 from tests.fake_endpoint import FakeEndpoint, Reply
 from tests.fake_next_edit import region_in, responder
@@ -56,15 +57,7 @@ async def next_edit(client: LanguageClient, uri: str, version: int | None, line:
         "textDocument": {"uri": uri, "version": version},
         "position": {"line": line, "character": character},
         "context": {"triggerKind": trigger}})
-    return _plain(result)
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "_asdict"):
-        return {k: _plain(v) for k, v in value._asdict().items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
+    return plain(result)
 
 
 def renamed(region: str) -> str:
@@ -110,7 +103,7 @@ async def test_shape_and_acceptance(client: LanguageClient, endpoint: FakeEndpoi
     client.protocol.notify("qwen/didRejectInlineEdit", {"item": edit, "reason": "typed"})
     await client.workspace_execute_command_async(types.ExecuteCommandParams(
         command=command["command"], arguments=command["arguments"]))
-    stats = _plain(await client.protocol.send_request_async("qwen/stats", {}))["nextEdit"]
+    stats = plain(await client.protocol.send_request_async("qwen/stats", {}))["nextEdit"]
     assert stats["shown"] == 1 and stats["accepted"] == 1 and stats["rejected"] == 1
     assert stats["rejectedReasons"] == {"typed": 1}
     assert stats["modelRequests"] == 1 and stats["suggested"] == 1
