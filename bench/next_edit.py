@@ -7,7 +7,8 @@ Cases, in Python, TypeScript and Go:
   (`git log -p -U0`): the first hunk is made, the second is the true next edit;
 - refactorings applied to real source files (the Python standard library, RxJS's TypeScript
   sources, the Go standard library's sources; see bench/corpus.py): a parameter of a function
-  is renamed in its signature, and the true next edit renames its first use in the body.
+  is renamed in its signature and the true next edit renames its first use in the body, or a
+  parameter is added and the true next edit passes an argument at the nearest call below.
 
 For each case a document is opened in the real server (stdio), the first hunk is applied with
 didChange (short ones typed a character at a time, with a next-edit request half-way, as an
@@ -167,7 +168,8 @@ def _params(signature: str, language: str) -> list[str]:
 
 
 def refactoring_cases(per_language: int, seed: int = 7) -> list[Case]:
-    """Rename a parameter and its first use, in functions of real source files."""
+    """Rename a parameter and its first use, or add an argument to a function and to its
+    nearest call, in functions of real source files."""
     dirs = ensure_corpus(default_root())
     rng = random.Random(seed)
     cases: list[Case] = []
@@ -185,8 +187,13 @@ def refactoring_cases(per_language: int, seed: int = 7) -> list[Case]:
                 continue
             if "\r" in text or len(text) > 200_000:
                 continue
-            for fstart, fend in _functions(text, language, 4, 40)[:2]:
-                case = _rename_case(path.name, language, text, fstart, fend)
+            spans = _functions(text, language, 4, 40)
+            # Alternate the refactorings: rename a parameter, add an argument and a call's.
+            for fstart, fend in spans[:6]:
+                if made % 2:
+                    case = _add_argument_case(path.name, language, text, fstart)
+                else:
+                    case = _rename_case(path.name, language, text, fstart, fend)
                 if case is not None:
                     cases.append(case)
                     made += 1
@@ -215,6 +222,68 @@ def _rename_case(name: str, language: str, text: str, fstart: int, fend: int) ->
                      + doc[line_end + doc_shift :])
         return Case(f"rename {name}:{param}", language, text, start, start + len(param),
                     renamed, next_text, (line_begin + doc_shift, line_end + doc_shift))
+    return None
+
+
+_NEW_PARAM = {"python": ("extra=None", "None"), "typescript": ("extra?: number", "0"),
+              "go": ("extra int", "0")}
+_NAME = {"python": r"def\s+(\w+)\s*\(", "typescript": r"(?:function\s+)?(\w+)\s*(?:<[^>]*>)?\(",
+         "go": r"func\s*(?:\([^)]*\)\s*)?(\w+)\s*\("}
+
+
+def _close_paren(line: str, open_at: int) -> int:
+    """Return the index of the parenthesis closing the one at open_at, or -1."""
+    depth = 0
+    for i in range(open_at, len(line)):
+        depth += {"(": 1, ")": -1}.get(line[i], 0)
+        if depth == 0:
+            return i
+    return -1
+
+
+def _add_argument_case(name: str, language: str, text: str, fstart: int) -> Case | None:
+    """Add a parameter to a function's signature; the next edit passes it at the nearest call
+    below (within 40 lines)."""
+    eol = text.find("\n", fstart)
+    signature = text[fstart:eol]
+    found = re.match(r"\s*(?:export\s+)?(?:async\s+)?(?:static\s+)?(?:public\s+|private\s+)?"
+                     + _NAME[language], signature)
+    if found is None or found.group(1) in ("constructor", "if", "for", "while"):
+        return None
+    fname = found.group(1)
+    open_at = signature.find("(", found.end(1))
+    close_at = _close_paren(signature, open_at)
+    if close_at < 0:
+        return None
+    param, arg = _NEW_PARAM[language]
+    inside = signature[open_at + 1 : close_at].strip()
+    added = (", " + param) if inside else param
+    start = fstart + close_at - (len(signature[open_at + 1 : close_at])
+                                 - len(signature[open_at + 1 : close_at].rstrip()))
+    call = re.compile(rf"(?<![\w.])(?:this\.|self\.|\w+\.)?{re.escape(fname)}\(")
+    limit = text.find("\n", eol + 1)
+    for _ in range(40):
+        nxt = text.find("\n", limit + 1)
+        if nxt < 0:
+            break
+        limit = nxt
+    for match in call.finditer(text, eol + 1, limit):
+        line_begin = text.rfind("\n", 0, match.start()) + 1
+        line_end = text.find("\n", match.start()) + 1
+        line = text[line_begin:line_end]
+        if re.match(r"\s*(def|function|func|#|//|/?\*)", line):
+            continue  # another definition, or a comment
+        paren = match.end() - 1 - line_begin
+        end = _close_paren(line, paren)
+        if end < 0:
+            continue
+        args = line[paren + 1 : end].strip()
+        new_line = line[:end] + ((", " + arg) if args else arg) + line[end:]
+        shift = len(added)
+        doc = text[:start] + added + text[start:]
+        next_text = doc[: line_begin + shift] + new_line + doc[line_end + shift :]
+        return Case(f"add argument {name}:{fname}", language, text, start, start, added,
+                    next_text, (line_begin + shift, line_end + shift))
     return None
 
 
