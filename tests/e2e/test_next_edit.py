@@ -237,3 +237,20 @@ async def test_history_has_no_secret_file_text(client: LanguageClient, endpoint:
     assert len(bodies) == 1
     assert "hunter2" not in bodies[0] and "TOKEN" not in bodies[0]
     assert "def area(w, h)" in bodies[0]
+
+
+@pytest.mark.parametrize(("encoding", "column"), [("utf-8", 19), ("utf-16", 15)])
+async def test_ranges_use_the_negotiated_encoding(client: LanguageClient, endpoint: FakeEndpoint,
+                                                  tmp_path: Path, encoding: str, column: int):
+    caps = types.ClientCapabilities(general=types.GeneralClientCapabilities(
+        position_encodings=[encoding]))
+    await start(client, options(endpoint), tmp_path, caps)
+    text = "def f(width):\n    s = '日本' + width\n"
+    uri = open_doc(client, tmp_path / "u.py", text)
+    change(client, uri, 2, (0, 6), (0, 11), "w")
+    endpoint.responder = responder("chat", lambda r: r.replace("+ width", "+ w"))
+    result = await next_edit(client, uri, 2, 0, 7)
+    (edit,) = result["edits"]
+    # "    s = '日本' + " is 15 UTF-16 units and 19 UTF-8 bytes; the "w" of "width" stays.
+    assert edit["range"]["start"] == {"line": 1, "character": column + 1}
+    assert edit["text"] == ""
