@@ -174,16 +174,19 @@ class NextEditService:
 
     # -- document events ----------------------------------------------------------------
     def document_opened(self, key: str, text: str) -> None:
-        """Remember an opened document's text: its next change is diffed against it."""
-        if self.enabled():
+        """Remember an opened document's text: its next change is diffed against it (also
+        while next edits are off: settings often arrive after the first documents)."""
+        self._texts[key] = text
+
+    def remember(self, key: str, text: str) -> None:
+        """Note a document's new text without recording an edit (next edits are off)."""
+        self.cancel(key)
+        if key in self._texts:
             self._texts[key] = text
 
     def document_changed(self, key: str, path: str | None, rel: str, after: str) -> None:
         """Record the user's edit and cancel what was being predicted for the old text."""
         self.cancel(key)
-        if not self.enabled():
-            self._texts.pop(key, None)
-            return
         before = self._texts.get(key)
         self._texts[key] = after
         if before is None or "\0" in after:
