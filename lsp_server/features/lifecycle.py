@@ -102,8 +102,8 @@ def register(server: QwenLanguageServer) -> None:
         current = document(ls, params.text_document.uri) if ls.next_edit.enabled() else None
         if current is not None:
             ls.next_edit.document_changed(current.uri, current.path, current.rel, current.text)
-        else:
-            ls.next_edit.cancel(params.text_document.uri)
+        elif doc is not None:
+            ls.next_edit.remember(params.text_document.uri, doc.source)
         _to_index(ls, params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)

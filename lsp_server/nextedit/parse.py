@@ -35,6 +35,8 @@ def between_markers(answer: str, region: str) -> str | None:
         if "```" in body:  # an opening fence the end marker cut short
             blocks = code_blocks(body)
             body = max(blocks, key=lambda b: len(b[1]))[1] if blocks else body
+    elif _starts_like(text, region):
+        body = text  # the region rewritten as it is, fences in it included
     else:
         blocks = code_blocks(text)
         if blocks:
@@ -47,6 +49,14 @@ def between_markers(answer: str, region: str) -> str | None:
         body = body.replace(marker, "")
     body = strip_special_tokens(body)
     return fit_newline(body, region)
+
+
+def _starts_like(answer: str, region: str) -> bool:
+    """Return whether an answer starts with the region's first non-blank line: code written
+    back as it is, with no fence or chatter around it."""
+    first = next((line.strip() for line in region.split("\n") if line.strip()), "")
+    head = next((line.strip() for line in answer.split("\n") if line.strip()), "")
+    return bool(first) and head == first and not head.startswith(("```", "~~~"))
 
 
 def fit_newline(body: str, region: str) -> str:

@@ -21,16 +21,12 @@ from typing import Any
 from cachetools import LRUCache
 
 from lsp_server.completion.pipeline import percentiles
-from lsp_server.context.redact import LineRedactor
 from lsp_server.context.scanner import is_secret_path
 from lsp_server.edits import TextChange, apply_changes
 from lsp_server.model.dialects import ChatRequest, CompletionRequest
 from lsp_server.model.errors import ErrorKind, ModelError
 from lsp_server.model.pool import EndpointPool, Member
 from lsp_server.nextedit.formats import (
-    CURSOR,
-    REGION_END,
-    REGION_START,
     ModelPrompt,
     NextEditInput,
     get_format,
@@ -38,7 +34,8 @@ from lsp_server.nextedit.formats import (
 from lsp_server.nextedit.history import EditHistory, Hunk
 from lsp_server.nextedit.parse import region_changes, syntax_errors
 from lsp_server.nextedit.region import Region, choose_region
-from lsp_server.prompt import ContextFile, strip_special_tokens
+from lsp_server.outbound import gate
+from lsp_server.prompt import ContextFile
 from lsp_server.settings import NextEditSettings, Settings
 
 log = logging.getLogger(__name__)
@@ -46,8 +43,6 @@ log = logging.getLogger(__name__)
 _CHARS_PER_TOKEN = 3.0  # rough, for bounding the region the model must write back
 _CONTEXT_CHARS = 3000  # cross-file context, for the formats that have room for it
 _MAX_ANSWER_CHARS = 40_000
-_MARKERS = (REGION_START, REGION_END, CURSOR, "<|cursor|>", "<|context_file|>", "<|snippet|>",
-            "<|start_of_file|>")
 
 
 @dataclass(frozen=True)
@@ -138,7 +133,6 @@ class NextEditService:
         self._clock = clock
         self.history = EditHistory()
         self.stats = NextEditStats()
-        self._redact = LineRedactor()
         self._inflight: dict[str, asyncio.Task] = {}
         self._shared: dict[tuple[str, int | None, int], _Shared] = {}
         self._texts: dict[str, str] = {}  # open documents as of their last change
@@ -154,11 +148,7 @@ class NextEditService:
     def outgoing(self, text: str) -> str:
         """The one gate every piece of next-edit prompt text passes: key-shaped strings
         redacted, Qwen control tokens and the formats' markers neutralised."""
-        text = strip_special_tokens(self._redact(text))
-        for marker in _MARKERS:
-            if marker in text:
-                text = text.replace(marker, marker.replace("|", "\u2502"))
-        return text
+        return gate().text(text)  # every `<|name|>`, the formats' markers included
 
     def may_send(self, path: str | None) -> bool:
         """Return whether a file's text may leave the machine (secret and ignored: no)."""
@@ -174,16 +164,19 @@ class NextEditService:
 
     # -- document events ----------------------------------------------------------------
     def document_opened(self, key: str, text: str) -> None:
-        """Remember an opened document's text: its next change is diffed against it."""
-        if self.enabled():
+        """Remember an opened document's text: its next change is diffed against it (also
+        while next edits are off: settings often arrive after the first documents)."""
+        self._texts[key] = text
+
+    def remember(self, key: str, text: str) -> None:
+        """Note a document's new text without recording an edit (next edits are off)."""
+        self.cancel(key)
+        if key in self._texts:
             self._texts[key] = text
 
     def document_changed(self, key: str, path: str | None, rel: str, after: str) -> None:
         """Record the user's edit and cancel what was being predicted for the old text."""
         self.cancel(key)
-        if not self.enabled():
-            self._texts.pop(key, None)
-            return
         before = self._texts.get(key)
         self._texts[key] = after
         if before is None or "\0" in after:

@@ -28,7 +28,8 @@ def endpoint_env(ep: FakeEndpoint, **extra: str) -> dict[str, str]:
 
 def test_help_documents_every_subcommand():
     out = run("--help").stdout
-    for word in ("complete", "doctor", "serve", "QWEN_LSP_BASE_URL", "DASHSCOPE_API_KEY"):
+    for word in ("complete", "doctor", "serve", "next-edit", "QWEN_LSP_BASE_URL",
+                 "DASHSCOPE_API_KEY", "QWEN_LSP_NEXT_EDIT_MODEL"):
         assert word in out
 
 

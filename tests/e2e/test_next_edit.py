@@ -10,6 +10,7 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
+from lsp_server.features.documents import plain
 from tests.e2e.conftest import endpoint_options, inline, open_doc, start
 from tests.fake_endpoint import FakeEndpoint, Reply
 from tests.fake_next_edit import region_in, responder
@@ -56,15 +57,7 @@ async def next_edit(client: LanguageClient, uri: str, version: int | None, line:
         "textDocument": {"uri": uri, "version": version},
         "position": {"line": line, "character": character},
         "context": {"triggerKind": trigger}})
-    return _plain(result)
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "_asdict"):
-        return {k: _plain(v) for k, v in value._asdict().items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
+    return plain(result)
 
 
 def renamed(region: str) -> str:
@@ -110,7 +103,7 @@ async def test_shape_and_acceptance(client: LanguageClient, endpoint: FakeEndpoi
     client.protocol.notify("qwen/didRejectInlineEdit", {"item": edit, "reason": "typed"})
     await client.workspace_execute_command_async(types.ExecuteCommandParams(
         command=command["command"], arguments=command["arguments"]))
-    stats = _plain(await client.protocol.send_request_async("qwen/stats", {}))["nextEdit"]
+    stats = plain(await client.protocol.send_request_async("qwen/stats", {}))["nextEdit"]
     assert stats["shown"] == 1 and stats["accepted"] == 1 and stats["rejected"] == 1
     assert stats["rejectedReasons"] == {"typed": 1}
     assert stats["modelRequests"] == 1 and stats["suggested"] == 1
@@ -244,3 +237,20 @@ async def test_history_has_no_secret_file_text(client: LanguageClient, endpoint:
     assert len(bodies) == 1
     assert "hunter2" not in bodies[0] and "TOKEN" not in bodies[0]
     assert "def area(w, h)" in bodies[0]
+
+
+@pytest.mark.parametrize(("encoding", "column"), [("utf-8", 19), ("utf-16", 15)])
+async def test_ranges_use_the_negotiated_encoding(client: LanguageClient, endpoint: FakeEndpoint,
+                                                  tmp_path: Path, encoding: str, column: int):
+    caps = types.ClientCapabilities(general=types.GeneralClientCapabilities(
+        position_encodings=[encoding]))
+    await start(client, options(endpoint), tmp_path, caps)
+    text = "def f(width):\n    s = '日本' + width\n"
+    uri = open_doc(client, tmp_path / "u.py", text)
+    change(client, uri, 2, (0, 6), (0, 11), "w")
+    endpoint.responder = responder("chat", lambda r: r.replace("+ width", "+ w"))
+    result = await next_edit(client, uri, 2, 0, 7)
+    (edit,) = result["edits"]
+    # "    s = '日本' + " is 15 UTF-16 units and 19 UTF-8 bytes; the "w" of "width" stays.
+    assert edit["range"]["start"] == {"line": 1, "character": column + 1}
+    assert edit["text"] == ""

@@ -203,3 +203,10 @@ def test_sweep_answer_stops_at_the_next_section():
     fmt = get_format("sweep")
     assert fmt.parse(f"{NEW}<|file_sep|>other.py\nx = 1\n", make_input()) == NEW
     assert fmt.parse(NEW.replace("w * h", "w * h<|cursor|>"), make_input()) == NEW
+
+
+def test_code_holding_fences_is_not_mistaken_for_a_fenced_answer():
+    region = 'def doc():\n    """Use it as\n\n    ```\n    x = 1\n    ```\n    """\n'
+    new = region.replace("x = 1", "x = 2")
+    assert between_markers(new, region) == new
+    assert get_format("sweep").parse(new + "<|file_sep|>", make_input()) is not None

@@ -94,3 +94,16 @@ def test_secret_files_never_enter_the_history(tmp_path):
     service.document_opened("file://" + code, BASE)
     service.document_changed("file://" + code, code, "a.py", BASE.replace("f(1)", "f(2)"))
     assert [h.path for h in service.history.hunks()] == ["a.py"]
+
+
+def test_edits_after_next_edits_are_turned_on_are_recorded():
+    off, _ = resolve_settings({}, {})
+    on, _ = resolve_settings({"nextEdit": {"model": "qwen-next"}}, {})
+    current = [off]
+    service = NextEditService(lambda: None, lambda: current[0])  # type: ignore[arg-type,return-value]
+    service.document_opened("file:///a.py", BASE)  # opened before the settings arrived
+    first = BASE.replace("f(1)", "f(2)")
+    service.remember("file:///a.py", first)
+    current[0] = on
+    service.document_changed("file:///a.py", None, "a.py", first.replace("f(2)", "f(3)"))
+    assert [(h.old, h.new) for h in service.history.hunks()] == [("x = f(2)\n", "x = f(3)\n")]
