@@ -166,6 +166,7 @@ def _env_layer(env: Mapping[str, str]) -> tuple[dict[str, Any], str]:
         ("QWEN_LSP_API_KEY", endpoint, "apiKey"),
         ("QWEN_LSP_COMPLETION_MODEL", completion, "model"),
         ("QWEN_LSP_CHAT_MODEL", chat, "model"),
+        ("QWEN_LSP_PROMPT_TOKENS", completion, "promptTokens"),
     ):
         if get(var):
             section[key] = get(var)

@@ -42,6 +42,7 @@ _SINGLE_LINE_MAX_TOKENS = 64
 _CACHE_TAIL = 2000
 _MAX_CHARS = 20_000  # a runaway answer is cut here whatever the token limit said
 _TYPING_GAP_MAX = 1.0  # seconds; a longer gap is a pause, not typing speed
+_DESCRIBE_WAIT_S = 1.0  # how long a first prompt waits to learn the endpoint's context size
 _ORPHAN_GRACE_S = 0.25  # an answer nobody waits for is closed after this, unless typed through
 
 
@@ -240,6 +241,7 @@ class CompletionPipeline:
         self._ids = itertools.count(1)
         self._id_prefix = os.urandom(3).hex()
         self._tasks: set[asyncio.Future] = set()  # kept alive until done
+        self._describing: dict[Any, asyncio.Future] = {}
 
     def cancel(self, document_key: str) -> None:
         """Cancel the in-flight request for a document (its text changed)."""
@@ -408,9 +410,11 @@ class CompletionPipeline:
         """Ask the model for this cursor; the answer goes to the typed-through cache too."""
         cs = settings.completion
         context = self._context()
+        member = self._endpoints.primary
+        await self._describe(member)
         prefix_chars, suffix_chars, context_chars = fit_budgets(
             cs.prefix_chars, cs.suffix_chars, cs.context_chars, prompt_tokens=cs.prompt_tokens,
-            answer_tokens=cs.max_tokens, meter=self._endpoints.primary.tokens)
+            answer_tokens=cs.max_tokens, meter=member.tokens)
         prefix, suffix = split_document(inp.text, inp.offset, prefix_chars, suffix_chars)
         files: Sequence[ContextFile] = ()
         if context is not None and inp.path:
@@ -448,6 +452,18 @@ class CompletionPipeline:
             return await task  # ahead of the user on purpose: no request waits for it yet
         await self._wait(gen)
         return task.result()
+
+    async def _describe(self, member: Member) -> None:
+        """Learn the endpoint's context size before its first prompt is built: asked once
+        per endpoint, waited for briefly (the answer still lands for later prompts)."""
+        if member.described:
+            return
+        task = self._describing.get(member.settings)
+        if task is None or task.done():
+            task = self._describing[member.settings] = asyncio.ensure_future(member.describe())
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(task), _DESCRIBE_WAIT_S)
 
     def _generation_done(self, document_key: str, gen: _Generation) -> None:
         if self._generations.get(document_key) is gen:

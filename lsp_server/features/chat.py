@@ -24,7 +24,7 @@ from lsp_server.model.dialects import ChatDelta, ChatRequest
 from lsp_server.model.errors import ErrorKind, ModelError
 from lsp_server.model.pool import Member
 from lsp_server.positions import offset_at
-from lsp_server.prompt import ContextFile, strip_special_tokens
+from lsp_server.prompt import CHAT_STOP_TOKENS, ContextFile, SpecialTokenFilter
 from lsp_server.server import QwenLanguageServer
 
 log = logging.getLogger(__name__)
@@ -116,35 +116,42 @@ async def ask_model(
     shown = False  # once the user saw part of an answer, another endpoint can't redo it
 
     async def attempt(member: Member) -> str:
-        nonlocal shown
         parts.clear()
+        # One filter per kind of text: a special token split across deltas is still cut.
+        filters = {False: SpecialTokenFilter(), True: SpecialTokenFilter()}
+
+        def emit(text: str, reasoning: bool) -> None:
+            nonlocal shown
+            if not text:
+                return
+            if not reasoning:
+                parts.append(text)
+            if on_delta is not None:
+                shown = True
+                on_delta(ChatDelta(text, reasoning))
+
         stream = member.client.stream_chat(dataclasses.replace(
-            req, model=member.settings.chat_model or req.model))
+            req, model=member.settings.chat_model or req.model, stop=CHAT_STOP_TOKENS))
         async with contextlib.aclosing(stream):
             async for delta in stream:
-                text = strip_special_tokens(delta.text)
-                if not text:
-                    continue
-                if not delta.reasoning:
-                    parts.append(text)
-                if on_delta is not None:
-                    shown = True
-                    on_delta(ChatDelta(text, delta.reasoning))
+                emit(filters[delta.reasoning].feed(delta.text), delta.reasoning)
+        for reasoning, held in filters.items():
+            emit(held.flush(), reasoning)
         return "".join(parts)
 
-    ls.set_status("requesting")
+    ls.set_busy(True)
     try:
         async with asyncio.timeout(max(1, timeout_ms) / 1000):
             answer = await ls.endpoints.run(attempt, may_fail_over=lambda: not shown)
     except TimeoutError:
-        ls.set_status("idle")
+        ls.set_busy(False)
         raise ModelError(ErrorKind.TIMEOUT, f"the answer took longer than qwen.chat.timeoutMs "
                                             f"({timeout_ms} ms)") from None
     except asyncio.CancelledError:
-        ls.set_status("idle")
+        ls.set_busy(False)
         raise
     ls.report_model_ok()
-    ls.set_status("idle")
+    ls.set_busy(False)
     return answer
 
 

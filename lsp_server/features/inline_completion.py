@@ -65,14 +65,14 @@ def register(server: QwenLanguageServer) -> None:
             received_at=received,
         )
         explicit = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
-        ls.set_status("requesting")
+        ls.set_busy(True)
         try:
             completion = await ls.pipeline.complete(inp, explicit=explicit)
         except ModelError as err:
             ls.report_model_error(err)
             return None
         ls.report_model_ok()
-        ls.set_status("idle")
+        ls.set_busy(False)
         current = ls.workspace.text_documents.get(unquote(uri))
         if completion is None or current is None or current.version != version:
             return None  # never show a suggestion computed for older text
