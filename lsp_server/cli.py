@@ -131,7 +131,10 @@ def _complete(args: argparse.Namespace) -> int:
     relative = os.path.relpath(abspath, root).replace(os.sep, "/")
     context = RepoContext([root]) if settings.index.enabled else None
 
+    served = settings.completion.model
+
     async def run() -> tuple[Any, float]:
+        nonlocal served
         endpoints = EndpointPool(settings.endpoints)
         pipeline = CompletionPipeline(endpoints, lambda: settings, context=lambda: context)
         started = time.perf_counter()
@@ -144,6 +147,10 @@ def _complete(args: argparse.Namespace) -> int:
                 relative_path=relative,
                 repo_name=os.path.basename(root), language=language_for_path(path),
             ), explicit=True)
+            member = endpoints.serving or endpoints.primary
+            info = member.client.info
+            served = (member.client.served_model or (info.model if info else None)
+                      or served)
         finally:
             await endpoints.aclose()
             if context is not None:
@@ -157,8 +164,7 @@ def _complete(args: argparse.Namespace) -> int:
         return 1
     suggestion = completion.text if completion else ""
     if args.json:
-        print(json.dumps({"completion": suggestion, "ms": round(ms, 1),
-                          "model": settings.completion.model}))
+        print(json.dumps({"completion": suggestion, "ms": round(ms, 1), "model": served}))
     elif suggestion:
         print(suggestion)
     else:
@@ -186,6 +192,15 @@ class _Check:
     ok: bool
     detail: str
     fix: str = ""
+    warning: bool = False  # works, but poorly: does not make the verdict "not working"
+
+    @property
+    def passes(self) -> bool:
+        return self.ok or self.warning
+
+
+_NOT_QWEN_FIM = ("this model does not know Qwen's FIM tokens; completions will be poor: use a "
+                 "Qwen2.5-Coder base or Qwen3-Coder model")
 
 
 async def _run_doctor() -> tuple[dict[str, str], list[_Check]]:
@@ -248,9 +263,39 @@ async def _run_doctor() -> tuple[dict[str, str], list[_Check]]:
         checks.append(_Check("fim", True,
                              f"answered {text!r} in {total:.0f} ms "
                              f"(first token after {ttft:.0f} ms)"))
+        checks.extend(await _model_checks(client, model))
     finally:
         await client.aclose()
     return summary, checks
+
+
+async def _model_checks(client: Any, model: str) -> list[_Check]:
+    """Return what the server says of its context size, and whether its tokenizer knows
+    Qwen's FIM and repository tokens (where it can tokenize)."""
+    from lsp_server.prompt import FILE_SEP, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, REPO_NAME
+
+    checks = []
+    info = await client.server_info()
+    if info.context:
+        checks.append(_Check("context", True, f"{info.context} tokens (from {info.source}); "
+                                              "prompts are fitted under it"))
+    else:
+        checks.append(_Check("context", True, "the endpoint does not say; prompts keep their "
+                                              "budgets (cap them with QWEN_LSP_PROMPT_TOKENS)"))
+    counts = {}
+    for token in (FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE, REPO_NAME, FILE_SEP):
+        found = await client.count_tokens(token, model)
+        if found is None:
+            return checks  # the server cannot tokenize: nothing to tell
+        counts[token] = found.tokens
+    split = {t: n for t, n in counts.items() if n != 1}
+    if split:
+        checks.append(_Check("fim-tokens", False, _NOT_QWEN_FIM + " (" + ", ".join(
+            f"{t} is {n} tokens" for t, n in split.items()) + ")",
+            "set QWEN_LSP_COMPLETION_MODEL to a Qwen coder model", warning=True))
+    else:
+        checks.append(_Check("fim-tokens", True, "each FIM and repository token is one token"))
+    return checks
 
 
 def _fix_for(err: Any, settings: Any) -> str:
@@ -285,19 +330,24 @@ def _model_fix(provider: str, model: str) -> str:
 
 def _doctor(args: argparse.Namespace) -> int:
     summary, checks = asyncio.run(_run_doctor())
-    ok = all(c.ok for c in checks)
+    ok = all(c.passes for c in checks)
+    warned = any(c.warning and not c.ok for c in checks)
     if args.json:
-        print(json.dumps({"ok": ok, "endpoint": summary,
+        print(json.dumps({"ok": ok, "warnings": warned, "endpoint": summary,
                           "checks": [c.__dict__ for c in checks]}, indent=2))
         return 0 if ok else 1
     for key, value in summary.items():
         print(f"{key:>16}: {value}")
     print()
     for c in checks:
-        print(f"[{'ok' if c.ok else 'FAIL'}] {c.name}: {c.detail}")
+        print(f"[{'ok' if c.ok else 'warn' if c.warning else 'FAIL'}] {c.name}: {c.detail}")
         if c.fix:
             print(f"       fix: {c.fix}")
     print()
-    print("verdict: ready" if ok else "verdict: not working; apply the fix above, then run "
-          "`qwen-lsp doctor` again")
+    if not ok:
+        print("verdict: not working; apply the fix above, then run `qwen-lsp doctor` again")
+    elif warned:
+        print("verdict: working, but see the warning above")
+    else:
+        print("verdict: ready")
     return 0 if ok else 1

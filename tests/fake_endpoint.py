@@ -72,6 +72,11 @@ class Recorded:
     body: Any
 
 
+_QWEN_SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|fim_prefix|>",
+                        "<|fim_middle|>", "<|fim_suffix|>", "<|fim_pad|>", "<|repo_name|>",
+                        "<|file_sep|>")
+
+
 class _Gone(Exception):
     """The client closed the connection."""
 
@@ -101,6 +106,7 @@ class FakeEndpoint:
         # llama.cpp, `content`); "llamacpp" reads only `content` and answers `prompt` with an
         # empty list, as the real llama-server does; "empty" answers every body so.
         self.tokenizer_flavour = "vllm"
+        self.knows_qwen_tokens = True  # False: a model whose tokenizer splits <|fim_prefix|>
         # Serve llama.cpp's `/props` (and `meta.n_ctx` in the model list) when set.
         self.n_ctx: int | None = None
         self.disconnects = 0
@@ -281,7 +287,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, {"tokens": []})
             return
         text = str(body.get("prompt", body.get("content", "")))
-        tokens = list(range(math.ceil(len(text) / self.ep.chars_per_token)))
+        specials = 0
+        if self.ep.knows_qwen_tokens:  # a Qwen tokenizer: each special token is one token
+            for token in _QWEN_SPECIAL_TOKENS:
+                specials += text.count(token)
+                text = text.replace(token, "")
+        tokens = list(range(specials + math.ceil(len(text) / self.ep.chars_per_token)))
         if "prompt" in body:
             self._json(200, {"count": len(tokens), "max_model_len": self.ep.max_model_len,
                              "tokens": tokens})
