@@ -34,9 +34,9 @@ for pkg in cmake g++ make ccache; do
 done
 if ((${#missing[@]})); then
   log "apt-get install ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  export DEBIAN_FRONTEND=noninteractive  # .ci/run runs this beside provision.sh: wait for the dpkg lock
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 # -- the model ------------------------------------------------------------------------

@@ -107,6 +107,7 @@ def register(server: QwenLanguageServer) -> None:
             "charsPerToken": round(m.tokens.chars_per_token, 3),
             "tokenCounts": m.tokens.source,
             "contextWindow": m.tokens.max_context,
+            "promptCache": m.client.prompt_cache.as_dict(),
         } for m in ls.endpoints.members]
         out["process"] = {"rssMb": round(_rss_bytes() / 2**20, 1),
                           "tasks": len(asyncio.all_tasks())}

@@ -8,6 +8,7 @@ import dataclasses
 import json
 import ssl
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -27,6 +28,30 @@ from lsp_server.settings import EndpointSettings
 
 _MAX_ERROR_BODY = 2000
 _MAX_EVENT_BYTES = 1_000_000
+
+
+@dataclass
+class PromptCacheStats:
+    """Prompt tokens the server took from its cache vs evaluated, as it reports them."""
+
+    requests: int = 0
+    cached: int = 0
+    evaluated: int = 0
+    last: tuple[int, int] | None = None
+
+    def add(self, cached: int, evaluated: int) -> None:
+        """Count one request's figures."""
+        self.requests += 1
+        self.cached += cached
+        self.evaluated += evaluated
+        self.last = (cached, evaluated)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the figures for `qwen/stats`."""
+        total = self.cached + self.evaluated
+        return {"requests": self.requests, "cachedTokens": self.cached,
+                "evaluatedTokens": self.evaluated,
+                "reuse": round(self.cached / total, 4) if total else None}
 
 
 class ModelClient:
@@ -58,6 +83,7 @@ class ModelClient:
         self._tokenize_shape: int | None = None  # which request shape the endpoint reads
         self._info: ServerInfo | None = None
         self.served_model: str | None = None  # the model the last completion asked for
+        self.prompt_cache = PromptCacheStats()
 
     async def aclose(self) -> None:
         """Close pooled connections."""
@@ -167,8 +193,12 @@ class ModelClient:
         self.served_model = req.model
         body = self.dialect.completion_body(req)
         events = self._stream_events(self.dialect.completion_path(), body)
+        counted = False
         async with contextlib.aclosing(events):  # closed with this iterator, not by the GC
             async for event in events:
+                if not counted and (found := self.dialect.prompt_cache(event)) is not None:
+                    counted = True
+                    self.prompt_cache.add(*found)
                 text, finished = self.dialect.completion_delta(event)
                 if text:
                     yield text

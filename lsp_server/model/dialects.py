@@ -89,6 +89,18 @@ class Dialect:
         choice = choices[0]
         return choice.get("text") or "", choice.get("finish_reason") is not None
 
+    def prompt_cache(self, event: dict[str, Any]) -> tuple[int, int] | None:
+        """Return (prompt tokens taken from the server's cache, prompt tokens evaluated) when
+        a streamed event says: llama.cpp's `timings` (`cache_n`, `prompt_n`), also on its
+        OpenAI routes."""
+        timings = event.get("timings")
+        if not isinstance(timings, dict):
+            return None
+        cached, evaluated = timings.get("cache_n"), timings.get("prompt_n")
+        if not isinstance(cached, int) or not isinstance(evaluated, int):
+            return None
+        return cached, evaluated
+
     def models_path(self) -> str:
         """Return the route that lists served models."""
         return "/models"
@@ -272,6 +284,9 @@ class LlamaCppDialect(Dialect):
             "stop": list(req.stop),
             "stream": True,
             "cache_prompt": True,
+            # Timings from the first token on (not only in the last event, which an answer
+            # closed early never reads): how much of the prompt came from the cache.
+            "timings_per_token": True,
         }
 
     def completion_delta(self, event: dict[str, Any]) -> tuple[str, bool]:
