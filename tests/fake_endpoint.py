@@ -106,7 +106,9 @@ class FakeEndpoint:
         # llama.cpp, `content`); "llamacpp" reads only `content` and answers `prompt` with an
         # empty list, as the real llama-server does; "empty" answers every body so.
         self.tokenizer_flavour = "vllm"
-        self.knows_qwen_tokens = True  # False: a model whose tokenizer splits <|fim_prefix|>
+        # True: count each Qwen special token as one token, as Qwen's tokenizer does
+        # (otherwise they are characters like the rest, as for a model that is not Qwen).
+        self.knows_qwen_tokens = False
         # Serve llama.cpp's `/props` (and `meta.n_ctx` in the model list) when set.
         self.n_ctx: int | None = None
         self.disconnects = 0

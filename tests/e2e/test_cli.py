@@ -143,7 +143,7 @@ def test_doctor_reports_the_context_size_and_a_model_without_qwen_fim_tokens(
         endpoint: FakeEndpoint):
     endpoint.n_ctx = 1024
     endpoint.chars_per_token = 2.5
-    endpoint.knows_qwen_tokens = False  # <|fim_prefix|> is 6 tokens, as with Gemma
+    # Characters like the rest: <|fim_prefix|> is 6 tokens, as with Gemma 3 on llama.cpp.
     endpoint.default = Reply(text="a + b")
     proc = run("doctor", env=llamacpp_env(endpoint))
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -152,3 +152,40 @@ def test_dns_failure_is_reported_as_unreachable():
         asyncio.run(pipeline.complete(CompletionInput("doc", "x = ", 4), explicit=True))
     assert info.value.kind == ErrorKind.UNREACHABLE
     assert "Cannot reach" in info.value.message and "QWEN_LSP_BASE_URL" in info.value.message
+
+
+def test_steady_typing_sends_a_request_within_debounce_max_of_the_first_keystroke():
+    # 8 characters a second, no pause: the adaptive debounce (1.2 x the 125 ms gap) is
+    # longer than the gap, so waiting for a pause would never call the model.
+    settings, _ = resolve_settings({"endpoint": {"baseUrl": "http://model/v1"},
+                                    "completion": {"model": "m"}}, {})
+    now = [0.0]
+    pool = EndpointPool(settings.endpoints, transport=httpx.MockTransport(
+        lambda r: httpx.Response(404)))
+    pipeline = CompletionPipeline(pool, lambda: settings, clock=lambda: now[0])
+    for _ in range(4):  # the user's pace is learnt
+        pipeline.document_changed("doc")
+        now[0] += 0.125
+    pipeline._unanswered_since = None  # as when a request went out
+    assert pipeline.debounce_seconds() > 0.125
+    waits = []
+    for _ in range(6):
+        pipeline.document_changed("doc")
+        waits.append(pipeline._keystroke_delay())
+        now[0] += 0.125
+    # Each wait that ends before the next keystroke sends a request: one within 250 ms
+    # (debounceMaxMs) of the first keystroke nothing was sent for.
+    fired = [i for i, (delay, steady) in enumerate(waits) if delay < 0.125]
+    assert fired and fired[0] * 0.125 + waits[fired[0]][0] <= 0.25
+    assert waits[fired[0]][1]  # steady: its answer is kept through the next keystrokes
+
+
+def test_a_steady_typing_answer_is_kept_through_keystrokes_before_its_first_piece():
+    from lsp_server.completion.pipeline import _Entry, _Generation
+
+    entry = _Entry(("k",), 4, "x = ", 1, "\n", "")
+    assert not _Generation(entry).agrees("a")  # an ordinary answer: nothing says it will
+    patient = _Generation(entry, patient=True)
+    assert patient.agrees("ab")
+    patient.partial.append("abc(")
+    assert patient.agrees("ab") and not patient.agrees("ax")
