@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import httpx
 import pytest
 
 from lsp_server.completion.pipeline import CompletionInput, CompletionPipeline, is_multiline
+from lsp_server.model.client import ModelClient
 from lsp_server.model.dialects import ChatRequest, CompletionRequest, dialect_for
 from lsp_server.model.errors import ErrorKind, ModelError
 from lsp_server.model.health import EndpointHealth
 from lsp_server.model.pool import EndpointPool
 from lsp_server.prompt import STOP_TOKENS
-from lsp_server.settings import resolve_settings
+from lsp_server.settings import EndpointSettings, resolve_settings
 
 REQ = CompletionRequest("<|fim_prefix|>x<|fim_suffix|><|fim_middle|>", "m", 32, 0.0, STOP_TOKENS)
 
@@ -189,3 +191,26 @@ def test_a_steady_typing_answer_is_kept_through_keystrokes_before_its_first_piec
     assert patient.agrees("ab")
     patient.partial.append("abc(")
     assert patient.agrees("ab") and not patient.agrees("ax")
+
+
+def test_llamacpp_timings_count_the_prompt_tokens_taken_from_its_cache():
+    events = [{"content": "a", "stop": False, "timings": {"cache_n": 90, "prompt_n": 10}},
+              {"content": "b", "stop": False, "timings": {"cache_n": 90, "prompt_n": 10}},
+              {"content": "", "stop": True, "timings": {"cache_n": 90, "prompt_n": 10}}]
+    body = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events)
+    client = ModelClient(EndpointSettings(base_url="http://model", provider="llamacpp"),
+                         transport=httpx.MockTransport(lambda r: httpx.Response(
+                             200, content=body, headers={"content-type": "text/event-stream"})))
+
+    async def run() -> str:
+        try:
+            return "".join([p async for p in client.stream_completion(
+                CompletionRequest("p", "m", 8, 0.0, ()))])
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(run()) == "ab"
+    # Once per request, from its first event on (llama.cpp sends them per token when asked).
+    assert client.prompt_cache.as_dict() == {"requests": 1, "cachedTokens": 90,
+                                             "evaluatedTokens": 10, "reuse": 0.9}
+    assert dialect_for("llamacpp").completion_body(REQ)["timings_per_token"] is True
