@@ -548,8 +548,6 @@ async def main_async(args: argparse.Namespace) -> int:
     bound = upper_bound(tasks, KEY_S, args.line_pause)
     report_fidelity(tasks)
     args.completion = {}
-    if args.steady:
-        args.line_pause = KEY_S  # no look at the screen after a line: typing never pauses
     if args.real:
         return await _replay_real(tasks, args, bound)
     shares = [0.0] if args.no_wrong else [0.0, 1 / 3]
@@ -606,6 +604,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="completion.maxTokens with --real")
     args = parser.parse_args(argv)
     args.pace_label = "steady typing" if args.steady else "pauses at line ends"
+    if args.steady:
+        args.line_pause = KEY_S  # no look at the screen after a line: typing never pauses
     return asyncio.run(main_async(args))
 
 

@@ -339,6 +339,7 @@ class CompletionPipeline:
                 if cached is not None:
                     self.stats.typed_through_in_flight += 1
             if cached is not None:
+                self._unanswered_since = None  # answered: the steady-typing clock restarts
                 # The rest of a suggestion already shown keeps its lines, even where a fresh
                 # request would only finish the line (after accepting its first line).
                 return self._finish(cached, multiline=multiline or "\n" in cached, inp=inp,
