@@ -8,6 +8,7 @@ import dataclasses
 import itertools
 import logging
 import os
+import re
 import statistics
 import time
 from collections import deque
@@ -42,6 +43,9 @@ _SINGLE_LINE_MAX_TOKENS = 64
 _CACHE_TAIL = 2000
 _MAX_CHARS = 20_000  # a runaway answer is cut here whatever the token limit said
 _TYPING_GAP_MAX = 1.0  # seconds; a longer gap is a pause, not typing speed
+# llama.cpp's answer to a prompt over its context: `... exceeds the available context size
+# (1024 tokens) ...`; the size it names caps later prompts, should /props have been missed.
+_CONTEXT_EXCEEDED = re.compile(r"exceeds the available context size \((\d+) tokens\)")
 _DESCRIBE_WAIT_S = 1.0  # how long a first prompt waits to learn the endpoint's context size
 _ORPHAN_GRACE_S = 0.25  # an answer nobody waits for is closed after this, unless typed through
 _PATIENT_CHARS = 16  # keystrokes a steady-typing answer waits through before its first piece
@@ -525,8 +529,10 @@ class CompletionPipeline:
                 text = await _stream(member.client, dataclasses.replace(
                     request, model=member.settings.completion_model),
                     multiline, max_lines, timeout_ms, progress)
-            except ModelError:
+            except ModelError as err:
                 self.stats.errors += 1
+                if (found := _CONTEXT_EXCEEDED.search(err.message)) is not None:
+                    member.tokens.max_context = int(found[1])  # the next prompt fits
                 raise
             self.stats.latencies_ms.append((self._clock() - started) * 1000)
             if member.tokens.due():

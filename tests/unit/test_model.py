@@ -214,3 +214,17 @@ def test_llamacpp_timings_count_the_prompt_tokens_taken_from_its_cache():
     assert client.prompt_cache.as_dict() == {"requests": 1, "cachedTokens": 90,
                                              "evaluatedTokens": 10, "reuse": 0.9}
     assert dialect_for("llamacpp").completion_body(REQ)["timings_per_token"] is True
+
+
+def test_a_context_size_error_caps_the_next_prompt():
+    message = ("request (2005 tokens) exceeds the available context size (1024 tokens), "
+               "try increasing it")
+    pipeline, _ = _pipeline(lambda r: httpx.Response(
+        400, json={"error": {"code": 400, "message": message, "type": "exceed_context_size"}}))
+
+    async def run() -> None:
+        with pytest.raises(ModelError):
+            await pipeline.complete(CompletionInput("doc", "x = " * 3000, 12000), explicit=True)
+
+    asyncio.run(run())
+    assert pipeline._endpoints.primary.tokens.max_context == 1024
