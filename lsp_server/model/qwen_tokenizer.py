@@ -36,11 +36,22 @@ log = logging.getLogger(__name__)
 
 # Qwen's pre-tokenizer: words with an optional leading symbol, single digits, runs of
 # punctuation, and whitespace split before a word.
-_PATTERN = (r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"""
-            r"""| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""")
+_PATTERN = (
+    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"""
+    r"""| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+)
 # In Qwen2's id order (151643 on): only their being single tokens matters for counting.
-SPECIAL_TOKENS = (ENDOFTEXT, IM_START, IM_END, FIM_PREFIX, FIM_MIDDLE, FIM_SUFFIX, FIM_PAD,
-                  REPO_NAME, FILE_SEP)
+SPECIAL_TOKENS = (
+    ENDOFTEXT,
+    IM_START,
+    IM_END,
+    FIM_PREFIX,
+    FIM_MIDDLE,
+    FIM_SUFFIX,
+    FIM_PAD,
+    REPO_NAME,
+    FILE_SEP,
+)
 
 
 @functools.cache
@@ -54,12 +65,16 @@ def load() -> Any | None:
         with resources.as_file(vocab) as path:
             ranks = load_tiktoken_bpe(str(path))
     except (ImportError, OSError, ValueError) as exc:
-        log.info("Qwen's tokenizer is not available (%s): token budgets use an estimate; "
-                 "install qwen-lsp[tokenizer] for exact counts", exc)
+        log.info(
+            "Qwen's tokenizer is not available (%s): token budgets use an estimate; "
+            "install qwen-lsp[tokenizer] for exact counts",
+            exc,
+        )
         return None
     specials = {tok: len(ranks) + i for i, tok in enumerate(SPECIAL_TOKENS)}
-    return tiktoken.Encoding("qwen", pat_str=_PATTERN, mergeable_ranks=ranks,
-                             special_tokens=specials)
+    return tiktoken.Encoding(
+        "qwen", pat_str=_PATTERN, mergeable_ranks=ranks, special_tokens=specials
+    )
 
 
 def count(text: str) -> int | None:

@@ -65,16 +65,36 @@ class LlamaServer:
         """Start the server and wait until it has loaded the model."""
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [self.binary, "-m", self.model, "--host", "127.0.0.1", "--port", str(self.port),
-             "-c", str(CONTEXT), "-np", "1", "--swa-full", "--slots", "--metrics",
-             "-t", "2", "--no-webui"],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+            [
+                self.binary,
+                "-m",
+                self.model,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "-c",
+                str(CONTEXT),
+                "-np",
+                "1",
+                "--swa-full",
+                "--slots",
+                "--metrics",
+                "-t",
+                "2",
+                "--no-webui",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         log.close()
         deadline = time.monotonic() + _START_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"llama-server exited with {self.proc.returncode}:\n"
-                                   + self.log_tail())
+                raise RuntimeError(
+                    f"llama-server exited with {self.proc.returncode}:\n" + self.log_tail()
+                )
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
                     return
@@ -133,8 +153,10 @@ def llama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
     tools = _tools()
     binary, model = tools.get("QWEN_TEST_LLAMA_SERVER"), tools.get("QWEN_TEST_LLAMA_MODEL")
     if not binary or not (Path(binary).is_file() or shutil.which(binary)):
-        pytest.skip("no llama-server: run scripts/provision-llama.sh (or set "
-                    "QWEN_TEST_LLAMA_SERVER and QWEN_TEST_LLAMA_MODEL)")
+        pytest.skip(
+            "no llama-server: run scripts/provision-llama.sh (or set "
+            "QWEN_TEST_LLAMA_SERVER and QWEN_TEST_LLAMA_MODEL)"
+        )
     if not model or not Path(model).is_file():
         pytest.skip(f"no GGUF model at {model!r}: run scripts/provision-llama.sh")
     server = LlamaServer(binary, model, tmp_path_factory.mktemp("llama") / "server.log")

@@ -43,9 +43,11 @@ def main():
 
 def options(llama: LlamaServer, provider: str = "llamacpp", **completion: Any) -> dict:
     base = f"{llama.url}/v1" if provider == "openai" else llama.url
-    return {"endpoint": {"baseUrl": base, "provider": provider},
-            "completion": {"maxTokens": 12, **completion},
-            "chat": {"maxTokens": 24}}
+    return {
+        "endpoint": {"baseUrl": base, "provider": provider},
+        "completion": {"maxTokens": 12, **completion},
+        "chat": {"maxTokens": 24},
+    }
 
 
 def client_for(llama: LlamaServer, provider: str) -> ModelClient:
@@ -69,8 +71,9 @@ async def until(predicate: Any, seconds: float = 10.0) -> bool:
 
 
 @pytest.mark.parametrize("provider", ["llamacpp", "openai"])
-async def test_inline_completion_through_both_dialects(llama: LlamaServer, provider: str,
-                                                       tmp_path: Path):
+async def test_inline_completion_through_both_dialects(
+    llama: LlamaServer, provider: str, tmp_path: Path
+):
     async with launched() as client:
         await start(client, options(llama, provider), tmp_path)
         uri = open_doc(client, tmp_path / "config.py", SOURCE)
@@ -92,8 +95,9 @@ async def test_inline_completion_through_both_dialects(llama: LlamaServer, provi
 
 
 @pytest.mark.parametrize("provider", ["llamacpp", "openai"])
-async def test_tokenize_gives_the_servers_exact_count_and_context(llama: LlamaServer,
-                                                                 provider: str):
+async def test_tokenize_gives_the_servers_exact_count_and_context(
+    llama: LlamaServer, provider: str
+):
     text = build_fim_prompt(SOURCE[:200], SOURCE[200:])
     answer = await asyncio.to_thread(httpx.post, f"{llama.url}/tokenize", json={"content": text})
     exact = len(answer.json()["tokens"])
@@ -123,8 +127,9 @@ async def test_closing_the_stream_stops_generation(llama: LlamaServer):
     assert llama.cancelled_tasks(mark) >= 1, llama.log_since(mark)
 
 
-async def test_cancel_request_and_a_newer_keystroke_stop_generation(llama: LlamaServer,
-                                                                   tmp_path: Path):
+async def test_cancel_request_and_a_newer_keystroke_stop_generation(
+    llama: LlamaServer, tmp_path: Path
+):
     async with launched() as client:
         await start(client, options(llama, maxTokens=400, maxLines=200), tmp_path)
         text = "def fibonacci(n):\n    \n"
@@ -133,11 +138,14 @@ async def test_cancel_request_and_a_newer_keystroke_stop_generation(llama: Llama
             text_document=types.TextDocumentIdentifier(uri=uri),
             position=types.Position(line=1, character=4),
             context=types.InlineCompletionContext(
-                trigger_kind=types.InlineCompletionTriggerKind.Invoked))
+                trigger_kind=types.InlineCompletionTriggerKind.Invoked
+            ),
+        )
         # $/cancelRequest
         mark = llama.log_mark()
-        future = client.protocol.send_request_async(types.TEXT_DOCUMENT_INLINE_COMPLETION,
-                                                    params, msg_id="long-1")
+        future = client.protocol.send_request_async(
+            types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id="long-1"
+        )
         assert await until(lambda: asyncio.to_thread(llama.slot_busy))
         client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="long-1"))
         with contextlib.suppress(Exception):
@@ -146,8 +154,9 @@ async def test_cancel_request_and_a_newer_keystroke_stop_generation(llama: Llama
         assert llama.cancelled_tasks(mark) >= 1, llama.log_since(mark)
         # A keystroke that does not type what the model is writing
         mark = llama.log_mark()
-        future = client.protocol.send_request_async(types.TEXT_DOCUMENT_INLINE_COMPLETION,
-                                                    params, msg_id="long-2")
+        future = client.protocol.send_request_async(
+            types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id="long-2"
+        )
         assert await until(lambda: asyncio.to_thread(llama.slot_busy))
         insert(client, uri, 2, 1, 4, "#")
         with contextlib.suppress(Exception):
@@ -156,8 +165,7 @@ async def test_cancel_request_and_a_newer_keystroke_stop_generation(llama: Llama
         assert llama.cancelled_tasks(mark) >= 1, llama.log_since(mark)
 
 
-async def test_a_long_file_is_fitted_under_the_servers_context(llama: LlamaServer,
-                                                              tmp_path: Path):
+async def test_a_long_file_is_fitted_under_the_servers_context(llama: LlamaServer, tmp_path: Path):
     body = "".join(f"value_{i} = compute_{i}(value_{i - 1}, 'item {i}')\n" for i in range(1, 600))
     async with launched() as client:
         await start(client, options(llama), tmp_path)
@@ -174,7 +182,8 @@ async def test_chat_streams_through_chat_completions(llama: LlamaServer, tmp_pat
         client.feature("qwen/chatDelta")(lambda params: deltas.append(params))
         await start(client, options(llama), tmp_path)
         result = await client.protocol.send_request_async(
-            "qwen/chat", {"sessionId": "s", "message": "Say hello in one short sentence."})
+            "qwen/chat", {"sessionId": "s", "message": "Say hello in one short sentence."}
+        )
         shown = "".join(d.delta for d in deltas)
         assert result.text == shown and shown.strip()
         assert len(deltas) >= 2  # streamed, not one block
@@ -193,8 +202,10 @@ async def test_typing_replay_reuses_the_prompt_cache(llama: LlamaServer, tmp_pat
             insert(client, uri, i + 2, line, i, char)
             await inline(client, uri, line, i + 1, invoked=True)
         cache = (await stats_of(client)).endpoints[0].promptCache
-    print("prompt cache as llama-server reports it:", json.dumps(cache._asdict()
-          if hasattr(cache, "_asdict") else cache))
+    print(
+        "prompt cache as llama-server reports it:",
+        json.dumps(cache._asdict() if hasattr(cache, "_asdict") else cache),
+    )
     assert cache.requests >= 5  # keystrokes typed through a suggestion need no request
     # Each keystroke changes the prompt's end only (the last prefix token, the suffix and the
     # FIM tokens after it): the rest comes from the server's cache. Without --swa-full this
@@ -202,8 +213,9 @@ async def test_typing_replay_reuses_the_prompt_cache(llama: LlamaServer, tmp_pat
     assert cache.reuse >= 0.6, cache
 
 
-async def test_an_outage_mid_answer_is_reported_once_and_recovers(llama: LlamaServer,
-                                                                 tmp_path: Path):
+async def test_an_outage_mid_answer_is_reported_once_and_recovers(
+    llama: LlamaServer, tmp_path: Path
+):
     async with launched() as client:
         await start(client, options(llama, maxTokens=400, maxLines=200), tmp_path)
         uri = open_doc(client, tmp_path / "fib.py", "def fibonacci(n):\n    \n")
