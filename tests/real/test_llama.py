@@ -143,8 +143,10 @@ async def test_cancel_request_and_a_newer_keystroke_stop_generation(
         )
         # $/cancelRequest
         mark = llama.log_mark()
-        future = client.protocol.send_request_async(
-            types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id="long-1"
+        future = asyncio.ensure_future(
+            client.protocol.send_request_async(
+                types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id="long-1"
+            )
         )
         assert await until(lambda: asyncio.to_thread(llama.slot_busy))
         client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="long-1"))
@@ -154,8 +156,10 @@ async def test_cancel_request_and_a_newer_keystroke_stop_generation(
         assert llama.cancelled_tasks(mark) >= 1, llama.log_since(mark)
         # A keystroke that does not type what the model is writing
         mark = llama.log_mark()
-        future = client.protocol.send_request_async(
-            types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id="long-2"
+        future = asyncio.ensure_future(
+            client.protocol.send_request_async(
+                types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id="long-2"
+            )
         )
         assert await until(lambda: asyncio.to_thread(llama.slot_busy))
         insert(client, uri, 2, 1, 4, "#")
@@ -168,7 +172,8 @@ async def test_cancel_request_and_a_newer_keystroke_stop_generation(
 async def test_a_long_file_is_fitted_under_the_servers_context(llama: LlamaServer, tmp_path: Path):
     body = "".join(f"value_{i} = compute_{i}(value_{i - 1}, 'item {i}')\n" for i in range(1, 600))
     async with launched() as client:
-        await start(client, options(llama), tmp_path)
+        # Two thousand prompt tokens take a while on a busy CPU: wait for them.
+        await start(client, options(llama, timeoutMs=60000), tmp_path)
         uri = open_doc(client, tmp_path / "long.py", body + "result = \n")
         await inline(client, uri, 599, 9, invoked=True)
         stats = await stats_of(client)
