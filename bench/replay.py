@@ -1,6 +1,6 @@
 """Replay typing of real functions over LSP into qwen-lsp, behind an oracle endpoint; print figures.
 
-    /work/venv/bin/python bench/replay.py [--quick]
+    /work/venv/bin/python bench/replay.py [--quick] [--steady] [--real]
 
 A simulated user types selected functions from real files (Python stdlib, RxJS TypeScript, Go
 stdlib) at about 8 characters a second, pausing at line ends, into an open document of the real
@@ -8,6 +8,10 @@ server (stdio). The endpoint answers every FIM request with the file's true cont
 the end of the current block, after 150 ms + 8 ms per token. A suggestion that agrees with what
 comes next is accepted (Tab): its edit is applied with didChange and its command executed.
 Then the same replay runs against an endpoint that answers wrong text a third of the time.
+With --steady the user never pauses at line ends. With --real the endpoint is a real
+llama-server with a small model (not Qwen: its suggestions rarely match the file), and the
+figures add what the server reports: prompt tokens taken from its cache vs evaluated, its
+/metrics counters, and keystroke-to-suggestion latency.
 """
 
 from __future__ import annotations
@@ -119,6 +123,7 @@ class Figures:
     latencies: list[float] = field(default_factory=list)
     oracle: dict[str, Any] = field(default_factory=dict)
     server: dict[str, Any] = field(default_factory=dict)
+    real: dict[str, float] | None = None  # llama-server's /metrics counters during the run
     seconds: float = 0.0
 
 
@@ -151,7 +156,12 @@ class Replayer:
 
     async def run(self) -> Figures:
         started = time.perf_counter()
-        base_url = await self.oracle.start()
+        real = getattr(self.args, "llama", None)
+        if real is not None:  # a real llama-server instead of the oracle
+            base_url, provider, model = real.url, "llamacpp", ""
+            metrics_before = await asyncio.to_thread(_metrics, real.url)
+        else:
+            base_url, provider, model = await self.oracle.start(), "openai", "oracle"
         workspace = Path(tempfile.mkdtemp(prefix="qwen-replay-"))
         self._register_client_handlers()
         await self.client.start_io(self.args.server, *self.args.server_args)
@@ -170,8 +180,8 @@ class Replayer:
                     general=types.GeneralClientCapabilities(position_encodings=["utf-16"]),
                 ),
                 initialization_options={
-                    "endpoint": {"baseUrl": base_url, "provider": "openai"},
-                    "completion": {"model": "oracle"},
+                    "endpoint": {"baseUrl": base_url, "provider": provider},
+                    "completion": {"model": model, **self.args.completion},
                 },
             ))
             sync = result.capabilities.text_document_sync
@@ -193,7 +203,11 @@ class Replayer:
                 await asyncio.wait_for(self.client.stop(), 10)
             drain.cancel()
             log.close()
-            await self.oracle.stop()
+            if real is None:
+                await self.oracle.stop()
+            else:
+                after = await asyncio.to_thread(_metrics, real.url)
+                self.fig.real = {k: after.get(k, 0) - metrics_before.get(k, 0) for k in after}
         s = self.oracle.stats
         if self.args.dump_prompts:
             with self.args.dump_prompts.open("a", encoding="utf-8") as out:
@@ -375,6 +389,19 @@ class Replayer:
         return version, text, item
 
 
+def _metrics(url: str) -> dict[str, float]:
+    """Return llama-server's Prometheus counters (`/metrics`, started with --metrics)."""
+    import httpx
+
+    out: dict[str, float] = {}
+    for line in httpx.get(f"{url}/metrics", timeout=10).text.splitlines():
+        if line.startswith("llamacpp:") and " " in line:
+            name, value = line.rsplit(" ", 1)
+            with contextlib.suppress(ValueError):
+                out[name.removeprefix("llamacpp:")] = float(value)
+    return out
+
+
 def _items(result: Any) -> list[Any]:
     if result is None:
         return []
@@ -461,6 +488,29 @@ def report(fig: Figures, bound: tuple[int, int, int]) -> None:
     lat = srv.get("modelLatencyMs") or {}
     if lat:
         print(f"model latency (server)           p50 {lat.get('p50')} ms, p95 {lat.get('p95')} ms")
+    if fig.real is not None:
+        report_real(fig)
+
+
+def report_real(fig: Figures) -> None:
+    """Print what llama-server itself says of the run: its prompt cache and its work."""
+    srv, real = fig.server, fig.real or {}
+    endpoint = (srv.get("endpoints") or [{}])[0]
+    cache = endpoint.get("promptCache") or {}
+    cached, evaluated = cache.get("cachedTokens", 0), cache.get("evaluatedTokens", 0)
+    print(f"prompt tokens (llama-server)     {cached} from its cache, {evaluated} evaluated "
+          f"over {cache.get('requests', 0)} requests: "
+          f"{_pct(cached, cached + evaluated)} reused (timings.cache_n / prompt_n)")
+    print(f"server work (/metrics)           {real.get('prompt_tokens_total', 0):.0f} prompt "
+          f"tokens evaluated, {real.get('tokens_predicted_total', 0):.0f} generated, "
+          f"{real.get('n_decode_total', 0):.0f} decode calls")
+    print(f"context window / model           {endpoint.get('contextWindow')} tokens, "
+          f"{endpoint.get('model') or 'served model'}; token counts: "
+          f"{endpoint.get('tokenCounts')}")
+    lat = sorted(fig.latencies)
+    if lat:
+        print(f"keystroke-to-suggestion          p50 {1000 * lat[len(lat) // 2]:.0f} ms, "
+              f"p90 {1000 * lat[int(len(lat) * 0.9)]:.0f} ms over {len(lat)} suggestions")
 
 
 def report_fidelity(tasks: list[Task]) -> None:
@@ -497,10 +547,38 @@ async def main_async(args: argparse.Namespace) -> int:
         print(f"  {task.language:10} {task.name:40} {task.end - task.start:5} chars")
     bound = upper_bound(tasks, KEY_S, args.line_pause)
     report_fidelity(tasks)
+    args.completion = {}
+    if args.real:
+        return await _replay_real(tasks, args, bound)
     shares = [0.0] if args.no_wrong else [0.0, 1 / 3]
     for share in shares:
         fig = await Replayer(tasks, args, share).run()
         report(fig, bound)
+    return 0
+
+
+async def _replay_real(tasks: list[Task], args: argparse.Namespace,
+                       bound: tuple[int, int, int]) -> int:
+    """Type the same functions against a real llama-server (scripts/provision-llama.sh)."""
+    from tests.real.conftest import LlamaServer, _tools
+
+    tools = _tools()
+    if not tools.get("QWEN_TEST_LLAMA_SERVER") or not tools.get("QWEN_TEST_LLAMA_MODEL"):
+        print("no llama-server: run scripts/provision-llama.sh", file=sys.stderr)
+        return 1
+    log = Path(tempfile.mkdtemp(prefix="qwen-replay-llama-")) / "server.log"
+    server = LlamaServer(tools["QWEN_TEST_LLAMA_SERVER"], tools["QWEN_TEST_LLAMA_MODEL"], log)
+    await asyncio.to_thread(server.start)
+    args.llama = server
+    # A small model on a shared CPU: short answers keep the latency about a real setup's.
+    args.completion = {"maxTokens": args.max_tokens, "timeoutMs": 20000}
+    try:
+        fig = await Replayer(tasks, args, 0.0).run()
+        fig.label = f"real llama-server ({Path(server.model).name}, {args.pace_label})"
+        report(fig, bound)
+    finally:
+        server.stop()
+    print(f"(server log: {log})")
     return 0
 
 
@@ -517,7 +595,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=default_root())
     parser.add_argument("--no-wrong", action="store_true", help="skip the wrong-answer run")
     parser.add_argument("--dump-prompts", type=Path, help="append every prompt (JSON lines)")
-    return asyncio.run(main_async(parser.parse_args(argv)))
+    parser.add_argument("--real", action="store_true",
+                        help="type against a real llama-server and a small model instead of "
+                             "the oracle (scripts/provision-llama.sh builds them)")
+    parser.add_argument("--steady", action="store_true",
+                        help="never pause at line ends: 8 characters a second throughout")
+    parser.add_argument("--max-tokens", type=int, default=16,
+                        help="completion.maxTokens with --real")
+    args = parser.parse_args(argv)
+    args.pace_label = "steady typing" if args.steady else "pauses at line ends"
+    if args.steady:
+        args.line_pause = KEY_S  # no look at the screen after a line: typing never pauses
+    return asyncio.run(main_async(args))
 
 
 if __name__ == "__main__":

@@ -227,25 +227,26 @@ def _complete(args: argparse.Namespace) -> int:
                 context.close()
             raise
 
+    served = settings.completion.model
+
     async def run() -> tuple[Any, float]:
+        nonlocal served
         endpoints = EndpointPool(settings.endpoints)
         pipeline = CompletionPipeline(endpoints, lambda: settings, context=lambda: context)
         started = time.perf_counter()
         try:
             if context is not None:
                 context.build_sync()  # persistent: a second run re-parses nothing
-            result = await pipeline.complete(
-                CompletionInput(
-                    document_key=abspath,
-                    text=text,
-                    offset=offset_at(text, line, col),
-                    path=abspath,
-                    relative_path=relative,
-                    repo_name=os.path.basename(root),
-                    language=language_for_path(path),
-                ),
-                explicit=True,
-            )
+            result = await pipeline.complete(CompletionInput(
+                document_key=abspath, text=text,
+                offset=offset_at(text, line, col), path=abspath,
+                relative_path=relative,
+                repo_name=os.path.basename(root), language=language_for_path(path),
+            ), explicit=True)
+            member = endpoints.serving or endpoints.primary
+            info = member.client.info
+            served = (member.client.served_model or (info.model if info else None)
+                      or served)
         finally:
             await endpoints.aclose()
             if context is not None:
@@ -259,11 +260,7 @@ def _complete(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     suggestion = completion.text if completion else ""
     if args.json:
-        print(
-            json.dumps(
-                {"completion": suggestion, "ms": round(ms, 1), "model": settings.completion.model}
-            )
-        )
+        print(json.dumps({"completion": suggestion, "ms": round(ms, 1), "model": served}))
     elif suggestion:
         print(suggestion)
     else:
@@ -397,6 +394,15 @@ class _Check:
     ok: bool
     detail: str
     fix: str = ""
+    warning: bool = False  # works, but poorly: does not make the verdict "not working"
+
+    @property
+    def passes(self) -> bool:
+        return self.ok or self.warning
+
+
+_NOT_QWEN_FIM = ("this model does not know Qwen's FIM tokens; completions will be poor: use a "
+                 "Qwen2.5-Coder base or Qwen3-Coder model")
 
 
 async def _run_doctor() -> tuple[dict[str, str], list[_Check]]:
@@ -480,16 +486,42 @@ async def _run_doctor() -> tuple[dict[str, str], list[_Check]]:
             return summary, checks
         total = (time.perf_counter() - started) * 1000
         ttft = ((first or time.perf_counter()) - started) * 1000
-        checks.append(
-            _Check(
-                "fim",
-                True,
-                f"answered {text!r} in {total:.0f} ms (first token after {ttft:.0f} ms)",
-            )
-        )
+        checks.append(_Check("fim", True,
+                             f"answered {text!r} in {total:.0f} ms "
+                             f"(first token after {ttft:.0f} ms)"))
+        checks.extend(await _model_checks(client, model))
     finally:
         await client.aclose()
     return summary, checks
+
+
+async def _model_checks(client: Any, model: str) -> list[_Check]:
+    """Return what the server says of its context size, and whether its tokenizer knows
+    Qwen's FIM and repository tokens (where it can tokenize)."""
+    from lsp_server.prompt import FILE_SEP, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, REPO_NAME
+
+    checks = []
+    info = await client.server_info()
+    if info.context:
+        checks.append(_Check("context", True, f"{info.context} tokens (from {info.source}); "
+                                              "prompts are fitted under it"))
+    else:
+        checks.append(_Check("context", True, "the endpoint does not say; prompts keep their "
+                                              "budgets (cap them with QWEN_LSP_PROMPT_TOKENS)"))
+    counts = {}
+    for token in (FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE, REPO_NAME, FILE_SEP):
+        found = await client.count_tokens(token, model)
+        if found is None:
+            return checks  # the server cannot tokenize: nothing to tell
+        counts[token] = found.tokens
+    split = {t: n for t, n in counts.items() if n != 1}
+    if split:
+        checks.append(_Check("fim-tokens", False, _NOT_QWEN_FIM + " (" + ", ".join(
+            f"{t} is {n} tokens" for t, n in split.items()) + ")",
+            "set QWEN_LSP_COMPLETION_MODEL to a Qwen coder model", warning=True))
+    else:
+        checks.append(_Check("fim-tokens", True, "each FIM and repository token is one token"))
+    return checks
 
 
 def _fix_for(err: Any, settings: Any) -> str:
@@ -535,23 +567,28 @@ def _model_fix(provider: str, model: str) -> str:
 
 def _doctor(args: argparse.Namespace) -> int:
     summary, checks = asyncio.run(_run_doctor())
-    ok = all(c.ok for c in checks)
+    ok = all(c.passes for c in checks)
+    warned = any(c.warning and not c.ok for c in checks)
 
     def say(text: str = "") -> None:
         print(logs.mask(text))  # the report is pasted into bug reports: no key, no password
 
     if args.json:
-        say(json.dumps({"ok": ok, "endpoint": summary,
-                        "checks": [c.__dict__ for c in checks]}, indent=2))
+        say(json.dumps({"ok": ok, "warnings": warned, "endpoint": summary,
+                          "checks": [c.__dict__ for c in checks]}, indent=2))
         return 0 if ok else 1
     for key, value in summary.items():
         say(f"{key:>16}: {value}")
     say()
     for c in checks:
-        say(f"[{'ok' if c.ok else 'FAIL'}] {c.name}: {c.detail}")
+        say(f"[{'ok' if c.ok else 'warn' if c.warning else 'FAIL'}] {c.name}: {c.detail}")
         if c.fix:
             say(f"       fix: {c.fix}")
     say()
-    say("verdict: ready" if ok else "verdict: not working; apply the fix above, then run "
-        "`qwen-lsp doctor` again")
+    if not ok:
+        say("verdict: not working; apply the fix above, then run `qwen-lsp doctor` again")
+    elif warned:
+        say("verdict: working, but see the warning above")
+    else:
+        say("verdict: ready")
     return 0 if ok else 1

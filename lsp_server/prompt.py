@@ -21,6 +21,9 @@ STOP_TOKENS: tuple[str, ...] = (
     ENDOFTEXT, IM_END, FIM_PREFIX, FIM_MIDDLE, FIM_SUFFIX, FIM_PAD, REPO_NAME, FILE_SEP,
 )
 _ALL_TOKENS = (*STOP_TOKENS, IM_START)
+# Sent as stop strings on chat requests: where the server renders special tokens as text
+# (or the model writes them), the answer ends at the end of its turn.
+CHAT_STOP_TOKENS: tuple[str, ...] = (IM_END, ENDOFTEXT, IM_START)
 
 
 @dataclass(frozen=True)
@@ -110,3 +113,32 @@ def strip_special_tokens(text: str) -> str:
     for tok in _ALL_TOKENS:
         text = text.replace(tok, "")
     return text
+
+
+class SpecialTokenFilter:
+    """Remove Qwen special tokens from streamed text, also one split across two pieces.
+
+    The end of a piece that may begin a special token is held back until the next piece
+    (or `flush()`) shows whether it does.
+    """
+
+    def __init__(self) -> None:
+        self._held = ""
+
+    def feed(self, piece: str) -> str:
+        """Return the text of `piece` that can be shown now."""
+        text = strip_special_tokens(self._held + piece)
+        start = text.rfind("<", max(0, len(text) - max(map(len, _ALL_TOKENS)) + 1))
+        while start != -1:
+            tail = text[start:]
+            if any(tok.startswith(tail) for tok in _ALL_TOKENS):
+                self._held = tail
+                return text[:start]
+            start = text.find("<", start + 1)
+        self._held = ""
+        return text
+
+    def flush(self) -> str:
+        """Return what was held back, at the end of the stream."""
+        held, self._held = self._held, ""
+        return held

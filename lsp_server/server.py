@@ -127,11 +127,23 @@ class QwenLanguageServer(LanguageServer):
         self.show_once(error.message, types.MessageType.Error, key=f"model:{error.kind.value}")
 
     def report_model_ok(self) -> None:
-        """Clear the error state after a successful request."""
+        """Clear the error state once a request reached an endpoint and succeeded.
+
+        An answer from the cache, or none because every endpoint is paused after failures,
+        says nothing about the outage: the status stays `error` and its message is not
+        shown again until a request succeeds.
+        """
+        if self.endpoints.failing:
+            return
         if self._shown_error and self._shown_error.startswith("model:"):
             self._shown_error = None
         if self._state == "error":
             self.set_status("idle")
+
+    def set_busy(self, busy: bool) -> None:
+        """Show `requesting` while a request runs, `idle` after; an outage keeps `error`."""
+        if not self.endpoints.failing:
+            self.set_status("requesting" if busy else "idle")
 
     def set_status(self, state: str, message: str | None = None) -> None:
         """Send `qwen/status` when the state or the serving endpoint changes."""

@@ -220,6 +220,7 @@ def _env_layer(env: Mapping[str, str]) -> tuple[dict[str, Any], str]:
         ("QWEN_LSP_CHAT_MODEL", chat, "model"),
         ("QWEN_LSP_NEXT_EDIT_MODEL", next_edit, "model"),
         ("QWEN_LSP_NEXT_EDIT_FORMAT", next_edit, "format"),
+        ("QWEN_LSP_PROMPT_TOKENS", completion, "promptTokens"),
     ):
         if get(var):
             section[key] = get(var)

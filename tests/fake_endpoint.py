@@ -72,6 +72,11 @@ class Recorded:
     body: Any
 
 
+_QWEN_SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|fim_prefix|>",
+                        "<|fim_middle|>", "<|fim_suffix|>", "<|fim_pad|>", "<|repo_name|>",
+                        "<|file_sep|>")
+
+
 class _Gone(Exception):
     """The client closed the connection."""
 
@@ -99,6 +104,15 @@ class FakeEndpoint:
         # Serve `POST /tokenize` (off unless set): this many characters make a token.
         self.chars_per_token: float | None = None
         self.max_model_len = 32768
+        # Which server's tokenizer route to mimic: "vllm" counts `prompt` (and, like
+        # llama.cpp, `content`); "llamacpp" reads only `content` and answers `prompt` with an
+        # empty list, as the real llama-server does; "empty" answers every body so.
+        self.tokenizer_flavour = "vllm"
+        # True: count each Qwen special token as one token, as Qwen's tokenizer does
+        # (otherwise they are characters like the rest, as for a model that is not Qwen).
+        self.knows_qwen_tokens = False
+        # Serve llama.cpp's `/props` (and `meta.n_ctx` in the model list) when set.
+        self.n_ctx: int | None = None
         self.disconnects = 0
         self.completed = 0
         self.tls_failures = 0
@@ -255,8 +269,12 @@ class _Handler(BaseHTTPRequestHandler):
                                        "code": "invalid_api_key"}})
             return
         if self.command == "GET" and path in ("/v1/models", "/models"):
-            self._json(200, {"object": "list",
-                             "data": [{"id": m, "object": "model"} for m in self.ep.models]})
+            meta = {"meta": {"n_ctx": self.ep.n_ctx}} if self.ep.n_ctx else {}
+            self._json(200, {"object": "list", "data": [
+                {"id": m, "object": "model", **meta} for m in self.ep.models]})
+        elif self.command == "GET" and path == "/props" and self.ep.n_ctx:
+            self._json(200, {"default_generation_settings": {"n_ctx": self.ep.n_ctx},
+                             "model_alias": self.ep.models[0], "total_slots": 1})
         elif self.command == "GET" and path == "/api/tags":
             self._json(200, {"models": [{"name": m, "model": m} for m in self.ep.models]})
         elif self.command == "POST" and path == "/tokenize" and self.ep.chars_per_token:
@@ -275,8 +293,17 @@ class _Handler(BaseHTTPRequestHandler):
     def _tokenize(self, body: Any) -> None:
         """Count tokens as vLLM (`prompt` -> `count`) or llama.cpp (`content` -> `tokens`)."""
         body = body if isinstance(body, dict) else {}
+        if self.ep.tokenizer_flavour == "empty" or (
+                self.ep.tokenizer_flavour == "llamacpp" and "content" not in body):
+            self._json(200, {"tokens": []})
+            return
         text = str(body.get("prompt", body.get("content", "")))
-        tokens = list(range(math.ceil(len(text) / self.ep.chars_per_token)))
+        specials = 0
+        if self.ep.knows_qwen_tokens:  # a Qwen tokenizer: each special token is one token
+            for token in _QWEN_SPECIAL_TOKENS:
+                specials += text.count(token)
+                text = text.replace(token, "")
+        tokens = list(range(specials + math.ceil(len(text) / self.ep.chars_per_token)))
         if "prompt" in body:
             self._json(200, {"count": len(tokens), "max_model_len": self.ep.max_model_len,
                              "tokens": tokens})

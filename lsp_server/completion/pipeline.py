@@ -8,6 +8,7 @@ import dataclasses
 import itertools
 import logging
 import os
+import re
 import statistics
 import time
 from collections import deque
@@ -42,7 +43,12 @@ _SINGLE_LINE_MAX_TOKENS = 64
 _CACHE_TAIL = 2000
 _MAX_CHARS = 20_000  # a runaway answer is cut here whatever the token limit said
 _TYPING_GAP_MAX = 1.0  # seconds; a longer gap is a pause, not typing speed
+# llama.cpp's answer to a prompt over its context: `... exceeds the available context size
+# (1024 tokens) ...`; the size it names caps later prompts, should /props have been missed.
+_CONTEXT_EXCEEDED = re.compile(r"exceeds the available context size \((\d+) tokens\)")
+_DESCRIBE_WAIT_S = 1.0  # how long a first prompt waits to learn the endpoint's context size
 _ORPHAN_GRACE_S = 0.25  # an answer nobody waits for is closed after this, unless typed through
+_PATIENT_CHARS = 16  # keystrokes a steady-typing answer waits through before its first piece
 
 
 class ContextSource(Protocol):
@@ -127,6 +133,9 @@ class _Generation:
     task: asyncio.Future[str] | None = None
     waiters: int = 0  # requests waiting for it
     keep: bool = False  # a keystroke typed through it since the last request left
+    # Sent while the user typed on without pausing: kept through the keystrokes that come
+    # before its first piece (which then says whether they agree with it).
+    patient: bool = False
 
     @property
     def running(self) -> bool:
@@ -135,10 +144,13 @@ class _Generation:
     def agrees(self, typed: str) -> bool:
         """Return whether text typed since it started matches what it streamed so far.
 
-        Before the first piece arrives nothing says it will: the answer is not kept then.
+        Before the first piece arrives nothing says it will: the answer is not kept then,
+        unless it was sent during steady typing (a few characters typed meanwhile).
         """
         so_far = "".join(self.partial)
-        return so_far.startswith(typed) or (bool(so_far) and typed.startswith(so_far))
+        if not so_far:
+            return self.patient and len(typed) <= _PATIENT_CHARS
+        return so_far.startswith(typed) or typed.startswith(so_far)
 
     def typed_through(self, text: str, offset: int | None = None) -> bool:
         """Return whether the document `text` (cursor at `offset`) differs from where this
@@ -240,9 +252,11 @@ class CompletionPipeline:
         self._shown: LRUCache[str, tuple[CompletionInput, str]] = LRUCache(maxsize=32)
         self._typing_gaps: deque[float] = deque(maxlen=30)
         self._last_edit_at: float | None = None
+        self._unanswered_since: float | None = None  # first keystroke no request went out for
         self._ids = itertools.count(1)
         self._id_prefix = os.urandom(3).hex()
         self._tasks: set[asyncio.Future] = set()  # kept alive until done
+        self._describing: dict[Any, asyncio.Future] = {}
 
     def cancel(self, document_key: str) -> None:
         """Cancel the in-flight request for a document (its text changed)."""
@@ -266,6 +280,8 @@ class CompletionPipeline:
         if self._last_edit_at is not None and now - self._last_edit_at < _TYPING_GAP_MAX:
             self._typing_gaps.append(now - self._last_edit_at)
         self._last_edit_at = now
+        if self._unanswered_since is None:
+            self._unanswered_since = now
 
     def debounce_seconds(self) -> float:
         """Return how long to wait before calling the model after a keystroke.
@@ -283,6 +299,23 @@ class CompletionPipeline:
         if self.stats.latencies_ms and statistics.median(self.stats.latencies_ms) / 1000 < gap:
             delay /= 2
         return min(high, max(low, delay))
+
+    def _keystroke_delay(self) -> tuple[float, bool]:
+        """Return how long to wait before calling the model, and whether the user is typing
+        steadily.
+
+        The debounce waits for a pause; a user typing steadily faster than it never pauses,
+        so, at most debounceMaxMs after the first keystroke that no request went out for,
+        one goes out anyway, and it is kept through the next keystrokes until its first
+        piece shows whether they typed what it writes. Its answer then appears mid-typing,
+        as the user types through it.
+        """
+        delay = self.debounce_seconds()
+        if self._unanswered_since is None:
+            return delay, False
+        cap = self._settings().completion.debounce_max_ms / 1000
+        left = max(0.0, cap - (self._clock() - self._unanswered_since))
+        return (left, True) if left < delay else (delay, False)
 
     async def complete(self, inp: CompletionInput, *, explicit: bool = False) -> Completion | None:
         """Return a suggestion for the cursor, or None; raise ModelError when the endpoint fails."""
@@ -318,6 +351,7 @@ class CompletionPipeline:
                 if cached is not None:
                     self.stats.typed_through_in_flight += 1
             if cached is not None:
+                self._unanswered_since = None  # answered: the steady-typing clock restarts
                 # The rest of a suggestion already shown keeps its lines, even where a fresh
                 # request would only finish the line (after accepting its first line).
                 return self._finish(cached, multiline=multiline or "\n" in cached, inp=inp,
@@ -327,8 +361,11 @@ class CompletionPipeline:
                     self.stats.skipped_backoff += 1
                     return None
                 # Cancelled here by the next keystroke, the request never reaches the model.
-                await asyncio.sleep(self.debounce_seconds())
-            raw = await self._request(inp, settings, multiline)
+                delay, steady = self._keystroke_delay()
+                await asyncio.sleep(delay)
+            else:
+                steady = False
+            raw = await self._request(inp, settings, multiline, patient=steady)
             return self._finish(raw, multiline=multiline, inp=inp, from_cache=False)
         except asyncio.CancelledError:
             self.stats.cancelled += 1
@@ -430,9 +467,11 @@ class CompletionPipeline:
                                  current_path=inp.relative_path, context_files=files)
 
     async def _request(self, inp: CompletionInput, settings: Settings, multiline: bool,
-                       *, prefetch: bool = False) -> str:
+                       *, prefetch: bool = False, patient: bool = False) -> str:
         """Ask the model for this cursor; the answer goes to the typed-through cache too."""
+        self._unanswered_since = None
         cs = settings.completion
+        await self._describe(self._endpoints.primary)  # its context size bounds the prompt
         prompt = self.prompt_for(inp, settings)
         request = CompletionRequest(
             prompt=prompt,
@@ -442,7 +481,7 @@ class CompletionPipeline:
             temperature=cs.temperature,
             stop=STOP_TOKENS,
         )
-        gen = _Generation(_Entry.at(inp, settings))
+        gen = _Generation(_Entry.at(inp, settings), patient=patient)
 
         async def generate() -> str:
             raw = await self._generate(request, multiline, cs.max_lines, cs.timeout_ms,
@@ -462,6 +501,18 @@ class CompletionPipeline:
             return await task  # ahead of the user on purpose: no request waits for it yet
         await self._wait(gen)
         return task.result()
+
+    async def _describe(self, member: Member) -> None:
+        """Learn the endpoint's context size before its first prompt is built: asked once
+        per endpoint, waited for briefly (the answer still lands for later prompts)."""
+        if member.described:
+            return
+        task = self._describing.get(member.settings)
+        if task is None or task.done():
+            task = self._describing[member.settings] = asyncio.ensure_future(member.describe())
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(task), _DESCRIBE_WAIT_S)
 
     def _generation_done(self, document_key: str, gen: _Generation) -> None:
         if self._generations.get(document_key) is gen:
@@ -491,8 +542,10 @@ class CompletionPipeline:
                 text = await _stream(member.client, dataclasses.replace(
                     request, model=member.settings.completion_model),
                     multiline, max_lines, timeout_ms, progress)
-            except ModelError:
+            except ModelError as err:
                 self.stats.errors += 1
+                if (found := _CONTEXT_EXCEEDED.search(err.message)) is not None:
+                    member.tokens.max_context = int(found[1])  # the next prompt fits
                 raise
             self.stats.latencies_ms.append((self._clock() - started) * 1000)
             if member.tokens.due():

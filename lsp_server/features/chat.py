@@ -25,7 +25,7 @@ from lsp_server.model.errors import ErrorKind, ModelError
 from lsp_server.model.pool import Member
 from lsp_server.outbound import TokenRestorer, gate, restore_tokens
 from lsp_server.positions import line_count, offset_at
-from lsp_server.prompt import ContextFile, strip_special_tokens
+from lsp_server.prompt import CHAT_STOP_TOKENS, ContextFile, SpecialTokenFilter
 from lsp_server.server import QwenLanguageServer
 
 log = logging.getLogger(__name__)
@@ -131,10 +131,9 @@ async def ask_model(
     req = dataclasses.replace(req, messages=gate().messages(req.messages))
 
     async def attempt(member: Member) -> str:
-        nonlocal shown
         parts.clear()
-        stream = member.client.stream_chat(dataclasses.replace(
-            req, model=member.settings.chat_model or req.model))
+        # One filter per kind of text: a special token split across deltas is still cut.
+        filters = {False: SpecialTokenFilter(), True: SpecialTokenFilter()}
         # What the user sees has the tokens the gate neutralised as their own text again (a
         # zero-width space copied out of a chat answer would end up in their code), even split
         # across deltas. The answer returned keeps them neutralised: edits restore them after
@@ -147,32 +146,38 @@ async def ask_model(
                 shown = True
                 on_delta(ChatDelta(text, reasoning))
 
+        def emit(text: str, reasoning: bool) -> None:
+            if not text:
+                return
+            if reasoning:
+                show(restore_tokens(text), True)
+                return
+            parts.append(text)
+            show(restorer.feed(text), False)
+
+        stream = member.client.stream_chat(dataclasses.replace(
+            req, model=member.settings.chat_model or req.model, stop=CHAT_STOP_TOKENS))
         async with contextlib.aclosing(stream):
             async for delta in stream:
-                text = strip_special_tokens(delta.text)
-                if not text:
-                    continue
-                if delta.reasoning:
-                    show(restore_tokens(text), True)
-                    continue
-                parts.append(text)
-                show(restorer.feed(text), False)
+                emit(filters[delta.reasoning].feed(delta.text), delta.reasoning)
+        for reasoning, held in filters.items():
+            emit(held.flush(), reasoning)
         show(restorer.flush(), False)
         return "".join(parts)
 
-    ls.set_status("requesting")
+    ls.set_busy(True)
     try:
         async with asyncio.timeout(max(1, timeout_ms) / 1000):
             answer = await ls.endpoints.run(attempt, may_fail_over=lambda: not shown)
     except TimeoutError:
-        ls.set_status("idle")
+        ls.set_busy(False)
         raise ModelError(ErrorKind.TIMEOUT, f"the answer took longer than qwen.chat.timeoutMs "
                                             f"({timeout_ms} ms)") from None
     except asyncio.CancelledError:
-        ls.set_status("idle")
+        ls.set_busy(False)
         raise
     ls.report_model_ok()
-    ls.set_status("idle")
+    ls.set_busy(False)
     return answer
 
 

@@ -72,7 +72,7 @@ def register(server: QwenLanguageServer) -> None:
         explicit = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
         # Say "requesting" only for a request still running after a moment: a quick one
         # needs no spinner, and the notification stays off the way to the endpoint.
-        busy = asyncio.get_running_loop().call_later(_BUSY_AFTER_S, ls.set_status, "requesting")
+        busy = asyncio.get_running_loop().call_later(_BUSY_AFTER_S, ls.set_busy, True)
         try:
             if ls.next_edit.enabled():
                 bridged = await _next_edit_on_line(ls, doc, inp.offset, explicit, received)
@@ -85,7 +85,7 @@ def register(server: QwenLanguageServer) -> None:
         finally:
             busy.cancel()
         ls.report_model_ok()
-        ls.set_status("idle")
+        ls.set_busy(False)
         current = ls.workspace.text_documents.get(unquote(uri))
         if completion is None or current is None or current.version != version:
             return None  # never show a suggestion computed for older text
@@ -115,7 +115,7 @@ def register(server: QwenLanguageServer) -> None:
         if item is None:
             return None
         ls.report_model_ok()
-        ls.set_status("idle")
+        ls.set_busy(False)
         return types.InlineCompletionList(items=[item])
 
     @server.command(ACCEPT_COMMAND)
@@ -142,6 +142,7 @@ def register(server: QwenLanguageServer) -> None:
             "charsPerToken": round(m.tokens.chars_per_token, 3),
             "tokenCounts": m.tokens.source,
             "contextWindow": m.tokens.max_context,
+            "promptCache": m.client.prompt_cache.as_dict(),
         } for m in ls.endpoints.members]
         out["process"] = {"rssMb": round(_rss_bytes() / 2**20, 1),
                           "tasks": len(asyncio.all_tasks())}

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import re
 import ssl
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -17,6 +19,7 @@ from lsp_server.model.dialects import (
     ChatRequest,
     CompletionRequest,
     Dialect,
+    ServerInfo,
     TokenCount,
     dialect_for,
 )
@@ -32,6 +35,30 @@ MAX_MODELS = 10_000
 _MB = 1_000_000
 _EOL_BYTES = re.compile(rb"\r\n|\r|\n")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@dataclass
+class PromptCacheStats:
+    """Prompt tokens the server took from its cache vs evaluated, as it reports them."""
+
+    requests: int = 0
+    cached: int = 0
+    evaluated: int = 0
+    last: tuple[int, int] | None = None
+
+    def add(self, cached: int, evaluated: int) -> None:
+        """Count one request's figures."""
+        self.requests += 1
+        self.cached += cached
+        self.evaluated += evaluated
+        self.last = (cached, evaluated)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the figures for `qwen/stats`."""
+        total = self.cached + self.evaluated
+        return {"requests": self.requests, "cachedTokens": self.cached,
+                "evaluatedTokens": self.evaluated,
+                "reuse": round(self.cached / total, 4) if total else None}
 
 
 class ModelClient:
@@ -60,6 +87,10 @@ class ModelClient:
         )
         self._models: list[str] | None = None
         self._can_tokenize: bool | None = None  # unknown until asked once
+        self._tokenize_shape: int | None = None  # which request shape the endpoint reads
+        self._info: ServerInfo | None = None
+        self.served_model: str | None = None  # the model the last completion asked for
+        self.prompt_cache = PromptCacheStats()
 
     async def aclose(self) -> None:
         """Close pooled connections."""
@@ -71,6 +102,11 @@ class ModelClient:
         return len(getattr(pool, "connections", ()))
 
     # -- public API ------------------------------------------------------------------
+    @property
+    def info(self) -> ServerInfo | None:
+        """Return what `server_info()` found, or None before it was asked."""
+        return self._info
+
     async def list_models(self) -> list[str]:
         """Return the models the endpoint serves."""
         data = await self._send("GET", self.dialect.models_path())
@@ -100,39 +136,90 @@ class ModelClient:
     async def count_tokens(self, text: str, model: str = "") -> TokenCount | None:
         """Return the endpoint's own token count for `text`, or None when it cannot tell.
 
-        Never raises: counting only sharpens budgets. An endpoint without a tokenizer
-        route is asked once.
+        Never raises: counting only sharpens budgets. The tokenizer route is probed once:
+        each request shape the dialect knows is tried until one answers with a count; when
+        none does, the endpoint is never asked again. A failure in passing (the connection,
+        a 5xx) decides nothing.
         """
         if self._can_tokenize is False:
             return None
-        route = self.dialect.tokenize_request(self.endpoint.base_url, text, model)
-        if route is None:
-            self._can_tokenize = False
-            return None
-        url, body = route
-        try:
-            response = await self._http.send(
-                self._http.build_request("POST", url, **json_body(body)), stream=True)
+        shapes = list(enumerate(self.dialect.tokenize_requests(self.endpoint.base_url, text,
+                                                               model)))
+        if self._tokenize_shape is not None:
+            shapes = shapes[self._tokenize_shape : self._tokenize_shape + 1]
+        undecided = False
+        for index, (url, body) in shapes:
             try:
-                data = await _read_all_capped(response, self._where())
-            finally:
-                await response.aclose()
-            found = self.dialect.token_count(json.loads(data)) if response.is_success else None
-        except (httpx.HTTPError, ValueError, ModelError):
-            return None  # a passing failure: ask again next time
-        if found is not None:
-            self._can_tokenize = True
-        elif response.is_success or response.status_code in (400, 404, 405, 501):
-            self._can_tokenize = False  # no such route, or an answer we can't read
-        return found
+                response = await self._http.send(
+                    self._http.build_request("POST", url, **json_body(body)), stream=True)
+                try:
+                    data = await _read_all_capped(response, self._where())
+                finally:
+                    await response.aclose()
+            except (httpx.HTTPError, ModelError):
+                return None  # a passing failure: ask again next time
+            if response.status_code >= 500 and response.status_code != 501:
+                undecided = True
+                continue
+            try:
+                found = self.dialect.token_count(json.loads(data)) if response.is_success \
+                    else None
+            except ValueError:
+                found = None  # not a tokenizer's answer
+            if found is not None:
+                self._tokenize_shape, self._can_tokenize = index, True
+                return found
+        if not undecided and self._tokenize_shape is None:
+            self._can_tokenize = False  # no route answers with a count: never ask again
+        return None
+
+    async def server_info(self) -> ServerInfo:
+        """Return what the endpoint says about itself: the model it serves and its context
+        size (llama.cpp's `/props` and `/v1/models` `meta.n_ctx`, vLLM's `max_model_len`).
+
+        Asked once and remembered; never raises (a failure in passing is asked again).
+        """
+        if self._info is not None:
+            return self._info
+        model: str | None = None
+        context: int | None = None
+        source = ""
+        answered = True
+        for url in self.dialect.info_urls(self.endpoint.base_url):
+            try:
+                response = await self._http.send(self._http.build_request("GET", url),
+                                                 stream=True)
+                try:
+                    data = await _read_all_capped(response, self._where())
+                finally:
+                    await response.aclose()
+                payload = json.loads(data) if response.is_success else None
+            except (httpx.HTTPError, ModelError):
+                answered = False
+                continue
+            except ValueError:
+                continue
+            found_model, found_context = self.dialect.server_info(payload)
+            model = model or found_model
+            if context is None and found_context:
+                context, source = found_context, url.rsplit("/", 1)[-1]
+        info = ServerInfo(model, context, source)
+        if answered:
+            self._info = info
+        return info
 
     async def stream_completion(self, req: CompletionRequest) -> AsyncIterator[str]:
         """Yield completion text as it streams; closing the iterator closes the connection."""
         req = _with_model(req, await self.resolve_model(req.model))
+        self.served_model = req.model
         body = self.dialect.completion_body(req)
         events = self._stream_events(self.dialect.completion_path(), body)
+        counted = False
         async with contextlib.aclosing(events):  # closed with this iterator, not by the GC
             async for event in events:
+                if not counted and (found := self.dialect.prompt_cache(event)) is not None:
+                    counted = True
+                    self.prompt_cache.add(*found)
                 text, finished = self.dialect.completion_delta(event)
                 if text:
                     yield text
@@ -146,8 +233,7 @@ class ModelClient:
     async def stream_chat(self, req: ChatRequest) -> AsyncIterator[ChatDelta]:
         """Yield chat deltas (answer and reasoning) as they stream."""
         if not req.model:
-            req = ChatRequest(req.messages, await self.resolve_model(""), req.max_tokens,
-                              req.temperature, req.thinking)
+            req = dataclasses.replace(req, model=await self.resolve_model(""))
         events = self._stream_events(self.dialect.chat_path, self.dialect.chat_body(req))
         async with contextlib.aclosing(events):  # closed with this iterator, not by the GC
             async for event in events:

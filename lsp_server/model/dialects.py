@@ -26,6 +26,7 @@ class ChatRequest:
     max_tokens: int
     temperature: float
     thinking: bool | None = None
+    stop: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,20 @@ class TokenCount:
 
     tokens: int
     max_context: int | None = None
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """What an endpoint says about itself (None where it does not say)."""
+
+    model: str | None = None
+    context: int | None = None  # tokens of context a request may use
+    source: str = ""  # the route that said so
+
+
+def _positive(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 \
+        else None
 
 
 class Dialect:
@@ -74,6 +89,18 @@ class Dialect:
         choice = choices[0]
         return choice.get("text") or "", choice.get("finish_reason") is not None
 
+    def prompt_cache(self, event: dict[str, Any]) -> tuple[int, int] | None:
+        """Return (prompt tokens taken from the server's cache, prompt tokens evaluated) when
+        a streamed event says: llama.cpp's `timings` (`cache_n`, `prompt_n`), also on its
+        OpenAI routes."""
+        timings = event.get("timings")
+        if not isinstance(timings, dict):
+            return None
+        cached, evaluated = timings.get("cache_n"), timings.get("prompt_n")
+        if not isinstance(cached, int) or not isinstance(evaluated, int):
+            return None
+        return cached, evaluated
+
     def models_path(self) -> str:
         """Return the route that lists served models."""
         return "/models"
@@ -83,24 +110,56 @@ class Dialect:
         data = payload.get("data") if isinstance(payload, dict) else None
         return [m["id"] for m in data or [] if isinstance(m, dict) and "id" in m]
 
-    def tokenize_request(self, base_url: str, text: str, model: str
-                         ) -> tuple[str, dict[str, Any]] | None:
-        """Return (absolute URL, body) of the endpoint's tokenizer route, if it has one.
+    def info_urls(self, base_url: str) -> list[str]:
+        """Return the routes (absolute URLs) that may tell the model and context size:
+        the model list (vLLM `max_model_len`, llama.cpp `meta.n_ctx`) and llama.cpp's
+        `/props` at the server root."""
+        root = base_url.rstrip("/").removesuffix("/v1")
+        return [f"{base_url.rstrip('/')}{self.models_path()}", f"{root}/props"]
 
-        vLLM (and SGLang) serve `POST /tokenize` at the server root, beside `/v1`.
+    def server_info(self, payload: Any) -> tuple[str | None, int | None]:
+        """Return (model, context size) found in a model-list or `/props` answer."""
+        if not isinstance(payload, dict):
+            return None, None
+        settings = payload.get("default_generation_settings")
+        if isinstance(settings, dict) and _positive(settings.get("n_ctx")):
+            alias = payload.get("model_alias") or payload.get("model_path")
+            return (alias if isinstance(alias, str) and alias else None,
+                    _positive(settings.get("n_ctx")))
+        for entry in payload.get("data") or []:
+            if not isinstance(entry, dict):
+                continue
+            meta = entry.get("meta") if isinstance(entry.get("meta"), dict) else {}
+            context = _positive(meta.get("n_ctx")) or _positive(entry.get("max_model_len"))
+            model = entry.get("id") if isinstance(entry.get("id"), str) else None
+            return model, context
+        return None, None
+
+    def tokenize_requests(self, base_url: str, text: str, model: str
+                          ) -> list[tuple[str, dict[str, Any]]]:
+        """Return the (absolute URL, body) shapes of the tokenizer routes to try, in order.
+
+        vLLM and SGLang serve `POST /tokenize {"model", "prompt"}` at the server root, beside
+        `/v1`; llama.cpp serves `POST /tokenize {"content"}` there and answers the vLLM
+        shape with an empty list, so an OpenAI-compatible URL may be either: both are tried.
         """
         root = base_url.rstrip("/").removesuffix("/v1")
-        return f"{root}/tokenize", {"model": model, "prompt": text}
+        return [(f"{root}/tokenize", {"model": model, "prompt": text}),
+                (f"{root}/tokenize", {"content": text})]
 
     def token_count(self, payload: Any) -> TokenCount | None:
-        """Return the count in a tokenizer answer (`count`, or the length of `tokens`)."""
+        """Return the count in a tokenizer answer, or None when it holds no count.
+
+        vLLM answers `{count, max_model_len, tokens}`, llama.cpp `{tokens}`. An empty list or
+        a count of 0 is not a count (llama.cpp answers a body it cannot read so).
+        """
         if not isinstance(payload, dict):
             return None
         count = payload.get("count")
-        if not isinstance(count, int):
+        if not isinstance(count, int) or isinstance(count, bool):
             tokens = payload.get("tokens")
             count = len(tokens) if isinstance(tokens, list) else None
-        if count is None:
+        if not count or count <= 0:
             return None
         limit = payload.get("max_model_len")
         return TokenCount(count, limit if isinstance(limit, int) and limit > 0 else None)
@@ -114,6 +173,8 @@ class Dialect:
             "temperature": req.temperature,
             "stream": True,
         }
+        if req.stop:
+            body["stop"] = list(req.stop)
         if req.thinking is not None:
             body["chat_template_kwargs"] = {"enable_thinking": req.thinking}
         return body
@@ -146,10 +207,14 @@ class DashScopeDialect(Dialect):
             body["enable_thinking"] = req.thinking
         return body
 
-    def tokenize_request(self, base_url: str, text: str, model: str
-                         ) -> tuple[str, dict[str, Any]] | None:
+    def info_urls(self, base_url: str) -> list[str]:
+        """Model Studio says nothing about context sizes."""
+        return []
+
+    def tokenize_requests(self, base_url: str, text: str, model: str
+                          ) -> list[tuple[str, dict[str, Any]]]:
         """Model Studio has no tokenizer route."""
-        return None
+        return []
 
 
 class OllamaDialect(Dialect):
@@ -190,10 +255,14 @@ class OllamaDialect(Dialect):
         models = payload.get("models") if isinstance(payload, dict) else None
         return [m.get("name") or m.get("model") for m in models or [] if isinstance(m, dict)]
 
-    def tokenize_request(self, base_url: str, text: str, model: str
-                         ) -> tuple[str, dict[str, Any]] | None:
+    def info_urls(self, base_url: str) -> list[str]:
+        """Ollama's context size is per request (`num_ctx`): nothing to ask."""
+        return []
+
+    def tokenize_requests(self, base_url: str, text: str, model: str
+                          ) -> list[tuple[str, dict[str, Any]]]:
         """Ollama has no tokenizer route."""
-        return None
+        return []
 
 
 class LlamaCppDialect(Dialect):
@@ -215,6 +284,9 @@ class LlamaCppDialect(Dialect):
             "stop": list(req.stop),
             "stream": True,
             "cache_prompt": True,
+            # Timings from the first token on (not only in the last event, which an answer
+            # closed early never reads): how much of the prompt came from the cache.
+            "timings_per_token": True,
         }
 
     def completion_delta(self, event: dict[str, Any]) -> tuple[str, bool]:
@@ -225,10 +297,15 @@ class LlamaCppDialect(Dialect):
         """Return llama.cpp's OpenAI-style model list."""
         return "/v1/models"
 
-    def tokenize_request(self, base_url: str, text: str, model: str
-                         ) -> tuple[str, dict[str, Any]] | None:
+    def info_urls(self, base_url: str) -> list[str]:
+        """Return llama.cpp's `/props` and `/v1/models`."""
+        base = base_url.rstrip("/")
+        return [f"{base}/props", f"{base}/v1/models"]
+
+    def tokenize_requests(self, base_url: str, text: str, model: str
+                          ) -> list[tuple[str, dict[str, Any]]]:
         """Return llama.cpp's `POST /tokenize {"content"}` (it answers `{"tokens": [...]}`)."""
-        return f"{base_url.rstrip('/')}/tokenize", {"content": text}
+        return [(f"{base_url.rstrip('/')}/tokenize", {"content": text})]
 
 
 _DIALECTS: dict[str, Dialect] = {

@@ -12,6 +12,7 @@ from typing import TypeVar
 import httpx
 
 from lsp_server.model.client import ModelClient
+from lsp_server.model.dialects import ServerInfo
 from lsp_server.model.errors import ErrorKind, ModelError
 from lsp_server.model.health import EndpointHealth
 from lsp_server.model.tokens import TokenMeter
@@ -44,6 +45,19 @@ class Member:
         """Return a short name for status messages."""
         return f"{self.settings.provider} {self.settings.base_url}"
 
+    @property
+    def described(self) -> bool:
+        """Return whether the endpoint already said what it serves."""
+        return self.client.info is not None
+
+    async def describe(self) -> ServerInfo:
+        """Ask the endpoint (once) what it serves and how long its context is; prompts are
+        then fitted under that context."""
+        info = await self.client.server_info()
+        if info.context:
+            self.tokens.max_context = info.context
+        return info
+
 
 class EndpointPool:
     """The configured endpoints, in order; one pooled HTTP client each."""
@@ -60,6 +74,9 @@ class EndpointPool:
         self.members: list[Member] = []
         self._retired: list[ModelClient] = []
         self.serving: Member | None = None
+        # Whether the last request that reached an endpoint failed: the outage lasts until
+        # one succeeds, whatever answers (cached, skipped while paused) came meanwhile.
+        self.failing = False
         self.update(endpoints)
 
     def update(self, endpoints: Sequence[EndpointSettings]) -> None:
@@ -94,6 +111,7 @@ class EndpointPool:
         """Note a good answer; an endpoint slower than its budget is skipped for a while."""
         member.health.record_success()
         self.serving = member
+        self.failing = False
         if latency_ms is None:
             return
         member.latencies_ms.append(latency_ms)
@@ -137,6 +155,7 @@ class EndpointPool:
     def record_failure(self, member: Member, error: ModelError) -> None:
         """Note a failure: the endpoint pauses for a growing interval."""
         member.health.record_failure(error)
+        self.failing = True
 
     @property
     def last_error(self) -> ModelError | None:

@@ -1,16 +1,20 @@
-"""How many characters make a token: measured with the endpoint's tokenizer when it has one.
+"""How many characters make a token: measured with the endpoint's tokenizer when it has one,
+else with Qwen's own tokenizer locally.
 
 Prompt budgets are kept in characters on the hot path; a `TokenMeter` converts token budgets
 to characters. It starts from an estimate and is calibrated in the background, off the
 keystroke path, by asking the endpoint (`/tokenize` on vLLM, SGLang and llama.cpp) to count
-a prompt that was just sent.
+a prompt that was just sent; where the endpoint cannot count (Model Studio, Ollama), Qwen's
+BPE counts it in a worker thread (`qwen-lsp[tokenizer]`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lsp_server.model import qwen_tokenizer
 from lsp_server.model.client import ModelClient
+from lsp_server.model.dialects import TokenCount
 
 # Qwen's tokenizer on source code: about 3.2 characters a token (less for dense symbols or
 # CJK, more for long identifiers). Used until the endpoint has counted for us.
@@ -27,7 +31,7 @@ class TokenMeter:
     """Characters per token for one endpoint, and its context window when it says."""
 
     chars_per_token: float = ESTIMATED_CHARS_PER_TOKEN
-    source: str = "estimate"  # or "endpoint"
+    source: str = "estimate"  # or "endpoint", or "qwen-tokenizer" (counted locally)
     max_context: int | None = None
     _uses: int = 0
     _busy: bool = False
@@ -48,21 +52,28 @@ class TokenMeter:
         return self.source == "estimate" or self._uses % _RECALIBRATE_EVERY == 0
 
     async def calibrate(self, client: ModelClient, sample: str, model: str = "") -> bool:
-        """Ask the endpoint to count `sample`; adopt its ratio. Return whether it answered."""
+        """Count `sample` with the endpoint's tokenizer, else Qwen's own; adopt the ratio.
+
+        Return whether either counted.
+        """
         if len(sample) < _MIN_SAMPLE_CHARS or self._busy:
             return False
         self._busy = True
+        source = "endpoint"
         try:
             count = await client.count_tokens(sample, model)
+            if count is None:
+                local = await qwen_tokenizer.count_in_thread(sample)
+                count, source = (TokenCount(local) if local else None), "qwen-tokenizer"
         finally:
             self._busy = False
         if count is None or count.tokens <= 0:
             return False
         ratio = len(sample) / count.tokens
-        if self.source == "endpoint":  # smooth: one odd prompt should not swing budgets
+        if self.source == source:  # smooth: one odd prompt should not swing budgets
             ratio = 0.7 * self.chars_per_token + 0.3 * ratio
         self.chars_per_token = ratio
-        self.source = "endpoint"
+        self.source = source
         self.max_context = count.max_context or self.max_context
         return True
 

@@ -249,3 +249,16 @@ async def test_chat_timeout_and_bad_params_fail_cleanly(
     assert await asyncio.to_thread(endpoint.wait_for, lambda e: e.disconnects >= 1, 5)
     with pytest.raises(Exception, match="non-empty message"):
         await client.protocol.send_request_async("qwen/chat", {"sessionId": "t", "message": ""})
+
+
+async def test_chat_sends_qwen_stops_and_strips_a_special_token_split_across_deltas(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    deltas = collect_deltas(client)
+    await start(client, chat_options(endpoint), tmp_path)
+    endpoint.default = Reply(chunks=["Use a set", " <|im", "_end|>", "<", "|endoftext|>", " <b>"])
+    result = await client.protocol.send_request_async(
+        "qwen/chat", {"sessionId": "s", "message": "dedupe?"})
+    shown = "".join(d.delta for d in deltas)
+    assert result.text == shown == "Use a set  <b>"
+    assert chat_bodies(endpoint)[0]["stop"] == ["<|im_end|>", "<|endoftext|>", "<|im_start|>"]

@@ -268,3 +268,60 @@ def test_doctor_names_where_a_bad_base_url_came_from():
         assert proc.returncode == 1
         assert f"environment variable QWEN_LSP_BASE_URL: {url!r} is not a URL" in proc.stdout
         assert "ollama" not in proc.stdout.lower() and "11434" not in proc.stdout
+
+
+def llamacpp_env(ep: FakeEndpoint, **extra: str) -> dict[str, str]:
+    """A llama-server: its own routes, no model configured (it serves one)."""
+    return {"QWEN_LSP_BASE_URL": ep.url, "QWEN_LSP_PROVIDER": "llamacpp", **extra}
+
+
+def test_complete_json_names_the_model_the_server_serves(endpoint: FakeEndpoint,
+                                                         tmp_path: Path):
+    src = tmp_path / "add.py"
+    src.write_text("def add(a, b):\n    return \n")
+    endpoint.default = Reply(text="a + b")
+    proc = run("complete", "--json", f"{src}:1:11", env=llamacpp_env(endpoint))
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["completion"] == "a + b" and out["model"] == "qwen2.5-coder:1.5b-base"
+
+
+def test_complete_fits_the_prompt_under_the_servers_context(endpoint: FakeEndpoint,
+                                                            tmp_path: Path):
+    endpoint.n_ctx = 1024  # llama-server -c 1024: /props and /v1/models say so
+    src = tmp_path / "big.py"
+    src.write_text("".join(f"value_{i} = compute({i}, 'x' * {i})\n" for i in range(400)))
+    endpoint.default = Reply(text="1")
+    proc = run("complete", f"{src}:200:0", env=llamacpp_env(endpoint))
+    assert proc.returncode == 0, proc.stderr
+    prompt = endpoint.generation_requests()[0].body["prompt"]
+    # 3.2 characters a token (the estimate): the prompt and the answer fit in 1024 tokens.
+    assert len(prompt) / 3.2 + 128 <= 1024
+
+
+def test_prompt_tokens_can_be_set_from_the_environment(endpoint: FakeEndpoint, tmp_path: Path):
+    src = tmp_path / "big.py"
+    src.write_text("".join(f"value_{i} = compute({i})\n" for i in range(400)))
+    endpoint.default = Reply(text="1")
+    proc = run("complete", f"{src}:200:0",
+               env=endpoint_env(endpoint, QWEN_LSP_PROMPT_TOKENS="300"))
+    assert proc.returncode == 0, proc.stderr
+    assert len(endpoint.generation_requests()[0].body["prompt"]) <= 300 * 3.2
+
+
+def test_doctor_reports_the_context_size_and_a_model_without_qwen_fim_tokens(
+        endpoint: FakeEndpoint):
+    endpoint.n_ctx = 1024
+    endpoint.chars_per_token = 2.5
+    # Characters like the rest: <|fim_prefix|> is 6 tokens, as with Gemma 3 on llama.cpp.
+    endpoint.default = Reply(text="a + b")
+    proc = run("doctor", env=llamacpp_env(endpoint))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "[ok] context: 1024 tokens" in proc.stdout
+    assert "[warn] fim-tokens: this model does not know Qwen's FIM tokens; completions " \
+           "will be poor: use a Qwen2.5-Coder base or Qwen3-Coder model" in proc.stdout
+    assert "verdict: ready" not in proc.stdout and "warning" in proc.stdout
+    # A Qwen model's tokenizer reads each FIM token as one: ready.
+    endpoint.knows_qwen_tokens = True
+    proc = run("doctor", env=llamacpp_env(endpoint))
+    assert "[ok] fim-tokens" in proc.stdout and "verdict: ready" in proc.stdout

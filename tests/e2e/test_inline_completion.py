@@ -391,3 +391,43 @@ async def test_requesting_is_said_only_for_requests_that_take_a_while(
     assert await inline(client, uri, 0, 15, invoked=True) is not None
     states = [s.state for s in statuses]
     assert "requesting" in states and states[-1] == "idle", states
+
+
+async def test_an_outage_shows_one_message_and_stays_an_error_until_a_request_succeeds(
+    client: LanguageClient, tmp_path: Path
+):
+    with FakeEndpoint() as ep:  # take a free port, then leave it: the server is down
+        port = ep.port
+    options = {"endpoint": {"baseUrl": f"http://127.0.0.1:{port}/v1", "provider": "openai"},
+               "completion": {"model": "qwen-test"}}
+    await start(client, options, tmp_path)
+    uri = open_doc(client, tmp_path / "down.py", "value = \n")
+    # Typing on through the outage: some requests are skipped while the endpoint is paused
+    # after its failure, later ones reach it again (backoff 1 s, then 2 s) and fail again.
+    for _ in range(8):
+        assert await inline(client, uri, 0, 8) is None
+        await asyncio.sleep(0.25)
+    errors = [m for m in client.messages if "Cannot reach" in m.message]
+    assert len(errors) == 1, [m.message for m in errors]
+    states = [s.state for s in STATUS[id(client)]]
+    first_error = states.index("error")
+    assert "idle" not in states[first_error:], states
+    with FakeEndpoint(port=port, default=Reply(text="42")):
+        result = await inline(client, uri, 0, 8, invoked=True)
+        assert result is not None and result.items[0].insert_text == "42"
+    assert STATUS[id(client)][-1].state == "idle"
+
+
+async def test_the_context_window_of_llamacpp_is_read_and_shown_in_stats(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    endpoint.n_ctx = 2048  # llama-server -c 2048
+    endpoint.default = Reply(text="0")
+    await start(client, endpoint_options(endpoint, provider="llamacpp"), tmp_path)
+    body = "".join(f"value_{i} = compute_{i}(value_{i - 1})\n" for i in range(1, 400))
+    uri = open_doc(client, tmp_path / "long.py", body + "result = \n")
+    assert await inline(client, uri, 399, 9, invoked=True) is not None
+    stats = await client.protocol.send_request_async("qwen/stats", {})
+    assert stats.endpoints[0].contextWindow == 2048
+    prompt = endpoint.generation_requests()[0].body["prompt"]
+    assert len(prompt) / 3.2 + 128 <= 2048  # fitted under it from the first prompt on

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import httpx
 import pytest
 
 from lsp_server.completion.pipeline import CompletionInput, CompletionPipeline, is_multiline
+from lsp_server.model.client import ModelClient
 from lsp_server.model.dialects import ChatRequest, CompletionRequest, dialect_for
 from lsp_server.model.errors import ErrorKind, ModelError
 from lsp_server.model.health import EndpointHealth
 from lsp_server.model.pool import EndpointPool
 from lsp_server.prompt import STOP_TOKENS
-from lsp_server.settings import resolve_settings
+from lsp_server.settings import EndpointSettings, resolve_settings
 
 REQ = CompletionRequest("<|fim_prefix|>x<|fim_suffix|><|fim_middle|>", "m", 32, 0.0, STOP_TOKENS)
 
@@ -78,6 +80,8 @@ def _pipeline(handler) -> tuple[CompletionPipeline, list[httpx.Request]]:
     seen: list[httpx.Request] = []
 
     def record(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":  # the endpoint asked once what it serves: no model call
+            return httpx.Response(404)
         seen.append(request)
         return handler(request)
 
@@ -150,3 +154,77 @@ def test_dns_failure_is_reported_as_unreachable():
         asyncio.run(pipeline.complete(CompletionInput("doc", "x = ", 4), explicit=True))
     assert info.value.kind == ErrorKind.UNREACHABLE
     assert "Cannot reach" in info.value.message and "QWEN_LSP_BASE_URL" in info.value.message
+
+
+def test_steady_typing_sends_a_request_within_debounce_max_of_the_first_keystroke():
+    # 8 characters a second, no pause: the adaptive debounce (1.2 x the 125 ms gap) is
+    # longer than the gap, so waiting for a pause would never call the model.
+    settings, _ = resolve_settings({"endpoint": {"baseUrl": "http://model/v1"},
+                                    "completion": {"model": "m"}}, {})
+    now = [0.0]
+    pool = EndpointPool(settings.endpoints, transport=httpx.MockTransport(
+        lambda r: httpx.Response(404)))
+    pipeline = CompletionPipeline(pool, lambda: settings, clock=lambda: now[0])
+    for _ in range(4):  # the user's pace is learnt
+        pipeline.document_changed("doc")
+        now[0] += 0.125
+    pipeline._unanswered_since = None  # as when a request went out
+    assert pipeline.debounce_seconds() > 0.125
+    waits = []
+    for _ in range(6):
+        pipeline.document_changed("doc")
+        waits.append(pipeline._keystroke_delay())
+        now[0] += 0.125
+    # Each wait that ends before the next keystroke sends a request: one within 250 ms
+    # (debounceMaxMs) of the first keystroke nothing was sent for.
+    fired = [i for i, (delay, steady) in enumerate(waits) if delay < 0.125]
+    assert fired and fired[0] * 0.125 + waits[fired[0]][0] <= 0.25
+    assert waits[fired[0]][1]  # steady: its answer is kept through the next keystrokes
+
+
+def test_a_steady_typing_answer_is_kept_through_keystrokes_before_its_first_piece():
+    from lsp_server.completion.pipeline import _Entry, _Generation
+
+    entry = _Entry(("k",), 4, "x = ", 1, "\n", "")
+    assert not _Generation(entry).agrees("a")  # an ordinary answer: nothing says it will
+    patient = _Generation(entry, patient=True)
+    assert patient.agrees("ab")
+    patient.partial.append("abc(")
+    assert patient.agrees("ab") and not patient.agrees("ax")
+
+
+def test_llamacpp_timings_count_the_prompt_tokens_taken_from_its_cache():
+    events = [{"content": "a", "stop": False, "timings": {"cache_n": 90, "prompt_n": 10}},
+              {"content": "b", "stop": False, "timings": {"cache_n": 90, "prompt_n": 10}},
+              {"content": "", "stop": True, "timings": {"cache_n": 90, "prompt_n": 10}}]
+    body = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events)
+    client = ModelClient(EndpointSettings(base_url="http://model", provider="llamacpp"),
+                         transport=httpx.MockTransport(lambda r: httpx.Response(
+                             200, content=body, headers={"content-type": "text/event-stream"})))
+
+    async def run() -> str:
+        try:
+            return "".join([p async for p in client.stream_completion(
+                CompletionRequest("p", "m", 8, 0.0, ()))])
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(run()) == "ab"
+    # Once per request, from its first event on (llama.cpp sends them per token when asked).
+    assert client.prompt_cache.as_dict() == {"requests": 1, "cachedTokens": 90,
+                                             "evaluatedTokens": 10, "reuse": 0.9}
+    assert dialect_for("llamacpp").completion_body(REQ)["timings_per_token"] is True
+
+
+def test_a_context_size_error_caps_the_next_prompt():
+    message = ("request (2005 tokens) exceeds the available context size (1024 tokens), "
+               "try increasing it")
+    pipeline, _ = _pipeline(lambda r: httpx.Response(
+        400, json={"error": {"code": 400, "message": message, "type": "exceed_context_size"}}))
+
+    async def run() -> None:
+        with pytest.raises(ModelError):
+            await pipeline.complete(CompletionInput("doc", "x = " * 3000, 12000), explicit=True)
+
+    asyncio.run(run())
+    assert pipeline._endpoints.primary.tokens.max_context == 1024

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from lsp_server.model import qwen_tokenizer
 from lsp_server.model.client import ModelClient
+from lsp_server.model.dialects import TokenCount, dialect_for
 from lsp_server.model.tokens import ESTIMATED_CHARS_PER_TOKEN, TokenMeter, fit_budgets
 from lsp_server.settings import EndpointSettings
 from tests.fake_endpoint import FakeEndpoint
@@ -36,16 +38,72 @@ async def test_calibration_adopts_the_endpoint_ratio(provider: str):
         assert meter.max_context == (32768 if provider == "openai" else None)
 
 
-async def test_an_endpoint_without_a_tokenizer_is_asked_once_and_the_estimate_stays():
+async def test_an_endpoint_without_a_tokenizer_is_probed_once_then_qwen_counts_locally():
+    # With qwen-lsp[tokenizer] installed, Qwen's own BPE counts where the endpoint cannot.
     with FakeEndpoint() as ep:  # no /tokenize route: 404
+        client = client_for(ep, "openai")
+        meter = TokenMeter()
+        assert await meter.calibrate(client, SAMPLE)
+        assert await meter.calibrate(client, SAMPLE)
+        await client.aclose()
+        # Each request shape the dialect knows was tried once, and never again.
+        assert [r.body for r in ep.requests if r.path == "/tokenize"] == [
+            {"model": "", "prompt": SAMPLE}, {"content": SAMPLE}]
+        assert meter.source == "qwen-tokenizer"
+        assert meter.chars_per_token == pytest.approx(len(SAMPLE) / qwen_tokenizer.count(SAMPLE))
+
+
+async def test_without_any_tokenizer_the_estimate_stays(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(qwen_tokenizer, "count", lambda text: None)
+    with FakeEndpoint() as ep:
         client = client_for(ep, "openai")
         meter = TokenMeter()
         assert not await meter.calibrate(client, SAMPLE)
         assert not await meter.calibrate(client, SAMPLE)
         await client.aclose()
-        assert len([r for r in ep.requests if r.path == "/tokenize"]) == 1
+        assert len([r for r in ep.requests if r.path == "/tokenize"]) == 2
         assert meter.source == "estimate"
         assert meter.chars_per_token == ESTIMATED_CHARS_PER_TOKEN
+
+
+async def test_llamacpp_behind_the_openai_dialect_is_counted_and_probed_once():
+    # llama.cpp answers vLLM's `{"prompt"}` with `{"tokens": []}`: not a count of 0.
+    with FakeEndpoint() as ep:
+        ep.chars_per_token = 2.5
+        ep.tokenizer_flavour = "llamacpp"
+        client = client_for(ep, "openai")
+        for _ in range(3):
+            count = await client.count_tokens(SAMPLE, "m")
+            assert count is not None and count.tokens == pytest.approx(len(SAMPLE) / 2.5, abs=1)
+        await client.aclose()
+        bodies = [r.body for r in ep.requests if r.path == "/tokenize"]
+        assert bodies == [{"model": "m", "prompt": SAMPLE}] + [{"content": SAMPLE}] * 3
+
+
+async def test_a_route_that_never_counts_is_not_asked_after_every_answer():
+    with FakeEndpoint() as ep:
+        ep.chars_per_token = 2.5
+        ep.tokenizer_flavour = "empty"  # answers every shape with `{"tokens": []}`
+        client = client_for(ep, "openai")
+        for _ in range(5):
+            assert await client.count_tokens(SAMPLE) is None
+        await client.aclose()
+        assert len([r for r in ep.requests if r.path == "/tokenize"]) == 2
+
+
+def test_an_empty_token_list_or_a_zero_count_is_no_count():
+    dialect = dialect_for("openai")
+    assert dialect.token_count({"tokens": []}) is None
+    assert dialect.token_count({"count": 0, "tokens": []}) is None
+    assert dialect.token_count({"count": 7, "max_model_len": 4096}) == TokenCount(7, 4096)
+    assert dialect.token_count({"tokens": [1, 2, 3]}) == TokenCount(3)
+
+
+def test_qwen_special_tokens_count_as_one_token_each():
+    assert qwen_tokenizer.count("<|fim_prefix|>") == 1
+    assert qwen_tokenizer.count("<|repo_name|>r\n<|file_sep|>a.py\n") == 7
+    # Regular text: Qwen's BPE ("hello" and " world" are one token each).
+    assert qwen_tokenizer.count("hello world") == 2
 
 
 @pytest.mark.parametrize("provider", ["dashscope", "ollama"])
@@ -60,7 +118,9 @@ async def test_providers_without_a_tokenizer_are_not_asked(provider: str):
 
 async def test_an_unreachable_tokenizer_never_raises():
     client = ModelClient(EndpointSettings(base_url="http://127.0.0.1:9/v1", provider="openai"))
-    assert await TokenMeter().calibrate(client, SAMPLE) is False
+    meter = TokenMeter()
+    assert await meter.calibrate(client, SAMPLE)  # Qwen's tokenizer counted instead
+    assert meter.source == "qwen-tokenizer"
     await client.aclose()
 
 
