@@ -1,0 +1,65 @@
+"""Language facts the post-processor relies on: string quotes, comments, definitions, blocks."""
+
+from __future__ import annotations
+
+import re
+
+# Languages whose blocks are braces and whose comments are `//` and `/* */`.
+BRACE_LANGS = {"javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp"}
+
+
+def quotes(language: str | None) -> tuple[str, ...]:
+    """Return the string delimiters of language, longest first."""
+    if language == "python":
+        return ('"""', "'''", '"', "'")
+    if language in {"javascript", "typescript", "tsx"}:
+        return ('"', "'", "`")
+    if language == "go":
+        return ('"', "'", "`")
+    if language == "rust":
+        # A quote in Rust is as often a lifetime as a char literal: ignore it.
+        return ('"',)
+    if language is None:
+        return ('"', "'")
+    return ('"', "'")
+
+
+def line_comment(language: str | None) -> str | None:
+    """Return what starts a line comment in language, if anything."""
+    if language == "python":
+        return "#"
+    if language in BRACE_LANGS:
+        return "//"
+    return None
+
+
+# A line that starts a definition, in any language: lexing and parsing may start there.
+DEFINITION = re.compile(
+    r"[ \t]*(?:@|(?:async|def|class|func|function|export|pub|fn|impl|public|private|protected"
+    r"|static|interface|type|const|let|var|void|int|template|struct|enum)\b)"
+)
+
+# Tree-sitter node types of the blocks a multi-line suggestion must not run out of.
+BLOCK_TYPES: dict[str, frozenset[str]] = {
+    "python": frozenset({"block"}),
+    "javascript": frozenset({"statement_block", "class_body", "switch_body"}),
+    "typescript": frozenset(
+        {"statement_block", "class_body", "switch_body", "interface_body", "enum_body"}
+    ),
+    "go": frozenset({"block", "field_declaration_list", "method_spec_list"}),
+    "rust": frozenset({"block", "declaration_list", "field_declaration_list", "match_block"}),
+    "java": frozenset(
+        {"block", "class_body", "interface_body", "switch_block", "constructor_body", "enum_body"}
+    ),
+    "c": frozenset({"compound_statement", "field_declaration_list", "enumerator_list"}),
+    "cpp": frozenset(
+        {"compound_statement", "field_declaration_list", "declaration_list", "enumerator_list"}
+    ),
+}
+BLOCK_TYPES["tsx"] = BLOCK_TYPES["typescript"]
+
+# A Python compound statement header, which needs a colon and a body.
+PYTHON_COMPOUND = re.compile(
+    r"[ \t]*(?:if|elif|else|for|while|with|try|except|finally|def|class|async)\b"
+)
+
