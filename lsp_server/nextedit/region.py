@@ -1,9 +1,10 @@
 """The editable region: whole lines around the cursor that the model may rewrite.
 
-A window of `region_lines` lines (a third above the cursor, the rest below, where next edits
+A window of `region_lines` lines (a quarter above the cursor, the rest below, where next edits
 mostly are), widened to the whole function or class around the cursor when that still fits in
-twice the window: a rename inside a function is finished inside it. Bounded in characters,
-since the model writes the region back whole.
+twice the window: a rename inside a function is finished inside it. A definition too long for
+that is taken alone only when the window would not reach its end from the cursor. Bounded in
+characters, since the model writes the region back whole.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def choose_region(text: str, offset: int, *, language: str | None, region_lines:
     """Return the editable region for a cursor at `offset`."""
     lines = line_count(text)
     cursor = text.count("\n", 0, offset)
-    above = region_lines // 3
+    above = region_lines // 4
     lo, hi = max(0, cursor - above), min(lines, cursor - above + region_lines)
     lo = max(0, min(lo, hi - region_lines))
     span = _definition_span(text, cursor, language, 2 * region_lines) if language else None
@@ -69,8 +70,8 @@ def choose_region(text: str, offset: int, *, language: str | None, region_lines:
         ulo, uhi = min(lo, dlo), max(hi, dhi)
         if uhi - ulo <= 2 * region_lines:
             lo, hi = ulo, uhi
-        elif dhi - dlo <= 2 * region_lines:
-            lo, hi = dlo, dhi
+        elif dhi - dlo <= 2 * region_lines and dhi - cursor > region_lines - above:
+            lo, hi = dlo, dhi  # the rest of the definition, rather than what follows it
     start, end = line_start(text, lo), line_start(text, hi)
     # Over budget: give up lines at the far end from the cursor first, keeping its line.
     while end - start > max_chars and hi - lo > 1:

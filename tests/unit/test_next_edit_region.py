@@ -61,7 +61,7 @@ def test_region_without_syntax_is_a_window_and_respects_the_budget(language: str
     plain = choose_region(text, cursor, language=None, region_lines=9, max_chars=10_000)
     assert plain.end_line - plain.start_line == 9
     line = text.count("\n", 0, cursor)
-    assert plain.start_line == line - 3
+    assert plain.start_line == line - 2  # a quarter above
     small = choose_region(text, cursor, language=language, region_lines=30, max_chars=120)
     assert small.end - small.start <= 120
     assert small.start <= cursor <= small.end
@@ -86,3 +86,13 @@ def test_syntax_errors_are_counted(language: str):
     assert syntax_errors(text, language) == 0
     broken = text.replace("return result", "return (result", 1)
     assert syntax_errors(broken, language)
+
+
+def test_a_long_definition_does_not_cut_the_region_at_its_end():
+    body = "".join(f"    x{i} = {i}\n" for i in range(38))
+    text = "def long():\n" + body + "\n\ndef after():\n    return long()\n"
+    cursor = text.index("x36")
+    region = choose_region(text, cursor, language="python", region_lines=21, max_chars=10_000)
+    # The function is too long to widen to (with the window), and the window reaches past
+    # its end: the lines after it, where the next edit may be, stay in.
+    assert region.end >= text.index("return long()")
