@@ -1,6 +1,6 @@
 """Replay typing of real functions over LSP into qwen-lsp, behind an oracle endpoint; print figures.
 
-    /work/venv/bin/python bench/replay.py [--quick] [--steady] [--real]
+    python bench/replay.py [--quick] [--steady] [--real]
 
 A simulated user types selected functions from real files (Python stdlib, RxJS TypeScript, Go
 stdlib) at about 8 characters a second, pausing at line ends, into an open document of the real
@@ -164,7 +164,10 @@ class Replayer:
             base_url, provider, model = await self.oracle.start(), "openai", "oracle"
         workspace = Path(tempfile.mkdtemp(prefix="qwen-replay-"))
         self._register_client_handlers()
-        await self.client.start_io(self.args.server, *self.args.server_args)
+        server_args = self.args.server_args
+        if server_args is None:
+            server_args = ["-m", "lsp_server"] if self.args.server == sys.executable else []
+        await self.client.start_io(self.args.server, *server_args)
         log = (workspace / "server-stderr.log").open("wb")
         drain = asyncio.ensure_future(self._drain(log))
         try:
@@ -587,8 +590,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="one short function per language")
     parser.add_argument("--files-per-language", type=int, default=7)
     parser.add_argument("--max-body-lines", type=int, default=14)
-    parser.add_argument("--server", default="/work/venv/bin/qwen-lsp")
-    parser.add_argument("--server-args", nargs="*", default=[])
+    parser.add_argument("--server", default=sys.executable,
+                        help="the server's command (default: this Python, with -m lsp_server)")
+    parser.add_argument("--server-args", nargs="*", default=None)
     parser.add_argument("--line-pause", type=float, default=LINE_PAUSE_S,
                         help="seconds the user pauses after each line")
     parser.add_argument("--speed", type=float, default=1.0, help="typing speed multiplier")

@@ -120,7 +120,7 @@ async def test_lone_surrogates_are_replaced_in_every_request_body():
     async for _delta in client.stream_chat(chat):
         pass
     await client.count_tokens("\ud83d alone", "m")
-    assert len(bodies) == 3
+    assert len(bodies) >= 3  # a tokenizer route is probed in each shape it may take
     for body in bodies:
         text = body.decode("utf-8")  # strict: raises on anything that is not UTF-8
         assert "\ufffd" in text and json.loads(text)
