@@ -55,9 +55,8 @@ def area(w, h<|cursor|>):
 
 ZETA = """\
 ### Instruction:
-You are a code completion assistant and your task is to analyze user edits and then rewrite \
-an excerpt that the user provides, suggesting the appropriate edits within the excerpt, \
-taking into account the cursor location.
+Study the edits the user just made, then rewrite the excerpt below with the changes that \
+should follow them, inside the editable region and mindful of the cursor.
 
 ### User Edits:
 
@@ -86,9 +85,9 @@ print(area(1, 2))
 """
 
 INSTINCT_USER = """\
-Reference the user excerpt, user edits, and the snippets to understand the developer's \
-intent. Update the editable region of the user excerpt by predicting and completing the \
-changes they would have made next. This may be a deletion, addition, or modification of code.
+Use the snippets, the developer's recent edits and the excerpt to infer what they are doing, \
+then rewrite the editable region of the excerpt with the change they would make next: code \
+may be added, removed or changed.
 
 ### Context:
 <|context_file|> util.py

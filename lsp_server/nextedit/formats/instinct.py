@@ -11,19 +11,16 @@ from lsp_server.nextedit.parse import between_markers
 
 CONTEXT_FILE = "<|context_file|>"
 SNIPPET = "<|snippet|>"
-# What Instinct was trained with, in short: the model expects this system role and these
-# section names (its wire format).
+# Instinct expects a system turn naming its task and these section names and markers (its
+# wire format, kept exactly); the wording of both instructions is our own.
 SYSTEM = (
-    "You are Instinct, an intelligent next-edit predictor developed by Continue.dev. Your "
-    "role as an AI agent is to help developers complete their code tasks by predicting the "
-    "next edit that they will make within the section of code marked by "
-    "<|editable_region_start|> and <|editable_region_end|> tags."
+    "You are Instinct, a next-edit model: predict the edit the developer will make next "
+    "inside the code between <|editable_region_start|> and <|editable_region_end|>."
 )
 USER_PREFIX = (
-    "Reference the user excerpt, user edits, and the snippets to understand the developer's "
-    "intent. Update the editable region of the user excerpt by predicting and completing the "
-    "changes they would have made next. This may be a deletion, addition, or modification of "
-    "code."
+    "Use the snippets, the developer's recent edits and the excerpt to infer what they are "
+    "doing, then rewrite the editable region of the excerpt with the change they would make "
+    "next: code may be added, removed or changed."
 )
 
 

@@ -17,11 +17,12 @@ from lsp_server.nextedit.formats import (
 from lsp_server.nextedit.parse import between_markers
 from lsp_server.prompt import ENDOFTEXT
 
-# The instruction Zeta was fine-tuned with (its wire format, as in its training data).
+# Zeta was fine-tuned on an Alpaca-style layout: an instruction, the user's edits and the
+# excerpt under `###` headings, the answer after "### Response:". The headings and markers are
+# the wire format and are kept exactly; the instruction is in our own words.
 INSTRUCTION = (
-    "You are a code completion assistant and your task is to analyze user edits and then "
-    "rewrite an excerpt that the user provides, suggesting the appropriate edits within the "
-    "excerpt, taking into account the cursor location."
+    "Study the edits the user just made, then rewrite the excerpt below with the changes "
+    "that should follow them, inside the editable region and mindful of the cursor."
 )
 CONTEXT_LINES = 10  # lines of the file shown above and below the region
 
