@@ -153,7 +153,8 @@ class FakeEndpoint:
     def generation_requests(self) -> list[Recorded]:
         """Return the recorded requests that asked the model to generate."""
         with self._cond:
-            return [r for r in self.requests if r.method == "POST"]
+            return [r for r in self.requests
+                    if r.method == "POST" and not r.path.endswith("/tokenize")]
 
     def wait_for(self, predicate: Callable[[FakeEndpoint], bool], timeout: float = 10.0) -> bool:
         """Block until predicate(self) holds or the timeout passes; return whether it held."""

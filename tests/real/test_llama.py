@@ -44,7 +44,10 @@ def main():
 def options(llama: LlamaServer, provider: str = "llamacpp", **completion: Any) -> dict:
     base = f"{llama.url}/v1" if provider == "openai" else llama.url
     return {
-        "endpoint": {"baseUrl": base, "provider": provider},
+        # A loaded 2-core machine can take long over a 2,000-token prompt: the HTTP timeout
+        # follows the completion's own.
+        "endpoint": {"baseUrl": base, "provider": provider,
+                     "timeoutMs": max(15000, completion.get("timeoutMs", 0))},
         "completion": {"maxTokens": 12, **completion},
         "chat": {"maxTokens": 24},
     }
