@@ -8,7 +8,7 @@
 #
 # Everything is cached under $QWEN_LSP_CI_CACHE/llama (default /var/cache/qwen-lsp-ci/llama),
 # each step behind a stamp, so a second run only checks stamps. The cold build of
-# llama-server alone takes 10-25 minutes on 2 cores.
+# llama-server alone takes 10-25 minutes on 2 free cores (45 measured on 2 busy ones).
 # Writes QWEN_TEST_LLAMA_SERVER and QWEN_TEST_LLAMA_MODEL to $CACHE/llama/env, which the
 # tests read; $CACHE/llama/.complete appears last, when both are usable.
 set -euo pipefail

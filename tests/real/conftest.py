@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 CACHE = Path(os.environ.get("QWEN_LSP_CI_CACHE", "/var/cache/qwen-lsp-ci"))
-CONTEXT = 2048  # tokens: small, so that a long file must be fitted under it
+CONTEXT = 1024  # tokens: small, so that a long file must be fitted under it
 _START_TIMEOUT = 120.0
 
 

@@ -175,8 +175,10 @@ async def test_cancel_request_and_a_newer_keystroke_stop_generation(
 async def test_a_long_file_is_fitted_under_the_servers_context(llama: LlamaServer, tmp_path: Path):
     body = "".join(f"value_{i} = compute_{i}(value_{i - 1}, 'item {i}')\n" for i in range(1, 600))
     async with launched() as client:
-        # Two thousand prompt tokens take a while on a busy CPU: wait for them.
-        await start(client, options(llama, timeoutMs=60000), tmp_path)
+        # A thousand prompt tokens take a while on a busy CPU: wait for them.
+        settings = options(llama, timeoutMs=60000)
+        settings["endpoint"]["timeoutMs"] = 60000
+        await start(client, settings, tmp_path)
         uri = open_doc(client, tmp_path / "long.py", body + "result = \n")
         await inline(client, uri, 599, 9, invoked=True)
         stats = await stats_of(client)
@@ -238,8 +240,8 @@ async def test_an_outage_mid_answer_is_reported_once_and_recovers(
         assert STATUS[id(client)][-1].state == "error"
         llama.start()
 
-        async def recovered() -> bool:
-            await inline(client, uri, 1, 4, invoked=True)
+        async def recovered() -> bool:  # mid-line: one line, quick even on a busy CPU
+            await inline(client, uri, 0, 4, invoked=True)
             return STATUS[id(client)][-1].state == "idle"
 
         assert await until(recovered, 20)
