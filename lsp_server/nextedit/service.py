@@ -20,7 +20,7 @@ from typing import Any
 
 from cachetools import LRUCache
 
-from lsp_server.completion.pipeline import percentiles
+from lsp_server.completion.stats import percentiles
 from lsp_server.context.scanner import is_secret_path
 from lsp_server.edits import TextChange, apply_changes
 from lsp_server.model.dialects import ChatRequest, CompletionRequest

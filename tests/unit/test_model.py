@@ -183,7 +183,7 @@ def test_steady_typing_sends_a_request_within_debounce_max_of_the_first_keystrok
 
 
 def test_a_steady_typing_answer_is_kept_through_keystrokes_before_its_first_piece():
-    from lsp_server.completion.pipeline import _Entry, _Generation
+    from lsp_server.completion.reuse import _Entry, _Generation
 
     entry = _Entry(("k",), 4, "x = ", 1, "\n", "")
     assert not _Generation(entry).agrees("a")  # an ordinary answer: nothing says it will
