@@ -87,7 +87,7 @@ class CompletionPipeline:
         self.stats = Stats()
         self._reuse = AnswerReuse()
         self._pace = TypingPace(clock)
-        self._requests = RequestBuilder(endpoints, context)
+        self._request_builder = RequestBuilder(endpoints, context)
         self._inflight: dict[str, asyncio.Task] = {}
         self._shown: LRUCache[str, tuple[CompletionInput, str]] = LRUCache(maxsize=32)
         self._ids = itertools.count(1)
@@ -224,14 +224,14 @@ class CompletionPipeline:
     def prompt_for(self, inp: CompletionInput, settings: Settings) -> str:
         """Return the FIM prompt the endpoint is sent for this cursor (`qwen-lsp context`
         prints it through here too, so what it shows is what the server sends)."""
-        return self._requests.prompt_for(inp, settings)
+        return self._request_builder.prompt_for(inp, settings)
 
     async def _request(self, inp: CompletionInput, settings: Settings, multiline: bool,
                        *, prefetch: bool = False, patient: bool = False) -> str:
         """Ask the model for this cursor; the answer goes to the typed-through cache too."""
         self._pace.answered()
         cs = settings.completion
-        request = await self._requests.request_for(inp, settings, multiline)
+        request = await self._request_builder.request_for(inp, settings, multiline)
 
         async def produce(progress: list[str]) -> str:
             raw = await self._generate(request, multiline, cs.max_lines, cs.timeout_ms,
