@@ -62,6 +62,7 @@ class LanguageSpec:
     quotes: tuple[str, ...] = _C_STRINGS  # string delimiters a lexer must skip, longest first
     resolver: str = ""  # the import-resolution rule set (`context/index.py`); "" = its name
     tests: UnitTestLayout = UnitTestLayout()
+    type_hints: bool = False  # has type annotations (or JSDoc types) a code action can add
 
     @property
     def import_resolver(self) -> str:
@@ -72,16 +73,16 @@ class LanguageSpec:
 LANGUAGES: tuple[LanguageSpec, ...] = (
     LanguageSpec("python", (".py", ".pyi"), ("python",), "tree_sitter_python",
                  aliases=("py", "python3"), brace=False, line_comment="#", block_comment=None,
-                 quotes=('"""', "'''", '"', "'"), tests=_PYTHON_TESTS),
+                 quotes=('"""', "'''", '"', "'"), tests=_PYTHON_TESTS, type_hints=True),
     LanguageSpec("javascript", (".js", ".mjs", ".cjs", ".jsx"), ("javascript", "javascriptreact"),
                  "tree_sitter_javascript", aliases=("js", "jsx", "javascript.jsx"),
-                 quotes=_JS_STRINGS, tests=_JS_TESTS),
+                 quotes=_JS_STRINGS, tests=_JS_TESTS, type_hints=True),
     LanguageSpec("typescript", (".ts", ".mts", ".cts"), ("typescript",), "tree_sitter_typescript",
                  "language_typescript", aliases=("ts",), quotes=_JS_STRINGS,
-                 resolver="javascript", tests=_JS_TESTS),
+                 resolver="javascript", tests=_JS_TESTS, type_hints=True),
     LanguageSpec("tsx", (".tsx",), ("typescriptreact",), "tree_sitter_typescript", "language_tsx",
                  aliases=("typescript.tsx",), quotes=_JS_STRINGS, resolver="javascript",
-                 tests=_JS_TESTS),
+                 tests=_JS_TESTS, type_hints=True),
     LanguageSpec("go", (".go",), ("go",), "tree_sitter_go", aliases=("golang",),
                  quotes=_JS_STRINGS,
                  tests=UnitTestLayout("go", "the standard testing package (table-driven tests)")),
@@ -116,6 +117,8 @@ BRACE_LANGUAGES = frozenset(spec.name for spec in LANGUAGES if spec.brace)
 # JavaScript and its dialects: one module system, one test layout, one set of quotes.
 JAVASCRIPT_FAMILY = frozenset(spec.name for spec in LANGUAGES
                               if spec.import_resolver == "javascript")
+# Languages whose code can carry type annotations (the "Add type hints" action).
+TYPED_LANGUAGES = frozenset(spec.name for spec in LANGUAGES if spec.type_hints)
 # The files an import of a JavaScript module may name, in the order a bundler tries them.
 JS_MODULE_EXTENSIONS = (".ts", ".tsx", ".d.ts", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
 # What a lexer of an unknown language takes for strings.

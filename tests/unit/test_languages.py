@@ -11,6 +11,7 @@ from lsp_server.context.languages import (
     JAVASCRIPT_FAMILY,
     LANGUAGE_ALIASES,
     LANGUAGES,
+    TYPED_LANGUAGES,
     canonical_language,
     editor_language_id,
     get_parser,
@@ -78,6 +79,7 @@ def test_every_grammar_module_imports_and_parses(name):
 def test_syntax_facts_hang_together():
     assert BRACE_LANGUAGES == {s.name for s in LANGUAGES} - {"python"}
     assert JAVASCRIPT_FAMILY == {"javascript", "typescript", "tsx"}
+    assert TYPED_LANGUAGES == JAVASCRIPT_FAMILY | {"python"}
     for spec in LANGUAGES:
         assert spec.line_comment and spec.quotes
         assert spec.brace == (spec.block_comment == ("/*", "*/"))
