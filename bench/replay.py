@@ -563,9 +563,9 @@ async def main_async(args: argparse.Namespace) -> int:
 async def _replay_real(tasks: list[Task], args: argparse.Namespace,
                        bound: tuple[int, int, int]) -> int:
     """Type the same functions against a real llama-server (scripts/provision-llama.sh)."""
-    from tests.real.conftest import LlamaServer, _tools
+    from testkit.llama import LlamaServer, llama_tools
 
-    tools = _tools()
+    tools = llama_tools()
     if not tools.get("QWEN_TEST_LLAMA_SERVER") or not tools.get("QWEN_TEST_LLAMA_MODEL"):
         print("no llama-server: run scripts/provision-llama.sh", file=sys.stderr)
         return 1
