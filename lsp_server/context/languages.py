@@ -158,6 +158,12 @@ def line_comment(name: str | None) -> str | None:
     return spec.line_comment if spec else None
 
 
+def string_quotes(name: str | None) -> tuple[str, ...]:
+    """Return the string delimiters a lexer must skip in a language, longest first."""
+    spec = language_spec(name)
+    return spec.quotes if spec else DEFAULT_QUOTES
+
+
 def unit_test_layout(name: str | None) -> UnitTestLayout:
     """Return where a language's generated tests go and how their framework is picked."""
     spec = language_spec(name)

@@ -20,6 +20,7 @@ from lsp_server.context.languages import (
     language_for_path,
     language_spec,
     line_comment,
+    string_quotes,
     unit_test_layout,
 )
 
@@ -87,6 +88,8 @@ def test_syntax_facts_hang_together():
     assert line_comment("python") == "#" and line_comment("typescriptreact") == "//"
     assert is_brace_language("javascriptreact") and not is_brace_language("python")
     assert line_comment("markdown") is None and not is_brace_language(None)
+    assert string_quotes("typescriptreact") == ('"', "'", "`")
+    assert string_quotes("rust") == ('"',) and string_quotes(None) == ('"', "'")
     resolvers = {s.name: s.import_resolver for s in LANGUAGES}
     assert resolvers == {"python": "python", "javascript": "javascript",
                          "typescript": "javascript", "tsx": "javascript", "go": "go",
