@@ -65,6 +65,11 @@ class LanguageSpec:
     type_hints: bool = False  # has type annotations (or JSDoc types) a code action can add
 
     @property
+    def grammar_package(self) -> str:
+        """Return the PyPI distribution that ships the grammar (declared in pyproject.toml)."""
+        return self.module.replace("_", "-")
+
+    @property
     def import_resolver(self) -> str:
         """Return the key of the import resolver for this language."""
         return self.resolver or self.name

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import re
+import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -75,6 +78,13 @@ def test_every_grammar_module_imports_and_parses(name):
     assert callable(getattr(importlib.import_module(spec.module), spec.entry))
     tree = get_parser(name).parse(b"x\n")
     assert tree.root_node is not None
+
+
+def test_every_grammar_package_is_a_declared_dependency():
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    declared = {re.split(r"[<>=!~ ;\[]", dep, maxsplit=1)[0].lower()
+                for dep in tomllib.loads(pyproject.read_text())["project"]["dependencies"]}
+    assert {spec.grammar_package for spec in LANGUAGES} <= declared
 
 
 def test_syntax_facts_hang_together():
