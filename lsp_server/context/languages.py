@@ -63,6 +63,7 @@ class LanguageSpec:
     resolver: str = ""  # the import-resolution rule set (`context/index.py`); "" = its name
     tests: UnitTestLayout = UnitTestLayout()
     type_hints: bool = False  # has type annotations (or JSDoc types) a code action can add
+    indent: str = "  "  # one level of indentation in the language's common style
 
     @property
     def grammar_package(self) -> str:
@@ -78,7 +79,8 @@ class LanguageSpec:
 LANGUAGES: tuple[LanguageSpec, ...] = (
     LanguageSpec("python", (".py", ".pyi"), ("python",), "tree_sitter_python",
                  aliases=("py", "python3"), brace=False, line_comment="#", block_comment=None,
-                 quotes=('"""', "'''", '"', "'"), tests=_PYTHON_TESTS, type_hints=True),
+                 quotes=('"""', "'''", '"', "'"), indent="    ", tests=_PYTHON_TESTS,
+                 type_hints=True),
     LanguageSpec("javascript", (".js", ".mjs", ".cjs", ".jsx"), ("javascript", "javascriptreact"),
                  "tree_sitter_javascript", aliases=("js", "jsx", "javascript.jsx"),
                  quotes=_JS_STRINGS, tests=_JS_TESTS, type_hints=True),
@@ -89,11 +91,12 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
                  aliases=("typescript.tsx",), quotes=_JS_STRINGS, resolver="javascript",
                  tests=_JS_TESTS, type_hints=True),
     LanguageSpec("go", (".go",), ("go",), "tree_sitter_go", aliases=("golang",),
-                 quotes=_JS_STRINGS,
+                 quotes=_JS_STRINGS, indent="\t",
                  tests=UnitTestLayout("go", "the standard testing package (table-driven tests)")),
     # A quote in Rust is as often a lifetime as a char literal: a lexer ignores it.
     LanguageSpec("rust", (".rs",), ("rust",), "tree_sitter_rust", aliases=("rs",),
-                 quotes=('"',), tests=UnitTestLayout("rust", "Rust's built-in #[test] functions")),
+                 quotes=('"',), indent="    ",
+                 tests=UnitTestLayout("rust", "Rust's built-in #[test] functions")),
     LanguageSpec("java", (".java",), ("java",), "tree_sitter_java",
                  tests=UnitTestLayout("java", "JUnit 5")),
     LanguageSpec("c", (".c", ".h"), ("c",), "tree_sitter_c"),
@@ -167,6 +170,12 @@ def string_quotes(name: str | None) -> tuple[str, ...]:
     """Return the string delimiters a lexer must skip in a language, longest first."""
     spec = language_spec(name)
     return spec.quotes if spec else DEFAULT_QUOTES
+
+
+def indent_unit(name: str | None) -> str:
+    """Return one level of indentation in a language's common style (4 spaces if unknown)."""
+    spec = language_spec(name)
+    return spec.indent if spec else "    "
 
 
 def unit_test_layout(name: str | None) -> UnitTestLayout:

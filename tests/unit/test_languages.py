@@ -18,6 +18,7 @@ from lsp_server.context.languages import (
     canonical_language,
     editor_language_id,
     get_parser,
+    indent_unit,
     is_brace_language,
     language_for_document,
     language_for_path,
@@ -99,6 +100,8 @@ def test_syntax_facts_hang_together():
     assert is_brace_language("javascriptreact") and not is_brace_language("python")
     assert line_comment("markdown") is None and not is_brace_language(None)
     assert string_quotes("typescriptreact") == ('"', "'", "`")
+    assert [indent_unit(n) for n in ("python", "tsx", "go", "rust", "java", None)] == [
+        "    ", "  ", "\t", "    ", "  ", "    "]
     assert string_quotes("rust") == ('"',) and string_quotes(None) == ('"', "'")
     resolvers = {s.name: s.import_resolver for s in LANGUAGES}
     assert resolvers == {"python": "python", "javascript": "javascript",
