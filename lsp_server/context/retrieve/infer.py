@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 
-from lsp_server.context.index import FileEntry, RepoIndex
+from lsp_server.context.index import FileEntry
 from lsp_server.context.retrieve.cursor import _ID, _KEYWORDS, _SELF_NAMES, _Cursor
+from lsp_server.context.retrieve.query import Query, _Step
 from lsp_server.context.retrieve.scope import Scope, _dirname
-from lsp_server.context.symbols import CONTAINER_KINDS, Definition, FileSymbols
+from lsp_server.context.symbols import CONTAINER_KINDS, Definition
 from lsp_server.positions import newline_above
 
 # Assignments whose right-hand side tells a variable's type: `x = Foo(`, `x := NewFoo(`,
@@ -42,19 +43,13 @@ def _last(expr: str) -> str:
     return re.split(r"\.|::", expr)[-1].lstrip("*&")
 
 
-class Types:
+class Types(_Step):
     """The types one cursor is about, and the type of a receiver expression."""
 
-    def __init__(self, index: RepoIndex, scope: Scope, text: str, offset: int,
-                 current: FileSymbols, cursor: _Cursor, caches: dict[str, dict]) -> None:
-        self.index = index
+    def __init__(self, query: Query, scope: Scope, cursor: _Cursor) -> None:
+        super().__init__(query)
         self.scope = scope
-        self.text = text
-        self.offset = offset
-        self.current = current
-        self.lang = current.language
         self.cursor = cursor
-        self.caches = caches
         self.type_weights: dict[str, float] = {}
         self._call_types: dict[str, str] = {}
         self.enclosing_class = ""

@@ -6,34 +6,26 @@ from __future__ import annotations
 import math
 import re
 
-from lsp_server.context.index import FileEntry, RepoIndex
+from lsp_server.context.index import FileEntry
 from lsp_server.context.retrieve.cursor import _SELF_NAMES, _SEP, _Cursor, _Occ
 from lsp_server.context.retrieve.infer import Types
 from lsp_server.context.retrieve.model import _Cand
+from lsp_server.context.retrieve.query import Query, _Step
 from lsp_server.context.retrieve.scope import Scope, _is_test
-from lsp_server.context.symbols import CONTAINER_KINDS, Definition, FileSymbols
+from lsp_server.context.symbols import CONTAINER_KINDS, Definition
 
 _TYPING_MEMBER = re.compile(r"(?<![\w.#])((?:[A-Za-z_]\w*\s*(?:\.|->|::)\s*#?)*[A-Za-z_]\w*)"
                             r"\s*(?:\.|->|::)\s*$")
 
 
-class Ranker:
+class Ranker(_Step):
     """The candidates one cursor's evidence gathers, each with a score."""
 
-    def __init__(self, index: RepoIndex, path: str, text: str, offset: int,
-                 current: FileSymbols, cursor: _Cursor, scope: Scope, types: Types,
-                 caches: dict[str, dict], in_test: bool) -> None:
-        self.index = index
-        self.path = path
-        self.text = text
-        self.offset = offset
-        self.current = current
-        self.lang = current.language
+    def __init__(self, query: Query, cursor: _Cursor, scope: Scope, types: Types) -> None:
+        super().__init__(query)
         self.cursor = cursor
         self.scope = scope
         self.types = types
-        self.caches = caches
-        self.in_test = in_test
         self.cands: dict[int, _Cand] = {}
         self.tier0: set[str] = set()
 

@@ -10,6 +10,7 @@ from lsp_server.context.retrieve.budget import select
 from lsp_server.context.retrieve.cursor import _Cursor
 from lsp_server.context.retrieve.infer import Types
 from lsp_server.context.retrieve.model import ContextBlock, RecentEdit, Snippet, context_cost
+from lsp_server.context.retrieve.query import Query
 from lsp_server.context.retrieve.rank import Ranker
 from lsp_server.context.retrieve.scope import Scope, _is_test
 from lsp_server.context.retrieve.similar import SimilarWindows, recent_snippets
@@ -97,14 +98,14 @@ class Retriever:
               caches: dict[str, dict]) -> Ranker:
         """Gather and score the candidates for one cursor: what is in scope there, what
         types it is about, then the evidence for each definition."""
-        in_test = _is_test(self.index.relpath(path))
+        query = Query(self.index, path, text, offset, current, caches,
+                      _is_test(self.index.relpath(path)))
         cursor = _Cursor(text, offset, current.references)
-        scope = Scope(self.index, path, text, offset, current, caches, in_test)
+        scope = Scope(query)
         scope.bind()
-        types = Types(self.index, scope, text, offset, current, cursor, caches)
+        types = Types(query, scope, cursor)
         types.find_enclosing()
         types.find_local_types()
-        ranker = Ranker(self.index, path, text, offset, current, cursor, scope, types, caches,
-                        in_test)
+        ranker = Ranker(query, cursor, scope, types)
         ranker.collect()
         return ranker

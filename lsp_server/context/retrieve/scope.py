@@ -7,8 +7,9 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-from lsp_server.context.index import FileEntry, RepoIndex
-from lsp_server.context.symbols import CONTAINER_KINDS, Definition, FileSymbols, Import
+from lsp_server.context.index import FileEntry
+from lsp_server.context.retrieve.query import Query, _Step
+from lsp_server.context.symbols import CONTAINER_KINDS, Definition, Import
 from lsp_server.positions import newline_above
 
 _LAZY_IMPORT = re.compile(r"^[ \t]+from\s+([\w.]+)\s+import\s+([^\n#]+)", re.M)
@@ -25,26 +26,18 @@ def _is_test(rel: str) -> bool:
     return _TEST_PATH.search(rel) is not None
 
 
-class Scope:
+class Scope(_Step):
     """The files and names one file sees: bound once per retrieval by `bind`."""
 
-    def __init__(self, index: RepoIndex, path: str, text: str, offset: int,
-                 current: FileSymbols, caches: dict[str, dict], in_test: bool) -> None:
-        self.index = index
-        self.path = path
-        self.text = text
-        self.offset = offset
-        self.current = current
-        self.lang = current.language
-        self.caches = caches
-        self.in_test = in_test
-        self.local_names = {d.name for d in current.definitions if not d.container}
+    def __init__(self, query: Query) -> None:
+        super().__init__(query)
+        self.local_names = {d.name for d in self.current.definitions if not d.container}
         self.imported_files: set[str] = set()
         self.files: frozenset[str] = frozenset()  # set by bind: see in_scope
         self.bindings: dict[str, list[tuple[FileEntry, Definition]]] = {}
         self.module_aliases: dict[str, list[str]] = {}
         self.qualified: dict[str, list[tuple[FileEntry, Definition]]] = {}  # Go `pkg.Name`
-        self.directory = _dirname(path)
+        self.directory = _dirname(self.path)
 
     def bind(self) -> None:
         """Resolve this file's imports and its package to the files and names they bring."""
