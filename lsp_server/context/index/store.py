@@ -12,15 +12,15 @@ from functools import cache
 
 import platformdirs
 
+from lsp_server.context.languages import LANGUAGES
+
 FORMAT_VERSION = 5  # 4: Rust use trees and `mod x;`, C include kinds; 5: windows
 
 # What the stored symbols depend on besides FORMAT_VERSION: a new parser or grammar release
 # may extract differently, so the cache is dropped when any of these versions changes.
-GRAMMAR_DISTRIBUTIONS = (
-    "tree-sitter", "tree-sitter-python", "tree-sitter-javascript", "tree-sitter-typescript",
-    "tree-sitter-go", "tree-sitter-rust", "tree-sitter-java", "tree-sitter-c",
-    "tree-sitter-cpp",
-)
+# tree-sitter and every grammar package (from the language registry), in registry order.
+GRAMMAR_DISTRIBUTIONS = tuple(dict.fromkeys(
+    ["tree-sitter", *(spec.grammar_package for spec in LANGUAGES)]))
 
 
 def default_cache_dir() -> str:

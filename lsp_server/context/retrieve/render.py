@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from lsp_server.context.index import FileEntry
+from lsp_server.context.languages import BRACE_LANGUAGES, indent_unit
 from lsp_server.context.retrieve.model import _Cand
 from lsp_server.context.symbols import CONTAINER_KINDS, Definition
 
 # How an elided body is shown in brace languages: a comment, so the stub still parses.
 _ELIDED_BODY = " { /* ... */ }"
-_BRACE_LANGS = frozenset({"javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp"})
+_BRACE_LANGS = BRACE_LANGUAGES
 
 
 def _indent_of(s: str) -> str:
@@ -57,12 +58,7 @@ def _declared_inside(parent: Definition, d: Definition) -> bool:
 
 
 def _member_indent(container_sig: str, language: str) -> str:
-    base = _indent_of(container_sig)
-    if language == "go":
-        return base + "\t"
-    if language in ("javascript", "typescript", "tsx", "cpp", "c", "java"):
-        return base + "  "
-    return base + "    "
+    return _indent_of(container_sig) + indent_unit(language)
 
 
 def render_file(entry: FileEntry, chosen: Sequence[_Cand]) -> str:

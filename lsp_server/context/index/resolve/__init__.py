@@ -17,20 +17,24 @@ from lsp_server.context.index.resolve.js import JsResolver
 from lsp_server.context.index.resolve.python import PythonResolver
 from lsp_server.context.index.resolve.rust import RustResolver
 from lsp_server.context.jsmodules import JsWorkspace
+from lsp_server.context.languages import LANGUAGES
 from lsp_server.context.symbols import FileSymbols, Import
 
 log = logging.getLogger(__name__)
 
-RESOLVERS: dict[str, type[LanguageResolver]] = {
+# One resolver per family; the language registry says which family a language's imports
+# follow (JavaScript and its dialects share one, C and C++ another).
+_FAMILIES: dict[str, type[LanguageResolver]] = {
     "python": PythonResolver,
     "javascript": JsResolver,
-    "typescript": JsResolver,
-    "tsx": JsResolver,
     "go": GoResolver,
     "rust": RustResolver,
     "java": JavaResolver,
     "c": CResolver,
-    "cpp": CResolver,
+}
+RESOLVERS: dict[str, type[LanguageResolver]] = {
+    spec.name: _FAMILIES[spec.import_resolver]
+    for spec in LANGUAGES if spec.import_resolver in _FAMILIES
 }
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 
 from lsp_server.context.index.resolve.base import IndexView, LanguageResolver
-from lsp_server.context.jsmodules import JS_EXTENSIONS, JsWorkspace
+from lsp_server.context.jsmodules import JsWorkspace
+from lsp_server.context.languages import JS_MODULE_EXTENSIONS as JS_EXTENSIONS
 from lsp_server.context.scanner import read_config
 from lsp_server.context.symbols import Import
 
