@@ -12,7 +12,7 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from lsp_server.features.chat import plain
+from lsp_server.wire import plain
 from tests.e2e.conftest import insert, open_doc, start
 from tests.e2e.test_chat import EDIT_CAPS, chat_bodies, chat_options, collect_deltas, record_edits
 from tests.fake_endpoint import FakeEndpoint, Reply

@@ -10,7 +10,7 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from lsp_server.features.documents import plain
+from lsp_server.wire import plain
 from tests.e2e.conftest import endpoint_options, inline, open_doc, start
 from tests.fake_endpoint import FakeEndpoint, Reply
 from tests.fake_next_edit import region_in, responder
