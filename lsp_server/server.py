@@ -15,7 +15,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from lsp_server import __version__
-from lsp_server._pygls_compat import FramedStdin, QwenProtocol
+from lsp_server._pygls_compat import FramedStdin
 from lsp_server.chat.planner import ActionPlanner
 from lsp_server.chat.service import ChatService
 from lsp_server.completion.pipeline import CompletionPipeline
@@ -36,6 +36,7 @@ from lsp_server.model.health import EndpointHealth
 from lsp_server.model.pool import EndpointPool
 from lsp_server.nextedit.service import NextEditService
 from lsp_server.settings import describe, resolve_settings
+from lsp_server.wire import WireProtocol
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class QwenLanguageServer(LanguageServer):
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__("qwen-lsp", __version__,
                          text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
-                         protocol_cls=QwenProtocol)
+                         protocol_cls=WireProtocol)
         self._env = dict(os.environ if env is None else env)
         self._init_options: Any = None
         self._workspace_settings: Any = None

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from lsp_server.chat import actions as act
 from lsp_server.chat.prompts import Focus, edit_messages, tests_messages
 from lsp_server.chat.ranges import (
@@ -49,6 +51,22 @@ class Refused(Exception):
 
 class BadRange(ValueError):
     """A range given by the client that names no place in the document."""
+
+
+@attrs.define
+class ActionArgs:
+    """The argument of the `qwen.*` commands, also carried in a code action's data.
+
+    `range` and `diagnostic` are LSP objects as the client sent them: a range that names no
+    place in the document is refused with the reason, not rejected as malformed params.
+    """
+
+    uri: str | None = None
+    range: Any = None
+    version: Any = None
+    instruction: str | None = None
+    diagnostic: Any = None
+    session_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,20 +105,20 @@ class ActionPlanner:
         self._root_of = root_of
 
     # -- what an action works on -------------------------------------------------------
-    def target(self, args: Mapping[str, Any]) -> tuple[Document, int, int]:
+    def target(self, args: ActionArgs) -> tuple[Document, int, int]:
         """Return the document and range an action works on, or refuse."""
-        doc = self._document(str(args.get("uri") or ""))
+        doc = self._document(args.uri or "")
         if doc is None:
             raise Refused("open the file first; Qwen only edits files open in the editor")
         if not self._chat.may_send(doc.path):
             raise Refused(f"{doc.rel} is excluded (secret, .gitignore or .qwenignore); "
                           "nothing from it is sent to the model")
-        expected = args.get("version")
+        expected = args.version
         if expected is not None and doc.version is not None and expected != doc.version:
             raise Refused("the file changed since this action was offered; run it again")
-        if (reason := invalid_range(doc, args.get("range"))) is not None:
+        if (reason := invalid_range(doc, args.range)) is not None:
             raise Refused(reason)
-        span = range_offsets(doc, args.get("range"))
+        span = range_offsets(doc, args.range)
         if span is None or span[0] == span[1]:
             offset = span[0] if span else 0
             span = enclosing_definition(doc.text, offset, doc.language)
@@ -108,15 +126,15 @@ class ActionPlanner:
             raise Refused("select the code to work on")
         return doc, *widen_selection(doc.text, *span)
 
-    def _instruction(self, command: str, args: Mapping[str, Any], doc: Document) -> str:
+    def _instruction(self, command: str, args: ActionArgs, doc: Document) -> str:
         if command == act.REFACTOR:
-            instruction = str(args.get("instruction") or "").strip()
+            instruction = (args.instruction or "").strip()
             if not instruction:
                 raise Refused("Refactor needs an instruction (your editor's Qwen plugin asks "
                               "for it)")
             return act.refactor_instruction(instruction)
         if command == act.FIX:
-            diag = args.get("diagnostic") or {}
+            diag = args.diagnostic or {}
             if not isinstance(diag, Mapping) or not diag.get("message"):
                 raise Refused("Fix needs the diagnostic to fix")
             span = range_offsets(doc, diag.get("range"))
@@ -145,14 +163,14 @@ class ActionPlanner:
                           "qwen.chat.maxTokens or select less code")
         return answer
 
-    async def plan(self, command: str, args: Mapping[str, Any], *, can_create_files: bool
+    async def plan(self, command: str, args: ActionArgs, *, can_create_files: bool
                    ) -> Plan:
         """Return what an edit action changes (the model's work included), or refuse."""
         if command == act.GENERATE_TESTS:
             return await self._plan_tests(args, can_create_files)
         return await self._plan_rewrite(command, args)
 
-    async def _plan_rewrite(self, command: str, args: Mapping[str, Any]) -> Plan:
+    async def _plan_rewrite(self, command: str, args: ActionArgs) -> Plan:
         doc, start, end = self.target(args)
         spec = act.ACTIONS[command]
         instruction = self._instruction(command, args, doc)
@@ -178,7 +196,7 @@ class ActionPlanner:
             return read_text_or_none(path, _MAX_READ_BYTES)
         return await asyncio.to_thread(read)
 
-    async def _plan_tests(self, args: Mapping[str, Any], can_create_files: bool) -> Plan:
+    async def _plan_tests(self, args: ActionArgs, can_create_files: bool) -> Plan:
         doc, start, end = self.target(args)
         if doc.path is None:
             raise Refused("save the file first: tests go next to files on disk")

@@ -7,8 +7,8 @@ The chat service (`lsp_server.chat.service`) does the work; this module translat
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pygls.exceptions import JsonRpcInvalidParams
 
@@ -16,24 +16,32 @@ from lsp_server.chat.prompts import Focus
 from lsp_server.documents import Document, range_offsets
 from lsp_server.model.errors import ModelError
 from lsp_server.prompt import ContextFile
-from lsp_server.wire import chat_delta_sender, model_failure, plain, request_id
+from lsp_server.wire import (
+    CHAT_REQUEST,
+    CHAT_RESET,
+    ChatContext,
+    ChatParams,
+    ChatResetParams,
+    ChatResetResult,
+    ChatResult,
+    chat_delta_sender,
+    model_failure,
+    request_id,
+)
 
 if TYPE_CHECKING:
     from lsp_server.server import QwenLanguageServer
 
-CHAT_REQUEST = "qwen/chat"
-CHAT_RESET = "qwen/chatReset"
 
-
-def focus_from(ls: QwenLanguageServer, context: Any) -> tuple[Document | None, Focus | None]:
+def focus_from(ls: QwenLanguageServer,
+               context: ChatContext | None) -> tuple[Document | None, Focus | None]:
     """Return the document and focus a chat context names (uri and optional range)."""
-    context = plain(context) if context is not None else {}
-    if not isinstance(context, Mapping) or not context.get("uri"):
+    if context is None or not context.uri:
         return None, None
-    doc = ls.document(str(context["uri"]))
+    doc = ls.document(context.uri)
     if doc is None or not ls.chat.may_send(doc.path):
         return doc, None
-    span = range_offsets(doc, context.get("range"))
+    span = range_offsets(doc, context.range)
     start, end = span if span is not None else (0, 0)
     return doc, Focus(doc.rel, doc.language, doc.text, start, end)
 
@@ -42,18 +50,17 @@ def register(server: QwenLanguageServer) -> None:
     """Register the chat methods."""
 
     @server.feature(CHAT_REQUEST)
-    async def chat(ls: QwenLanguageServer, params: Any) -> dict[str, Any]:
-        p = plain(params)
-        if not isinstance(p, Mapping) or not str(p.get("message") or "").strip():
+    async def chat(ls: QwenLanguageServer, params: ChatParams | None) -> ChatResult:
+        if params is None or not (params.message or "").strip():
             raise JsonRpcInvalidParams("qwen/chat needs a non-empty message")
-        session_id = str(p.get("sessionId") or "default")
-        message = str(p["message"])
+        session_id = params.session_id or "default"
+        message = params.message or ""
         rid = request_id(ls)
         settings = ls.settings.chat
-        context = plain(p.get("context")) or {}
-        doc, focus = focus_from(ls, context)
+        doc, focus = focus_from(ls, params.context)
         repo: Sequence[ContextFile] = []
-        if focus is not None and doc is not None and context.get("includeRepoContext"):
+        if focus is not None and doc is not None and params.context is not None \
+                and params.context.include_repo_context:
             repo = ls.chat.repo_context(doc, focus.start, settings.context_chars // 2)
         try:
             text = await ls.chat.turn(session_id, message, focus=focus, repo=repo,
@@ -61,10 +68,9 @@ def register(server: QwenLanguageServer) -> None:
                                       on_delta=chat_delta_sender(ls, session_id, rid))
         except ModelError as err:
             raise model_failure(ls, err) from None
-        return {"sessionId": session_id, "requestId": rid, "text": text}
+        return ChatResult(session_id, rid, text)
 
     @server.feature(CHAT_RESET)
-    def chat_reset(ls: QwenLanguageServer, params: Any) -> dict[str, Any]:
-        p = plain(params)
-        session_id = str(p.get("sessionId") or "default") if isinstance(p, Mapping) else "default"
-        return {"sessionId": session_id, "reset": ls.chat.reset(session_id)}
+    def chat_reset(ls: QwenLanguageServer, params: ChatResetParams | None) -> ChatResetResult:
+        session_id = (params.session_id if params else None) or "default"
+        return ChatResetResult(session_id, ls.chat.reset(session_id))

@@ -18,7 +18,7 @@ from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 
 from lsp_server._pygls_compat import follow_command_cancellation
 from lsp_server.chat import actions as act
-from lsp_server.chat.planner import BadRange, FileChanges, NewFile, Plan, Refused
+from lsp_server.chat.planner import ActionArgs, BadRange, FileChanges, NewFile, Plan, Refused
 from lsp_server.chat.prompts import Focus, explain_message
 from lsp_server.chat.ranges import enclosing_definition, whole_lines
 from lsp_server.documents import Document, range_offsets
@@ -26,6 +26,12 @@ from lsp_server.edits import TextChange
 from lsp_server.model.errors import ModelError
 from lsp_server.positions import position_at
 from lsp_server.wire import (
+    APPLY_CODE_BLOCK,
+    INVALID_PARAMS,
+    ApplyCodeBlockParams,
+    ApplyResult,
+    ChatResult,
+    action_args,
     chat_delta_sender,
     command,
     model_failure,
@@ -39,7 +45,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-APPLY_CODE_BLOCK = "qwen/applyCodeBlock"
 ACTION_KINDS = [types.CodeActionKind.QuickFix, types.CodeActionKind.Refactor,
                 types.CodeActionKind.RefactorRewrite]
 ACTIONS_SESSION = "actions"
@@ -137,43 +142,42 @@ def _tell(ls: QwenLanguageServer, message: str,
     ls.window_show_message(types.ShowMessageParams(kind, f"Qwen: {message}"))
 
 
-def _first_arg(args: tuple[Any, ...]) -> dict[str, Any]:
-    first = plain(args[0]) if args else None
-    if not isinstance(first, dict):
+def _first_arg(args: tuple[Any, ...]) -> ActionArgs:
+    first = action_args(plain(args[0])) if args else None
+    if first is None:
         raise JsonRpcException("qwen commands take one argument {uri, range, ...}",
-                               code=types.ErrorCodes.InvalidParams.value)
+                               code=INVALID_PARAMS)
     return first
 
 
-async def _plan(ls: QwenLanguageServer, command: str, args: dict[str, Any]) -> _Planned:
+async def _plan(ls: QwenLanguageServer, command: str, args: ActionArgs) -> _Planned:
     plan = await ls.actions.plan(command, args,
                                  can_create_files=_supports_document_changes(ls))
     return _translate(ls, plan)
 
 
-async def _apply(ls: QwenLanguageServer, planned: _Planned) -> dict[str, Any]:
+async def _apply(ls: QwenLanguageServer, planned: _Planned) -> ApplyResult:
     result = await asyncio.wait_for(ls.workspace_apply_edit_async(
         types.ApplyWorkspaceEditParams(edit=planned.edit, label=planned.label)), _APPLY_TIMEOUT)
-    out: dict[str, Any] = {"applied": bool(result.applied)}
     if not result.applied:
-        out["reason"] = result.failure_reason or "the editor did not apply the edit"
-    return out
+        return ApplyResult(False, result.failure_reason or "the editor did not apply the edit")
+    return ApplyResult(True)
 
 
 async def _run_edit_command(ls: QwenLanguageServer, command: str,
-                            args: tuple[Any, ...]) -> dict[str, Any]:
+                            args: tuple[Any, ...]) -> ApplyResult:
     follow_command_cancellation(ls.protocol)
     try:
         planned = await _plan(ls, command, _first_arg(args))
     except Refused as why:
         _tell(ls, str(why))
-        return {"applied": False, "reason": str(why)}
+        return ApplyResult(False, str(why))
     except ModelError as err:
         raise model_failure(ls, err) from None
     return await _apply(ls, planned)
 
 
-async def _explain(ls: QwenLanguageServer, args: tuple[Any, ...]) -> dict[str, Any]:
+async def _explain(ls: QwenLanguageServer, args: tuple[Any, ...]) -> ChatResult:
     follow_command_cancellation(ls.protocol)
     a = _first_arg(args)
     try:
@@ -181,7 +185,7 @@ async def _explain(ls: QwenLanguageServer, args: tuple[Any, ...]) -> dict[str, A
     except Refused as why:
         _tell(ls, str(why))
         raise request_failed(str(why)) from None
-    session_id = str(a.get("sessionId") or ACTIONS_SESSION)
+    session_id = a.session_id or ACTIONS_SESSION
     rid = request_id(ls)
     focus = Focus(doc.rel, doc.language, doc.text, start, end)
     repo = ls.chat.repo_context(doc, start, ls.settings.chat.context_chars // 2)
@@ -191,7 +195,7 @@ async def _explain(ls: QwenLanguageServer, args: tuple[Any, ...]) -> dict[str, A
                                   on_delta=chat_delta_sender(ls, session_id, rid))
     except ModelError as err:
         raise model_failure(ls, err) from None
-    return {"sessionId": session_id, "requestId": rid, "text": text}
+    return ChatResult(session_id, rid, text)
 
 
 # -- listing ---------------------------------------------------------------------------------
@@ -247,13 +251,14 @@ def register(server: QwenLanguageServer) -> None:
     async def resolve(ls: QwenLanguageServer, action: types.CodeAction) -> types.CodeAction:
         data = plain(action.data) if action.data is not None else {}
         command = data.get("command") if isinstance(data, dict) else None
-        args = data.get("args") if isinstance(data, dict) else None
+        raw = data.get("args") if isinstance(data, dict) else None
         spec = act.ACTIONS.get(str(command))
-        if spec is None or not isinstance(args, dict):
+        args = action_args(raw)
+        if spec is None or args is None:
             return action
-        if not spec.edits or (command == act.REFACTOR and not args.get("instruction")):
+        if not spec.edits or (command == act.REFACTOR and not args.instruction):
             action.command = types.Command(title=action.title, command=spec.command,
-                                           arguments=[args])
+                                           arguments=[raw])
             return action
         try:
             planned = await _plan(ls, spec.command, args)
@@ -266,11 +271,11 @@ def register(server: QwenLanguageServer) -> None:
         return action
 
     @command(server, act.EXPLAIN)
-    async def explain(ls: QwenLanguageServer, *args: Any) -> dict[str, Any]:
+    async def explain(ls: QwenLanguageServer, *args: Any) -> ChatResult:
         return await _explain(ls, args)
 
     def edit_command(name: str) -> None:
-        async def run(ls: QwenLanguageServer, *args: Any) -> dict[str, Any]:
+        async def run(ls: QwenLanguageServer, *args: Any) -> ApplyResult:
             return await _run_edit_command(ls, name, args)
         run.__name__ = name.replace(".", "_")
         command(server, name)(run)
@@ -280,15 +285,15 @@ def register(server: QwenLanguageServer) -> None:
         edit_command(name)
 
     @server.feature(APPLY_CODE_BLOCK)
-    async def apply_code_block(ls: QwenLanguageServer, params: Any) -> dict[str, Any]:
-        p = plain(params)
-        doc = ls.document(str(p.get("uri") or "")) if isinstance(p, dict) else None
-        if doc is None:
-            return {"applied": False, "reason": "the document is not open"}
+    async def apply_code_block(ls: QwenLanguageServer,
+                               params: ApplyCodeBlockParams | None) -> ApplyResult:
+        doc = ls.document(params.uri or "") if params is not None else None
+        if params is None or doc is None:
+            return ApplyResult(False, "the document is not open")
         try:
-            changes = ls.actions.code_block(doc, str(p.get("code") or ""), p.get("range"))
+            changes = ls.actions.code_block(doc, params.code or "", params.range)
         except Refused as why:
-            return {"applied": False, "reason": str(why)}
+            return ApplyResult(False, str(why))
         except BadRange as why:
             raise JsonRpcInvalidParams(f"{APPLY_CODE_BLOCK}: {why}") from None
         label = "Qwen: apply code"
