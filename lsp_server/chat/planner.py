@@ -23,6 +23,7 @@ from lsp_server.chat.ranges import (
     definition_named,
     enclosing_definition,
     first_definition_name,
+    whole_lines,
     widen_selection,
 )
 from lsp_server.chat.session import estimate_tokens
@@ -91,6 +92,36 @@ class Plan:
 
     label: str
     edit: FileChanges | NewFile
+
+
+@dataclass(frozen=True)
+class Offer:
+    """An action offered in the menu, over `start:end` of the document."""
+
+    spec: act.ActionSpec
+    title: str
+    start: int
+    end: int
+    diagnostic: int | None = None  # a Fix: the index of the diagnostic it fixes
+
+
+def offers(doc: Document, span: tuple[int, int], only: list[str] | None,
+           diagnostics: list[tuple[str, tuple[int, int]]]) -> list[Offer]:
+    """Return the actions to list for a selection (an empty one: the enclosing definition)
+    and for each (message, span) diagnostic, of the kinds the client asked for."""
+    if span[0] == span[1]:
+        span = enclosing_definition(doc.text, span[0], doc.language) or span
+    out: list[Offer] = []
+    if span[0] != span[1] and doc.text[span[0]:span[1]].strip():
+        out.extend(Offer(spec, spec.title, *span) for spec in act.offered(doc.language)
+                   if act.kind_matches(spec.kind, only))
+    fix = act.ACTIONS[act.FIX]
+    if act.kind_matches(fix.kind, only):
+        for i, (message, dspan) in enumerate(diagnostics):
+            target = (enclosing_definition(doc.text, dspan[0], doc.language)
+                      or whole_lines(doc.text, *dspan))
+            out.append(Offer(fix, act.fix_title(message), *target, diagnostic=i))
+    return out
 
 
 class ActionPlanner:

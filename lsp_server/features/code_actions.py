@@ -18,9 +18,16 @@ from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 
 from lsp_server._pygls_compat import follow_command_cancellation
 from lsp_server.chat import actions as act
-from lsp_server.chat.planner import ActionArgs, BadRange, FileChanges, NewFile, Plan, Refused
+from lsp_server.chat.planner import (
+    ActionArgs,
+    BadRange,
+    FileChanges,
+    NewFile,
+    Plan,
+    Refused,
+    offers,
+)
 from lsp_server.chat.prompts import Focus, explain_message
-from lsp_server.chat.ranges import enclosing_definition, whole_lines
 from lsp_server.documents import Document, range_offsets
 from lsp_server.edits import TextChange
 from lsp_server.model.errors import ModelError
@@ -214,26 +221,20 @@ def _list_actions(ls: QwenLanguageServer, params: types.CodeActionParams) -> lis
     if doc is None or not ls.chat.may_send(doc.path):
         return []
     only = [str(k) for k in params.context.only] if params.context.only else None
-    span = range_offsets(doc, params.range) or (0, 0)
-    if span[0] == span[1]:
-        span = enclosing_definition(doc.text, span[0], doc.language) or span
+    diagnostics = params.context.diagnostics
+    found = offers(doc, range_offsets(doc, params.range) or (0, 0), only,
+                   [(d.message, range_offsets(doc, d.range) or (0, 0)) for d in diagnostics])
     out: list[types.CodeAction] = []
-    if span[0] != span[1] and doc.text[span[0]:span[1]].strip():
-        base = {"uri": doc.uri, "range": _range_arg(doc, *span), "version": doc.version}
-        for spec in act.offered(doc.language):
-            if act.kind_matches(spec.kind, only):
-                out.append(_action(ls, spec, spec.title, dict(base)))
-    fix = act.ACTIONS[act.FIX]
-    if act.kind_matches(fix.kind, only):
-        for diag in params.context.diagnostics:
-            dspan = range_offsets(doc, diag.range) or (0, 0)
-            target = (enclosing_definition(doc.text, dspan[0], doc.language)
-                      or whole_lines(doc.text, *dspan))
-            diagnostic = {"range": plain(diag.range), "message": diag.message,
-                          "source": diag.source, "code": diag.code}
-            args = {"uri": doc.uri, "range": _range_arg(doc, *target), "version": doc.version,
-                    "diagnostic": diagnostic}
-            out.append(_action(ls, fix, act.fix_title(diag.message), args, [diag]))
+    for offer in found:
+        args = {"uri": doc.uri, "range": _range_arg(doc, offer.start, offer.end),
+                "version": doc.version}
+        if offer.diagnostic is None:
+            out.append(_action(ls, offer.spec, offer.title, args))
+            continue
+        diag = diagnostics[offer.diagnostic]
+        args["diagnostic"] = {"range": plain(diag.range), "message": diag.message,
+                              "source": diag.source, "code": diag.code}
+        out.append(_action(ls, offer.spec, offer.title, args, [diag]))
     return out
 
 
