@@ -1,9 +1,10 @@
 """Workarounds for pygls behaviours that break LSP promises, all in one place.
 
 Each one names the pygls behaviour it corrects and is covered by a test that fails if pygls
-changes under it (tests/unit/test_pygls_compat.py, tests/e2e/test_protocol_errors.py). They
-were written against pygls 2.1; `check_pygls_version` refuses a pygls outside the range they
-were checked with, so an upgrade is a conscious step that re-runs those tests.
+changes under it (tests/unit/test_pygls_compat.py, tests/e2e/test_protocol_errors.py,
+tests/e2e/test_code_actions.py for cancelling a command). They were written against pygls
+2.1; `check_pygls_version` refuses a pygls outside the range they were checked with, so an
+upgrade is a conscious step that re-runs those tests.
 """
 
 from __future__ import annotations
