@@ -129,8 +129,21 @@ MESSAGE_TYPES: dict[str, type] = {
 }
 
 
+# Params (or a context inside them) that are not an object read as absent: each method answers
+# them as it answers missing params, with its own message, rather than as undecodable.
+_LENIENT = (ChatParams, ChatContext, ChatResetParams, ApplyCodeBlockParams)
+
+
 class WireProtocol(QwenProtocol):
     """The server's protocol, knowing the types of the `qwen/*` requests."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for cls in _LENIENT:
+            hook = self._converter.get_structure_hook(cls)
+            self._converter.register_structure_hook(
+                cls, lambda value, t, hook=hook: hook(value, t)
+                if isinstance(value, Mapping) else None)
 
     def get_message_type(self, method: str) -> type | None:
         return MESSAGE_TYPES.get(method) or super().get_message_type(method)
