@@ -12,7 +12,7 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from lsp_server.features.chat import plain
+from lsp_server.wire import plain
 from testkit.fake_endpoint import FakeEndpoint, Reply
 from testkit.session import EDIT_CAPS, chat_options, insert, open_doc, record_edits, start
 from tests.e2e.test_chat import chat_bodies, collect_deltas
