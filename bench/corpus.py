@@ -196,6 +196,23 @@ def select_tasks(root: Path, files_per_language: int, max_body_lines: int) -> li
     return tasks
 
 
+def stdlib_root() -> Path:
+    """Return the standard library as a workspace the server will index.
+
+    The server follows git's ignore rules from the repository root down, so a standard
+    library inside a git work tree that ignores it (pyenv's `versions/`, a venv in a
+    project) indexes nothing: then a copy outside any repository is used, made once.
+    """
+    stdlib = Path(sysconfig.get_paths()["stdlib"]).resolve()
+    if not any((parent / ".git").exists() for parent in (stdlib, *stdlib.parents)):
+        return stdlib
+    copy = Path(os.environ.get("QWEN_BENCH_STDLIB", "/tmp/qwen-bench-stdlib")) / stdlib.name
+    if not (copy / "argparse.py").exists():
+        shutil.copytree(stdlib, copy, dirs_exist_ok=True, symlinks=True,
+                        ignore=shutil.ignore_patterns("site-packages", "__pycache__"))
+    return copy
+
+
 def default_root() -> Path:
     """Return where the benchmark keeps the sources it installs."""
     return Path(os.environ.get("QWEN_BENCH_CORPUS", "/tmp/qwen-bench-corpus"))

@@ -30,9 +30,9 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.conftest import CLEAN_ENV
-from tests.fake_endpoint import FakeEndpoint, Reply
-from tests.fault_modes import FAULT_MODES, FAULT_OPTIONS, exercise
+from testkit.env import CLEAN_ENV
+from testkit.fake_endpoint import FakeEndpoint, Reply
+from testkit.fault_modes import FAULT_MODES, FAULT_OPTIONS, exercise
 
 
 async def _run(root: Path) -> None:

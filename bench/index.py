@@ -17,13 +17,13 @@ import os
 import random
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from bench.corpus import stdlib_root
 from lsp_server.context.engine import RepoContext
 from lsp_server.context.index import peak_rss_mb
 from lsp_server.context.languages import get_parser
@@ -149,13 +149,13 @@ def _child(args: list[str]) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--root", default=sysconfig.get_paths()["stdlib"])
+    parser.add_argument("--root", help="workspace to index (default: the standard library)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--cursors", type=int, default=300)
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--cache", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    root = os.path.abspath(args.root)
+    root = os.path.abspath(args.root or stdlib_root())
     if args.phase == "parse-loop":
         print(json.dumps(phase_parse_loop(root)))
         return 0

@@ -36,6 +36,11 @@ from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.corpus import stdlib_root  # noqa: E402
+
 _SSE = (
     b'data: {"id":"c","object":"text_completion","model":"qwen-test","choices":'
     b'[{"index":0,"text":"zz","finish_reason":"stop"}]}\n\ndata: [DONE]\n\n'
@@ -257,7 +262,7 @@ def main() -> None:
     parser.add_argument("--file", help="document to type in (default: argparse.py in --root)")
     parser.add_argument("--profile", help="run qwen-lsp under cProfile, write stats here")
     args = parser.parse_args()
-    root = Path(args.root or os.path.dirname(os.__file__)).resolve()
+    root = Path(args.root or stdlib_root()).resolve()
     path = Path(args.file).resolve() if args.file else root / "argparse.py"
     source = path.read_text(encoding="utf-8", errors="replace")
     asyncio.run(_run(args, source, root, path))

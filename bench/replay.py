@@ -38,11 +38,11 @@ from pygls.lsp.client import LanguageClient
 from bench.corpus import Task, default_root, select_tasks
 from bench.fidelity import _is_multiline, _limit, measure, wrong_text
 from bench.oracle_endpoint import _TAIL, Oracle, tokens_of
+from lsp_server.context.languages import editor_language_id
 
 KEY_S = 0.125  # 8 characters a second
 LINE_PAUSE_S = 1.0  # a look at the screen after each line
 MAX_LINES = 8
-_LANGUAGE_IDS = {"python": "python", "typescript": "typescript", "go": "go"}
 
 
 def _position(text: str, offset: int) -> types.Position:
@@ -302,7 +302,7 @@ class Replayer:
         path.write_text(doc, encoding="utf-8")
         uri = path.as_uri()
         self.client.text_document_did_open(types.DidOpenTextDocumentParams(
-            types.TextDocumentItem(uri, _LANGUAGE_IDS[task.language], version, doc)
+            types.TextDocumentItem(uri, editor_language_id(task.language), version, doc)
         ))
         key_s, pause_s = KEY_S / self.speed, self.args.line_pause / self.speed
         pending: Pending | None = None
@@ -563,9 +563,9 @@ async def main_async(args: argparse.Namespace) -> int:
 async def _replay_real(tasks: list[Task], args: argparse.Namespace,
                        bound: tuple[int, int, int]) -> int:
     """Type the same functions against a real llama-server (scripts/provision-llama.sh)."""
-    from tests.real.conftest import LlamaServer, _tools
+    from testkit.llama import LlamaServer, llama_tools
 
-    tools = _tools()
+    tools = llama_tools()
     if not tools.get("QWEN_TEST_LLAMA_SERVER") or not tools.get("QWEN_TEST_LLAMA_MODEL"):
         print("no llama-server: run scripts/provision-llama.sh", file=sys.stderr)
         return 1

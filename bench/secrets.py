@@ -1,7 +1,7 @@
 """The secrets run as a report: plant every leak issue 17 found, run a session, count markers.
 
 A workspace folder inside a larger git repository gets unique markers where secrets used to
-leave (see `tests/secrets_run.py`); a full session of completions, chat, code actions and
+leave (see `testkit/secrets_run.py`); a full session of completions, chat, code actions and
 generated tests runs against a recording endpoint with the server logging at DEBUG. Then every
 request body, the log, the messages shown and `qwen/stats` are searched for every marker.
 A second session plants FIFOs where the server reads and counts the steps that hung.
@@ -17,8 +17,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.fake_endpoint import FakeEndpoint
-from tests.secrets_run import FIFOS, LEAK_MARKERS, fifo_session, hostile_session
+from testkit.fake_endpoint import FakeEndpoint
+from testkit.secrets_run import FIFOS, LEAK_MARKERS, fifo_session, hostile_session
 
 
 async def _run(root: Path) -> None:

@@ -20,8 +20,8 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.conftest import CLEAN_ENV
-from tests.fake_endpoint import FakeEndpoint, Reply
+from testkit.env import CLEAN_ENV
+from testkit.fake_endpoint import FakeEndpoint, Reply
 
 _ALPHABET = "abcdefghij(),. =\n"
 

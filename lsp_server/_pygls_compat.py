@@ -1,13 +1,15 @@
 """Workarounds for pygls behaviours that break LSP promises, all in one place.
 
 Each one names the pygls behaviour it corrects and is covered by a test that fails if pygls
-changes under it (tests/unit/test_pygls_compat.py, tests/e2e/test_protocol_errors.py). They
-were written against pygls 2.1; `check_pygls_version` refuses a pygls outside the range they
-were checked with, so an upgrade is a conscious step that re-runs those tests.
+changes under it (tests/unit/test_pygls_compat.py, tests/e2e/test_protocol_errors.py,
+tests/e2e/test_code_actions.py for cancelling a command). They were written against pygls
+2.1; `check_pygls_version` refuses a pygls outside the range they were checked with, so an
+upgrade is a conscious step that re-runs those tests.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from importlib.metadata import version
@@ -169,6 +171,21 @@ class QwenProtocol(LanguageServerProtocol):
         futures = self._request_futures
         for key in [k for k, f in futures.items() if f.done()]:
             futures.pop(key, None)
+
+
+def follow_command_cancellation(protocol: LanguageServerProtocol) -> None:
+    """Cancel the running command's task when the client cancels its `workspace/executeCommand`.
+
+    pygls runs command handlers as a child task of the executeCommand request and files only
+    the parent under the request id in its private `_request_futures`, so `$/cancelRequest`
+    cancels the parent alone and the command (a model stream) runs on. This links the two.
+    """
+    task = asyncio.current_task()
+    futures = getattr(protocol, "_request_futures", None)
+    parent = futures.get(protocol.msg_id) if isinstance(futures, dict) else None
+    if task is None or parent is None or parent is task:
+        return
+    parent.add_done_callback(lambda f: f.cancelled() and task.cancel())
 
 
 # -- framing --------------------------------------------------------------------------------

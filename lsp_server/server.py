@@ -2,25 +2,41 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from typing import Any, BinaryIO
+from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
 
 from lsp_server import __version__
-from lsp_server._pygls_compat import FramedStdin, QwenProtocol
+from lsp_server._pygls_compat import FramedStdin
+from lsp_server.chat.planner import ActionPlanner
+from lsp_server.chat.service import ChatService
 from lsp_server.completion.pipeline import CompletionPipeline
 from lsp_server.context.engine import RepoContext
+from lsp_server.context.languages import canonical_language, language_for_document
+from lsp_server.documents import Document
+from lsp_server.features import (
+    chat,
+    code_actions,
+    indexing,
+    inline_completion,
+    lifecycle,
+    next_edit,
+)
 from lsp_server.logs import mask, mask_value
 from lsp_server.model.errors import ModelError
 from lsp_server.model.health import EndpointHealth
 from lsp_server.model.pool import EndpointPool
 from lsp_server.nextedit.service import NextEditService
 from lsp_server.settings import describe, resolve_settings
+from lsp_server.wire import WireProtocol
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +50,7 @@ class QwenLanguageServer(LanguageServer):
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__("qwen-lsp", __version__,
                          text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
-                         protocol_cls=QwenProtocol)
+                         protocol_cls=WireProtocol)
         self._env = dict(os.environ if env is None else env)
         self._init_options: Any = None
         self._workspace_settings: Any = None
@@ -47,6 +63,12 @@ class QwenLanguageServer(LanguageServer):
         self._next_edit_pool: EndpointPool | None = None
         self.next_edit = NextEditService(self.next_edit_endpoints, lambda: self.settings,
                                          context=lambda: self.context)
+        self.chat = ChatService(self.endpoints, lambda: self.settings,
+                                context=lambda: self.context, root_of=self.workspace_root,
+                                status=self)
+        self.actions = ActionPlanner(self.chat, lambda: self.settings, document=self.document,
+                                     root_of=self.workspace_root)
+        self._background: set[asyncio.Task[Any]] = set()
         self._shown_error: str | None = None
         self._state = "idle"
         self._last_status: dict[str, Any] = {}
@@ -90,6 +112,60 @@ class QwenLanguageServer(LanguageServer):
         if self._next_edit_pool is not None and s.next_edit_endpoints != s.endpoints:
             return self._next_edit_pool
         return self.endpoints
+
+    # -- documents -------------------------------------------------------------------
+    def _folder_of(self, path: str) -> tuple[str, str] | None:
+        """Return (root, name) of the workspace folder that holds `path`."""
+        for folder in self.workspace.folders.values():
+            root = to_fs_path(folder.uri)
+            if root and path.startswith(root.rstrip(os.sep) + os.sep):
+                return root, folder.name
+        return None
+
+    def document(self, uri: str) -> Document | None:
+        """Return the open document at `uri`, or None when the editor has not opened it."""
+        docs = self.workspace.text_documents
+        doc = docs.get(unquote(uri)) or docs.get(uri)
+        if doc is None:
+            return None
+        path = to_fs_path(uri) if uri.startswith("file:") else None
+        rel, repo = (os.path.basename(path) if path else uri.rsplit("/", 1)[-1]), None
+        folder = self._folder_of(path) if path else None
+        if folder is not None:
+            rel, repo = os.path.relpath(path, folder[0]).replace(os.sep, "/"), folder[1]
+        encoding = str(
+            getattr(doc.position_codec.encoding, "value", None)
+            or doc.position_codec.encoding
+            or "utf-16"
+        )
+        return Document(
+            uri,
+            path,
+            rel,
+            doc.source,
+            doc.version,
+            language_for_document(path or uri, doc.language_id),
+            encoding,
+            repo,
+            canonical_language(doc.language_id) if doc.language_id else None,
+        )
+
+    def workspace_root(self, path: str) -> str | None:
+        """Return the workspace folder that holds `path`."""
+        folder = self._folder_of(path)
+        return folder[0] if folder else None
+
+    # -- background work ---------------------------------------------------------------
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run a coroutine in the background, keeping a reference so it is not collected."""
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def cancel_background(self) -> None:
+        """Cancel every background task still running (at shutdown)."""
+        for task in list(self._background):
+            task.cancel()
 
     @property
     def health(self) -> EndpointHealth:
@@ -167,18 +243,13 @@ class QwenLanguageServer(LanguageServer):
 
 
 def create_server(env: Mapping[str, str] | None = None) -> QwenLanguageServer:
-    """Return a server with every feature registered."""
-    from lsp_server.features import (
-        chat,
-        code_actions,
-        indexing,
-        inline_completion,
-        lifecycle,
-        next_edit,
-    )
+    """Return a server with every feature registered.
 
+    Feature modules import this module only for type checking, so importing them at the top
+    makes no cycle.
+    """
     server = QwenLanguageServer(env)
-    lifecycle.register(server)
+    lifecycle.register(server, on_initialized=indexing.start)
     indexing.register(server)
     inline_completion.register(server)
     code_actions.register(server)

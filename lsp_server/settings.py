@@ -14,6 +14,7 @@ from typing import Any, get_type_hints
 from urllib.parse import urlsplit
 
 import cattrs
+from cattrs.gen import make_dict_structure_fn, override
 
 from lsp_server import logs
 from lsp_server.context.languages import canonical_language
@@ -232,7 +233,6 @@ def _env_layer(env: Mapping[str, str]) -> tuple[dict[str, Any], str]:
              "nextEdit": next_edit}, key_source)
 
 
-_converter = cattrs.Converter()
 _SECRET_SETTING = re.compile(r"api[_-]?key|secret|password|authorization|^headers?$", re.I)
 
 
@@ -241,16 +241,64 @@ _EXPECTED = {bool: "true or false", int: "a whole number (0 or more)",
              float: "a number (0 or more)", str: "a string"}
 
 
+def _bool(value: Any, _: type) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(value)
+    return value
+
+
+def _number(value: Any, typ: type) -> int | float:
+    """A count, size or duration: never negative, never a bool, whole where an int is due."""
+    if isinstance(value, bool) or (typ is int and isinstance(value, float)
+                                   and not value.is_integer()):
+        raise TypeError(value)
+    number = typ(value)  # "5" is 5, as a user typing in a settings UI means it
+    if number < 0:
+        raise ValueError(value)
+    return number
+
+
+def _string(value: Any, _: type) -> str:
+    if not isinstance(value, str):
+        raise TypeError(value)
+    return value
+
+
+# The settings sections, each built by cattrs from its camelCase wire keys.
+_SECTIONS = (EndpointSettings, CompletionSettings, ChatSettings, NextEditSettings,
+             IndexSettings, Settings)
+
+
+def _section_hook(cls: type) -> Callable[[Any, type], Any]:
+    """Return the structure function of a section: camelCase keys, sections already built kept."""
+    build = make_dict_structure_fn(cls, _converter, **{
+        f.name: override(rename=_camel(f.name)) for f in dataclasses.fields(cls)})
+    return lambda value, typ: value if isinstance(value, typ) else build(value, typ)
+
+
+_converter = cattrs.Converter()
+_converter.register_structure_hook(bool, _bool)
+_converter.register_structure_hook(int, _number)
+_converter.register_structure_hook(float, _number)
+_converter.register_structure_hook(str, _string)
+# A list entry of a list of strings is taken as text (`[1]` is ["1"]), as it always was.
+_converter.register_structure_hook_func(lambda typ: typ == tuple[str, ...],
+                                       lambda value, _: tuple(map(str, value)))
+_converter.register_structure_hook_factory(lambda typ: typ in _SECTIONS, _section_hook)
+
+
 def _no_source(name: str) -> str:
     return name
 
 
 def _structure(cls: type, data: Any, where: str, problems: list[str],
                source: Callable[[str], str] = _no_source) -> Any:
-    """Build dataclass `cls` from wire data field by field; bad fields fall back to defaults.
+    """Build settings section `cls` from wire data; bad fields fall back to their defaults.
 
-    `source` turns a setting's name (``qwen.completion.maxTokens``) into where its value came
-    from, for messages.
+    Each field is checked through the converter on its own, so that one bad value costs only
+    itself (cattrs would reject the whole section) and its message can name where the value
+    came from; the converter then builds the section from the values that passed. `source`
+    turns a setting's name (``qwen.completion.maxTokens``) into where its value came from.
     """
     if not isinstance(data, Mapping):
         if isinstance(data, list) and not data:
@@ -271,21 +319,12 @@ def _structure(cls: type, data: Any, where: str, problems: list[str],
         if raw is None:
             continue
         typ = hints[f.name]
-        if dataclasses.is_dataclass(typ):
-            values[f.name] = _structure(typ, raw, f"{where}.{wire_key}", problems, source)
+        if typ in _SECTIONS:
+            values[_camel(f.name)] = _structure(typ, raw, f"{where}.{wire_key}", problems,
+                                                source)
             continue
         try:
-            if typ is bool and not isinstance(raw, bool):
-                raise TypeError
-            if typ in (int, float) and isinstance(raw, bool):
-                raise TypeError
-            if typ is str and not isinstance(raw, str):
-                raise TypeError
-            if typ is int and isinstance(raw, float) and not raw.is_integer():
-                raise TypeError
             value = _converter.structure(raw, typ)
-            if typ in (int, float) and value < 0:
-                raise ValueError
         except Exception:  # cattrs raises several kinds; all mean "bad value"
             expected = _EXPECTED.get(typ) or ("a list of strings" if typ == tuple[str, ...]
                                               else "a list")
@@ -295,8 +334,8 @@ def _structure(cls: type, data: Any, where: str, problems: list[str],
             problems.append(f"{source(name)}: {shown} is not {expected}; using the default "
                             f"({_shown(default)})")
             continue
-        values[f.name] = value.strip() if isinstance(value, str) else value
-    return cls(**values)
+        values[_camel(f.name)] = value.strip() if isinstance(value, str) else value
+    return _converter.structure(values, cls)
 
 
 def _shown(value: Any) -> str:

@@ -18,7 +18,8 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-JS_EXTENSIONS = (".ts", ".tsx", ".d.ts", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
+from lsp_server.context.languages import JS_MODULE_EXTENSIONS
+
 _BUILD_DIRS = frozenset({"dist", "build", "lib", "out", "esm", "cjs", "es", "types", "dts"})
 _CONDITIONS = ("types", "typings", "import", "module", "default", "require", "node", "browser")
 _JSONC = re.compile(r'"(?:\\.|[^"\\])*"|//[^\n]*|/\*.*?\*/', re.S)
@@ -45,8 +46,8 @@ def probe(target: str, exists: Callable[[str], bool]) -> str | None:
             break
     for cand in (
         target,
-        *(stem + e for e in JS_EXTENSIONS),
-        *(os.path.join(target, "index" + e) for e in JS_EXTENSIONS),
+        *(stem + e for e in JS_MODULE_EXTENSIONS),
+        *(os.path.join(target, "index" + e) for e in JS_MODULE_EXTENSIONS),
     ):
         if exists(cand):
             return cand

@@ -1,4 +1,10 @@
-"""Map files and LSP language ids to tree-sitter grammars from the official wheels."""
+"""The one registry of language facts: names, ids, files, grammars, syntax and test layout.
+
+Every place that needs to know something about a language asks here (a brace language? its
+line comment? where do its tests go?) instead of keeping its own set of names. Names are the
+server's canonical ones (`python`, `javascript`, `typescript`, `tsx`, ...); whatever an editor
+sends goes through `canonical_language` first.
+"""
 
 from __future__ import annotations
 
@@ -12,68 +18,119 @@ from tree_sitter import Language, Parser
 
 
 @dataclass(frozen=True)
+class UnitTestLayout:
+    """Where generated tests for a source file go, and how to pick their framework.
+
+    `style` names the layout rule (`chat/actions.test_file_for`): ``python`` (test_x.py in a
+    tests folder), ``javascript`` (x.test.ext next to the source), ``go`` (x_test.go),
+    ``java`` (the mirror under src/test/java), ``rust`` (tests/x.rs), ``sibling`` (test_x.ext
+    next to the source). `frameworks` are names looked for in the existing tests and in
+    `project_file`, first match wins; `default_framework` is what to ask for otherwise.
+    """
+
+    style: str = "sibling"
+    default_framework: str = "the project's usual unit test framework"
+    frameworks: tuple[str, ...] = ()
+    project_file: str | None = None
+
+
+_PYTHON_TESTS = UnitTestLayout("python", "pytest (plain test functions and assert)", ("unittest",))
+_JS_TESTS = UnitTestLayout(
+    "javascript",
+    "node:test (import { test } from 'node:test' and assert from 'node:assert')",
+    ("vitest", "jest", "mocha"),
+    "package.json",
+)
+_C_STRINGS = ('"', "'")
+_JS_STRINGS = ('"', "'", "`")
+_BLOCK_C = ("/*", "*/")
+
+
+@dataclass(frozen=True)
 class LanguageSpec:
-    """One language we can parse: its name, how to recognise it, where its grammar lives."""
+    """One language we can parse and everything the server knows about it."""
 
     name: str
     extensions: tuple[str, ...]
-    language_ids: tuple[str, ...]
-    module: str
-    entry: str = "language"
+    language_ids: tuple[str, ...]  # LSP language ids editors send (VS Code's, Neovim's)
+    module: str  # the tree-sitter grammar's Python module (from the `tree-sitter-*` wheel)
+    entry: str = "language"  # the function in `module` that returns the grammar
+    aliases: tuple[str, ...] = ()  # other spellings: Neovim filetypes, short names
+    brace: bool = True  # blocks are { ... } (False: blocks by indentation)
+    line_comment: str = "//"
+    block_comment: tuple[str, str] | None = _BLOCK_C
+    quotes: tuple[str, ...] = _C_STRINGS  # string delimiters a lexer must skip, longest first
+    resolver: str = ""  # the import-resolution rule set (`context/index.py`); "" = its name
+    tests: UnitTestLayout = UnitTestLayout()
+    type_hints: bool = False  # has type annotations (or JSDoc types) a code action can add
+    indent: str = "  "  # one level of indentation in the language's common style
+
+    @property
+    def grammar_package(self) -> str:
+        """Return the PyPI distribution that ships the grammar (declared in pyproject.toml)."""
+        return self.module.replace("_", "-")
+
+    @property
+    def import_resolver(self) -> str:
+        """Return the key of the import resolver for this language."""
+        return self.resolver or self.name
 
 
 LANGUAGES: tuple[LanguageSpec, ...] = (
-    LanguageSpec("python", (".py", ".pyi"), ("python",), "tree_sitter_python"),
-    LanguageSpec(
-        "javascript",
-        (".js", ".mjs", ".cjs", ".jsx"),
-        ("javascript", "javascriptreact"),
-        "tree_sitter_javascript",
-    ),
-    LanguageSpec(
-        "typescript",
-        (".ts", ".mts", ".cts"),
-        ("typescript",),
-        "tree_sitter_typescript",
-        "language_typescript",
-    ),
-    LanguageSpec("tsx", (".tsx",), ("typescriptreact",), "tree_sitter_typescript", "language_tsx"),
-    LanguageSpec("go", (".go",), ("go",), "tree_sitter_go"),
-    LanguageSpec("rust", (".rs",), ("rust",), "tree_sitter_rust"),
-    LanguageSpec("java", (".java",), ("java",), "tree_sitter_java"),
+    LanguageSpec("python", (".py", ".pyi"), ("python",), "tree_sitter_python",
+                 aliases=("py", "python3"), brace=False, line_comment="#", block_comment=None,
+                 quotes=('"""', "'''", '"', "'"), indent="    ", tests=_PYTHON_TESTS,
+                 type_hints=True),
+    LanguageSpec("javascript", (".js", ".mjs", ".cjs", ".jsx"), ("javascript", "javascriptreact"),
+                 "tree_sitter_javascript", aliases=("js", "jsx", "javascript.jsx"),
+                 quotes=_JS_STRINGS, tests=_JS_TESTS, type_hints=True),
+    LanguageSpec("typescript", (".ts", ".mts", ".cts"), ("typescript",), "tree_sitter_typescript",
+                 "language_typescript", aliases=("ts",), quotes=_JS_STRINGS,
+                 resolver="javascript", tests=_JS_TESTS, type_hints=True),
+    LanguageSpec("tsx", (".tsx",), ("typescriptreact",), "tree_sitter_typescript", "language_tsx",
+                 aliases=("typescript.tsx",), quotes=_JS_STRINGS, resolver="javascript",
+                 tests=_JS_TESTS, type_hints=True),
+    LanguageSpec("go", (".go",), ("go",), "tree_sitter_go", aliases=("golang",),
+                 quotes=_JS_STRINGS, indent="\t",
+                 tests=UnitTestLayout("go", "the standard testing package (table-driven tests)")),
+    # A quote in Rust is as often a lifetime as a char literal: a lexer ignores it.
+    LanguageSpec("rust", (".rs",), ("rust",), "tree_sitter_rust", aliases=("rs",),
+                 quotes=('"',), indent="    ",
+                 tests=UnitTestLayout("rust", "Rust's built-in #[test] functions")),
+    LanguageSpec("java", (".java",), ("java",), "tree_sitter_java",
+                 tests=UnitTestLayout("java", "JUnit 5")),
     LanguageSpec("c", (".c", ".h"), ("c",), "tree_sitter_c"),
-    LanguageSpec(
-        "cpp",
-        (".cc", ".cpp", ".cxx", ".hpp", ".hh", ".hxx", ".c++", ".h++"),
-        ("cpp",),
-        "tree_sitter_cpp",
-    ),
+    LanguageSpec("cpp", (".cc", ".cpp", ".cxx", ".hpp", ".hh", ".hxx", ".c++", ".h++"), ("cpp",),
+                 "tree_sitter_cpp", aliases=("c++",), resolver="c"),
 )
 
 _BY_NAME = {spec.name: spec for spec in LANGUAGES}
 _BY_EXTENSION = {ext: spec.name for spec in LANGUAGES for ext in spec.extensions}
-_BY_LANGUAGE_ID = {lid: spec.name for spec in LANGUAGES for lid in spec.language_ids}
+
+# Languages we have no grammar for but whose spellings differ between editors.
+_OTHER_ALIASES = {"sh": "shellscript", "bash": "shellscript", "text": "plaintext"}
 
 # Other spellings editors use for one language: VS Code's ids, Neovim's filetypes, and ours.
 # Every language name the server compares (a document's languageId, the entries of
 # `completion.disabledLanguages`) goes through `canonical_language` first.
 LANGUAGE_ALIASES: dict[str, str] = {
     **{spec.name: spec.name for spec in LANGUAGES},
-    **_BY_LANGUAGE_ID,
-    "py": "python",
-    "python3": "python",
-    "js": "javascript",
-    "jsx": "javascript",
-    "javascript.jsx": "javascript",
-    "ts": "typescript",
-    "typescript.tsx": "tsx",
-    "golang": "go",
-    "rs": "rust",
-    "c++": "cpp",
-    "sh": "shellscript",
-    "bash": "shellscript",
-    "text": "plaintext",
+    **{lid: spec.name for spec in LANGUAGES for lid in spec.language_ids},
+    **{alias: spec.name for spec in LANGUAGES for alias in spec.aliases},
+    **_OTHER_ALIASES,
 }
+
+# Blocks in braces: a completion closes them, a snippet of one ends with its closing brace.
+BRACE_LANGUAGES = frozenset(spec.name for spec in LANGUAGES if spec.brace)
+# JavaScript and its dialects: one module system, one test layout, one set of quotes.
+JAVASCRIPT_FAMILY = frozenset(spec.name for spec in LANGUAGES
+                              if spec.import_resolver == "javascript")
+# Languages whose code can carry type annotations (the "Add type hints" action).
+TYPED_LANGUAGES = frozenset(spec.name for spec in LANGUAGES if spec.type_hints)
+# The files an import of a JavaScript module may name, in the order a bundler tries them.
+JS_MODULE_EXTENSIONS = (".ts", ".tsx", ".d.ts", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
+# What a lexer of an unknown language takes for strings.
+DEFAULT_QUOTES = _C_STRINGS
 
 
 def canonical_language(name: str) -> str:
@@ -84,6 +141,47 @@ def canonical_language(name: str) -> str:
     """
     key = name.strip().lower()
     return LANGUAGE_ALIASES.get(key, key)
+
+
+def language_spec(name: str | None) -> LanguageSpec | None:
+    """Return the registry entry of a language (any spelling), or None when we have none."""
+    return _BY_NAME.get(canonical_language(name)) if name else None
+
+
+def editor_language_id(name: str) -> str:
+    """Return the LSP language id an editor sends for a language (VS Code's spelling)."""
+    spec = language_spec(name)
+    return spec.language_ids[0] if spec else canonical_language(name)
+
+
+def is_brace_language(name: str | None) -> bool:
+    """Return whether a language writes its blocks in braces."""
+    spec = language_spec(name)
+    return spec is not None and spec.brace
+
+
+def line_comment(name: str | None) -> str | None:
+    """Return what starts a line comment in a language, or None for unknown languages."""
+    spec = language_spec(name)
+    return spec.line_comment if spec else None
+
+
+def string_quotes(name: str | None) -> tuple[str, ...]:
+    """Return the string delimiters a lexer must skip in a language, longest first."""
+    spec = language_spec(name)
+    return spec.quotes if spec else DEFAULT_QUOTES
+
+
+def indent_unit(name: str | None) -> str:
+    """Return one level of indentation in a language's common style (4 spaces if unknown)."""
+    spec = language_spec(name)
+    return spec.indent if spec else "    "
+
+
+def unit_test_layout(name: str | None) -> UnitTestLayout:
+    """Return where a language's generated tests go and how their framework is picked."""
+    spec = language_spec(name)
+    return spec.tests if spec else UnitTestLayout()
 
 
 def language_for_path(path: str) -> str | None:

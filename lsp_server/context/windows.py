@@ -13,10 +13,9 @@ from __future__ import annotations
 from cachetools import LRUCache
 from tree_sitter import Node, Tree
 
-from lsp_server.context.languages import get_parser
+from lsp_server.context.languages import get_parser, is_brace_language, line_comment
 
 _MAX_DEPTH = 4
-_BRACE_LANGS = frozenset({"javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp"})
 _LIST_TYPES = frozenset({"statement_list", "declaration_list", "field_declaration_list"})
 _FILE_HEADERS = frozenset({"package_clause", "import_declaration"})
 _trees: LRUCache[tuple[str, int], tuple[str, Tree]] = LRUCache(maxsize=16)
@@ -55,7 +54,7 @@ def _body(node: Node) -> tuple[int, int, list[Node]] | None:
 
 
 def _elision(language: str, indent: str) -> str:
-    return f"{indent}{'# ...' if language == 'python' else '// ...'}"
+    return f"{indent}{line_comment(language) or '//'} ..."
 
 
 def _indent(line: str) -> str:
@@ -85,7 +84,7 @@ def _pick(
     if holder is None or body is None or body[0] == body[1] or not body[2]:
         return []
     head_end, body_end, children = body
-    if language == "python" and head_end > holder.start_point.row:
+    if not is_brace_language(language) and head_end > holder.start_point.row:
         head_end -= 1  # a Python block starts at its first statement, not after the colon
     inner = _pick(lines, children, max(a, head_end + 1), min(b, body_end - 1), language, depth + 1)
     if not inner:
@@ -96,7 +95,7 @@ def _pick(
     if not rows or rows[0] > a or rows[0] > children[0].start_point.row:
         out.append(_elision(language, indent))
     out.extend(inner)
-    if language in _BRACE_LANGS:
+    if is_brace_language(language):
         if children[-1].end_point.row > b:
             out.append(_elision(language, indent))
         out.append(lines[body_end])

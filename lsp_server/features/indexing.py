@@ -6,11 +6,13 @@ import asyncio
 import logging
 import time
 import uuid
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
-from lsp_server.server import QwenLanguageServer
+if TYPE_CHECKING:
+    from lsp_server.server import QwenLanguageServer
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,13 @@ async def watch_files(ls: QwenLanguageServer) -> None:
                     types.FileSystemWatcher(glob_pattern="**/*")]))]))
     except Exception as exc:
         log.warning("could not register a file watcher: %s", exc)
+
+
+def start(ls: QwenLanguageServer) -> None:
+    """Create the index of the workspace folders and build it in the background."""
+    ls.start_context(workspace_roots(ls))
+    ls.spawn(build_index(ls))
+    ls.spawn(watch_files(ls))
 
 
 def register(server: QwenLanguageServer) -> None:

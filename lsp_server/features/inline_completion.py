@@ -3,37 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from lsprotocol import types
 
 from lsp_server.completion.pipeline import CompletionInput
-from lsp_server.features.documents import Document, document, next_edit_request
-from lsp_server.logs import mask_value
+from lsp_server.documents import Document, next_edit_request
 from lsp_server.model.errors import ModelError
 from lsp_server.nextedit.service import NextEdit
 from lsp_server.positions import offset_at, position_at
-from lsp_server.server import QwenLanguageServer
+from lsp_server.stats import server_stats
+from lsp_server.wire import command
+
+if TYPE_CHECKING:
+    from lsp_server.server import QwenLanguageServer
 
 ACCEPT_COMMAND = "qwen.didAccept"
 ACCEPT_EDIT_COMMAND = "qwen.didAcceptEdit"  # registered with next-edit suggestions
 PARTIAL_ACCEPT_NOTIFICATION = "qwen/didPartiallyAccept"
 STATS_REQUEST = "qwen/stats"
 _BUSY_AFTER_S = 0.1
-
-
-def _rss_bytes() -> int:
-    """Return this process's resident memory (Linux /proc; peak RSS elsewhere)."""
-    try:
-        with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        import resource
-
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _completion_id(args: Any) -> str:
@@ -53,7 +44,7 @@ def register(server: QwenLanguageServer) -> None:
     ) -> types.InlineCompletionList | None:
         received = time.perf_counter()
         uri = params.text_document.uri
-        doc = document(ls, uri)
+        doc = ls.document(uri)
         if doc is None:  # never read unopened files from disk on the hot path
             return None
         text, version = doc.text, doc.version
@@ -118,7 +109,7 @@ def register(server: QwenLanguageServer) -> None:
         ls.set_busy(False)
         return types.InlineCompletionList(items=[item])
 
-    @server.command(ACCEPT_COMMAND)
+    @command(server, ACCEPT_COMMAND)
     def did_accept(ls: QwenLanguageServer, *args: Any) -> None:
         ls.pipeline.accepted(_completion_id(args))
 
@@ -128,28 +119,7 @@ def register(server: QwenLanguageServer) -> None:
 
     @server.feature(STATS_REQUEST)
     def stats(ls: QwenLanguageServer, params: Any) -> dict[str, Any]:
-        out = ls.pipeline.stats.as_dict()
-        out["nextEdit"] = ls.next_edit.stats.as_dict()
-        serving = ls.endpoints.serving
-        out["serving"] = serving.settings.base_url if serving else None
-        out["endpoints"] = [{
-            "provider": m.settings.provider,
-            "baseUrl": m.settings.base_url,
-            "model": m.settings.completion_model,
-            "lastError": m.health.last_error.message if m.health.last_error else None,
-            "pausedForSeconds": round(m.health.seconds_until_retry(), 1),
-            "openConnections": m.client.open_connections(),
-            "charsPerToken": round(m.tokens.chars_per_token, 3),
-            "tokenCounts": m.tokens.source,
-            "contextWindow": m.tokens.max_context,
-            "promptCache": m.client.prompt_cache.as_dict(),
-        } for m in ls.endpoints.members]
-        out["process"] = {"rssMb": round(_rss_bytes() / 2**20, 1),
-                          "tasks": len(asyncio.all_tasks())}
-        if ls.context is not None:
-            out["index"] = {"ready": ls.context.ready,
-                            "similarCodeReady": ls.context.index.chunks.ready}
-        return mask_value(out)  # a base URL may carry a password
+        return server_stats(ls.pipeline, ls.next_edit, ls.endpoints, ls.context)
 
 
 def _on_cursor_line(doc: Document, offset: int,

@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
-from lsp_server.features import indexing
-from lsp_server.features.documents import document
-from lsp_server.server import QwenLanguageServer
+if TYPE_CHECKING:
+    from lsp_server.server import QwenLanguageServer
 
 log = logging.getLogger(__name__)
-_background: set[asyncio.Task] = set()
-
-
-def _spawn(coro: Any) -> None:
-    """Run a coroutine in the background, keeping a reference so it is not collected."""
-    task = asyncio.ensure_future(coro)
-    _background.add(task)
-    task.add_done_callback(_background.discard)
 
 
 async def _pull_configuration(ls: QwenLanguageServer) -> None:
@@ -51,8 +43,10 @@ def _to_index(ls: QwenLanguageServer, uri: str) -> None:
         ls.context.document_changed(path, doc.source)
 
 
-def register(server: QwenLanguageServer) -> None:
-    """Register lifecycle and document-sync handlers."""
+def register(server: QwenLanguageServer,
+             on_initialized: Callable[[QwenLanguageServer], None]) -> None:
+    """Register lifecycle and document-sync handlers; `on_initialized` starts the work that
+    waits for the client's settings (the repository index)."""
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: QwenLanguageServer, params: types.InitializeParams) -> None:
@@ -74,9 +68,7 @@ def register(server: QwenLanguageServer) -> None:
                 log.warning("could not register for configuration changes: %s", exc)
         await _pull_configuration(ls)
         ls.set_status("idle", "ready")
-        ls.start_context(indexing.workspace_roots(ls))
-        _spawn(indexing.build_index(ls))
-        _spawn(indexing.watch_files(ls))
+        on_initialized(ls)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(
@@ -99,7 +91,7 @@ def register(server: QwenLanguageServer) -> None:
         ls.pipeline.document_changed(params.text_document.uri,
                                      doc.source if doc is not None else None)
         # The edit history of next-edit suggestions.
-        current = document(ls, params.text_document.uri) if ls.next_edit.enabled() else None
+        current = ls.document(params.text_document.uri) if ls.next_edit.enabled() else None
         if current is not None:
             ls.next_edit.document_changed(current.uri, current.path, current.rel, current.text)
         elif doc is not None:
@@ -122,8 +114,7 @@ def register(server: QwenLanguageServer) -> None:
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: QwenLanguageServer, params: None) -> None:
-        for task in list(_background):
-            task.cancel()
+        ls.cancel_background()
         if ls.context is not None:
             ls.context.close()
         await ls.close_clients()

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pygls.exceptions import JsonRpcInvalidParams
 
-from lsp_server.features.documents import Document, document, next_edit_request, plain
+from lsp_server.documents import Document, next_edit_request
 from lsp_server.model.errors import ModelError
 from lsp_server.nextedit.service import NextEdit
 from lsp_server.positions import offset_at, position_at
-from lsp_server.server import QwenLanguageServer
+from lsp_server.wire import command, plain
+
+if TYPE_CHECKING:
+    from lsp_server.server import QwenLanguageServer
 
 INLINE_EDIT_REQUEST = "textDocument/copilotInlineEdit"
 SHOWN_NOTIFICATION = "textDocument/didShowInlineEdit"
@@ -85,7 +88,7 @@ def register(server: QwenLanguageServer) -> None:
         explicit = context.get("triggerKind") == INVOKED
         if not ls.next_edit.enabled():
             return {"edits": []}
-        doc = document(ls, td["uri"])
+        doc = ls.document(td["uri"])
         version = td.get("version")
         if doc is None or (isinstance(version, int) and version != doc.version):
             return {"edits": []}  # not open, or asked about a text we no longer have
@@ -97,12 +100,12 @@ def register(server: QwenLanguageServer) -> None:
             ls.report_model_error(err)
             return {"edits": []}
         ls.report_model_ok()
-        now = document(ls, doc.uri)
+        now = ls.document(doc.uri)
         if now is None or now.version != doc.version or now.text != doc.text:
             return {"edits": []}  # never an edit computed for an older version
         return {"edits": [edit_item(doc, e) for e in pred.edits]}
 
-    @server.command(ACCEPT_EDIT_COMMAND)
+    @command(server, ACCEPT_EDIT_COMMAND)
     def did_accept_edit(ls: QwenLanguageServer, *args: Any) -> None:
         ls.next_edit.accepted(edit_id(list(args)))
 

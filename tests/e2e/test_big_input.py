@@ -8,9 +8,9 @@ from pathlib import Path
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from tests.e2e.conftest import endpoint_options, open_doc, start
-from tests.fake_endpoint import FakeEndpoint, Reply
-from tests.fault_modes import ask
+from testkit.fake_endpoint import FakeEndpoint, Reply
+from testkit.fault_modes import ask
+from testkit.session import endpoint_options, open_doc, start
 
 LINE = "value_{} = compute({}, other)  # a line of ordinary code\n"
 

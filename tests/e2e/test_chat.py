@@ -10,21 +10,16 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from tests.e2e.conftest import STATUS, endpoint_options, insert, open_doc, start
-from tests.fake_endpoint import FakeEndpoint, Reply
-
-EDIT_CAPS = types.ClientCapabilities(workspace=types.WorkspaceClientCapabilities(
-    apply_edit=True,
-    workspace_edit=types.WorkspaceEditClientCapabilities(
-        document_changes=True, change_annotation_support=types.ChangeAnnotationsSupportOptions(
-            groups_on_label=True))))
-
-
-def chat_options(ep: FakeEndpoint, **chat: Any) -> dict:
-    """Return options with a chat model distinct from the completion model."""
-    options = endpoint_options(ep)
-    options["chat"] = {"model": "qwen-chat", **chat}
-    return options
+from testkit.fake_endpoint import FakeEndpoint, Reply
+from testkit.session import (
+    EDIT_CAPS,
+    STATUS,
+    chat_options,
+    insert,
+    open_doc,
+    record_edits,
+    start,
+)
 
 
 def collect_deltas(client: LanguageClient) -> list[Any]:
@@ -32,18 +27,6 @@ def collect_deltas(client: LanguageClient) -> list[Any]:
     deltas: list[Any] = []
     client.feature("qwen/chatDelta")(lambda params: deltas.append(params))
     return deltas
-
-
-def record_edits(client: LanguageClient, applied: bool = True) -> list[types.WorkspaceEdit]:
-    """Answer `workspace/applyEdit`, recording each edit."""
-    edits: list[types.WorkspaceEdit] = []
-
-    @client.feature(types.WORKSPACE_APPLY_EDIT)
-    def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
-        edits.append(params.edit)
-        return types.ApplyWorkspaceEditResult(applied=applied)
-
-    return edits
 
 
 def chat_bodies(ep: FakeEndpoint) -> list[dict]:

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import CLEAN_ENV
-from tests.fake_endpoint import FakeEndpoint, Reply
+from testkit.env import CLEAN_ENV
+from testkit.fake_endpoint import FakeEndpoint, Reply
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -12,10 +12,10 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from lsp_server.features.chat import plain
-from tests.e2e.conftest import insert, open_doc, start
-from tests.e2e.test_chat import EDIT_CAPS, chat_bodies, chat_options, collect_deltas, record_edits
-from tests.fake_endpoint import FakeEndpoint, Reply
+from lsp_server.wire import plain
+from testkit.fake_endpoint import FakeEndpoint, Reply
+from testkit.session import EDIT_CAPS, chat_options, insert, open_doc, record_edits, start
+from tests.e2e.test_chat import chat_bodies, collect_deltas
 
 PY = ("import math\n"
       "\n"

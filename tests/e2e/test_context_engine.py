@@ -12,9 +12,9 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from lsp_server.prompt import FILE_SEP
-from tests.conftest import CLEAN_ENV
-from tests.e2e.conftest import STATUS, endpoint_options, inline, open_doc, start
-from tests.fake_endpoint import FakeEndpoint, Reply
+from testkit.env import CLEAN_ENV
+from testkit.fake_endpoint import FakeEndpoint, Reply
+from testkit.session import STATUS, endpoint_options, inline, open_doc, start
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 CAPS = types.ClientCapabilities(

@@ -10,9 +10,9 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from tests.e2e.conftest import STATUS, endpoint_options, open_doc, start
-from tests.fake_endpoint import FakeEndpoint, Reply
-from tests.fault_modes import FAULT_MODES, FAULT_OPTIONS, ask, exercise
+from testkit.fake_endpoint import FakeEndpoint, Reply
+from testkit.fault_modes import FAULT_MODES, FAULT_OPTIONS, ask, exercise
+from testkit.session import STATUS, endpoint_options, open_doc, start
 
 
 async def test_every_fault_mode(client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path):

@@ -18,9 +18,9 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from lsp_server.positions import offset_at, position_at
-from tests.e2e.conftest import endpoint_options, open_doc, start
-from tests.fake_endpoint import FakeEndpoint, Reply
-from tests.fault_modes import ask
+from testkit.fake_endpoint import FakeEndpoint, Reply
+from testkit.fault_modes import ask
+from testkit.session import endpoint_options, open_doc, start
 
 _CHARS = st.sampled_from([*"ab xyz():\n\t=", "😀", "中", "é", "e\u0301", "\r\n", "\r", "𝔘",
                           "\x0c", "\u2028"])

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from pytest_lsp import LanguageClient
 
-from tests.e2e.conftest import endpoint_options, open_doc, start
-from tests.fake_endpoint import FakeEndpoint, Reply
-from tests.fault_modes import ask
+from testkit.fake_endpoint import FakeEndpoint, Reply
+from testkit.fault_modes import ask
+from testkit.session import endpoint_options, open_doc, start
 
 TEXT = "name = 'caf\udce9'  # a byte that was not UTF-8\nother = '\ud800'\nvalue = \n"
 

@@ -10,8 +10,8 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from lsp_server.prompt import STOP_TOKENS
-from tests.e2e.conftest import STATUS, endpoint_options, inline, insert, open_doc, start
-from tests.fake_endpoint import FakeEndpoint, Reply
+from testkit.fake_endpoint import FakeEndpoint, Reply
+from testkit.session import STATUS, endpoint_options, inline, insert, open_doc, start
 
 ADD = "def add(a, b):\n    return \n"
 

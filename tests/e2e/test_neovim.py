@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CLEAN_ENV
+from testkit.env import CLEAN_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT = ROOT / "clients" / "neovim"

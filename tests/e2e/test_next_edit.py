@@ -10,10 +10,10 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from lsp_server.features.documents import plain
-from tests.e2e.conftest import endpoint_options, inline, open_doc, start
-from tests.fake_endpoint import FakeEndpoint, Reply
-from tests.fake_next_edit import region_in, responder
+from lsp_server.wire import plain
+from testkit.fake_endpoint import FakeEndpoint, Reply
+from testkit.fake_next_edit import region_in, responder
+from testkit.session import endpoint_options, inline, open_doc, start
 
 REQUEST = "textDocument/copilotInlineEdit"
 SOURCE = ("def area(width, height):\n"

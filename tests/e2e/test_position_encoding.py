@@ -14,10 +14,9 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from tests.e2e.conftest import endpoint_options, inline, open_doc, start
-from tests.e2e.test_chat import chat_options
+from testkit.fake_endpoint import FakeEndpoint, Reply
+from testkit.session import chat_options, endpoint_options, inline, open_doc, start
 from tests.e2e.test_code_actions import RESOLVE_CAPS, by_title, list_actions
-from tests.fake_endpoint import FakeEndpoint, Reply
 
 ACUTE = "e\u0301"  # "é" as a base letter and a combining mark
 HEAD = f'    msg = "😀 漢字 {ACUTE}" + '  # the cursor goes here, mid-line

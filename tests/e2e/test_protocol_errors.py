@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import CLEAN_ENV
+from testkit.env import CLEAN_ENV
 
 READ_TIMEOUT = 20
 

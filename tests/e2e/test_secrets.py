@@ -16,12 +16,19 @@ from pathlib import Path
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from tests.conftest import CLEAN_ENV
-from tests.e2e.conftest import STATUS, endpoint_options, open_doc, start
-from tests.e2e.test_chat import EDIT_CAPS, chat_options, record_edits
-from tests.fake_endpoint import FakeEndpoint, Reply
-from tests.fault_modes import ask
-from tests.secrets_run import CONTROL_TOKENS, fifo_session, hostile_session
+from testkit.env import CLEAN_ENV
+from testkit.fake_endpoint import FakeEndpoint, Reply
+from testkit.fault_modes import ask
+from testkit.secrets_run import CONTROL_TOKENS, fifo_session, hostile_session
+from testkit.session import (
+    EDIT_CAPS,
+    STATUS,
+    chat_options,
+    endpoint_options,
+    open_doc,
+    record_edits,
+    start,
+)
 
 MARKERS = {
     "env": "MARKER-ENV-7f3a9c",

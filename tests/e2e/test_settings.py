@@ -9,9 +9,9 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from tests.conftest import CLEAN_ENV
-from tests.e2e.conftest import endpoint_options, inline, launched, open_doc, start
-from tests.fake_endpoint import FakeEndpoint, Reply
+from testkit.env import CLEAN_ENV
+from testkit.fake_endpoint import FakeEndpoint, Reply
+from testkit.session import endpoint_options, inline, launched, open_doc, start
 
 CONFIGURATION = types.ClientCapabilities(
     workspace=types.WorkspaceClientCapabilities(

@@ -19,11 +19,11 @@ import trustme
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from tests.conftest import CLEAN_ENV
-from tests.e2e.conftest import STATUS, endpoint_options, launched, open_doc, start
-from tests.fake_endpoint import FakeEndpoint, Reply
+from testkit.env import CLEAN_ENV
+from testkit.fake_endpoint import FakeEndpoint, Reply
+from testkit.fault_modes import ask
+from testkit.session import STATUS, endpoint_options, launched, open_doc, start
 from tests.fake_proxy import FakeProxy, Seen
-from tests.fault_modes import ask
 
 
 @pytest.fixture(scope="module")

@@ -25,9 +25,9 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
-from tests.conftest import CLEAN_ENV
-from tests.e2e.conftest import endpoint_options, inline, launched, open_doc, start
-from tests.fake_endpoint import FakeEndpoint, Reply
+from testkit.env import CLEAN_ENV
+from testkit.fake_endpoint import FakeEndpoint, Reply
+from testkit.session import endpoint_options, inline, launched, open_doc, start
 
 _DROP_DAC = ("setpriv", "--bounding-set=-dac_override,-dac_read_search", "--")
 

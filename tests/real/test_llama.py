@@ -1,4 +1,4 @@
-"""qwen-lsp against a real llama-server (tests/real/conftest.py): routes, streaming,
+"""qwen-lsp against a real llama-server (testkit/llama.py): routes, streaming,
 cancellation, token counts, context size, chat, an outage, and the prompt cache.
 
 Generation is kept short (a few tokens) except where a test needs a long answer to cancel.
@@ -21,8 +21,8 @@ from lsp_server.model.client import ModelClient
 from lsp_server.model.dialects import CompletionRequest
 from lsp_server.prompt import build_fim_prompt
 from lsp_server.settings import EndpointSettings
-from tests.e2e.conftest import STATUS, inline, insert, launched, open_doc, start
-from tests.real.conftest import CONTEXT, LlamaServer
+from testkit.llama import CONTEXT, LlamaServer
+from testkit.session import STATUS, inline, insert, launched, open_doc, start
 
 pytestmark = pytest.mark.timeout(120)
 

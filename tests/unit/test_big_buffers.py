@@ -25,7 +25,7 @@ def engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         return real(data, *args, **kwargs)
 
     monkeypatch.setattr(engine_module, "extract", counting)
-    monkeypatch.setattr("lsp_server.context.index.extract", counting)
+    monkeypatch.setattr("lsp_server.context.index.overlay.extract", counting)
     ctx.parsed = parsed  # type: ignore[attr-defined]
     yield ctx
     ctx.close()

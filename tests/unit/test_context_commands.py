@@ -9,7 +9,7 @@ import pytest
 
 from lsp_server.cli import main
 from lsp_server.prompt import FILE_SEP, FIM_MIDDLE, FIM_PREFIX, REPO_NAME
-from tests.fake_endpoint import FakeEndpoint
+from testkit.fake_endpoint import FakeEndpoint
 from tests.unit._ctx_helpers import fixture_repo
 
 

@@ -188,7 +188,7 @@ def test_answer_parsing_is_robust(case: str):
 
 @pytest.mark.parametrize("fmt", ["sweep", "zeta", "instinct", "chat"])
 def test_each_format_parses_its_own_answer(fmt: str):
-    from tests.fake_next_edit import answer
+    from testkit.fake_next_edit import answer
 
     assert get_format(fmt).parse(answer(fmt, NEW, "geo.py"), make_input()) == NEW
 

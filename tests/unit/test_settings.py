@@ -165,3 +165,31 @@ def test_a_bad_api_key_value_is_not_echoed():
     assert problems and "987654321987" not in problems[0]
     assert problems[0].startswith("LSP setting qwen.endpoint.apiKey: the value given is not "
                                   "a string")
+
+
+def test_each_type_rule_costs_only_its_own_field():
+    lsp = {"completion": {"max_tokens": "64", "maxLines": 2.0, "prefixChars": 1.5,
+                          "suffixChars": -1, "temperature": False, "disabledLanguages": 3},
+           "chat": {"thinking": 1, "model": 7},
+           "endpoint": {"apiKey": ["sk-never-echoed"], "timeoutMs": "500"},
+           "index": {"maxFiles": None}}
+    s, problems = resolve_settings(lsp, {})
+    # camelCase or snake_case keys; a number written as text; a whole float.
+    assert (s.completion.max_tokens, s.completion.max_lines, s.endpoint.timeout_ms) == (64, 2, 500)
+    assert (s.completion.prefix_chars, s.completion.suffix_chars) == (6000, 2000)
+    assert s.completion.temperature == 0.0 and s.completion.disabled_languages == ()
+    assert s.chat.thinking is False and s.index.max_files == 50_000
+    assert problems == [
+        "LSP setting qwen.endpoint.apiKey: the value given is not a string; using the default "
+        "('')",
+        "LSP setting qwen.completion.prefixChars: 1.5 is not a whole number (0 or more); "
+        "using the default (6000)",
+        "LSP setting qwen.completion.suffixChars: -1 is not a whole number (0 or more); "
+        "using the default (2000)",
+        "LSP setting qwen.completion.temperature: False is not a number (0 or more); "
+        "using the default (0.0)",
+        "LSP setting qwen.completion.disabledLanguages: 3 is not a list of strings; "
+        "using the default ([])",
+        "LSP setting qwen.chat.thinking: 1 is not true or false; using the default (false)",
+        "LSP setting qwen.chat.model: 7 is not a string; using the default ('')",
+    ]

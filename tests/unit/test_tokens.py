@@ -9,7 +9,7 @@ from lsp_server.model.client import ModelClient
 from lsp_server.model.dialects import TokenCount, dialect_for
 from lsp_server.model.tokens import ESTIMATED_CHARS_PER_TOKEN, TokenMeter, fit_budgets
 from lsp_server.settings import EndpointSettings
-from tests.fake_endpoint import FakeEndpoint
+from testkit.fake_endpoint import FakeEndpoint
 
 SAMPLE = "def handler(request):\n    return respond(request.args)\n" * 10
 

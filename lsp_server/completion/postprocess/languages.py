@@ -1,36 +1,16 @@
-"""Language facts the post-processor relies on: string quotes, comments, definitions, blocks."""
+"""Language facts the post-processor relies on: the registry's quotes, comments and brace
+languages, and the grammar node types of definitions and blocks."""
 
 from __future__ import annotations
 
 import re
 
-# Languages whose blocks are braces and whose comments are `//` and `/* */`.
-BRACE_LANGS = {"javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp"}
+from lsp_server.context.languages import BRACE_LANGUAGES, line_comment, string_quotes
 
-
-def quotes(language: str | None) -> tuple[str, ...]:
-    """Return the string delimiters of language, longest first."""
-    if language == "python":
-        return ('"""', "'''", '"', "'")
-    if language in {"javascript", "typescript", "tsx"}:
-        return ('"', "'", "`")
-    if language == "go":
-        return ('"', "'", "`")
-    if language == "rust":
-        # A quote in Rust is as often a lifetime as a char literal: ignore it.
-        return ('"',)
-    if language is None:
-        return ('"', "'")
-    return ('"', "'")
-
-
-def line_comment(language: str | None) -> str | None:
-    """Return what starts a line comment in language, if anything."""
-    if language == "python":
-        return "#"
-    if language in BRACE_LANGS:
-        return "//"
-    return None
+# The registry's facts, under the names the rules use.
+BRACE_LANGS = BRACE_LANGUAGES
+quotes = string_quotes
+__all__ = ["BLOCK_TYPES", "BRACE_LANGS", "DEFINITION", "PYTHON_COMPOUND", "line_comment", "quotes"]
 
 
 # A line that starts a definition, in any language: lexing and parsing may start there.

@@ -14,7 +14,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
-from tests.fake_endpoint import FakeEndpoint, Reply
+from testkit.fake_endpoint import FakeEndpoint, Reply
 
 
 def _sse(obj: Any) -> str:

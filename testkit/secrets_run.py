@@ -19,11 +19,18 @@ from typing import Any
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from tests.conftest import CLEAN_ENV
-from tests.e2e.conftest import STATUS, launched, open_doc, start
-from tests.e2e.test_chat import EDIT_CAPS, record_edits
-from tests.fake_endpoint import FakeEndpoint, Recorded, Reply
-from tests.fault_modes import ask
+from testkit.env import CLEAN_ENV
+from testkit.fake_endpoint import FakeEndpoint, Recorded, Reply
+from testkit.fault_modes import ask
+from testkit.session import (
+    EDIT_CAPS,
+    STATUS,
+    chat_options,
+    launched,
+    open_doc,
+    record_edits,
+    start,
+)
 
 LEAK_MARKERS = {
     "split_jwt": "eyJsZWFrIjoiTUFSS0VS",
@@ -211,8 +218,6 @@ async def fifo_session(endpoint: FakeEndpoint, root: Path, wait: float = 30.0) -
     """Plant FIFOs where the server reads (ignore rules, go.mod, a source file, the test file
     generateTests reads) and return the steps that got no answer within `wait` seconds."""
     import os
-
-    from tests.e2e.test_chat import chat_options
 
     (root / ".git" / "info").mkdir(parents=True)
     (root / "util").mkdir()

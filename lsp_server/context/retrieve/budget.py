@@ -1,0 +1,124 @@
+"""Select, within a character budget, the best-scored definitions and render them."""
+
+from __future__ import annotations
+
+import heapq
+
+from lsp_server.context.index import FileEntry
+from lsp_server.context.retrieve.model import FILE_HEADER_CHARS, ContextBlock, Snippet, _Cand
+from lsp_server.context.retrieve.render import (
+    _BRACE_LANGS,
+    _declared_inside,
+    _member_indent,
+    render_definition,
+    render_file,
+)
+from lsp_server.context.symbols import CONTAINER_KINDS, Definition
+
+_STICKY_GAIN = 1.3  # how much a definition chosen just before is preferred
+
+
+def _containers(caches: dict[str, dict], e: FileEntry) -> dict[str, Definition]:
+    cache = caches.setdefault("containers", {})
+    found = cache.get(e.path)
+    if found is None or found.get("\0") is not e.symbols:  # type: ignore[comparison-overlap]
+        found = {d.name: d for d in e.symbols.definitions if d.kind in CONTAINER_KINDS}
+        found["\0"] = e.symbols  # type: ignore[assignment]
+        cache[e.path] = found
+    return found
+
+
+def _cost(caches: dict[str, dict], d: Definition, lang: str, with_doc: bool, indent: str) -> int:
+    """Return the rendered length of a definition (memoised: heads rarely change)."""
+    cache = caches.setdefault("cost", {})
+    key = (id(d), with_doc, indent)
+    found = cache.get(key)
+    if found is None or found[0] is not d:
+        size = len(render_definition(d, lang, with_doc=with_doc, member_indent=indent))
+        if d.kind in CONTAINER_KINDS and lang not in _BRACE_LANGS:
+            size += 4  # the " ..." render_file gives a class shown without a body
+        found = cache[key] = (d, size)
+    return found[1]
+
+
+def select(candidates: dict[int, _Cand], budget: int, *, sticky: frozenset[tuple[str, int]],
+           skip: set[tuple[str, int]], tier0: set[str], caches: dict[str, dict]
+           ) -> list[ContextBlock]:
+    """Choose the best candidates that fit in budget characters, each file's block with
+    its header; `sticky` ones (chosen for a nearby cursor just before) win ties, `skip` ones
+    (already in the prompt) are left out, and files in `tier0` make first-tier blocks."""
+    for c in candidates.values():
+        if (c.entry.path, c.d.start_line) in sticky:
+            c.score = c.score * _STICKY_GAIN + 0.05
+    # Even tiny signatures fill 6,000 characters after a few hundred: rank only those.
+    cands = heapq.nlargest(400, candidates.values(), key=lambda c: c.score)
+    chosen: dict[str, list[_Cand]] = {}
+    # By place and name, not identity: the index may hold a file's definitions from its
+    # disk text and from its open buffer at once (caches outlive a reparse that kept every
+    # head), and one file's block must show each declaration once.
+    chosen_ids: set[tuple[str, str, str, str]] = set()
+    used = 0
+    header_cost: dict[str, int] = {}
+    misses = 0
+    for c in cands:
+        if used >= budget - 40 or misses > 60:
+            break
+        if _key(c.entry, c.d) in chosen_ids or (c.entry.path, c.d.start_line) in skip:
+            continue
+        e = c.entry
+        lang = e.symbols.language
+        c.with_doc = c.score >= 0.45
+        parent = None
+        if c.d.container and c.d.kind not in CONTAINER_KINDS:
+            parent = _containers(caches, e).get(c.d.container)
+        indent = _member_indent(parent.signature, lang) if parent is not None and \
+            _declared_inside(parent, c.d) else ""
+        cost = _cost(caches, c.d, lang, c.with_doc, indent) + 1
+        extra: list[_Cand] = []
+        if parent is not None and _key(e, parent) not in chosen_ids:
+            pc = _Cand(e, parent, c.score, c.source, with_doc=False)
+            cost += _cost(caches, parent, lang, False, "") + 3
+            extra.append(pc)
+        if e.path not in header_cost:
+            cost += len(e.rel) + FILE_HEADER_CHARS
+        if used + cost > budget:
+            if c.with_doc and c.d.doc:
+                c.with_doc = False
+                cost -= len(c.d.doc) + 12
+            if used + cost > budget:
+                misses += 1
+                continue
+        misses = 0
+        used += cost
+        header_cost[e.path] = 1
+        lst = chosen.setdefault(e.path, [])
+        for x in [*extra, c]:
+            lst.append(x)
+            chosen_ids.add(_key(x.entry, x.d))
+    # Spend what is left on doc lines of what was chosen without them, best first.
+    spare = budget - used
+    for c in sorted((x for items in chosen.values() for x in items), key=lambda x: -x.score):
+        if spare <= 0:
+            break
+        if c.with_doc or not c.d.doc:
+            continue
+        lang = c.entry.symbols.language
+        extra = len(render_definition(c.d, lang, with_doc=True)) - len(
+            render_definition(c.d, lang, with_doc=False))
+        extra += 12  # a member's doc line is indented deeper than measured here
+        if extra <= spare:
+            c.with_doc = True
+            spare -= extra
+    blocks: list[ContextBlock] = []
+    for p, items in chosen.items():
+        e = items[0].entry
+        text = render_file(e, items)
+        snippets = [Snippet(p, e.rel, x.d.start_line, x.d.end_line, "", round(x.score, 3),
+                            x.source) for x in items]
+        tier = 0 if p in tier0 else 1
+        blocks.append(ContextBlock(p, e.rel, text, snippets, tier))
+    return blocks
+
+
+def _key(e: FileEntry, d: Definition) -> tuple[str, str, str, str]:
+    return (e.path, d.name, d.container, d.kind)

@@ -1,0 +1,96 @@
+"""What the lines around the cursor name, and how close to it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lsp_server.positions import newline_above, newline_below
+
+WINDOW_LINES_ABOVE = 80
+WINDOW_LINES_BELOW = 30
+_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# `this.#cache.notify`: a JavaScript private member (`#cache`) is a link of the chain too.
+_CHAIN = re.compile(r"[A-Za-z_]\w*(?:\s*(?:\.|->|::)\s*#?[A-Za-z_]\w*)*")
+_SEP = re.compile(r"\s*(?:\.|->|::)\s*")
+_CALL_MEMBER = re.compile(r"(?<![\w.])([A-Za-z_][\w.]*)\([^()\n]*\)\s*\.\s*([A-Za-z_]\w*)")
+_SELF_NAMES = frozenset({"self", "this", "cls"})
+_KEYWORDS = frozenset(
+    """and as assert async await break case catch class const continue def default del delete
+    do elif else enum except export extends false False final finally fn for from func function
+    go if impl implements import in interface is lambda let match mod mut new nil None not null
+    or package pass private protected pub public raise return static struct super switch throw
+    true True try type typeof use var void while with yield int str bool float string number any
+    char long short unsigned signed double byte print len range list dict set tuple object
+    isinstance super property staticmethod classmethod""".split()
+)
+
+
+@dataclass(slots=True)
+class _Occ:
+    prox: float = 0.0
+    member: bool = False
+    bare: bool = False
+    before: bool = False
+
+
+def _proximity(delta: int) -> float:
+    """Score how close a line is to the cursor: lines above count more than lines below."""
+    if delta >= 0:
+        return 1.0 / (1.0 + delta / 15.0)
+    return 0.8 / (1.0 + (-delta) / 8.0)
+
+
+class _Cursor:
+    """What the lines around the cursor name, and how close to it."""
+
+    def __init__(self, text: str, offset: int, file_names: tuple[str, ...] = ()) -> None:
+        self.line = text.count("\n", 0, offset)
+        self.occ: dict[str, _Occ] = {}
+        self.receivers: dict[str, float] = {}
+        self.member_calls: dict[str, dict[str, float]] = {}  # receiver -> member -> prox
+        start = newline_above(text, offset, WINDOW_LINES_ABOVE + 1)
+        start = start + 1 if start else 0
+        end = newline_below(text, offset, WINDOW_LINES_BELOW)
+        self.window_start = start
+        first = self.line - text.count("\n", start, offset)
+        occ = self.occ
+        cursor_col = offset - (text.rfind("\n", 0, offset) + 1)
+        for i, line in enumerate(text[start:end].split("\n")):
+            delta = self.line - (first + i)
+            if delta == 0:
+                line = line[:cursor_col]
+            prox = _proximity(delta)
+            before = delta > 0 or delta == 0
+            for chain in _CHAIN.findall(line):
+                parts = _SEP.split(chain) if len(chain) > 2 and (
+                    "." in chain or ":" in chain or ">" in chain) else (chain,)
+                receiver = ""
+                for name in parts:
+                    if name not in _KEYWORDS or name in _SELF_NAMES:
+                        o = occ.get(name)
+                        if o is None:
+                            o = occ[name] = _Occ()
+                        if prox > o.prox:
+                            o.prox = prox
+                        if before:
+                            o.before = True
+                        if receiver:
+                            o.member = True
+                            if prox > self.receivers.get(receiver, 0.0):
+                                self.receivers[receiver] = prox
+                            calls = self.member_calls.setdefault(receiver, {})
+                            if prox > calls.get(name, 0.0):
+                                calls[name] = prox
+                        else:
+                            o.bare = True
+                    receiver = f"{receiver}.{name}" if receiver else name
+            if ")" in line:
+                for callee, member in _CALL_MEMBER.findall(line):
+                    receiver = callee + "()"
+                    if prox > self.receivers.get(receiver, 0.0):
+                        self.receivers[receiver] = prox
+                    calls = self.member_calls.setdefault(receiver, {})
+                    calls[member] = max(prox, calls.get(member, 0.0))
+                    occ.setdefault(member, _Occ(prox, True, False, before)).member = True
+        self.file_names = frozenset(file_names)

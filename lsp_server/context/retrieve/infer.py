@@ -1,0 +1,287 @@
+"""Receiver type inference: the enclosing class and function, local variables' types
+from assignments and annotations, the type of `a.b().c`, and which types the cursor is
+about."""
+
+from __future__ import annotations
+
+import re
+
+from lsp_server.context.index import FileEntry
+from lsp_server.context.retrieve.cursor import _ID, _KEYWORDS, _SELF_NAMES, _Cursor
+from lsp_server.context.retrieve.query import Query, _Step
+from lsp_server.context.retrieve.scope import Scope, _dirname
+from lsp_server.context.symbols import CONTAINER_KINDS, Definition
+from lsp_server.positions import newline_above
+
+# Assignments whose right-hand side tells a variable's type: `x = Foo(`, `x := NewFoo(`,
+# `const x = new Foo(`, `x: Foo = ...`, `Foo x = ...`.
+_ASSIGN = re.compile(
+    r"(?<![\w.])(?:(?:const|let|var|auto)\s+)?([A-Za-z_]\w*)"
+    r"\s*(?::\s*([\w.]+(?:\[[\w., |]*\])?)\s*)?"
+    r"(?::=|=(?!=))\s*(?:await\s+|new\s+|&)*([A-Za-z_][\w.]*)\s*[({<]"
+)
+_ALIAS_OF_MEMBER = re.compile(
+    r"(?<![\w.])(?:(?:const|let|var)\s+)?([A-Za-z_]\w*)\s*(?::=|=(?!=))\s*"
+    r"((?:self|this)(?:\s*\.\s*#?[A-Za-z_]\w*)+)\s*(?:;|$)", re.M)
+_ANNOTATED = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*\??\s*:\s*(?:[\w.]+\[)?\*?([A-Z][\w.]*)")
+_GO_PARAM = re.compile(r"\b([a-z_]\w*)\s+\*?(?:\[\])?([\w.]*[A-Z]\w*)")
+_TYPED_DECL = re.compile(r"\b([A-Z]\w*)(?:<[^<>;=]*>)?[*&\s]+([a-z_]\w*)\s*[=;,)]")
+_WITH_AS = re.compile(r"\bwith\s+([\w.]+)\s*\(.*?\)\s+as\s+(\w+)")
+_GO_RECEIVER = re.compile(r"^\s*func\s*\(\s*(\w+)")
+_LOCAL_PATTERNS: dict[str, tuple[re.Pattern[str], ...]] = {
+    "python": (_ANNOTATED, _WITH_AS),
+    "javascript": (_ANNOTATED,),
+    "typescript": (_ANNOTATED,),
+    "tsx": (_ANNOTATED,),
+    "go": (_GO_PARAM,),
+    "rust": (_ANNOTATED,),
+}
+
+
+def _last(expr: str) -> str:
+    expr = expr.split("[")[0]
+    return re.split(r"\.|::", expr)[-1].lstrip("*&")
+
+
+class Types(_Step):
+    """The types one cursor is about, and the type of a receiver expression."""
+
+    def __init__(self, query: Query, scope: Scope, cursor: _Cursor) -> None:
+        super().__init__(query)
+        self.scope = scope
+        self.cursor = cursor
+        self.type_weights: dict[str, float] = {}
+        self._call_types: dict[str, str] = {}
+        self.enclosing_class = ""
+        self.enclosing_fn: Definition | None = None
+        self.receiver_var = ""
+        self.local_types: dict[str, str] = {}
+
+    def find_enclosing(self) -> None:
+        """Find the class and function around the cursor (and a Go method's receiver)."""
+        line = self.cursor.line
+        best_fn = None
+        line_start = self.text.rfind("\n", 0, self.offset) + 1
+        head = self.text[line_start:self.offset]
+        cursor_indent = len(head) if not head.strip() else len(head) - len(head.lstrip())
+        # A cursor on blank lines right after a body, indented into it, is still inside it.
+        blank_from = line
+        while blank_from > 0:
+            prev_end = line_start - 1
+            prev_start = self.text.rfind("\n", 0, max(0, prev_end)) + 1
+            if self.text[prev_start:prev_end].strip() or line - blank_from > 20:
+                break
+            blank_from -= 1
+            line_start = prev_start
+        for d in self.current.definitions:
+            inside = d.start_line <= line <= d.end_line or (
+                d.start_line < line and d.end_line >= blank_from - 1
+                and cursor_indent > len(d.signature) - len(d.signature.lstrip()))
+            if inside:
+                if d.kind in CONTAINER_KINDS and d.kind not in ("namespace", "module"):
+                    self.enclosing_class = d.name
+                elif d.kind in ("function", "method", "property"):
+                    if best_fn is None or d.start_line >= best_fn.start_line:
+                        best_fn = d
+        self.enclosing_fn = best_fn
+        if best_fn is not None and best_fn.container and not self.enclosing_class:
+            self.enclosing_class = best_fn.container  # Go / C++ / Rust methods outside the type
+        if best_fn is not None and self.lang == "go":
+            m = _GO_RECEIVER.match(best_fn.signature)
+            if m:
+                self.receiver_var = m.group(1)
+        if self.enclosing_class:
+            self.bump_type(self.enclosing_class, 1.0)
+        if best_fn is not None:
+            for m in _ID.finditer(best_fn.signature):
+                tname = m.group()
+                if tname[:1].isupper() or self.lang == "python":
+                    self.bump_type(tname, 0.8, only_known=True)
+
+    def find_local_types(self) -> None:
+        """Infer variable types from assignments and annotations above the cursor."""
+        self.local_types: dict[str, str] = {}
+        start = self.cursor.window_start
+        if self.enclosing_fn is not None:
+            # The enclosing function's own text, not the whole window.
+            pos = 0
+            for _ in range(self.enclosing_fn.start_line):
+                nxt = self.text.find("\n", pos)
+                if nxt < 0:
+                    break
+                pos = nxt + 1
+            start = max(start, pos)
+        # Sixty lines up are plenty to see where a variable came from.
+        floor = newline_above(self.text, self.offset, 60)
+        region = self.text[max(start, floor):self.offset + 1000]
+        if self.enclosing_fn is not None:
+            region = self.enclosing_fn.signature + "\n" + region
+        # Only lines that assign or annotate can tell a type: scan just those.
+        region = "\n".join(ln for ln in region.split("\n") if "=" in ln or ":" in ln
+                           or (self.lang not in ("python", "javascript", "typescript", "tsx")))
+        for m in _ASSIGN.finditer(region):
+            var, ann, callee = m.group(1), m.group(2), m.group(3)
+            tname = _last(ann) if ann else self._type_of_call(callee)
+            if tname:
+                self.local_types[var] = tname
+        for m in _ALIAS_OF_MEMBER.finditer(region):  # `const cache = this.#queryCache`
+            if m.group(1) not in self.local_types:
+                tname = self.type_of_expr(m.group(2).replace(" ", ""))
+                if tname:
+                    self.local_types[m.group(1)] = tname
+        for pattern in _LOCAL_PATTERNS.get(self.lang, (_ANNOTATED, _TYPED_DECL)):
+            for m in pattern.finditer(region):
+                a, b = m.group(1), m.group(2)
+                if pattern is _TYPED_DECL:
+                    a, b = b, a
+                if pattern is _WITH_AS:
+                    a, b = b, self._type_of_call(a) or ""
+                if b and a not in self.local_types:
+                    self.local_types[a] = _last(b)
+
+    def _type_of_call(self, callee: str) -> str:
+        """Return the type a call produces: a class constructor or a function's return type."""
+        found = self._call_types.get(callee)
+        if found is None:
+            found = self._call_types[callee] = self._compute_type_of_call(callee)
+        return found
+
+    def named_defs(self, name: str, limit: int = 8) -> list[tuple[FileEntry, Definition]]:
+        """Return the definitions of a name, or [] when there are more than `limit` (too common
+        to tell which one is meant, and costly to list)."""
+        cache = self.caches["named"]
+        found = cache.get(name)
+        if found is None:
+            found = cache[name] = ([] if self.index.count_named(name) > limit
+                                   else list(self.index.definitions_named(name)))
+        return found
+
+    def _compute_type_of_call(self, callee: str) -> str:
+        name = _last(callee)
+        head = callee.split(".")[0]
+        candidates = self.scope.bindings.get(name) or []
+        if not candidates and head in self.scope.module_aliases:
+            candidates = self.scope.lookup_in(self.scope.module_aliases[head], name)
+        if not candidates:
+            candidates = self.named_defs(name)[:4]
+        for _, d in candidates:
+            if d.kind in CONTAINER_KINDS:
+                return d.name
+            if d.type_name:
+                return d.type_name
+        for d in self.current.definitions:
+            if d.name == name:
+                if d.kind in CONTAINER_KINDS:
+                    return d.name
+                if d.type_name:
+                    return d.type_name
+        if name[:1].isupper():
+            return name
+        return ""
+
+    def _field_type(self, tname: str, member: str, depth: int = 0) -> str:
+        """Return the declared type of a field or method result, looking up base classes too."""
+        bases: list[str] = []
+        for d in self.current.definitions:
+            if d.container == tname and d.name == member and d.type_name:
+                return d.type_name
+            if d.name == tname and d.kind in CONTAINER_KINDS:
+                bases.extend(d.bases)
+        for _, d in self.members(tname):
+            if d.name == member and d.type_name:
+                return d.type_name
+        for _, d in self.owners(tname)[:2]:
+            bases.extend(d.bases)
+        if depth < 3:
+            for base in bases:
+                found = self._field_type(base, member, depth + 1)
+                if found:
+                    return found
+        return ""
+
+    def type_of_expr(self, expr: str) -> str:
+        """Return the type name of a receiver expression like `self.session` or `x`."""
+        parts = expr.split(".")
+        head = parts[0]
+        if head in _SELF_NAMES or (head == self.receiver_var and head):
+            t = self.enclosing_class
+        elif head.endswith("()"):
+            t = self._type_of_call(head[:-2])
+        elif head in self.local_types:
+            t = self.local_types[head]
+        elif head in self.scope.bindings:
+            d = self.scope.bindings[head][0][1]
+            t = d.name if d.kind in CONTAINER_KINDS else d.type_name
+        else:
+            return ""
+        for p in parts[1:]:
+            if not t:
+                return ""
+            if p.endswith("()"):
+                t = self._type_of_call(p[:-2])
+            else:
+                t = self.as_type(self._field_type(t, p))
+        return t
+
+    def as_type(self, name: str) -> str:
+        """Return name when it is a type; when it is a factory function, the type it returns."""
+        if not name or self.owners(name):
+            return name
+        for d in self.current.definitions:
+            if d.name == name and d.kind in CONTAINER_KINDS:
+                return name
+        return self._type_of_call(name) or name
+
+    def bump_type(self, tname: str, weight: float, only_known: bool = False) -> None:
+        if not tname or tname in _KEYWORDS:
+            return
+        if only_known and not self.owners(tname):
+            return
+        if weight > self.type_weights.get(tname, 0.0):
+            self.type_weights[tname] = weight
+
+    def owners(self, tname: str) -> list[tuple[FileEntry, Definition]]:
+        cache = self.caches["owners"]
+        found = cache.get(tname)
+        if found is None:
+            found = cache[tname] = [(e, d) for e, d in self.index.definitions_named(tname)
+                                    if d.kind in CONTAINER_KINDS]
+        return found
+
+    def members(self, tname: str) -> list[tuple[FileEntry, Definition]]:
+        """Return the members of a type: same file or same directory as its definition."""
+        key = (tname, self.scope.directory, self.scope.files)
+        cache = self.caches["members"]
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = self._find_members(tname)
+        return found
+
+    def members_and_inherited(self, tname: str) -> list[tuple[FileEntry, Definition]]:
+        """Return a type's members, then those of its base types (two levels up)."""
+        found = list(self.members(tname))
+        seen = {tname}
+        level = [tname]
+        for _ in range(2):
+            bases: list[str] = []
+            for t in level:
+                for d in self.current.definitions:
+                    if d.name == t and d.kind in CONTAINER_KINDS:
+                        bases.extend(d.bases)
+                for _, d in self.owners(t)[:2]:
+                    bases.extend(d.bases)
+            level = [b for b in dict.fromkeys(bases) if b and b not in seen]
+            seen.update(level)
+            for base in level:
+                found.extend(self.members(base))
+        return found
+
+    def _find_members(self, tname: str) -> list[tuple[FileEntry, Definition]]:
+        owners = self.owners(tname)
+        if not owners:
+            return [(e, d) for e, d in self.index.members_of(tname)][:60]
+        if len(owners) > 1:
+            owners = [(e, d) for e, d in owners if self.scope.in_scope(e.path)] or owners[:2]
+        dirs = {_dirname(e.path) for e, _ in owners}
+        return [(e, d) for e, d in self.index.members_of(tname)
+                if _dirname(e.path) in dirs][:80]

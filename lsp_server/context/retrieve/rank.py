@@ -1,0 +1,248 @@
+"""Score the definitions the cursor's evidence points to: imports, receivers, names,
+types, and (Go) the package's own and imported names."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from lsp_server.context.index import FileEntry
+from lsp_server.context.retrieve.cursor import _SELF_NAMES, _SEP, _Cursor, _Occ
+from lsp_server.context.retrieve.infer import Types
+from lsp_server.context.retrieve.model import _Cand
+from lsp_server.context.retrieve.query import Query, _Step
+from lsp_server.context.retrieve.scope import Scope, _is_test
+from lsp_server.context.symbols import CONTAINER_KINDS, Definition
+
+_TYPING_MEMBER = re.compile(r"(?<![\w.#])((?:[A-Za-z_]\w*\s*(?:\.|->|::)\s*#?)*[A-Za-z_]\w*)"
+                            r"\s*(?:\.|->|::)\s*$")
+
+
+class Ranker(_Step):
+    """The candidates one cursor's evidence gathers, each with a score."""
+
+    def __init__(self, query: Query, cursor: _Cursor, scope: Scope, types: Types) -> None:
+        super().__init__(query)
+        self.cursor = cursor
+        self.scope = scope
+        self.types = types
+        self.cands: dict[int, _Cand] = {}
+        self.tier0: set[str] = set()
+
+    def add(self, e: FileEntry, d: Definition, score: float, source: str) -> None:
+        """Record evidence for a definition: the best score wins, each other adds a little."""
+        if e.path == self.path or score <= 0:
+            return
+        if not self.in_test and _is_test(e.rel):
+            score *= 0.25  # test helpers rarely matter to code under test
+        c = self.cands.get(id(d))
+        if c is None:
+            self.cands[id(d)] = _Cand(e, d, score, source)
+        elif score > c.score:
+            c.score = score + 0.05 * min(c.score, 1.0)
+            c.source = source
+        else:
+            c.score += 0.05 * min(score, 1.0)
+
+    def collect(self) -> None:
+        """Gather the candidates once the scope is bound and the local types inferred."""
+        self._receivers()
+        self._named()
+        self._types()
+        if self.lang == "go":
+            self._package_helpers()
+            self._imported_packages()
+
+    def _package_helpers(self) -> None:
+        """Offer the package's own functions faintly: Go calls them without any import."""
+        budget = 120  # enough to fill what is left of the context, cheap to rank
+        for p in self.scope.module_aliases.get("", ())[:40]:
+            e = self.index.entry(p)
+            if e is None or (not self.in_test and _is_test(e.rel)):
+                continue
+            for d in e.symbols.definitions:
+                if d.kind == "function" and not d.container:
+                    base = 0.08 if d.name[:1].islower() else 0.05
+                    self.add(e, d, base + 0.3 * self._popularity(d.name), "package")
+                    budget -= 1
+                    if budget <= 0:
+                        return
+
+    def _popularity(self, name: str) -> float:
+        """Return how widely the repository uses a name (0 until similar code is indexed)."""
+        cache = self.caches.setdefault("popularity", {})
+        found = cache.get(name)
+        if found is None:
+            found = cache[name] = self.index.chunks.popularity(name)
+        return found
+
+    def _imported_packages(self) -> None:
+        """Offer what imported Go packages export, for first uses: `chi.NewRouter()` in a
+        file that imports chi but calls nothing of it yet. Ranked by how widely the
+        repository uses each name, below anything the file names."""
+        for alias, files in self.scope.module_aliases.items():
+            if not alias or alias == "*" or alias not in self.current.references:
+                continue
+            for p in files[:12]:
+                e = self.index.entry(p)
+                if e is None or _is_test(e.rel):
+                    continue
+                for d in e.symbols.definitions:
+                    if not d.container and d.name[:1].isupper():
+                        pop = self._popularity(d.name)
+                        if pop > 0.2:
+                            self.add(e, d, 0.08 + 0.3 * pop, "package")
+
+    def _typed_receiver(self) -> None:
+        """`c.` or `pkg.` typed right before the cursor: what follows is one of that type's
+        members or that module's names, the most used first."""
+        m = _TYPING_MEMBER.search(self.text[max(0, self.offset - 200):self.offset])
+        if m is None:
+            return
+        expr = _SEP.sub(".", m.group(1))
+        files = self.scope.module_aliases.get(expr) if expr else None
+        if files:
+            found = [(e, d) for p in files[:12] if (e := self.index.entry(p)) is not None
+                     for d in e.symbols.definitions if not d.container]
+        else:
+            tname = self.types.type_of_expr(expr)
+            found = self.types.members_and_inherited(tname) if tname else []
+        for e, d in found:
+            private = d.name.startswith(("_", "#")) or (self.lang == "go"
+                                                         and not d.name[:1].isupper()
+                                                         and files is not None)
+            self.add(e, d, (1.1 + 0.3 * self._popularity(d.name)) * (0.4 if private else 1.0),
+                     "member")
+
+    def _receivers(self) -> None:
+        cur = self.cursor
+        self._typed_receiver()
+        for expr, prox in cur.receivers.items():
+            head = expr.split(".")[0]
+            if head in self.scope.module_aliases or (
+                    expr in self.scope.module_aliases and "." in expr):
+                key = expr if expr in self.scope.module_aliases else head
+                files = self.scope.module_aliases[key]
+                for member, p in cur.member_calls.get(expr, {}).items():
+                    for e, d in self.scope.lookup_in(files, member):
+                        self.add(e, d, 1.0 * max(p, 0.3) + 0.2, "module")
+                # The rest of the module is candidate for first uses, ranked low.
+                for f in files[:3]:
+                    e = self.index.entry(f)
+                    if e is None:
+                        continue
+                    for d in e.symbols.definitions:
+                        if not d.container and not d.name.startswith("_"):
+                            self.add(e, d, (0.15 + 0.3 * self._popularity(d.name)) * prox,
+                                     "module")
+                continue
+            tname = self.types.type_of_expr(expr)
+            if tname:
+                self.types.bump_type(tname, 0.5 + 0.5 * prox)
+                calls = cur.member_calls.get(expr, {})
+                for e, d in self.types.members_and_inherited(tname):
+                    p = calls.get(d.name)
+                    if p is not None:
+                        self.add(e, d, 1.1 * max(p, 0.3) + 0.3, "member")
+        # Fields of the enclosing class: their types are receivers-to-be.
+        if self.types.enclosing_class:
+            for d in self.current.definitions:
+                if d.container == self.types.enclosing_class and d.type_name:
+                    o = cur.occ.get(d.name)
+                    self.types.bump_type(self.types.as_type(d.type_name),
+                                   0.45 + (0.5 * o.prox if o else 0.0), only_known=True)
+        for var, tname in self.types.local_types.items():
+            o = cur.occ.get(var)
+            self.types.bump_type(tname, 0.4 + (0.55 * o.prox if o else 0.0), only_known=True)
+
+    def _named(self) -> None:
+        cur = self.cursor
+        # Imported names used anywhere in the file still count, faintly.
+        for alias in self.scope.bindings:
+            if alias not in cur.occ and alias in cur.file_names:
+                cur.occ[alias] = _Occ(0.04, False, True, True)
+        for qualified, found in self.scope.qualified.items():
+            o = cur.occ.get(qualified.split(".", 1)[1])
+            prox = o.prox if o is not None and o.member else 0.0
+            for e, d in found:
+                self.add(e, d, 0.9 * max(prox, 0.3) + 0.25, "import")
+                self.tier0.add(e.path)
+        for name, o in cur.occ.items():
+            if len(name) < 2 or name in _SELF_NAMES:
+                continue
+            bound = self.scope.bindings.get(name)
+            if o.prox < 0.05 and not bound:
+                continue  # named far away only: imports are all that count there
+            if bound:
+                for e, d in bound:
+                    self.add(e, d, 0.9 * max(o.prox, 0.3) + 0.25, "import")
+                    self.tier0.add(e.path)
+                    if d.kind in CONTAINER_KINDS:
+                        self.types.bump_type(d.name, 0.35 + 0.6 * o.prox)
+                continue
+            if o.bare and name not in self.scope.local_names:
+                wild = self.scope.module_aliases.get("*", ()) or ()
+                pkg = self.scope.module_aliases.get("", ()) or ()
+                found = list(self.scope.scope_names(tuple(pkg)).get(name, ())) if pkg else []
+                if not found and wild:
+                    found = self.scope.lookup_in(list(wild), name)
+                for e, d in found:
+                    self.add(e, d, 0.85 * o.prox + 0.1, "named")
+                    if d.kind in CONTAINER_KINDS:
+                        self.types.bump_type(d.name, 0.3 + 0.6 * o.prox)
+                if found:
+                    continue
+            if o.member:
+                defs = [(e, d) for e, d in self.types.named_defs(name)
+                        if d.container and e.path != self.path]
+                if 0 < len(defs) <= 6:
+                    w = 0.75 / math.sqrt(len(defs))
+                    for e, d in defs:
+                        near = self.scope.in_scope(e.path)
+                        self.add(e, d, (w + (0.15 if near else 0.0)) * o.prox, "named")
+            elif o.bare and name not in self.scope.local_names:
+                defs = [(e, d) for e, d in self.types.named_defs(name)
+                        if not d.container and e.path != self.path]
+                if 0 < len(defs) <= 3:
+                    for e, d in defs:
+                        self.add(e, d, 0.6 * o.prox / len(defs), "named")
+
+    def _types(self) -> None:
+        cur = self.cursor
+        done: set[str] = set()
+        queue = sorted(self.types.type_weights.items(), key=lambda kv: -kv[1])
+        while queue:
+            tname, w = queue.pop(0)
+            if tname in done or w < 0.1:
+                continue
+            done.add(tname)
+            owners = self.types.owners(tname)
+            if len(owners) > 2:
+                owners = [(e, d) for e, d in owners if self.scope.in_scope(e.path)][:2]
+            for e, d in owners:
+                self.add(e, d, 0.6 * w, "type")
+                for base in d.bases:
+                    if base not in done:
+                        queue.append((base, w * 0.8))
+            for e, d in self.types.members(tname):
+                occ = cur.occ.get(d.name)
+                if occ is not None and occ.member:
+                    factor = 0.6 + 0.5 * occ.prox
+                elif d.name.startswith("__") and d.name != "__init__":
+                    factor = 0.05
+                elif d.name.startswith("_"):
+                    factor = 0.15
+                elif d.kind == "field":
+                    factor = 0.25 + 0.1 * self._popularity(d.name)
+                elif d.name in ("__init__", "constructor") or d.name == tname:
+                    factor = 0.45
+                else:
+                    factor = 0.32 + 0.16 * self._popularity(d.name)
+                self.add(e, d, w * factor, "type")
+            # A type defined in the current file: its bases elsewhere matter most.
+            for d in self.current.definitions:
+                if d.name == tname and d.kind in CONTAINER_KINDS:
+                    for base in d.bases:
+                        if base not in done:
+                            queue.append((base, w * 0.9))
+            queue.sort(key=lambda kv: -kv[1])

@@ -1,0 +1,100 @@
+"""Render chosen definitions as stubs that read as code: heads, doc lines, elided bodies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from lsp_server.context.index import FileEntry
+from lsp_server.context.languages import BRACE_LANGUAGES, indent_unit
+from lsp_server.context.retrieve.model import _Cand
+from lsp_server.context.symbols import CONTAINER_KINDS, Definition
+
+# How an elided body is shown in brace languages: a comment, so the stub still parses.
+_ELIDED_BODY = " { /* ... */ }"
+_BRACE_LANGS = BRACE_LANGUAGES
+
+
+def _indent_of(s: str) -> str:
+    return s[: len(s) - len(s.lstrip())]
+
+
+def render_definition(d: Definition, language: str, *, with_doc: bool = True,
+                      member_indent: str = "", bodyless: bool = False) -> str:
+    """Render one definition as a stub: its head, doc line, and an elided body."""
+    sig = d.signature
+    if member_indent and not sig[:1].isspace():
+        sig = member_indent + sig
+    indent = _indent_of(sig)
+    brace = language in _BRACE_LANGS
+    doc = d.doc if with_doc else ""
+    if d.kind in CONTAINER_KINDS:
+        if brace:
+            head = f"{sig} {{" if not sig.rstrip().endswith(("{", ";", "}")) else sig
+            return (f"{indent}// {doc}\n" if doc else "") + head
+        return sig + (f'\n{indent}    """{doc}"""' if doc else "")
+    if d.kind in ("function", "method", "property"):
+        if brace:
+            text = sig
+            if not bodyless and not sig.rstrip().endswith((";", "}")) and \
+                    "abstract " not in sig:
+                text += _ELIDED_BODY
+            return (f"{indent}// {doc}\n" if doc else "") + text
+        if doc:
+            return f'{sig}\n{indent}    """{doc}"""'
+        return f"{sig} ..."
+    if language == "go" and d.kind in ("constant", "variable") and sig.startswith("\t"):
+        # One spec of a `const ( ... )` / `var ( ... )` group: shown in a group of its own.
+        keyword = "const" if d.kind == "constant" else "var"
+        sig = f"{keyword} (\n{sig}\n)"
+    if brace and doc:
+        return f"{indent}// {doc}\n{sig}"
+    return sig
+
+
+def _declared_inside(parent: Definition, d: Definition) -> bool:
+    """Return whether a member is written inside its container's braces (a Go or C++ method
+    declared after the type, or a Rust one in an `impl`, is not)."""
+    return parent.start_line <= d.start_line and d.end_line <= parent.end_line
+
+
+def _member_indent(container_sig: str, language: str) -> str:
+    return _indent_of(container_sig) + indent_unit(language)
+
+
+def render_file(entry: FileEntry, chosen: Sequence[_Cand]) -> str:
+    """Render the chosen definitions of one file in source order, members inside containers."""
+    lang = entry.symbols.language
+    brace = lang in _BRACE_LANGS
+    containers = {c.d.name: c.d for c in chosen if c.d.kind in CONTAINER_KINDS}
+    ordered = sorted(chosen, key=lambda c: (c.d.start_line, c.d.kind not in CONTAINER_KINDS))
+    out: list[str] = []
+    open_container: Definition | None = None
+    for c in ordered:
+        d = c.d
+        parent = containers.get(d.container) if d.container else None
+        if parent is not None and not _declared_inside(parent, d):
+            parent = None  # shown where it is written: after the type, as the source has it
+        if open_container is not None and parent is not open_container:
+            if brace:
+                out.append(_indent_of(open_container.signature) + "}")
+            open_container = None
+        if d.kind in CONTAINER_KINDS:
+            out.append(render_definition(d, lang, with_doc=c.with_doc))
+            open_container = d
+            continue
+        indent = _member_indent(parent.signature, lang) if parent is not None else ""
+        if parent is not None:
+            open_container = parent
+        bodyless = parent is not None and parent.kind in ("interface", "trait")
+        out.append(render_definition(d, lang, with_doc=c.with_doc, member_indent=indent,
+                                     bodyless=bodyless))
+    if open_container is not None and brace:
+        out.append(_indent_of(open_container.signature) + "}")
+    if not brace:
+        # A Python class shown without doc or members still needs a body to read as code.
+        for i, piece in enumerate(out):
+            if piece.rstrip().endswith(":") and "\n" not in piece.strip():
+                nxt = out[i + 1] if i + 1 < len(out) else ""
+                if len(_indent_of(nxt)) <= len(_indent_of(piece)):
+                    out[i] = piece + " ..."
+    return "\n".join(out) + "\n"

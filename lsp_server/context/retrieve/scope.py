@@ -1,0 +1,222 @@
+"""What names are in scope at the cursor: imports, the package, lazy imports."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+
+from lsp_server.context.index import FileEntry
+from lsp_server.context.retrieve.query import Query, _Step
+from lsp_server.context.symbols import CONTAINER_KINDS, Definition, Import
+from lsp_server.positions import newline_above
+
+_LAZY_IMPORT = re.compile(r"^[ \t]+from\s+([\w.]+)\s+import\s+([^\n#]+)", re.M)
+_dirname = lru_cache(maxsize=65_536)(os.path.dirname)
+
+_TEST_PATH = re.compile(
+    r"(?:^|/)(?:tests?|__tests__|spec|testing)/|_test\.(?:go|py)$|(?:^|/)test_[^/]*\.py$"
+    r"|\.(?:test|spec)\.[cm]?[jt]sx?$|Tests?\.java$|(?:^|/)conftest\.py$"
+)
+
+
+@lru_cache(maxsize=65_536)
+def _is_test(rel: str) -> bool:
+    return _TEST_PATH.search(rel) is not None
+
+
+class Scope(_Step):
+    """The files and names one file sees: bound once per retrieval by `bind`."""
+
+    def __init__(self, query: Query) -> None:
+        super().__init__(query)
+        self.local_names = {d.name for d in self.current.definitions if not d.container}
+        self.imported_files: set[str] = set()
+        self.files: frozenset[str] = frozenset()  # set by bind: see in_scope
+        self.bindings: dict[str, list[tuple[FileEntry, Definition]]] = {}
+        self.module_aliases: dict[str, list[str]] = {}
+        self.qualified: dict[str, list[tuple[FileEntry, Definition]]] = {}  # Go `pkg.Name`
+        self.directory = _dirname(self.path)
+
+    def bind(self) -> None:
+        """Resolve this file's imports and its package to the files and names they bring."""
+        lang = self.lang
+        for imp in self.current.imports:
+            targets = self.index.resolve_import(self.path, imp, lang)
+            self.imported_files.update(targets)
+            if imp.alias and targets:
+                self.module_aliases.setdefault(imp.alias, []).extend(targets)
+                if lang == "go":  # `.../chi/v5` is package chi: the name its files declare
+                    declared = self._go_package_name(targets)
+                    if declared and declared != imp.alias and imp.alias == \
+                            imp.module.rsplit("/", 1)[-1]:
+                        self.module_aliases.setdefault(declared, []).extend(targets)
+                if lang == "python" and "." in imp.alias:
+                    self.module_aliases.setdefault(imp.alias.split(".")[0], []).extend(targets)
+            for name, alias in imp.names:
+                if lang in ("python", "rust"):  # `from a import b`, `use a::b`: b a module?
+                    sub = self.index.resolve_submodule(self.path, imp.module, name, lang)
+                    if sub is not None:
+                        self.module_aliases.setdefault(alias, []).append(sub)
+                        self.imported_files.add(sub)
+                        continue
+                if not targets:
+                    continue
+                if name == "default":
+                    defs = [(self.index.entry(t), None) for t in targets[:1]]
+                    e = defs[0][0]
+                    if e is not None:
+                        exported = [d for d in e.symbols.definitions if not d.container]
+                        if exported:
+                            self.bindings[alias] = [(e, exported[0])]
+                    continue
+                found = self.lookup_in(targets, name)
+                if found:
+                    self.bindings[alias] = found
+            if imp.wildcard and targets:
+                self.module_aliases.setdefault("*", []).extend(targets)
+        if lang == "python":
+            self._local_imports()
+        # Go and Java: the whole package is in scope without imports (Go: the directory;
+        # Java: the declared package, in every source root).
+        if lang == "go":
+            self._go_package()
+        if lang == "java" and self.current.package:
+            self.module_aliases.setdefault("", []).extend(
+                p for p in self.index.resolve_import(
+                    self.path, Import(self.current.package, wildcard=True), "java")
+                if p != self.path)
+        if lang in ("c", "cpp"):  # headers included by included headers are in scope too
+            seen = self.module_aliases.setdefault("*", [])
+            seen.extend(p for p in self.imported_files if p not in seen)
+        self.files = frozenset(
+            (*self.imported_files, *self.module_aliases.get("", ()),
+             *self.module_aliases.get("*", ())))
+
+    def lookup_in(self, paths: Sequence[str], name: str, depth: int = 0
+                  ) -> list[tuple[FileEntry, Definition]]:
+        """Find a top-level definition by name in files, following re-exports a few hops."""
+        found: list[tuple[FileEntry, Definition]] = []
+        for p in paths:
+            e = self.index.entry(p)
+            if e is None:
+                continue
+            names, reexports, wildcards = self._top_level(e)
+            d = names.get(name)
+            if d is not None:
+                found.append((e, d))
+            elif depth < 3:
+                via = reexports.get(name)
+                hops = ([via] if via else []) + [(imp, name) for imp in wildcards]
+                for imp, orig in hops:
+                    targets = self.index.resolve_import(p, imp, e.symbols.language)
+                    found += self.lookup_in(targets, orig, depth + 1)
+                    if found:
+                        break
+        return found
+
+    def scope_names(self, paths: tuple[str, ...]
+                    ) -> dict[str, list[tuple[FileEntry, Definition]]]:
+        """Return the names a whole package defines (Go: every file of the directory)."""
+        cache = self.caches.setdefault("scope", {})
+        found = cache.get(paths)
+        if found is None:
+            found = {}
+            for p in paths:
+                e = self.index.entry(p)
+                if e is not None:
+                    for name, d in self._top_level(e)[0].items():
+                        found.setdefault(name, []).append((e, d))
+            cache[paths] = found
+        return found
+
+    def _top_level(self, e: FileEntry) -> tuple[dict[str, Definition],
+                                                dict[str, tuple[Import, str]], list[Import]]:
+        """Return a file's importable names, its re-exports and wildcard imports (memoised)."""
+        cache = self.caches.setdefault("top", {})
+        found = cache.get(e.path)
+        if found is None or found[0] is not e.symbols:
+            go = e.symbols.language == "go"
+            names: dict[str, Definition] = {}
+            for d in e.symbols.definitions:
+                if not (d.container and d.kind not in CONTAINER_KINDS and not go):
+                    names.setdefault(d.name, d)
+            reexports: dict[str, tuple[Import, str]] = {}
+            wildcards: list[Import] = []
+            for imp in e.symbols.imports:
+                if imp.wildcard and not go:
+                    wildcards.append(imp)
+                for orig, alias in imp.names:
+                    reexports.setdefault(alias, (imp, orig))
+            found = cache[e.path] = (e.symbols, names, reexports, wildcards)
+        return found[1], found[2], found[3]
+
+    def _go_package_name(self, files: Sequence[str]) -> str:
+        """Return the package name Go files declare (not `x_test`), or ''."""
+        for p in files:
+            e = self.index.entry(p)
+            if e is not None and e.symbols.package and not e.symbols.package.endswith("_test"):
+                return e.symbols.package
+        return ""
+
+    def _go_package(self) -> None:
+        """Put the files of this Go package in scope, and bind the package-level names this
+        file uses anywhere as an import binds them: Go needs no import for them. A test file
+        (`_test.go`) sees the package's other files; other files never see test files;
+        `package x_test` sees its own files and reaches `x` by import like any package."""
+        package = self.current.package
+        files: list[str] = []
+        for p in self.index.files_in_dir(self.directory):
+            e = self.index.entry(p)
+            if p == self.path or e is None or e.symbols.language != "go":
+                continue
+            if not self.in_test and _is_test(e.rel):
+                continue
+            if package and e.symbols.package and e.symbols.package != package:
+                continue
+            files.append(p)
+        self.module_aliases.setdefault("", []).extend(files)
+        names = self.scope_names(tuple(files))
+        for name in self.current.references:
+            if name in self.bindings or name in self.local_names:
+                continue
+            found = [(e, d) for e, d in names.get(name, ()) if not d.container]
+            if found:  # more than one: build-tag variants of the same declaration
+                self.bindings[name] = found[:2]
+        # `pkg.Name` anywhere in the file binds like `from pkg import Name`.
+        for alias, targets in list(self.module_aliases.items()):
+            if not alias or alias == "*" or "." in alias or alias not in self.current.references:
+                continue
+            for m in re.finditer(rf"(?<![\w.]){re.escape(alias)}\.([A-Z]\w*)", self.text):
+                qualified = f"{alias}.{m.group(1)}"
+                if qualified not in self.qualified:
+                    found = self.lookup_in(targets, m.group(1))
+                    self.qualified[qualified] = [(e, d) for e, d in found if not d.container]
+
+    def in_scope(self, path: str) -> bool:
+        """Return whether a file's names are visible here: imported, in the same package
+        (Go: directory; Java: declared package, every source root), or beside this file."""
+        return path in self.files or _dirname(path) == self.directory
+
+    def _local_imports(self) -> None:
+        """Bind names imported inside functions near the cursor (Python's lazy imports)."""
+        start = newline_above(self.text, self.offset, 120)
+        for m in _LAZY_IMPORT.finditer(self.text, start, self.offset + 2000):
+            module, names = m.group(1), m.group(2).strip("() \\")
+            imp = Import(module)
+            targets = self.index.resolve_import(self.path, imp, "python")
+            for part in names.split(","):
+                bits = part.split()
+                if not bits:
+                    continue
+                name, alias = bits[0], bits[-1]
+                if alias in self.bindings:
+                    continue
+                sub = self.index.resolve_submodule(self.path, module, name)
+                if sub is not None:
+                    self.module_aliases.setdefault(alias, []).append(sub)
+                    continue
+                found = self.lookup_in(targets, name) if targets else []
+                if found:
+                    self.bindings[alias] = found

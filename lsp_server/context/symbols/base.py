@@ -1,0 +1,129 @@
+"""What every extractor shares: node text, declaration heads, doc lines, type names."""
+
+from __future__ import annotations
+
+import re
+
+from tree_sitter import Node
+
+from lsp_server.context.symbols.model import Definition, FileSymbols
+
+MAX_SIGNATURE_CHARS = 600
+MAX_DOC_CHARS = 140
+MAX_FIELDS_PER_CLASS = 40
+MAX_DECLARATION_LINES = 12  # short type aliases, enums, constants are shown whole
+
+_IDENT_STR = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_QUALIFIED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:(?:\.|::)[A-Za-z_][A-Za-z0-9_]*)*")
+_DOC_QUOTE = re.compile(r"^[rRbBuUfF]{0,2}(?:\"\"\"|'''|\"|')")
+# Wrappers around the type that matters: `Optional[Session]` is about `Session`.
+_TYPE_WRAPPERS = frozenset(
+    """Optional Union List Dict Set FrozenSet Tuple Sequence Mapping MutableMapping Iterable
+    Iterator Generator AsyncIterator AsyncGenerator Awaitable Coroutine Callable Type ClassVar
+    Final Annotated list dict set frozenset tuple type Promise Array ReadonlyArray Readonly Partial
+    Required Record Map Set Observable Option Result Box Rc Arc Vec RefCell Mutex Cell Ref RefMut
+    Pin HashMap BTreeMap std shared_ptr unique_ptr weak_ptr vector optional const mut dyn impl
+    None null undefined void any unknown int str bool float bytes string number boolean object
+    error byte rune uint8 int64 int32 uint64 uint32 float64 float32 interface struct chan func
+    map self Self this public private protected virtual extends implements""".split()
+)
+
+
+def _text(src: bytes, node: Node | None) -> str:
+    if node is None:
+        return ""
+    return src[node.start_byte:node.end_byte].decode("utf-8", "replace")
+
+
+def _indent(src: bytes, start: int) -> str:
+    line_start = src.rfind(b"\n", 0, start) + 1
+    lead = src[line_start:start]
+    if lead.strip():
+        return ""
+    return lead.decode("utf-8", "replace")
+
+
+def _head(src: bytes, node: Node, body: Node | None, start: Node | None = None) -> str:
+    """Return the declaration head (from start to body), with its first line's indentation."""
+    begin = (start or node).start_byte
+    end = body.start_byte if body is not None else node.end_byte
+    text = src[begin:end].decode("utf-8", "replace").rstrip()
+    if "\n" in text:
+        # Comments between a head and its body belong to the body, not the signature.
+        lines = text.split("\n")
+        while len(lines) > 1 and lines[-1].lstrip().startswith(("#", "//")):
+            lines.pop()
+        text = "\n".join(lines).rstrip()
+    if len(text) > MAX_SIGNATURE_CHARS:
+        cut = text.rfind("\n", 0, MAX_SIGNATURE_CHARS)
+        text = text[: cut if cut > 0 else MAX_SIGNATURE_CHARS] + " ..."
+    return _indent(src, begin) + text
+
+
+def _whole(src: bytes, node: Node, start: Node | None = None) -> str:
+    """Return a short declaration whole, or its first lines when it is long."""
+    begin = (start or node).start_byte
+    text = src[begin:node.end_byte].decode("utf-8", "replace").rstrip()
+    lines = text.split("\n")
+    if len(lines) > MAX_DECLARATION_LINES:
+        text = "\n".join(lines[:MAX_DECLARATION_LINES]) + "\n..."
+    if len(text) > MAX_SIGNATURE_CHARS * 2:
+        text = text[: MAX_SIGNATURE_CHARS * 2] + " ..."
+    return _indent(src, begin) + text
+
+
+def type_name_of(text: str) -> str:
+    """Return the bare name of the type that matters in a type expression, or ''."""
+    if not text:
+        return ""
+    for qualified in _QUALIFIED.findall(text):
+        ident = re.split(r"\.|::", qualified)[-1]
+        if ident not in _TYPE_WRAPPERS:
+            return ident
+    return ""
+
+
+def _first_doc_line(raw: str) -> str:
+    for line in raw.splitlines():
+        line = _DOC_QUOTE.sub("", line.strip()).strip().strip("/*#!\"'").strip()
+        if line and not line.startswith("@"):
+            return line[:MAX_DOC_CHARS]
+    return ""
+
+
+def _comment_doc(src: bytes, node: Node) -> str:
+    """Return the first line of the comment block right above a node."""
+    prev = node.prev_named_sibling
+    first: Node | None = None
+    row = node.start_point.row
+    while prev is not None and prev.type in ("comment", "line_comment", "block_comment"):
+        if prev.end_point.row < row - 1:
+            break
+        first = prev
+        row = prev.start_point.row
+        prev = prev.prev_named_sibling
+    if first is None:
+        return ""
+    return _first_doc_line(src[first.start_byte:node.start_byte].decode("utf-8", "replace"))
+
+
+class _Extractor:
+    def __init__(self, src: bytes, out: FileSymbols) -> None:
+        self.src = src
+        self.out = out
+
+    def add(self, name: str, kind: str, container: str, node: Node, signature: str,
+            doc: str = "", type_name: str = "", bases: tuple[str, ...] = (),
+            start: Node | None = None) -> None:
+        if not name:
+            return
+        self.out.definitions.append(Definition(
+            name, kind, container, (start or node).start_point.row, node.end_point.row,
+            signature, doc, type_name, bases,
+        ))
+
+
+
+def _string_content(text: str) -> str:
+    return text.strip().strip("'\"`")
+
