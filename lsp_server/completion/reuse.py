@@ -78,11 +78,12 @@ class _Generation:
         """Return whether text typed since it started matches what it streamed so far.
 
         Before the first piece arrives nothing says it will: the answer is not kept then,
-        unless it was sent during steady typing (a few characters typed meanwhile).
+        unless nothing was typed (it is for this very cursor) or it was sent during steady
+        typing (a few characters typed meanwhile).
         """
         so_far = "".join(self.partial)
         if not so_far:
-            return self.patient and len(typed) <= _PATIENT_CHARS
+            return not typed or (self.patient and len(typed) <= _PATIENT_CHARS)
         return so_far.startswith(typed) or typed.startswith(so_far)
 
     def typed_through(self, text: str, offset: int | None = None) -> bool:
