@@ -147,6 +147,8 @@ class _Generation:
         Before the first piece arrives nothing says it will: the answer is not kept then,
         unless it was sent during steady typing (a few characters typed meanwhile).
         """
+        if not typed:
+            return True  # nothing typed yet can disagree with it (a prefetch, say)
         so_far = "".join(self.partial)
         if not so_far:
             return self.patient and len(typed) <= _PATIENT_CHARS
