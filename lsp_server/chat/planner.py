@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from lsp_server.chat import actions as act
+from lsp_server.chat import action_specs as act
 from lsp_server.chat.prompts import Focus, edit_messages, tests_messages
 from lsp_server.chat.ranges import (
     definition_named,
