@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from lsp_server.context.engine import RepoContext
+from lsp_server.context.repo_context import RepoContext
 from lsp_server.context.retrieve import FILE_HEADER_CHARS
 
 BENCH_DIR = os.environ.get("QWEN_BENCH_DIR", "/tmp/qwen-lsp-bench")

@@ -24,9 +24,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench.corpus import stdlib_root
-from lsp_server.context.engine import RepoContext
 from lsp_server.context.index import peak_rss_mb
 from lsp_server.context.languages import get_parser
+from lsp_server.context.repo_context import RepoContext
 from lsp_server.context.scanner import Scanner
 
 

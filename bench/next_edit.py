@@ -43,8 +43,8 @@ from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
 from bench.corpus import _functions, default_root, ensure_corpus
+from lsp_server.affixes import common_prefix
 from lsp_server.positions import offset_at, position_at, split_lines
-from lsp_server.textdiff import common_prefix
 from lsp_server.wire import plain
 from testkit.fake_endpoint import FakeEndpoint, Reply
 from testkit.fake_next_edit import answer, prompt_text, region_in

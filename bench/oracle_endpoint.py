@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from lsp_server.textdiff import common_prefix
+from lsp_server.affixes import common_prefix
 
 FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE = "<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>"
 _TOKEN = re.compile(r"\s+|\w+|[^\w\s]")

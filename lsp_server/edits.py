@@ -11,8 +11,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from lsp_server.affixes import common_prefix, common_suffix
 from lsp_server.prompt import strip_special_tokens
-from lsp_server.textdiff import common_prefix, common_suffix
 
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([\w+#.-]*)[^\n]*$", re.MULTILINE)
 _THINK = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL)

@@ -19,8 +19,8 @@ from lsp_server._pygls_compat import FramedStdin
 from lsp_server.chat.planner import ActionPlanner
 from lsp_server.chat.service import ChatService
 from lsp_server.completion.pipeline import CompletionPipeline
-from lsp_server.context.engine import RepoContext
 from lsp_server.context.languages import canonical_language, language_for_document
+from lsp_server.context.repo_context import RepoContext
 from lsp_server.documents import Document
 from lsp_server.features import (
     chat,

@@ -10,7 +10,7 @@ from lsp_server.logs import mask_value
 
 if TYPE_CHECKING:
     from lsp_server.completion.pipeline import CompletionPipeline
-    from lsp_server.context.engine import RepoContext
+    from lsp_server.context.repo_context import RepoContext
     from lsp_server.model.pool import EndpointPool
     from lsp_server.nextedit.service import NextEditService
 

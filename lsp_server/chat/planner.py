@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from lsp_server.chat import actions as act
+from lsp_server.chat import action_specs as act
 from lsp_server.chat.prompts import Focus, edit_messages, tests_messages
 from lsp_server.chat.ranges import (
     definition_named,
@@ -28,6 +28,7 @@ from lsp_server.chat.ranges import (
 )
 from lsp_server.chat.session import estimate_tokens
 from lsp_server.context.files import read_text_or_none, within
+from lsp_server.context.languages import unit_test_layout
 from lsp_server.documents import Document, invalid_range, range_offsets
 from lsp_server.edits import (
     TextChange,
@@ -243,8 +244,9 @@ class ActionPlanner:
             raise Refused(f"{test_rel} leads outside the workspace; not generating tests")
         existing = open_test.text if open_test else await self._read_text(root, test_path)
         package_json = None
-        if doc.language in ("typescript", "tsx", "javascript"):
-            package_json = await self._read_text(root, os.path.join(root, "package.json"))
+        project_file = unit_test_layout(doc.language).project_file  # where frameworks show
+        if project_file:
+            package_json = await self._read_text(root, os.path.join(root, project_file))
         framework = act.test_framework(doc.language, existing, package_json)
         focus = Focus(rel, doc.language, doc.text, start, end)
         messages = tests_messages(focus, test_rel, existing, framework,

@@ -25,7 +25,7 @@ from lsp_server.outbound import TokenRestorer, gate, restore_tokens
 from lsp_server.prompt import CHAT_STOP_TOKENS, ContextFile, SpecialTokenFilter
 
 if TYPE_CHECKING:
-    from lsp_server.context.engine import RepoContext
+    from lsp_server.context.repo_context import RepoContext
     from lsp_server.documents import Document
     from lsp_server.model.pool import EndpointPool, Member
     from lsp_server.settings import Settings

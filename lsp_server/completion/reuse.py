@@ -78,12 +78,13 @@ class _Generation:
         """Return whether text typed since it started matches what it streamed so far.
 
         Before the first piece arrives nothing says it will: the answer is not kept then,
-        unless nothing was typed (it is for this very cursor) or it was sent during steady
-        typing (a few characters typed meanwhile).
+        unless it was sent during steady typing (a few characters typed meanwhile).
         """
+        if not typed:
+            return True  # nothing typed yet can disagree with it (a prefetch, say)
         so_far = "".join(self.partial)
         if not so_far:
-            return not typed or (self.patient and len(typed) <= _PATIENT_CHARS)
+            return self.patient and len(typed) <= _PATIENT_CHARS
         return so_far.startswith(typed) or typed.startswith(so_far)
 
     def typed_through(self, text: str, offset: int | None = None) -> bool:

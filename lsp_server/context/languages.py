@@ -21,7 +21,7 @@ from tree_sitter import Language, Parser
 class UnitTestLayout:
     """Where generated tests for a source file go, and how to pick their framework.
 
-    `style` names the layout rule (`chat/actions.test_file_for`): ``python`` (test_x.py in a
+    `style` names the layout rule (`chat/action_specs.test_file_for`): ``python`` (test_x.py in a
     tests folder), ``javascript`` (x.test.ext next to the source), ``go`` (x_test.go),
     ``java`` (the mirror under src/test/java), ``rust`` (tests/x.rs), ``sibling`` (test_x.ext
     next to the source). `frameworks` are names looked for in the existing tests and in

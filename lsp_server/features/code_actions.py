@@ -17,7 +17,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 
 from lsp_server._pygls_compat import follow_command_cancellation
-from lsp_server.chat import actions as act
+from lsp_server.chat import action_specs as act
 from lsp_server.chat.planner import (
     ActionArgs,
     BadRange,

@@ -13,8 +13,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from lsp_server.affixes import common_prefix, common_suffix
 from lsp_server.positions import split_lines
-from lsp_server.textdiff import common_prefix, common_suffix
 
 MAX_HUNKS = 16
 MAX_HUNK_CHARS = 2000  # each side of a hunk; a larger change is kept as its start

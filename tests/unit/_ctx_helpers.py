@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from lsp_server.context.engine import RepoContext
+from lsp_server.context.repo_context import RepoContext
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from lsp_server.context import engine as engine_module
-from lsp_server.context.engine import RepoContext
+from lsp_server.context import repo_context as engine_module
+from lsp_server.context.repo_context import RepoContext
 from lsp_server.positions import line_start, offset_at, span_at, window
 
 

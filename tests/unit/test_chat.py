@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lsp_server.chat import actions as act
+from lsp_server.chat import action_specs as act
 from lsp_server.chat.prompts import (
     Focus,
     chat_messages,

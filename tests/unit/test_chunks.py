@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lsp_server.context.chunks import ChunkIndex, query_tokens, window_tokens
-from lsp_server.context.engine import RepoContext
+from lsp_server.context.repo_context import RepoContext
 
 # A routing table in one file, never opened; the user writes another one elsewhere.
 ROUTES = "".join(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lsp_server.context.engine import RepoContext, changed_lines, keep_order
+from lsp_server.context.repo_context import RepoContext, changed_lines, keep_order
 from lsp_server.prompt import ContextFile
 from tests.unit._ctx_helpers import fixture_repo
 

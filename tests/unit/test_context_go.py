@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lsp_server.context.engine import RepoContext
+from lsp_server.context.repo_context import RepoContext
 from tests.unit._ctx_helpers import fixture_engine
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from lsp_server.context.engine import RepoContext
+from lsp_server.context.repo_context import RepoContext
 
 
 def test_hostile_files_are_refused_cleanly(tmp_path: Path):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lsp_server.context.engine import RepoContext
 from lsp_server.context.languages import get_parser, language_for_path
+from lsp_server.context.repo_context import RepoContext
 from lsp_server.context.retrieve import render_definition
 from lsp_server.context.symbols import Definition
 from lsp_server.context.windows import whole_units

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from lsp_server.context.engine import RepoContext
 from lsp_server.context.index import RepoIndex
+from lsp_server.context.repo_context import RepoContext
 from lsp_server.context.symbols import Import
 
 

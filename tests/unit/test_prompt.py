@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from lsp_server.affixes import common_prefix
 from lsp_server.prompt import (
     STOP_TOKENS,
     ContextFile,
@@ -14,7 +15,6 @@ from lsp_server.prompt import (
     split_document,
     strip_special_tokens,
 )
-from lsp_server.textdiff import common_prefix
 
 
 def test_file_level_layout_is_exact():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lsp_server.context.engine import RepoContext
+from lsp_server.context.repo_context import RepoContext
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from cachetools import LRUCache
 from tree_sitter import Node, Parser, Range, Tree
 
+from lsp_server.affixes import common_prefix, common_suffix
 from lsp_server.completion.postprocess.model import PostContext
 from lsp_server.context.languages import get_parser
-from lsp_server.textdiff import common_prefix, common_suffix
 
 
 @dataclass

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from cachetools import LRUCache
 
+from lsp_server.affixes import common_prefix, common_suffix
 from lsp_server.context.chunks import WINDOW_LINES
 from lsp_server.context.files import read_text_or_none
 from lsp_server.context.index import BuildStats, FileEntry, RepoIndex
@@ -37,7 +38,6 @@ from lsp_server.context.symbols import FileSymbols, extract
 from lsp_server.context.windows import whole_units
 from lsp_server.positions import newline_above, newline_below, window
 from lsp_server.prompt import ContextFile
-from lsp_server.textdiff import common_prefix, common_suffix
 
 log = logging.getLogger(__name__)
 

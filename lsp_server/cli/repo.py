@@ -10,7 +10,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from lsp_server.cli_inputs import (
+from lsp_server.cli.inputs import (
     EXIT_CODES_HELP,
     check_directory,
     check_may_send,
@@ -78,7 +78,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _index(args: argparse.Namespace) -> int:
-    from lsp_server.context.engine import RepoContext
+    from lsp_server.context.repo_context import RepoContext
 
     root = check_directory(args.root)
     engine = RepoContext([root], workers=args.workers)
@@ -131,8 +131,8 @@ def _context(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from lsp_server.completion.pipeline import CompletionInput, CompletionPipeline
-    from lsp_server.context.engine import RepoContext
     from lsp_server.context.languages import language_for_path
+    from lsp_server.context.repo_context import RepoContext
     from lsp_server.model.pool import EndpointPool
     from lsp_server.model.tokens import TokenMeter
     from lsp_server.outbound import gate

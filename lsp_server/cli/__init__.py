@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lsp_server import __version__, logs
-from lsp_server.cli_inputs import (
+from lsp_server.cli.inputs import (
     EXIT_CODES_HELP,
     EXIT_FAILED,
     EXIT_USAGE,
@@ -71,7 +71,7 @@ def _log_level(value: str) -> str:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from lsp_server.context import commands as context_commands
+    from lsp_server.cli import repo as context_commands
 
     parser = argparse.ArgumentParser(
         prog="qwen-lsp",
@@ -198,8 +198,8 @@ def _parse_location(location: str) -> tuple[str, int, int]:
 
 def _complete(args: argparse.Namespace) -> int:
     from lsp_server.completion.pipeline import CompletionInput, CompletionPipeline
-    from lsp_server.context.engine import RepoContext
     from lsp_server.context.languages import language_for_path
+    from lsp_server.context.repo_context import RepoContext
     from lsp_server.context.scanner import is_secret_path
     from lsp_server.model.errors import ModelError
     from lsp_server.model.pool import EndpointPool
@@ -271,8 +271,8 @@ def _complete(args: argparse.Namespace) -> int:
 def _next_edit(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from lsp_server.context.engine import RepoContext
     from lsp_server.context.languages import language_for_path
+    from lsp_server.context.repo_context import RepoContext
     from lsp_server.model.errors import ModelError
     from lsp_server.model.pool import EndpointPool
     from lsp_server.nextedit.service import NextEditRequest, NextEditService

@@ -7,6 +7,8 @@ import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from lsp_server.context.languages import TYPED_LANGUAGES, unit_test_layout
+
 EXPLAIN = "qwen.explain"
 REFACTOR = "qwen.refactor"
 SIMPLIFY = "qwen.simplify"
@@ -33,7 +35,7 @@ class ActionSpec:
     languages: frozenset[str] | None = None  # None: every language
 
 
-_TYPED = frozenset({"python", "typescript", "tsx", "javascript"})
+_TYPED = TYPED_LANGUAGES
 
 ACTIONS: dict[str, ActionSpec] = {spec.command: spec for spec in (
     ActionSpec(EXPLAIN, "Qwen: Explain", KIND_REFACTOR, edits=False),
@@ -95,7 +97,8 @@ def test_file_for(rel_path: str, language: str | None, exists: Callable[[str], b
     folder, name = posixpath.split(rel_path)
     stem, ext = posixpath.splitext(name)
     join = posixpath.join
-    if language == "python":
+    style = unit_test_layout(language).style  # the language registry's layout rule
+    if style == "python":
         candidates = [join(folder, f"test_{stem}.py"), join(folder, "tests", f"test_{stem}.py"),
                       join("tests", f"test_{stem}.py"), join("test", f"test_{stem}.py"),
                       join(folder, f"{stem}_test.py")]
@@ -103,18 +106,18 @@ def test_file_for(rel_path: str, language: str | None, exists: Callable[[str], b
             candidates.append(join("tests", folder[4:].split("/", 1)[-1], f"test_{stem}.py"))
         default = join("test" if exists("test") and not exists("tests") else "tests",
                        f"test_{stem}.py")
-    elif language in ("typescript", "tsx", "javascript"):
+    elif style == "javascript":
         candidates = [join(folder, f"{stem}.test{ext}"), join(folder, f"{stem}.spec{ext}"),
                       join(folder, "__tests__", f"{stem}.test{ext}")]
         default = candidates[0]
-    elif language == "go":
+    elif style == "go":
         candidates = [join(folder, f"{stem}_test.go")]
         default = candidates[0]
-    elif language == "java" and "src/main/java" in folder:
+    elif style == "java" and "src/main/java" in folder:
         mirror = folder.replace("src/main/java", "src/test/java", 1)
         candidates = [join(mirror, f"{stem}Test.java")]
         default = candidates[0]
-    elif language == "rust":
+    elif style == "rust":
         candidates = [join("tests", f"{stem}.rs")]
         default = candidates[0]
     else:
@@ -126,27 +129,21 @@ def test_file_for(rel_path: str, language: str | None, exists: Callable[[str], b
 def test_framework(language: str | None, existing: str | None,
                    package_json: str | None = None) -> str:
     """Return the test framework to ask for, from the existing tests or the project files."""
-    if language == "python":
+    layout = unit_test_layout(language)  # the language registry's frameworks and defaults
+    if layout.style == "python":
         if existing and "unittest" in existing and "pytest" not in existing:
             return "unittest"
-        return "pytest (plain test functions and assert)"
-    if language in ("typescript", "tsx", "javascript"):
+        return layout.default_framework
+    if layout.frameworks:
         deps: dict = {}
-        if package_json:
+        if package_json and layout.project_file == "package.json":
             try:
                 data = json.loads(package_json)
                 deps = {**data.get("dependencies", {}), **data.get("devDependencies", {})}
             except (ValueError, AttributeError):
                 deps = {}
         source = (existing or "") + " ".join(deps)
-        for name in ("vitest", "jest", "mocha"):
+        for name in layout.frameworks:
             if name in source:
                 return name
-        return "node:test (import { test } from 'node:test' and assert from 'node:assert')"
-    if language == "go":
-        return "the standard testing package (table-driven tests)"
-    if language == "rust":
-        return "Rust's built-in #[test] functions"
-    if language == "java":
-        return "JUnit 5"
-    return "the project's usual unit test framework"
+    return layout.default_framework
