@@ -1,5 +1,7 @@
-"""How long to wait after a keystroke before calling the model: the adaptive debounce, and
-the request that goes out anyway while the user types steadily."""
+"""When to call the model after a keystroke: the adaptive debounce, the steady-typing request.
+
+The debounce waits for a pause; while the user types steadily, a request goes out anyway.
+"""
 
 from __future__ import annotations
 

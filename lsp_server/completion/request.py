@@ -1,5 +1,7 @@
-"""What the model is asked for a cursor: the shape of the suggestion (one line or a few),
-and the FIM prompt within the endpoint's token budget, through the one outgoing gate."""
+"""What the model is asked for a cursor: one line or a few, and the FIM prompt in budget.
+
+The prompt fits the endpoint's token budget and leaves through the one outgoing gate.
+"""
 
 from __future__ import annotations
 

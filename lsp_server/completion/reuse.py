@@ -1,6 +1,9 @@
-"""Answers the user may be typing through, per document: finished ones (the typed-through
-cache) and ones still streaming (generations in flight, which outlive the request that
-started them while the user types what they generate)."""
+"""Answers the user types through: the typed-through cache and the answers in flight.
+
+Per document: finished answers (the typed-through cache) and ones still streaming
+(generations in flight, which outlive the request that started them while the user types
+what they generate).
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Reading a streamed completion: stop as soon as it is long enough, at a leaked special
-token, at a runaway answer or at the time budget."""
+"""Reading a streamed completion: stop once long enough, at a leaked token, runaway or timeout."""
 
 from __future__ import annotations
 
