@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from lsp_server.context.index import FileEntry
+from lsp_server.context.languages import TYPED_LANGUAGES
 from lsp_server.context.retrieve.cursor import _ID, _KEYWORDS, _SELF_NAMES, _Cursor
 from lsp_server.context.retrieve.query import Query, _Step
 from lsp_server.context.retrieve.scope import Scope, _dirname
@@ -118,7 +119,7 @@ class Types(_Step):
             region = self.enclosing_fn.signature + "\n" + region
         # Only lines that assign or annotate can tell a type: scan just those.
         region = "\n".join(ln for ln in region.split("\n") if "=" in ln or ":" in ln
-                           or (self.lang not in ("python", "javascript", "typescript", "tsx")))
+                           or self.lang not in TYPED_LANGUAGES)
         for m in _ASSIGN.finditer(region):
             var, ann, callee = m.group(1), m.group(2), m.group(3)
             tname = _last(ann) if ann else self._type_of_call(callee)

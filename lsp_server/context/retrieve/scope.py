@@ -8,9 +8,14 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from lsp_server.context.index import FileEntry
+from lsp_server.context.languages import LANGUAGES
 from lsp_server.context.retrieve.query import Query, _Step
 from lsp_server.context.symbols import CONTAINER_KINDS, Definition, Import
 from lsp_server.positions import newline_above
+
+# Languages whose imports are #include lines (the registry's "c" resolver family).
+C_FAMILY = frozenset(spec.name for spec in LANGUAGES if spec.import_resolver == "c")
+
 
 _LAZY_IMPORT = re.compile(r"^[ \t]+from\s+([\w.]+)\s+import\s+([^\n#]+)", re.M)
 _dirname = lru_cache(maxsize=65_536)(os.path.dirname)
@@ -87,7 +92,7 @@ class Scope(_Step):
                 p for p in self.index.resolve_import(
                     self.path, Import(self.current.package, wildcard=True), "java")
                 if p != self.path)
-        if lang in ("c", "cpp"):  # headers included by included headers are in scope too
+        if lang in C_FAMILY:  # headers included by included headers are in scope too
             seen = self.module_aliases.setdefault("*", [])
             seen.extend(p for p in self.imported_files if p not in seen)
         self.files = frozenset(
