@@ -2,7 +2,8 @@
 answers it), the acceptance command, and the shown/rejected notifications.
 
 Request params: `{textDocument: {uri, version}, position, context: {triggerKind}}` (1 Invoked,
-2 Automatic). Result: `{edits: [{range, text, textDocument: {uri, version}, command}]}`.
+2 Automatic). Result: `{edits: [{range, text, textDocument: {uri, version}, command}]}`, plus
+`refused: reason` when the document's text may never be sent (secret or ignored file).
 """
 
 from __future__ import annotations
@@ -100,6 +101,8 @@ def register(server: QwenLanguageServer) -> None:
             ls.report_model_error(err)
             return {"edits": []}
         ls.report_model_ok()
+        if pred.refused:
+            return {"edits": [], "refused": pred.refused}
         now = ls.document(doc.uri)
         if now is None or now.version != doc.version or now.text != doc.text:
             return {"edits": []}  # never an edit computed for an older version

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 _CHARS_PER_TOKEN = 3.0  # rough, for bounding the region the model must write back
 _CONTEXT_CHARS = 3000  # cross-file context, for the formats that have room for it
 _MAX_ANSWER_CHARS = 40_000
+REFUSED_FILE = "secret or ignored file: its text is never sent"
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class Prediction:
     region: Region | None = None
     answer: str = ""
     dropped: str = ""  # why the answer gave no edit
+    refused: str = ""  # why no request for this document is ever sent (its file may not be)
 
 
 @dataclass
@@ -293,6 +295,9 @@ class NextEditService:
 
     async def _predict(self, req: NextEditRequest) -> Prediction:
         ns = self.settings
+        if not self.may_send(req.path):
+            # Final for this file, unlike a region holding key-shaped text: clients stop asking.
+            return self._drop(Prediction(req, [], refused=REFUSED_FILE), "not_sendable")
         prepared = self.prepare(req)
         if prepared is None:
             return self._drop(Prediction(req, []), "not_sendable")

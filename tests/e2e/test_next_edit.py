@@ -231,12 +231,32 @@ async def test_history_has_no_secret_file_text(client: LanguageClient, endpoint:
     change(client, secret, 2, (0, 6), (0, 9), "hunter2-very-private")
     uri = await _rename_width(client, tmp_path)
     await next_edit(client, uri, 2, 0, 13)
-    # Next edits in the secret file itself are never asked for.
-    assert await next_edit(client, secret, 2, 0, 8) == {"edits": []}
+    # Next edits in the secret file itself are never asked for, and the answer says so.
+    assert await next_edit(client, secret, 2, 0, 8) == {
+        "edits": [], "refused": "secret or ignored file: its text is never sent"}
     bodies = [str(r.body) for r in endpoint.generation_requests()]
     assert len(bodies) == 1
     assert "hunter2" not in bodies[0] and "TOKEN" not in bodies[0]
     assert "def area(w, h)" in bodies[0]
+
+
+async def test_secret_and_ignored_files_are_refused(client: LanguageClient,
+                                                    endpoint: FakeEndpoint, tmp_path: Path):
+    (tmp_path / ".qwenignore").write_text("private.py\n")
+    await start(client, options(endpoint), tmp_path)
+    endpoint.responder = responder("chat", renamed)
+    env = open_doc(client, tmp_path / ".env", "TOKEN=abc\n", language="plaintext")
+    private = open_doc(client, tmp_path / "private.py", SOURCE)
+    for uri in (env, private):
+        for trigger in (2, 1):  # automatic, then on demand: refused alike
+            result = await next_edit(client, uri, 1, 0, 3, trigger)
+            assert result["edits"] == [] and "secret or ignored" in result["refused"], uri
+    assert endpoint.generation_requests() == []
+    # An ordinary file is not refused: its answer carries no `refused`.
+    uri = await _rename_width(client, tmp_path)
+    result = await next_edit(client, uri, 2, 0, 13)
+    assert "refused" not in result and len(result["edits"]) == 1
+    assert len(endpoint.generation_requests()) == 1
 
 
 @pytest.mark.parametrize(("encoding", "column"), [("utf-8", 19), ("utf-16", 15)])

@@ -330,9 +330,30 @@ function T.nothing_is_sent_for_a_secret_file()
   child:wait([[for _, m in ipairs(_G.sent) do
       if m.method == 'textDocument/copilotInlineEdit' and m.params.textDocument.uri:match('%.env$') then return true end
     end]], 'a next-edit request for .env')
-  child:wait([[return require('qwen.next_edit').status_text() == '']], 'its answer')
+  child:wait([[return require('qwen.next_edit').refused(0) ~= nil]], 'its answer: refused')
   h.eq(#h.generations(), before, 'no model request for .env')
   h.eq(child:lua('return require("qwen.next_edit").visible()'), false, 'nothing proposed')
+  -- Refused once: later changes, pauses and cursor moves ask no more.
+  child:cmd('2s/2/3/')
+  child:cmd('normal! gg')
+  child:cmd('normal! j$')
+  child:input('ADEBUG_LEVEL=1<Esc>')
+  vim.wait(300)
+  -- On demand it still asks, and says why there is nothing.
+  child:lua([[_G.notified = {}
+    vim.notify = function(msg) table.insert(_G.notified, msg) end]])
+  child:cmd('QwenNextEdit')
+  child:wait('return #_G.notified > 0', 'the on-demand answer')
+  h.eq(child:lua('return _G.notified'), { 'qwen: no next edits in this file: secret or ignored file: its text is never sent' },
+    'the reason, once')
+  local kinds = {}
+  for _, m in ipairs(child:lua('return _G.sent')) do
+    if m.method == 'textDocument/copilotInlineEdit' and m.params.textDocument.uri:match('%.env$') then
+      kinds[#kinds + 1] = m.params.context.triggerKind
+    end
+  end
+  h.eq(kinds, { 2, 1 }, 'one automatic request, then only the one asked for')
+  h.eq(#h.generations(), before, 'still no model request for .env')
 end
 
 function T.checkhealth_reports_the_next_edit_model()

@@ -230,7 +230,8 @@ export interface AskState {
   enabled: boolean;
   /** file or untitled: the server sees only those. */
   scheme: string;
-  /** The server refused this document (a secret or ignored file). */
+  /** The server refused this document (a secret or ignored file): only the user's own request
+   * asks again, to be told why. */
   refused: boolean;
   /** An inline completion was returned for this version of the document. */
   inlineCompletionShown: boolean;
@@ -241,7 +242,7 @@ export interface AskState {
 export function shouldAsk(s: AskState): boolean {
   if (!s.invoked && !s.enabled) return false;
   if (s.scheme !== 'file' && s.scheme !== 'untitled') return false;
-  if (s.refused) return false;
+  if (s.refused && !s.invoked) return false;
   if (s.inlineCompletionShown && !s.invoked) return false;
   return true;
 }
@@ -257,6 +258,13 @@ export function pickEdit(result: unknown, uri: string, version: number, document
     if (!plan.empty) return { edit: e, plan };
   }
   return undefined;
+}
+
+/** The server's reason for never proposing edits in this document (`refused` in its answer: a
+ * secret or ignored file), if it gave one. */
+export function refusalOf(result: unknown): string | undefined {
+  const refused = (result as { refused?: unknown } | null | undefined)?.refused;
+  return typeof refused === 'string' && refused ? refused : undefined;
 }
 
 /** The server's error for a file it will not send anywhere, by its message. */

@@ -14,6 +14,7 @@ import {
   isRefusal,
   offscreenIndicator,
   pickEdit,
+  refusalOf,
   shouldAsk,
   tabAction,
   TRIGGER_AUTOMATIC,
@@ -48,6 +49,7 @@ export class NextEdits implements vscode.Disposable {
   private readonly inserted: vscode.TextEditorDecorationType;
   private readonly lineMark: vscode.TextEditorDecorationType;
   private readonly indicator: vscode.TextEditorDecorationType;
+  /** Documents the server refused (by URI): not asked automatically again until closed. */
   private readonly refused = new Set<string>();
   private shown?: Shown;
   private pending?: vscode.CancellationTokenSource;
@@ -159,6 +161,12 @@ export class NextEdits implements vscode.Disposable {
       if (isRefusal(err)) this.refused.add(uri);
       else if (!cts.token.isCancellationRequested) console.log(`[qwen] next edit request failed: ${err instanceof Error ? err.message : err}`);
       if (invoked && !cts.token.isCancellationRequested) void editor.info(`Qwen: no next edit: ${err instanceof Error ? err.message : err}`);
+      return this.settle(cts);
+    }
+    const refusal = refusalOf(result);
+    if (refusal) {
+      this.refused.add(uri); // no more automatic requests for this document
+      if (invoked && !cts.token.isCancellationRequested) void editor.info(`Qwen: no next edits in this file: ${refusal}`);
       return this.settle(cts);
     }
     if (cts.token.isCancellationRequested || doc.version !== version || vscode.window.activeTextEditor !== target) return this.settle(cts);

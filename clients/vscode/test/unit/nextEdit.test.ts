@@ -9,6 +9,7 @@ import {
   pickEdit,
   planEdit,
   positionAt,
+  refusalOf,
   shouldAsk,
   tabAction,
   type InlineEdit,
@@ -115,8 +116,17 @@ describe('shouldAsk', () => {
     expect(shouldAsk(base)).toBe(true);
     expect(shouldAsk({ ...base, enabled: false })).toBe(false);
     expect(shouldAsk({ ...base, enabled: false, invoked: true })).toBe(true);
-    expect(shouldAsk({ ...base, refused: true, invoked: true })).toBe(false);
+    expect(shouldAsk({ ...base, refused: true })).toBe(false);
     expect(shouldAsk({ ...base, scheme: 'output' })).toBe(false);
+  });
+  it('stops asking automatically once the server refused the document, not when the user asks', () => {
+    const refusal = refusalOf({ edits: [], refused: 'secret or ignored file: its text is never sent' });
+    expect(refusal).toBe('secret or ignored file: its text is never sent');
+    expect(shouldAsk({ ...base, refused: refusal !== undefined })).toBe(false);
+    expect(shouldAsk({ ...base, refused: refusal !== undefined, invoked: true })).toBe(true);
+    expect(refusalOf({ edits: [] })).toBeUndefined();
+    expect(refusalOf({ edits: [], refused: '' })).toBeUndefined();
+    expect(refusalOf(null)).toBeUndefined();
   });
   it('lets an inline completion win unless the user asked', () => {
     expect(shouldAsk({ ...base, inlineCompletionShown: true })).toBe(false);

@@ -5,7 +5,9 @@
 ---When it asks: after each change (insert or normal mode) and each cursor move in normal
 ---mode, with the previous request cancelled; the server waits for a pause
 ---(`next_edit.debounce_ms`) before it calls the model. Never while the completion menu or
----ghost text is showing, never while an edit is shown and the text has not changed.
+---ghost text is showing, never while an edit is shown and the text has not changed, never
+---again in a buffer the server refused (a secret or ignored file) until it is renamed or
+---reloaded.
 
 local config = require('qwen.config')
 local lsp = require('qwen.lsp')
@@ -36,6 +38,7 @@ local SIGN = '»'
 ---@field edit? qwen.NextEdit the edit on screen
 ---@field augroup integer
 ---@field quiet? boolean the last automatic answer was empty: wait for a change before asking again
+---@field refused? {reason: string, name: string} the server refused the file under this name
 
 ---@type table<integer, qwen.NextEditState>
 local states = {}
@@ -263,7 +266,7 @@ end
 --- Ask the server for a next edit now.
 ---@param bufnr integer
 ---@param kind integer 1 invoked, 2 automatic
----@param on_done? fun(found: boolean)
+---@param on_done? fun(found: boolean, refused?: string) refused: the server's reason
 function M.request(bufnr, kind, on_done)
   local st = states[bufnr]
   local done = on_done or function() end
@@ -300,6 +303,10 @@ function M.request(bufnr, kind, on_done)
       end
       return done(false)
     end
+    if type(result) == 'table' and type(result.refused) == 'string' then
+      st.refused = { reason = result.refused, name = vim.api.nvim_buf_get_name(bufnr) }
+      return done(false, result.refused)
+    end
     local items = type(result) == 'table' and result.edits or {}
     local edit = nil
     for _, item in ipairs(type(items) == 'table' and items or {}) do
@@ -328,11 +335,23 @@ function M.request(bufnr, kind, on_done)
   end
 end
 
+--- Whether the server refused the buffer's file (under its current name).
+---@param bufnr? integer
+---@return string? reason
+function M.refused(bufnr)
+  bufnr = (bufnr == nil or bufnr == 0) and vim.api.nvim_get_current_buf() or bufnr
+  local st = states[bufnr]
+  if st and st.refused and st.refused.name ~= vim.api.nvim_buf_get_name(bufnr) then
+    st.refused = nil -- renamed: the server decides again
+  end
+  return st and st.refused and st.refused.reason or nil
+end
+
 --- Ask after the events of this keystroke are handled (they come in bursts).
 ---@param bufnr integer
 local function schedule(bufnr)
   local st = states[bufnr]
-  if not st or not M.enabled() or not config.current.next_edit.auto_trigger then
+  if not st or not M.enabled() or not config.current.next_edit.auto_trigger or M.refused(bufnr) then
     return
   end
   local token = {}
@@ -403,6 +422,14 @@ function M.attach(client, bufnr)
     callback = function()
       if vim.api.nvim_get_current_buf() == bufnr then
         M.update_hint(bufnr)
+      end
+    end,
+  })
+  vim.api.nvim_create_autocmd('BufReadPost', {
+    group = group, buffer = bufnr,
+    callback = function()
+      if states[bufnr] then
+        states[bufnr].refused = nil -- reloaded: the server decides again
       end
     end,
   })
@@ -533,8 +560,10 @@ function M.command()
     vim.notify('qwen: no next edits in this buffer (the server is not attached)', vim.log.levels.WARN)
     return
   end
-  M.request(bufnr, 1, function(found)
-    if not found then
+  M.request(bufnr, 1, function(found, refused)
+    if refused then
+      vim.notify('qwen: no next edits in this file: ' .. refused, vim.log.levels.INFO)
+    elseif not found then
       vim.notify('qwen: no next edit here', vim.log.levels.INFO)
     end
   end)
