@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import logging
 import os
@@ -262,10 +263,15 @@ class NextEditService:
         last = self.history.last(req.key)
         original = self._original_region(req.text, region, last)
         fmt = get_format(ns.format)
+        # Paths reach the prompt too (a file name can hold `<|file_sep|>`): they pass the gate
+        # here, once, for every format; the formats gate the texts they place.
+        clean = gate().path
         inp = NextEditInput(
-            path=req.rel, language=req.language, text=req.text, offset=req.offset,
-            region=region, original_region=original, history=hunks,
-            context_files=self._context_files(req) if fmt.name != "zeta" else (),
+            path=clean(req.rel), language=req.language, text=req.text, offset=req.offset,
+            region=region, original_region=original,
+            history=[dataclasses.replace(h, path=clean(h.path)) for h in hunks],
+            context_files=[ContextFile(clean(cf.path), cf.text) for cf in
+                           (self._context_files(req) if fmt.name != "zeta" else ())],
             gate=self.outgoing)
         return inp, fmt.build(inp)
 
