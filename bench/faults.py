@@ -4,7 +4,9 @@ For each mode: did the server survive, the one message shown, and the time from 
 healing to the next suggestion (the backoff decides it). Then the big inputs, each on a
 fresh server: a 20 MB didOpen, a 50 MB buffer with completions, one 100 MB SSE data line and
 a 100 MB model list, with the server's peak memory (VmHWM), the longest time `qwen/stats`
-waited meanwhile (the event loop blocked), the memory left after didClose, and hangs.
+waited meanwhile (it queues behind the big message, which must be read first), the longest
+time the server's event loop was blocked (asyncio's debug mode reports every step over 5 ms;
+that mode slows the server a little), the memory left after didClose, and hangs.
 Loopback only.
 
     python bench/faults.py            # both tables
@@ -17,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import multiprocessing
+import re
 import sys
 import tempfile
 import threading
@@ -72,6 +75,7 @@ class BigResult:
     case: str
     peak_mb: float = 0.0
     blocked_ms: float = 0.0
+    loop_ms: float = 0.0
     after_close_mb: float | None = None
     answer_ms: float | None = None
     outcome: str = ""
@@ -125,11 +129,42 @@ class _Probe:
         await self._task
 
 
+# The server under asyncio's debug mode, which logs every callback or task step that holds
+# the event loop for longer than slow_callback_duration.
+_WATCHED = """
+import asyncio.base_events as b, runpy
+init = b.BaseEventLoop.__init__
+def watched(self, *args, **kwargs):
+    init(self, *args, **kwargs)
+    self.slow_callback_duration = 0.005
+b.BaseEventLoop.__init__ = watched
+runpy.run_module("lsp_server", run_name="__main__")
+"""
+_SLOW_STEP = re.compile(r"Executing .* took (\d+\.\d+) seconds")
+
+
+def _log_size(log: Path) -> int:
+    return log.stat().st_size if log.exists() else 0
+
+
+def loop_blocked_ms(log: Path, since: int = 0) -> float:
+    """Return the longest event-loop step asyncio's debug mode logged after byte `since` of
+    the server's log (0: none over 5 ms)."""
+    with contextlib.suppress(FileNotFoundError), log.open("rb") as f:
+        f.seek(since)
+        text = f.read().decode(errors="replace")
+        return max((float(s) * 1000 for s in _SLOW_STEP.findall(text)), default=0.0)
+    return 0.0
+
+
 @contextlib.asynccontextmanager
 async def _server(ep: FakeEndpoint, root: Path, model: str | None = "qwen-test"
                   ) -> AsyncIterator[Any]:
-    config = ClientServerConfig([sys.executable, "-m", "lsp_server"], server_env=CLEAN_ENV)
+    log = root / f"server-{time.monotonic_ns()}.log"
+    config = ClientServerConfig([sys.executable, "-c", _WATCHED, "--log-file", str(log)],
+                                server_env={**CLEAN_ENV, "PYTHONASYNCIODEBUG": "1"})
     client = await config.start()
+    client.server_log = log
     client.feature("qwen/status")(lambda _ls, _params: None)
     options: dict[str, Any] = {"endpoint": {"baseUrl": f"{ep.url}/v1", "provider": "openai"},
                                "completion": {"model": model} if model else {}}
@@ -196,6 +231,8 @@ async def _big_open(ep: FakeEndpoint, root: Path, size_mb: int, complete: bool) 
         pid = client._server.pid
         uri = (root / f"big{size_mb}.py").as_uri()
         ep.default = Reply(text="value_1 + 1")
+        await _settle(client)  # start-up's own work is over
+        since = _log_size(client.server_log)
         _open(client, uri, text)  # serialised here; the probe starts once it is written
         async with _Probe(client) as probe:
             await _settle(client)
@@ -216,10 +253,14 @@ async def _big_open(ep: FakeEndpoint, root: Path, size_mb: int, complete: bool) 
             result.blocked_ms = probe.longest * 1000
             result.hangs += probe.hangs
         result.peak_mb = _status_mb(pid, "VmHWM")
+        result.loop_ms = loop_blocked_ms(client.server_log, since)
         del text
+        since = _log_size(client.server_log)
         _close(client, uri)
         await _settle(client)
         result.after_close_mb = _status_mb(pid, "VmRSS")
+        closing = loop_blocked_ms(client.server_log, since)
+        result.notes.append(f"didClose: loop blocked {closing:.0f} ms")
     return result
 
 
@@ -260,16 +301,22 @@ async def _measure_answer(ep: Any, root: Path, model: str | None,
         pid = client._server.pid
         uri = (root / "small.py").as_uri()
         _open(client, uri, "value = \n")
+        await _settle(client)
+        since = _log_size(client.server_log)
         async with _Probe(client) as probe:
             answer = await _timed(result, _complete(client, uri, 0, 8))
             result.blocked_ms = probe.longest * 1000
             result.hangs += probe.hangs
+        result.loop_ms = loop_blocked_ms(client.server_log, since)
         shown = [m.message for m in client.messages]
         result.outcome = _answer_text(answer) + (f"; shown: {shown[-1][:100]}" if shown else "")
         result.peak_mb = _status_mb(pid, "VmHWM")
+        since = _log_size(client.server_log)
         _close(client, uri)
         await _settle(client)
         result.after_close_mb = _status_mb(pid, "VmRSS")
+        closing = loop_blocked_ms(client.server_log, since)
+        result.notes.append(f"didClose: loop blocked {closing:.0f} ms")
     return result
 
 
@@ -285,13 +332,13 @@ async def _run_big(root: Path) -> None:
     rows.append(await _big_answer(root, "SSE data line"))
     rows.append(await _big_answer(root, "model list"))
     print(f"\nbig inputs (server idle after start: {idle:.0f} MB)")
-    print(f"{'case':<52} {'peak MB':>8} {'blocked ms':>11} {'after close MB':>15} "
-          f"{'answer ms':>10}  outcome")
+    print(f"{'case':<52} {'peak MB':>8} {'stats wait ms':>14} {'loop blocked ms':>16} "
+          f"{'after close MB':>15} {'answer ms':>10}  outcome")
     for r in rows:
         after = f"{r.after_close_mb:.0f}" if r.after_close_mb is not None else "-"
         answer = f"{r.answer_ms:.0f}" if r.answer_ms is not None else "-"
-        print(f"{r.case:<52} {r.peak_mb:>8.0f} {r.blocked_ms:>11.0f} {after:>15} {answer:>10}"
-              f"  {r.outcome}")
+        print(f"{r.case:<52} {r.peak_mb:>8.0f} {r.blocked_ms:>14.0f} {r.loop_ms:>16.0f} "
+              f"{after:>15} {answer:>10}  {r.outcome}")
         for note in r.notes:
             print(f"{'':<52} {note}")
     print(f"hangs: {sum(r.hangs for r in rows)}")

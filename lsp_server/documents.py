@@ -10,8 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lsp_server.large_text import LARGE
 from lsp_server.nextedit.service import NextEditRequest
-from lsp_server.positions import line_count, offset_at
+from lsp_server.positions import line_count, offset_at, position_at
+
+# Why whole-document work is refused in a very large buffer (see lsp_server.large_text).
+TOO_LARGE = (f"the file is too large for this (over {LARGE:,} characters); completions and "
+             "chat still work on the lines around the cursor")
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,19 @@ class Document:
     encoding: str
     repo: str | None = None
     language_id: str | None = None  # the editor's, in its canonical spelling
+    # A very large buffer is seen through a window of whole lines: `text` starts at line
+    # `first_line` of the buffer, and `whole` is False.
+    first_line: int = 0
+    whole: bool = True
+
+    def offset(self, line: int, character: int) -> int:
+        """Return the offset in `text` of an LSP position in the buffer (clamped)."""
+        return offset_at(self.text, line - self.first_line, character, self.encoding)
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """Return the LSP position in the buffer of an offset in `text`."""
+        line, character = position_at(self.text, offset, self.encoding)
+        return line + self.first_line, character
 
 
 def next_edit_request(doc: Document, offset: int, *, explicit: bool,
@@ -56,14 +74,21 @@ def _is_range(rng: Any) -> bool:
     return isinstance(rng, Mapping) or hasattr(rng, "start")
 
 
+def range_lines(rng: Any) -> tuple[int, int] | None:
+    """Return the first and last line of an LSP range (dict or lsprotocol); None if absent."""
+    try:
+        return _position(rng, "start")[0], _position(rng, "end")[0]
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def range_offsets(doc: Document, rng: Any) -> tuple[int, int] | None:
     """Return string offsets of an LSP range (dict or lsprotocol), ordered; None if absent."""
     if not _is_range(rng):
         return None
     try:
         (sl, sc), (el, ec) = _position(rng, "start"), _position(rng, "end")
-        start = offset_at(doc.text, sl, sc, doc.encoding)
-        end = offset_at(doc.text, el, ec, doc.encoding)
+        start, end = doc.offset(sl, sc), doc.offset(el, ec)
     except (KeyError, TypeError, ValueError):
         return None
     return (start, end) if start <= end else (end, start)
@@ -77,7 +102,7 @@ def invalid_range(doc: Document, rng: Any) -> str | None:
     """
     if not _is_range(rng):
         return None
-    last = line_count(doc.text)
+    last = doc.first_line + line_count(doc.text)
     for name in ("start", "end"):
         try:
             line, character = _position(rng, name)
@@ -85,6 +110,8 @@ def invalid_range(doc: Document, rng: Any) -> str | None:
             return f"the range's {name} is not a position"
         if line < 0 or character < 0:
             return f"the range's {name} ({line}:{character}) is negative"
+        if line < doc.first_line:
+            return f"the range's {name} is on line {line}, before the lines the server reads"
         if line > last:
             return (f"the range's {name} is on line {line}, past the document's end "
                     f"(line {last})")

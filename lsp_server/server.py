@@ -15,7 +15,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from lsp_server import __version__
-from lsp_server._pygls_compat import FramedStdin
+from lsp_server._pygls_compat import FramedStdin, large_source
 from lsp_server.chat.planner import ActionPlanner
 from lsp_server.chat.service import ChatService
 from lsp_server.completion.pipeline import CompletionPipeline
@@ -31,6 +31,7 @@ from lsp_server.features import (
     next_edit,
 )
 from lsp_server.logs import mask, mask_value
+from lsp_server.model.client import preload_http_stack
 from lsp_server.model.errors import ModelError
 from lsp_server.model.health import EndpointHealth
 from lsp_server.model.pool import EndpointPool
@@ -104,6 +105,7 @@ class QwenLanguageServer(LanguageServer):
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
         """Serve over stdio; a broken message frame raises FramingError (see _pygls_compat)."""
+        preload_http_stack()
         super().start_io(FramedStdin(stdin or sys.stdin.buffer), stdout)
 
     def next_edit_endpoints(self) -> EndpointPool:
@@ -122,8 +124,11 @@ class QwenLanguageServer(LanguageServer):
                 return root, folder.name
         return None
 
-    def document(self, uri: str) -> Document | None:
-        """Return the open document at `uri`, or None when the editor has not opened it."""
+    def document(self, uri: str, lines: tuple[int, int] | None = None) -> Document | None:
+        """Return the open document at `uri`, or None when the editor has not opened it.
+
+        A very large buffer comes as a window of whole lines around `lines` (first, last;
+        the top of the buffer without), never as one string (see lsp_server.large_text)."""
         docs = self.workspace.text_documents
         doc = docs.get(unquote(uri)) or docs.get(uri)
         if doc is None:
@@ -138,16 +143,20 @@ class QwenLanguageServer(LanguageServer):
             or doc.position_codec.encoding
             or "utf-16"
         )
+        big = large_source(doc)
+        first, text = big.window(*(lines or (0, 0))) if big is not None else (0, doc.source)
         return Document(
             uri,
             path,
             rel,
-            doc.source,
+            text,
             doc.version,
             language_for_document(path or uri, doc.language_id),
             encoding,
             repo,
             canonical_language(doc.language_id) if doc.language_id else None,
+            first_line=first,
+            whole=big is None,
         )
 
     def workspace_root(self, path: str) -> str | None:

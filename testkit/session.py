@@ -64,14 +64,20 @@ def open_doc(client: LanguageClient, path: Path, text: str, language: str = "pyt
     return uri
 
 
-def insert(client: LanguageClient, uri: str, version: int, line: int, col: int,
-           text: str) -> None:
-    """Send an incremental change that inserts `text` at (line, col)."""
-    pos = types.Position(line=line, character=col)
+def change(client: LanguageClient, uri: str, version: int, start: tuple[int, int],
+           end: tuple[int, int], text: str) -> None:
+    """Send an incremental change that replaces the range from `start` to `end` (line, col)."""
     client.text_document_did_change(types.DidChangeTextDocumentParams(
         text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
         content_changes=[types.TextDocumentContentChangePartial(
-            range=types.Range(start=pos, end=pos), text=text)]))
+            range=types.Range(start=types.Position(*start), end=types.Position(*end)),
+            text=text)]))
+
+
+def insert(client: LanguageClient, uri: str, version: int, line: int, col: int,
+           text: str) -> None:
+    """Send an incremental change that inserts `text` at (line, col)."""
+    change(client, uri, version, (line, col), (line, col), text)
 
 
 async def inline(client: LanguageClient, uri: str, line: int, col: int,

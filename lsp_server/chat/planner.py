@@ -29,7 +29,7 @@ from lsp_server.chat.ranges import (
 from lsp_server.chat.session import estimate_tokens
 from lsp_server.context.files import read_text_or_none, within
 from lsp_server.context.languages import unit_test_layout
-from lsp_server.documents import Document, invalid_range, range_offsets
+from lsp_server.documents import TOO_LARGE, Document, invalid_range, range_offsets
 from lsp_server.edits import (
     TextChange,
     clean_model_code,
@@ -142,6 +142,8 @@ class ActionPlanner:
         doc = self._document(args.uri or "")
         if doc is None:
             raise Refused("open the file first; Qwen only edits files open in the editor")
+        if not doc.whole:
+            raise Refused(TOO_LARGE)
         if not self._chat.may_send(doc.path):
             raise Refused(f"{doc.rel} is excluded (secret, .gitignore or .qwenignore); "
                           "nothing from it is sent to the model")
@@ -240,6 +242,8 @@ class ActionPlanner:
                           "tests")
         test_uri = Path(test_path).as_uri()
         open_test = self._document(test_uri)
+        if open_test is not None and not open_test.whole:
+            raise Refused(f"{test_rel}: {TOO_LARGE}")
         if not await asyncio.to_thread(within, test_path, [root]):
             raise Refused(f"{test_rel} leads outside the workspace; not generating tests")
         existing = open_test.text if open_test else await self._read_text(root, test_path)
@@ -278,6 +282,8 @@ class ActionPlanner:
         BadRange when `rng` names no place in the document."""
         if not code.strip():
             raise Refused("the code block is empty")
+        if not doc.whole:
+            raise Refused(TOO_LARGE)
         if (reason := invalid_range(doc, rng)) is not None:
             raise BadRange(reason)
         span = range_offsets(doc, rng)

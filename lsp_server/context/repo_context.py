@@ -209,6 +209,10 @@ class RepoContext:
 
     # --- documents ----------------------------------------------------------------------------
 
+    def document_oversize(self, path: str) -> None:
+        """Note that an open buffer is too large for the index (its text is not given)."""
+        self._set_oversize(os.path.abspath(path))
+
     def document_changed(self, path: str, text: str) -> None:
         """Record an open buffer's new text; it wins over disk. Reparses after a short pause."""
         path = os.path.abspath(path)

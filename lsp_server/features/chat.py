@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from pygls.exceptions import JsonRpcInvalidParams
 
 from lsp_server.chat.prompts import Focus
-from lsp_server.documents import Document, range_offsets
+from lsp_server.documents import Document, range_lines, range_offsets
 from lsp_server.model.errors import ModelError
 from lsp_server.prompt import ContextFile
 from lsp_server.wire import (
@@ -38,7 +38,7 @@ def focus_from(ls: QwenLanguageServer,
     """Return the document and focus a chat context names (uri and optional range)."""
     if context is None or not context.uri:
         return None, None
-    doc = ls.document(context.uri)
+    doc = ls.document(context.uri, range_lines(context.range))
     if doc is None or not ls.chat.may_send(doc.path):
         return doc, None
     span = range_offsets(doc, context.range)

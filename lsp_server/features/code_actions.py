@@ -31,7 +31,6 @@ from lsp_server.chat.prompts import Focus, explain_message
 from lsp_server.documents import Document, range_offsets
 from lsp_server.edits import TextChange
 from lsp_server.model.errors import ModelError
-from lsp_server.positions import position_at
 from lsp_server.wire import (
     APPLY_CODE_BLOCK,
     INVALID_PARAMS,
@@ -70,8 +69,7 @@ class _Planned:
 
 # -- helpers that build LSP objects ------------------------------------------------------
 def _lsp_range(doc: Document, start: int, end: int) -> types.Range:
-    sl, sc = position_at(doc.text, start, doc.encoding)
-    el, ec = position_at(doc.text, end, doc.encoding)
+    (sl, sc), (el, ec) = doc.position(start), doc.position(end)
     return types.Range(start=types.Position(line=sl, character=sc),
                        end=types.Position(line=el, character=ec))
 
@@ -218,8 +216,8 @@ def _action(ls: QwenLanguageServer, spec: act.ActionSpec, title: str, args: dict
 
 def _list_actions(ls: QwenLanguageServer, params: types.CodeActionParams) -> list[types.CodeAction]:
     doc = ls.document(params.text_document.uri)
-    if doc is None or not ls.chat.may_send(doc.path):
-        return []
+    if doc is None or not doc.whole or not ls.chat.may_send(doc.path):
+        return []  # no actions on what the server does not have, or must not send
     only = [str(k) for k in params.context.only] if params.context.only else None
     diagnostics = params.context.diagnostics
     found = offers(doc, range_offsets(doc, params.range) or (0, 0), only,

@@ -13,7 +13,6 @@ from lsp_server.completion.pipeline import CompletionInput
 from lsp_server.documents import Document, next_edit_request
 from lsp_server.model.errors import ModelError
 from lsp_server.nextedit.service import NextEdit
-from lsp_server.positions import offset_at, position_at
 from lsp_server.stats import server_stats
 from lsp_server.wire import command
 
@@ -43,16 +42,15 @@ def register(server: QwenLanguageServer) -> None:
         ls: QwenLanguageServer, params: types.InlineCompletionParams
     ) -> types.InlineCompletionList | None:
         received = time.perf_counter()
-        uri = params.text_document.uri
-        doc = ls.document(uri)
+        uri, pos = params.text_document.uri, params.position
+        doc = ls.document(uri, (pos.line, pos.line))
         if doc is None:  # never read unopened files from disk on the hot path
             return None
         text, version = doc.text, doc.version
-        pos = params.position
         inp = CompletionInput(
             document_key=uri,
             text=text,
-            offset=offset_at(text, pos.line, pos.character, doc.encoding),
+            offset=doc.offset(pos.line, pos.character),
             path=doc.path,
             relative_path=doc.rel if doc.path else None,
             repo_name=doc.repo,
@@ -65,7 +63,7 @@ def register(server: QwenLanguageServer) -> None:
         # needs no spinner, and the notification stays off the way to the endpoint.
         busy = asyncio.get_running_loop().call_later(_BUSY_AFTER_S, ls.set_busy, True)
         try:
-            if ls.next_edit.enabled():
+            if ls.next_edit.enabled() and doc.whole:
                 bridged = await _next_edit_on_line(ls, doc, inp.offset, explicit, received)
                 if bridged is not None:
                     return bridged
@@ -137,8 +135,7 @@ def _on_cursor_line(doc: Document, offset: int,
         return None
     start, end = min(edit.start, offset), max(edit.end, offset)
     insert = text[start : edit.start] + edit.text + text[edit.end : end]
-    (sl, sc), (el, ec) = (position_at(text, start, doc.encoding),
-                          position_at(text, end, doc.encoding))
+    (sl, sc), (el, ec) = doc.position(start), doc.position(end)
     return types.InlineCompletionItem(
         insert_text=insert,
         range=types.Range(start=types.Position(sl, sc), end=types.Position(el, ec)),

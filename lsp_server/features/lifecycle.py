@@ -11,6 +11,8 @@ from urllib.parse import unquote
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
+from lsp_server._pygls_compat import large_source
+
 if TYPE_CHECKING:
     from lsp_server.server import QwenLanguageServer
 
@@ -35,12 +37,24 @@ def _path(uri: str) -> str | None:
     return to_fs_path(uri) if uri.startswith("file:") else None
 
 
+def _text(ls: QwenLanguageServer, uri: str) -> tuple[bool, str | None]:
+    """Return whether the editor has `uri` open, and its text unless it is very large (held in
+    pieces, which the index and the edit history leave out: see lsp_server.large_text)."""
+    doc = ls.workspace.text_documents.get(unquote(uri)) or ls.workspace.text_documents.get(uri)
+    if doc is None:
+        return False, None
+    return True, (None if large_source(doc) is not None else doc.source)
+
+
 def _to_index(ls: QwenLanguageServer, uri: str) -> None:
     """Give the index the open buffer's text: it wins over what is on disk."""
     path = _path(uri)
-    doc = ls.workspace.text_documents.get(unquote(uri))
-    if ls.context is not None and path and doc is not None:
-        ls.context.document_changed(path, doc.source)
+    is_open, text = _text(ls, uri)
+    if ls.context is not None and path and is_open:
+        if text is None:
+            ls.context.document_oversize(path)
+        else:
+            ls.context.document_changed(path, text)
 
 
 def register(server: QwenLanguageServer,
@@ -81,22 +95,27 @@ def register(server: QwenLanguageServer,
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: QwenLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
-        ls.next_edit.document_opened(params.text_document.uri, params.text_document.text)
-        _to_index(ls, params.text_document.uri)
+        uri = params.text_document.uri
+        text = _text(ls, uri)[1]
+        if text is not None:
+            ls.next_edit.document_opened(uri, text)
+        _to_index(ls, uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: QwenLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
         # The text moved on: any suggestion being computed for it is stale.
-        doc = ls.workspace.text_documents.get(params.text_document.uri)
-        ls.pipeline.document_changed(params.text_document.uri,
-                                     doc.source if doc is not None else None)
-        # The edit history of next-edit suggestions.
-        current = ls.document(params.text_document.uri) if ls.next_edit.enabled() else None
+        uri = params.text_document.uri
+        is_open, text = _text(ls, uri)
+        ls.pipeline.document_changed(uri, text)
+        # The edit history of next-edit suggestions (none in a very large buffer).
+        current = ls.document(uri) if ls.next_edit.enabled() and text is not None else None
         if current is not None:
             ls.next_edit.document_changed(current.uri, current.path, current.rel, current.text)
-        elif doc is not None:
-            ls.next_edit.remember(params.text_document.uri, doc.source)
-        _to_index(ls, params.text_document.uri)
+        elif text is not None:
+            ls.next_edit.remember(uri, text)
+        elif is_open:
+            ls.next_edit.document_closed(uri)
+        _to_index(ls, uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: QwenLanguageServer, params: types.DidSaveTextDocumentParams) -> None:

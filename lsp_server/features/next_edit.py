@@ -14,10 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from pygls.exceptions import JsonRpcInvalidParams
 
-from lsp_server.documents import Document, next_edit_request
+from lsp_server.documents import TOO_LARGE, Document, next_edit_request
 from lsp_server.model.errors import ModelError
 from lsp_server.nextedit.service import NextEdit
-from lsp_server.positions import offset_at, position_at
 from lsp_server.wire import command, plain
 
 if TYPE_CHECKING:
@@ -41,8 +40,7 @@ def _position(value: Any) -> tuple[int, int]:
 
 
 def _lsp_range(doc: Document, start: int, end: int) -> dict[str, Any]:
-    (sl, sc), (el, ec) = (position_at(doc.text, start, doc.encoding),
-                          position_at(doc.text, end, doc.encoding))
+    (sl, sc), (el, ec) = doc.position(start), doc.position(end)
     return {"start": {"line": sl, "character": sc}, "end": {"line": el, "character": ec}}
 
 
@@ -89,11 +87,13 @@ def register(server: QwenLanguageServer) -> None:
         explicit = context.get("triggerKind") == INVOKED
         if not ls.next_edit.enabled():
             return {"edits": []}
-        doc = ls.document(td["uri"])
+        doc = ls.document(td["uri"], (line, line))
         version = td.get("version")
         if doc is None or (isinstance(version, int) and version != doc.version):
             return {"edits": []}  # not open, or asked about a text we no longer have
-        offset = offset_at(doc.text, line, character, doc.encoding)
+        if not doc.whole:
+            return {"edits": [], "refused": TOO_LARGE}
+        offset = doc.offset(line, character)
         try:
             pred = await ls.next_edit.predict(
                 next_edit_request(doc, offset, explicit=explicit, received=received))

@@ -13,7 +13,7 @@ from pytest_lsp import LanguageClient
 from lsp_server.wire import plain
 from testkit.fake_endpoint import FakeEndpoint, Reply
 from testkit.fake_next_edit import region_in, responder
-from testkit.session import endpoint_options, inline, open_doc, start
+from testkit.session import change, endpoint_options, inline, open_doc, start
 
 REQUEST = "textDocument/copilotInlineEdit"
 SOURCE = ("def area(width, height):\n"
@@ -40,15 +40,6 @@ def options(ep: FakeEndpoint, fmt: str = "chat", **next_edit: Any) -> dict:
     opts = endpoint_options(ep)
     opts["nextEdit"] = {"model": "qwen-next", "format": fmt, "debounceMs": 0, **next_edit}
     return opts
-
-
-def change(client: LanguageClient, uri: str, version: int, start: tuple[int, int],
-           end: tuple[int, int], text: str) -> None:
-    client.text_document_did_change(types.DidChangeTextDocumentParams(
-        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
-        content_changes=[types.TextDocumentContentChangePartial(
-            range=types.Range(start=types.Position(*start), end=types.Position(*end)),
-            text=text)]))
 
 
 async def next_edit(client: LanguageClient, uri: str, version: int | None, line: int,

@@ -108,3 +108,60 @@ def test_a_client_answer_that_does_not_fit_still_resolves_the_request():
     protocol._result_types["r1"] = types.ApplyWorkspaceEditResult
     message = protocol.structure_message({"jsonrpc": "2.0", "id": "r1", "result": {"x": 1}})
     assert message is not None and message.result == {"x": 1}
+
+
+# -- very large strings are decoded off the event loop ------------------------------------
+_TRICKY = ['a', '"', '\\', '\n', '\r', 'é', '😀', '\ud83d', '\ude00', '\x01', '/', 'u',
+           'D83D', '\\u', '→']
+
+
+def _random_value(rng, depth: int = 0):
+    roll = rng.random()
+    if depth > 2 or roll < 0.4:
+        return "".join(rng.choice(_TRICKY) for _ in range(rng.randint(0, 60)))
+    if roll < 0.6:
+        return rng.randint(-5, 5)
+    if roll < 0.8:
+        return [_random_value(rng, depth + 1) for _ in range(rng.randint(0, 3))]
+    return {_random_value(rng, 3): _random_value(rng, depth + 1) for _ in range(3)}
+
+
+def _restored(value):
+    if isinstance(value, dict):
+        return {_restored(k): _restored(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_restored(v) for v in value]
+    big = _pygls_compat._large.get(value) if isinstance(value, str) else None
+    return value if big is None else str(big)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_long_strings_decoded_in_windows_equal_json_loads(monkeypatch, seed: int):
+    """Windows cut anywhere (escapes, surrogate pairs, UTF-8 sequences, backslash runs, as
+    JSON.stringify and lua-cjson write them) decode to what json.loads gives."""
+    import json
+    import random
+
+    monkeypatch.setattr(_pygls_compat, "LARGE", 40)
+    monkeypatch.setattr(_pygls_compat, "_FIRST_WINDOW", 3)
+    monkeypatch.setattr(_pygls_compat, "_WINDOW", 9)
+    rng = random.Random(seed)
+    replaced = 0
+    for _ in range(800):
+        message = {"jsonrpc": "2.0", "params": _random_value(rng)}
+        body = json.dumps(message, ensure_ascii=rng.random() < 0.5).encode(
+            "utf-8", "surrogatepass")
+        if rng.random() < 0.3:
+            body = body.replace(b"/", b"\\/")
+        skeleton = _pygls_compat.split_large_strings(body)
+        replaced += len(_pygls_compat._large)
+        assert _restored(json.loads(skeleton)) == json.loads(body)
+    assert replaced > 100
+
+
+@pytest.mark.parametrize("body", [b'{"a": "' + b"x" * 100, b'{"a": "' + b"x" * 100 + b"\\",
+                                  b'{"a": "' + b"\xff" * 100 + b'"}'])
+def test_a_broken_body_is_left_for_json_loads_to_report(monkeypatch, body: bytes):
+    monkeypatch.setattr(_pygls_compat, "LARGE", 40)
+    assert _pygls_compat.split_large_strings(body) is body
+    assert not _pygls_compat._large

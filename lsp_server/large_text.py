@@ -1,0 +1,193 @@
+"""Very large open buffers, held in pieces so that no keystroke copies the whole text.
+
+A Python string is one block of memory: inserting a character in a 50 MB buffer copies 50 MB
+(50-150 ms, the whole server waiting). Buffers over `LARGE` characters are held here instead,
+as a list of pieces of about 64 K characters with the line breaks each one holds; an edit
+copies one piece or two, and finding a line skips whole pieces. Features see such a buffer
+through a window of whole lines around the place they work on (`window`), never as one string.
+"""
+
+from __future__ import annotations
+
+import bisect
+import ctypes
+import threading
+import time
+from collections.abc import Iterable
+from itertools import accumulate
+
+from lsp_server.positions import UTF16, line_count, line_start, offset_at
+
+PIECE = 1 << 16
+# Above this many characters an open buffer is held in pieces; below SMALL it is one string
+# again (the gap keeps a buffer near the limit from switching back and forth).
+LARGE = 2_000_000
+SMALL = 1_000_000
+# A window shows whole lines around the place asked for: this many lines around it, aligned
+# so that nearby requests see the same window, and at most WINDOW_CHARS characters of them.
+WINDOW_LINES = 2048
+WINDOW_CHARS = 1 << 20
+
+
+def _flat(parts: Iterable[str | LargeText]) -> Iterable[str]:
+    for part in parts:
+        if isinstance(part, LargeText):
+            yield from part._pieces
+        else:
+            yield part
+
+
+def _rechunk(parts: Iterable[str | LargeText], *, yield_gil: bool = False) -> list[str]:
+    """Cut `parts` into pieces of at most PIECE characters (small parts are merged), none but
+    the last ending in \\r, so that no \\r\\n line break is split between two pieces."""
+    out: list[str] = []
+    small: list[str] = []
+    size = 0
+
+    def flush() -> None:
+        nonlocal size
+        if small:
+            joined = "".join(small)
+            out.extend(joined[i:i + PIECE] for i in range(0, len(joined), PIECE))
+            small.clear()
+            size = 0
+
+    for part in _flat(parts):
+        if len(part) > 2 * PIECE:
+            flush()
+            for i in range(0, len(part), PIECE):
+                out.append(part[i:i + PIECE])
+                if yield_gil and i % (16 * PIECE) == 0:
+                    time.sleep(0)  # another thread (the event loop) may run meanwhile
+        elif part:
+            small.append(part)
+            size += len(part)
+            if size >= PIECE:
+                flush()
+    flush()
+    for i in range(len(out) - 1):
+        if out[i].endswith("\r"):
+            kept = out[i].rstrip("\r")
+            out[i], out[i + 1] = kept, out[i][len(kept):] + out[i + 1]
+    return [p for p in out if p]
+
+
+def release_memory(delay: float = 0.5) -> None:
+    """Hand the memory of a dropped LargeText back to the system, soon, off the event loop.
+
+    Its pieces are small blocks in the C heap, which keeps them after they are freed (a 50 MB
+    buffer left 150 MB behind after didClose); glibc's malloc_trim returns them. Elsewhere this
+    does nothing."""
+    def trim() -> None:
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):
+            pass
+
+    timer = threading.Timer(delay, trim)
+    timer.daemon = True
+    timer.start()
+
+
+class LargeText:
+    """A text held in pieces; offsets and LSP positions as in one string of the same text."""
+
+    __slots__ = ("_breaks", "_length", "_lines_before", "_pieces", "_starts")
+
+    def __init__(self, parts: Iterable[str | LargeText] = (), *, yield_gil: bool = False) -> None:
+        self._pieces = _rechunk(parts, yield_gil=yield_gil)
+        self._breaks = [line_count(p) for p in self._pieces]
+        self._starts: list[int] = []
+        self._lines_before: list[int] = []
+        self._length = sum(len(p) for p in self._pieces)
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __repr__(self) -> str:
+        return f"LargeText({self._length} characters in {len(self._pieces)} pieces)"
+
+    def __str__(self) -> str:
+        return "".join(self._pieces)
+
+    # -- looking up --------------------------------------------------------------------------
+    def _index(self) -> tuple[list[int], list[int]]:
+        if len(self._starts) != len(self._pieces):
+            self._starts = [0, *accumulate(len(p) for p in self._pieces)][:-1]
+            self._lines_before = [0, *accumulate(self._breaks)][:-1]
+        return self._starts, self._lines_before
+
+    def line_count(self) -> int:
+        """Return the number of line breaks (the index of the last line), LSP's way."""
+        return sum(self._breaks)
+
+    def line_start(self, line: int) -> int:
+        """Return the offset where 0-based `line` starts (the end of the text beyond it)."""
+        if line <= 0 or not self._pieces:
+            return 0
+        starts, before = self._index()
+        # The last piece with fewer breaks before it than `line` holds the line's start.
+        k = bisect.bisect_left(before, line) - 1
+        start = line_start(self._pieces[k], line - before[k])
+        return starts[k] + start
+
+    def offset(self, line: int, character: int, encoding: str = UTF16) -> int:
+        """Return the offset of an LSP position, clamped into the text like `offset_at`."""
+        if line < 0:
+            return 0
+        start = self.line_start(line)
+        # A line's first `character` code units hold at most `character` code points.
+        head = self.slice(start, start + max(0, character) + 2)
+        return start + offset_at(head, 0, character, encoding)
+
+    def slice(self, start: int, end: int) -> str:
+        """Return the text between two offsets."""
+        start, end = max(0, start), min(end, self._length)
+        if start >= end:
+            return ""
+        starts, _ = self._index()
+        first = bisect.bisect_right(starts, start) - 1
+        last = bisect.bisect_right(starts, end - 1) - 1
+        if first == last:
+            return self._pieces[first][start - starts[first]:end - starts[first]]
+        return "".join([self._pieces[first][start - starts[first]:],
+                        *self._pieces[first + 1:last],
+                        self._pieces[last][:end - starts[last]]])
+
+    def window(self, first: int, last: int) -> tuple[int, str]:
+        """Return whole lines around lines `first`..`last`: the first line's number and text.
+
+        The window is aligned, so requests on nearby lines see the same one, and holds at
+        most WINDOW_CHARS characters beside the lines asked for."""
+        lo = max(0, (first // WINDOW_LINES) * WINDOW_LINES - WINDOW_LINES)
+        hi = (last // WINDOW_LINES) * WINDOW_LINES + 2 * WINDOW_LINES
+        start, end = self.line_start(lo), self.line_start(hi)
+        if end - start > WINDOW_CHARS + (self.line_start(last + 1) - self.line_start(first)):
+            # Long lines: fewer of them around the lines asked for.
+            lo, hi = max(0, first - 64), last + 64
+            start, end = self.line_start(lo), self.line_start(hi)
+        return lo, self.slice(start, end)
+
+    # -- editing -----------------------------------------------------------------------------
+    def splice(self, start: int, end: int, text: str | LargeText) -> None:
+        """Replace the text between two offsets with `text`."""
+        start = max(0, min(start, self._length))
+        end = max(start, min(end, self._length))
+        if not self._pieces:
+            self._pieces = _rechunk([text])
+            self._breaks = [line_count(p) for p in self._pieces]
+            self._length, self._starts = len(text), []
+            return
+        starts, _ = self._index()
+        first = max(0, bisect.bisect_right(starts, start) - 1)
+        last = max(0, bisect.bisect_right(starts, max(start, end - 1)) - 1)
+        head = self._pieces[first][:start - starts[first]]
+        tail = self._pieces[last][end - starts[last]:]
+        # The piece after the change too: a \r the change ends with must join it.
+        stop = min(last + 2, len(self._pieces))
+        parts = [head, text, tail, *self._pieces[last + 1:stop]]
+        new = _rechunk(parts)
+        self._pieces[first:stop] = new
+        self._breaks[first:stop] = [line_count(p) for p in new]
+        self._length += len(text) - (end - start)
+        self._starts = []
