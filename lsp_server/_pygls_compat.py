@@ -29,7 +29,7 @@ from pygls.protocol.json_rpc import JsonRPCResponseMessage
 from pygls.workspace import Workspace
 from pygls.workspace.text_document import TextDocument
 
-from lsp_server.large_text import LARGE, SMALL, LargeText, release_memory
+from lsp_server.large_text import LARGE, SMALL, LargeText
 from lsp_server.positions import span_at, split_lines
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,6 @@ def _apply_incremental_change(self: TextDocument, change: Any) -> None:
         big.splice(start, max(start, end), change.text)
         if len(big) < SMALL:
             self._source = str(big)
-            release_memory()
         return
     text = self.source
     start, end = span_at(
@@ -102,8 +101,9 @@ def _apply_incremental_change(self: TextDocument, change: Any) -> None:
 def _remove_text_document(self: Workspace, doc_uri: str) -> None:
     doc = self.text_documents.get(unquote(doc_uri))
     _pygls_remove(self, doc_uri)
-    if doc is not None and large_source(doc) is not None:
-        release_memory()
+    big = large_source(doc) if doc is not None else None
+    if big is not None:
+        big.discard()
 
 
 _pygls_remove = Workspace.remove_text_document

@@ -30,6 +30,7 @@ from lsp_server.features import (
     lifecycle,
     next_edit,
 )
+from lsp_server.large_text import return_freed_pieces
 from lsp_server.logs import mask, mask_value
 from lsp_server.model.client import preload_http_stack
 from lsp_server.model.errors import ModelError
@@ -106,6 +107,7 @@ class QwenLanguageServer(LanguageServer):
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
         """Serve over stdio; a broken message frame raises FramingError (see _pygls_compat)."""
         preload_http_stack()
+        return_freed_pieces()
         super().start_io(FramedStdin(stdin or sys.stdin.buffer), stdout)
 
     def next_edit_endpoints(self) -> EndpointPool:
