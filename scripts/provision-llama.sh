@@ -10,7 +10,9 @@
 # each step behind a stamp, so a second run only checks stamps. The cold build of
 # llama-server alone takes 10-25 minutes on 2 free cores (45 measured on 2 busy ones).
 # Writes QWEN_TEST_LLAMA_SERVER and QWEN_TEST_LLAMA_MODEL to $CACHE/llama/env, which the
-# tests read; $CACHE/llama/.complete appears last, when both are usable.
+# tests read; $CACHE/llama/.complete appears last, when both are usable. While it runs,
+# $CACHE/llama/.building holds its process id: the tests wait for it (.ci/run starts the tests
+# while a cold build is still going).
 set -euo pipefail
 
 CACHE="${QWEN_LSP_CI_CACHE:-/var/cache/qwen-lsp-ci}"
@@ -25,6 +27,8 @@ log() { printf '[provision-llama %s] %s\n' "$(date +%T)" "$*" >&2; }
 started=$SECONDS
 mkdir -p "$DIR"
 rm -f "$DIR/.complete"
+echo $$ >"$DIR/.building"
+trap 'rm -f "$DIR/.building"' EXIT
 
 # -- apt ------------------------------------------------------------------------------
 missing=()

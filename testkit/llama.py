@@ -26,6 +26,20 @@ CONTEXT = 1024  # tokens: small, so that a long file must be fitted under it
 _START_TIMEOUT = 120.0
 
 
+def wait_for_provisioning(timeout: float = 3600.0, poll: float = 5.0) -> bool:
+    """Wait while scripts/provision-llama.sh is still building (its `.building` file names a
+    live process); return whether provisioning is complete."""
+    done, building = CACHE / "llama" / ".complete", CACHE / "llama" / ".building"
+    deadline = time.monotonic() + timeout
+    while not done.exists() and time.monotonic() < deadline:
+        try:
+            os.kill(int(building.read_text().strip()), 0)
+        except (OSError, ValueError):
+            break  # not building (or it died): whatever is there is all there will be
+        time.sleep(poll)
+    return done.exists()
+
+
 def llama_tools() -> dict[str, str]:
     """Return the llama-server and model paths: the cache's env file, then the environment."""
     found: dict[str, str] = {}
