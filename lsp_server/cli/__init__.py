@@ -501,7 +501,7 @@ async def _model_checks(client: Any, model: str) -> list[_Check]:
     from lsp_server.prompt import FILE_SEP, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, REPO_NAME
 
     checks = []
-    info = await client.server_info()
+    info = await client.server_info(model)
     if info.context:
         checks.append(_Check("context", True, f"{info.context} tokens (from {info.source}); "
                                               "prompts are fitted under it"))
