@@ -337,6 +337,9 @@ def test_doctor_reports_ollamas_context_window_and_where_it_comes_from(
     assert "[ok] context: 4096 tokens (from Ollama's default: no num_ctx in the Modelfile " \
            "(raise it with PARAMETER num_ctx, or OLLAMA_CONTEXT_LENGTH on the server))" \
            in proc.stdout
+    # Ollama cannot count tokens: Qwen's tokenizer, installed with qwen-lsp, does.
+    assert "[ok] token-counts: the endpoint cannot count tokens: Qwen's own tokenizer " \
+           "counts them here" in proc.stdout
     endpoint.ollama_parameters = "num_ctx 16384"
     assert "[ok] context: 16384 tokens (from api/show, num_ctx in the Modelfile)" \
            in run("doctor", env=env).stdout
