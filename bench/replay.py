@@ -576,8 +576,11 @@ def report_real(fig: Figures) -> None:
               "the prompt before it, no LSP; "
               f"{_pct(floor['cached'], floor['cached'] + floor['evaluated'])} of their "
               "prompt tokens from the cache)")
-        print(f"keystroke-to-answer / floor      {_ratios([a / b for a, b, _ in pairs])} "
-              "(per keystroke, against the same prompt's direct whole answer)")
+        print(f"keystroke-to-answer / floor      "
+              f"{_ratios([a / c for a, _, c in pairs if c])} against the same prompt's "
+              f"first token, {_ratios([a / b for a, b, _ in pairs])} against its whole "
+              "answer, per keystroke (qwen-lsp stops reading once a suggestion is complete, "
+              "so its answer falls between the two)")
     else:
         print("floor                            n/a: no model-backed answer came before "
               "the next keystroke")
