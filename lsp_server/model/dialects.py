@@ -300,8 +300,9 @@ class OllamaDialect(Dialect):
         if not isinstance(payload, dict):
             return None, None, ""
         if isinstance(payload.get("models"), list):  # /api/ps
+            names = {model, model if ":" in model else f"{model}:latest"}
             for entry in payload["models"]:
-                if isinstance(entry, dict) and model in (entry.get("name"), entry.get("model")):
+                if isinstance(entry, dict) and names & {entry.get("name"), entry.get("model")}:
                     context = _positive(entry.get("context_length"))
                     return model, context, "api/ps, the loaded model" if context else ""
             return None, None, ""
