@@ -12,14 +12,17 @@ With --steady the user never pauses at line ends.
 
 With --real the endpoint is a real llama-server with a small model (not Qwen: its suggestions
 rarely match the file, so acceptance figures mean nothing there). The same functions are typed
-twice, with pauses at line ends and steadily (--steady: steadily only), and for each keystroke
-the replay measures the time from the keystroke (didChange + inlineCompletion) until a
-non-empty suggestion reaches the client, and whether one did before the next keystroke. Next
-to it, its floor in the same run: every prompt qwen-lsp sent (noted by a loopback
-pass-through, `bench/llama_tap.py`) is sent again straight to the same server's `/completion`,
-one after the other, with no LSP in between; the figure is printed as a ratio to it. Also
-printed: what the server reports of its prompt cache (tokens taken from it vs evaluated) and
-its /metrics counters.
+twice, with pauses at line ends and steadily (--steady: steadily only). For each keystroke the
+replay notes whether its request reached the model (a loopback pass-through,
+`bench/llama_tap.py`, records each `/completion` body and when it came), whether an answer
+came before the next keystroke and after how long (from didChange + inlineCompletion to the
+answer at the client), and the first non-empty suggestion shown after it. The floor, in the
+same run: the model requests of the keystrokes answered in time are sent again straight to
+the same server's `/completion`, each right after the request before it, with no LSP in
+between; the figure is printed as a ratio to it per keystroke (only answers that came in
+time are timed, the faster ones, and the floor runs after the typing, so on a shared machine
+the load may differ: read the ratio with that in mind). Also printed: what the server reports
+of its prompt cache (tokens taken from it vs evaluated) and its /metrics counters.
 """
 
 from __future__ import annotations

@@ -119,7 +119,7 @@ def _pieces(text: str) -> list[str]:
     out: list[str] = []
     current = ""
     for line in text.splitlines(keepends=True):
-        if len(current) + len(line) > _CHUNK and current:
+        if len(current) + len(line) > _CHUNK and current:  # in order: flush first
             out.append(current)
             current = ""
         while len(line) > _CHUNK:
