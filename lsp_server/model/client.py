@@ -91,6 +91,7 @@ class ModelClient:
         self._info: ServerInfo | None = None
         self.served_model: str | None = None  # the model the last completion asked for
         self.prompt_cache = PromptCacheStats()
+        self._usage_refused = False  # the server refused `stream_options`
 
     async def aclose(self) -> None:
         """Close pooled connections."""
@@ -221,6 +222,26 @@ class ModelClient:
         req = _with_model(req, await self.resolve_model(req.model))
         self.served_model = req.model
         body = self.dialect.completion_body(req)
+        if self._usage_refused:
+            body.pop("stream_options", None)
+        try:
+            async with contextlib.aclosing(self._completion_texts(body)) as texts:
+                async for text in texts:
+                    yield text
+        except ModelError as err:
+            # A strict server that does not know stream_options refuses the request before
+            # any text: ask again without it, and from now on.
+            if err.kind != ErrorKind.BAD_REQUEST or "stream_options" not in body \
+                    or "stream_options" not in err.message:
+                raise
+            self._usage_refused = True
+            body.pop("stream_options")
+            async with contextlib.aclosing(self._completion_texts(body)) as texts:
+                async for text in texts:
+                    yield text
+
+    async def _completion_texts(self, body: dict[str, Any]) -> AsyncIterator[str]:
+        """Yield the text of one streamed completion request."""
         events = self._stream_events(self.dialect.completion_path(), body)
         counted = False
         async with contextlib.aclosing(events):  # closed with this iterator, not by the GC

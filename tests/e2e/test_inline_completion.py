@@ -494,3 +494,21 @@ async def test_vllm_cached_prompt_tokens_are_counted_in_stats(
     assert cache.requests == 2  # the third said nothing
     assert cache.cachedTokens == 18
     assert cache.evaluatedTokens == sum(prompt_tokens) - 18
+
+
+async def test_a_server_that_refuses_stream_options_is_asked_without_them(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    refusal = ('{"error": {"message": "Unrecognized request argument supplied: '
+               'stream_options", "type": "invalid_request_error"}}')
+    endpoint.script(Reply(status=400, body=refusal))
+    endpoint.default = Reply(text="a + b")
+    await start(client, endpoint_options(endpoint), tmp_path)
+    uri = open_doc(client, tmp_path / "add.py", ADD)
+    result = await inline(client, uri, 1, 11, invoked=True)
+    assert result is not None and [i.insert_text for i in result.items] == ["a + b"]
+    insert(client, uri, 2, 0, 0, "#")
+    assert await inline(client, uri, 1, 11, invoked=True) is not None
+    asked = [r.body for r in endpoint.generation_requests()]
+    assert len(asked) == 3 and "stream_options" in asked[0]
+    assert all("stream_options" not in body for body in asked[1:])  # never again
