@@ -8,16 +8,28 @@ server (stdio). The endpoint answers every FIM request with the file's true cont
 the end of the current block, after 150 ms + 8 ms per token. A suggestion that agrees with what
 comes next is accepted (Tab): its edit is applied with didChange and its command executed.
 Then the same replay runs against an endpoint that answers wrong text a third of the time.
-With --steady the user never pauses at line ends. With --real the endpoint is a real
-llama-server with a small model (not Qwen: its suggestions rarely match the file), and the
-figures add what the server reports: prompt tokens taken from its cache vs evaluated, its
-/metrics counters, and keystroke-to-suggestion latency.
+With --steady the user never pauses at line ends.
+
+With --real the endpoint is a real llama-server with a small model (not Qwen: its suggestions
+rarely match the file, so acceptance figures mean nothing there). The same functions are typed
+twice, with pauses at line ends and steadily (--steady: steadily only). For each keystroke the
+replay notes whether its request reached the model (a loopback pass-through,
+`bench/llama_tap.py`, records each `/completion` body and when it came), whether an answer
+came before the next keystroke and after how long (from didChange + inlineCompletion to the
+answer at the client), and the first non-empty suggestion shown after it. The floor, in the
+same run: the model requests of the keystrokes answered in time are sent again straight to
+the same server's `/completion`, each right after the request before it, with no LSP in
+between; the figure is printed as a ratio to it per keystroke (only answers that came in
+time are timed, the faster ones, and the floor runs after the typing, so on a shared machine
+the load may differ: read the ratio with that in mind). Also printed: what the server reports
+of its prompt cache (tokens taken from it vs evaluated) and its /metrics counters.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import contextlib
 import json
 import random
@@ -99,6 +111,22 @@ class Pending:
     key_time: float
     future: asyncio.Future
     cancelled: bool = False
+    done_at: float | None = None  # when its answer (empty or not) reached the client
+    shown_at: float | None = None  # when that answer had a suggestion
+
+
+@dataclass
+class KeyRecord:
+    """One keystroke that sent an inline completion request, for --real."""
+
+    task: int  # which function was being typed
+    key_time: float
+    next_key: float  # the next keystroke, or the end of the function
+    done_at: float | None
+    shown_at: float | None
+    body: dict[str, Any] | None = None  # the model request it caused, if any
+    previous: dict[str, Any] | None = None  # the model request before that one
+    to_model: float | None = None  # seconds from the keystroke to that request
 
 
 @dataclass
@@ -124,6 +152,8 @@ class Figures:
     oracle: dict[str, Any] = field(default_factory=dict)
     server: dict[str, Any] = field(default_factory=dict)
     real: dict[str, float] | None = None  # llama-server's /metrics counters during the run
+    keys: list[KeyRecord] = field(default_factory=list)  # --real: every keystroke's request
+    floor: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -158,7 +188,7 @@ class Replayer:
         started = time.perf_counter()
         real = getattr(self.args, "llama", None)
         if real is not None:  # a real llama-server instead of the oracle
-            base_url, provider, model = real.url, "llamacpp", ""
+            base_url, provider, model = self.args.llama_base, "llamacpp", ""
             metrics_before = await asyncio.to_thread(_metrics, real.url)
         else:
             base_url, provider, model = await self.oracle.start(), "openai", "oracle"
@@ -260,7 +290,16 @@ class Replayer:
         future = asyncio.ensure_future(self.client.protocol.send_request_async(
             types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id=msg_id
         ))
-        return Pending(msg_id, version, pos, key_time, future)
+        pending = Pending(msg_id, version, pos, key_time, future)
+        loop = asyncio.get_running_loop()
+
+        def answered(f: asyncio.Future) -> None:
+            pending.done_at = loop.time()
+            if not f.cancelled() and f.exception() is None and _items(f.result()):
+                pending.shown_at = pending.done_at
+
+        future.add_done_callback(answered)
+        return pending
 
     def _cancel(self, pending: Pending | None) -> None:
         if pending is None or pending.future.done() or pending.cancelled:
@@ -306,6 +345,7 @@ class Replayer:
         ))
         key_s, pause_s = KEY_S / self.speed, self.args.line_pause / self.speed
         pending: Pending | None = None
+        sent: list[Pending] = []
         ghost: tuple[int, str, Any] | None = None  # (version, text, item)
         next_key = loop.time() + pause_s
         while pos < task.end:
@@ -346,14 +386,23 @@ class Replayer:
             pos += len(text)
             if pos < task.end:
                 pending = self._send(uri, doc, pos, version, now)
+                sent.append(pending)
             pause = pause_s if key[0] == "key" and "\n" in text else key_s
             next_key = now + pause
         self._cancel(pending)
+        await asyncio.sleep(0.2)
+        self._per_keystroke(sent, loop.time())
         self.client.text_document_did_close(
             types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri))
         )
         fig.files += 1
-        await asyncio.sleep(0.2)
+
+    def _per_keystroke(self, sent: list[Pending], end: float) -> None:
+        """Note, per keystroke, when its answer came, and whether before the next one."""
+        for i, p in enumerate(sent):
+            next_key = sent[i + 1].key_time if i + 1 < len(sent) else end
+            self.fig.keys.append(KeyRecord(self.fig.files, p.key_time, next_key, p.done_at,
+                                           p.shown_at))
 
     def _shown(
         self, pending: Pending, task: Task, doc: str, pos: int, version: int, now: float
@@ -510,10 +559,117 @@ def report_real(fig: Figures) -> None:
     print(f"context window / model           {endpoint.get('contextWindow')} tokens, "
           f"{endpoint.get('model') or 'served model'}; token counts: "
           f"{endpoint.get('tokenCounts')}")
-    lat = sorted(fig.latencies)
-    if lat:
-        print(f"keystroke-to-suggestion          p50 {1000 * lat[len(lat) // 2]:.0f} ms, "
-              f"p90 {1000 * lat[int(len(lat) * 0.9)]:.0f} ms over {len(lat)} suggestions")
+    keys = fig.keys
+    asked = [k for k in keys if k.body is not None]
+    answered = [k for k in asked if k.done_at is not None and k.done_at <= k.next_key]
+    shown = [k for k in keys if k.shown_at is not None and k.shown_at <= k.next_key]
+    print(f"keystrokes reaching the model    {len(asked)} of {len(keys)} "
+          f"({_pct(len(asked), len(keys))}); keystroke-to-model-request "
+          f"{_p5090([k.to_model for k in asked if k.to_model is not None])} "
+          "(debounce + prompt)")
+    print(f"answered before the next key    {len(answered)} of those {len(asked)}: "
+          f"keystroke-to-answer {_p5090([k.done_at - k.key_time for k in answered])} "
+          "(didChange + inlineCompletion to the answer at the client, empty or not)")
+    floor = fig.floor
+    if floor.get("pairs"):
+        pairs = floor["pairs"]  # (qwen-lsp seconds, direct whole answer, direct first token)
+        print(f"floor: those prompts, direct     {_p5090([b for _, b, _ in pairs])} to the "
+              f"whole answer, {_p5090([c for _, _, c in pairs if c is not None])} to its "
+              f"first token ({len(pairs)} prompts sent again to /completion, each after "
+              "the prompt before it, no LSP; "
+              f"{_pct(floor['cached'], floor['cached'] + floor['evaluated'])} of their "
+              "prompt tokens from the cache)")
+        print(f"keystroke-to-answer / floor      "
+              f"{_ratios([a / c for a, _, c in pairs if c])} against the same prompt's "
+              f"first token, {_ratios([a / b for a, b, _ in pairs])} against its whole "
+              "answer, per keystroke (qwen-lsp stops reading once a suggestion is complete, "
+              "so its answer falls between the two)")
+    else:
+        print("floor                            n/a: no model-backed answer came before "
+              "the next keystroke")
+    firsts = _first_suggestions(keys)
+    print(f"first suggestion after asking    {_p5090(firsts)} from a keystroke that reached "
+          f"the model to the next suggestion shown, whichever request it answered "
+          f"({len(firsts)} of {len(asked)})")
+    print(f"suggestions before the next key  {len(shown)} of {len(keys)} keystrokes "
+          f"({_pct(len(shown), len(keys))}): keystroke-to-suggestion "
+          f"{_p5090([k.shown_at - k.key_time for k in shown])} (non-empty answers: this "
+          "model's text is mostly dropped as not fitting the code)")
+
+
+def _first_suggestions(keys: list[KeyRecord]) -> list[float]:
+    """Return, for each keystroke that reached the model, the seconds until the next
+    suggestion was shown (an answer to it or to a later keystroke, before the key after)."""
+    out = []
+    for i, key in enumerate(keys):
+        if key.body is None:
+            continue
+        for later in keys[i:]:
+            if later.task != key.task:
+                break
+            if later.shown_at is not None and later.shown_at <= later.next_key:
+                out.append(later.shown_at - key.key_time)
+                break
+    return out
+
+
+def _ratios(values: list[float]) -> str:
+    values = sorted(values)
+    if not values:
+        return "n/a"
+    return f"p50 {_median(values):.2f}x, p90 {values[int(len(values) * 0.9)]:.2f}x"
+
+
+def _median(values: list[float]) -> float:
+    return values[len(values) // 2]
+
+
+def _p5090(values: list[float]) -> str:
+    """Return 'p50 X ms, p90 Y ms' of seconds."""
+    values = sorted(values)
+    if not values:
+        return "n/a"
+    return (f"p50 {1000 * _median(values):.0f} ms, "
+            f"p90 {1000 * values[int(len(values) * 0.9)]:.0f} ms")
+
+
+async def measure_floor(url: str, keys: list[KeyRecord], limit: int) -> dict[str, Any]:
+    """Send the model requests of the keystrokes answered in time straight to llama-server,
+    each right after the request before it (as in the run, so that its cache holds the same
+    prefix); return (qwen-lsp's keystroke-to-answer, direct whole answer, direct first token)
+    per keystroke."""
+    import httpx
+
+    chosen = [k for k in keys if k.body is not None and k.done_at is not None
+              and k.done_at <= k.next_key]
+    if len(chosen) > limit:  # an even sample
+        chosen = [chosen[i * len(chosen) // limit] for i in range(limit)]
+    out: dict[str, Any] = {"pairs": [], "cached": 0, "evaluated": 0}
+    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+        for key in chosen:
+            if key.previous is not None:  # the cache as the run left it
+                await _direct(http, {**key.previous, "n_predict": 1})
+            whole, first, timings = await _direct(http, key.body or {})
+            out["pairs"].append((key.done_at - key.key_time, whole, first))
+            out["cached"] += timings.get("cache_n", 0)
+            out["evaluated"] += timings.get("prompt_n", 0)
+    return out
+
+
+async def _direct(http: Any, body: dict[str, Any]) -> tuple[float, float | None, dict]:
+    """Stream one /completion; return (seconds to its end, to its first text, timings)."""
+    started, first, timings = time.perf_counter(), None, {}
+    async with http.stream("POST", "/completion", json=body) as response:
+        async for line in response.aiter_lines():
+            if not line.startswith("data: "):
+                continue
+            event = json.loads(line[6:])
+            if event.get("content") and first is None:
+                first = time.perf_counter() - started
+            timings = event.get("timings") or timings
+            if event.get("stop"):
+                break
+    return time.perf_counter() - started, first, timings
 
 
 def report_fidelity(tasks: list[Task]) -> None:
@@ -548,11 +704,11 @@ async def main_async(args: argparse.Namespace) -> int:
           f"({', '.join(languages)})")
     for task in tasks:
         print(f"  {task.language:10} {task.name:40} {task.end - task.start:5} chars")
-    bound = upper_bound(tasks, KEY_S, args.line_pause)
     report_fidelity(tasks)
-    args.completion = {}
     if args.real:
-        return await _replay_real(tasks, args, bound)
+        return await _replay_real(tasks, args)
+    bound = upper_bound(tasks, KEY_S, args.line_pause)
+    args.completion = {}
     shares = [0.0] if args.no_wrong else [0.0, 1 / 3]
     for share in shares:
         fig = await Replayer(tasks, args, share).run()
@@ -560,9 +716,10 @@ async def main_async(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _replay_real(tasks: list[Task], args: argparse.Namespace,
-                       bound: tuple[int, int, int]) -> int:
-    """Type the same functions against a real llama-server (scripts/provision-llama.sh)."""
+async def _replay_real(tasks: list[Task], args: argparse.Namespace) -> int:
+    """Type the same functions against a real llama-server (scripts/provision-llama.sh),
+    with pauses and steadily; measure each run's floor against the same server after it."""
+    from bench.llama_tap import Tap
     from testkit.llama import LlamaServer, llama_tools
 
     tools = llama_tools()
@@ -575,14 +732,39 @@ async def _replay_real(tasks: list[Task], args: argparse.Namespace,
     args.llama = server
     # A small model on a shared CPU: short answers keep the latency about a real setup's.
     args.completion = {"maxTokens": args.max_tokens, "timeoutMs": 20000}
+    paces = [("steady typing", KEY_S)] if args.steady else [
+        ("pauses at line ends", args.line_pause), ("steady typing", KEY_S)]
     try:
-        fig = await Replayer(tasks, args, 0.0).run()
-        fig.label = f"real llama-server ({Path(server.model).name}, {args.pace_label})"
-        report(fig, bound)
+        for label, line_pause in paces:
+            args.line_pause = line_pause
+            tap = Tap(server.url)
+            args.llama_base = await tap.start()
+            try:
+                fig = await Replayer(tasks, args, 0.0).run()
+            finally:
+                await tap.stop()
+            fig.label = f"real llama-server ({Path(server.model).name}, {label})"
+            _attach_requests(fig.keys, tap.requests)
+            fig.oracle.update(requests=len(tap.requests), cancelled="n/a")
+            fig.floor = await measure_floor(server.url, fig.keys, args.floor_max)
+            report(fig, upper_bound(tasks, KEY_S, line_pause))
     finally:
         server.stop()
     print(f"(server log: {log})")
     return 0
+
+
+def _attach_requests(keys: list[KeyRecord],
+                     requests: list[tuple[float, dict[str, Any]]]) -> None:
+    """Give each model request to the keystroke just before it reached the server."""
+    times = [k.key_time for k in keys]
+    previous = None
+    for at, body in requests:
+        i = bisect.bisect_right(times, at)
+        if i:
+            key = keys[i - 1]
+            key.body, key.previous, key.to_model = body, previous, at - key.key_time
+        previous = body
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -603,12 +785,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="type against a real llama-server and a small model instead of "
                              "the oracle (scripts/provision-llama.sh builds them)")
     parser.add_argument("--steady", action="store_true",
-                        help="never pause at line ends: 8 characters a second throughout")
+                        help="never pause at line ends: 8 characters a second throughout "
+                             "(with --real: only this pace, not both)")
+    parser.add_argument("--floor-max", type=int, default=80,
+                        help="with --real: at most this many prompts sent again for the floor")
     parser.add_argument("--max-tokens", type=int, default=16,
                         help="completion.maxTokens with --real")
     args = parser.parse_args(argv)
-    args.pace_label = "steady typing" if args.steady else "pauses at line ends"
-    if args.steady:
+    if args.steady and not args.real:
         args.line_pause = KEY_S  # no look at the screen after a line: typing never pauses
     return asyncio.run(main_async(args))
 

@@ -48,6 +48,10 @@ class Reply:
     cut_after: int | None = None
     finish_reason: str = "stop"
     raw_frames: list[str] | None = None
+    # OpenAI-style usage chunk (when the request asks for it): prompt tokens taken from the
+    # prefix cache, as vLLM with --enable-prompt-tokens-details says; None sends
+    # `prompt_tokens_details: null`, as vLLM does by default.
+    cached_tokens: int | None = None
 
     def pieces(self) -> list[str]:
         """Split the text into the chunks the stream sends."""
@@ -114,6 +118,12 @@ class FakeEndpoint:
         self.knows_qwen_tokens = False
         # Serve llama.cpp's `/props` (and `meta.n_ctx` in the model list) when set.
         self.n_ctx: int | None = None
+        # Ollama's `POST /api/show`: the Modelfile's parameters text (add "num_ctx N" to set
+        # it) and the model's trained length (`model_info` `<arch>.context_length`);
+        # `GET /api/ps` lists the first model as loaded with this context when set.
+        self.ollama_parameters = 'stop                           "<|endoftext|>"'
+        self.ollama_context_length: int | None = 32768
+        self.ollama_loaded_context: int | None = None
         self.disconnects = 0
         self.completed = 0
         self.tls_failures = 0
@@ -154,8 +164,8 @@ class FakeEndpoint:
     def generation_requests(self) -> list[Recorded]:
         """Return the recorded requests that asked the model to generate."""
         with self._cond:
-            return [r for r in self.requests
-                    if r.method == "POST" and not r.path.endswith("/tokenize")]
+            return [r for r in self.requests if r.method == "POST"
+                    and not r.path.endswith(("/tokenize", "/api/show"))]
 
     def wait_for(self, predicate: Callable[[FakeEndpoint], bool], timeout: float = 10.0) -> bool:
         """Block until predicate(self) holds or the timeout passes; return whether it held."""
@@ -279,6 +289,13 @@ class _Handler(BaseHTTPRequestHandler):
                              "model_alias": self.ep.models[0], "total_slots": 1})
         elif self.command == "GET" and path == "/api/tags":
             self._json(200, {"models": [{"name": m, "model": m} for m in self.ep.models]})
+        elif self.command == "POST" and path == "/api/show":
+            self._ollama_show(body)
+        elif self.command == "GET" and path == "/api/ps":
+            loaded = self.ep.ollama_loaded_context
+            self._json(200, {"models": [] if not loaded else [
+                {"name": self.ep.models[0], "model": self.ep.models[0], "size": 1,
+                 "details": {"family": "qwen2"}, "size_vram": 0, "context_length": loaded}]})
         elif self.command == "POST" and path == "/tokenize" and self.ep.chars_per_token:
             self._tokenize(body)
         elif self.command == "POST" and path.endswith("/chat/completions"):
@@ -311,6 +328,19 @@ class _Handler(BaseHTTPRequestHandler):
                              "tokens": tokens})
         else:
             self._json(200, {"tokens": tokens})
+
+    def _ollama_show(self, body: Any) -> None:
+        """Answer `POST /api/show` as Ollama does (404 for a model it does not have)."""
+        name = body.get("model") or body.get("name") if isinstance(body, dict) else None
+        if name not in self.ep.models:
+            self._json(404, {"error": f"model '{name}' not found"})
+            return
+        info: dict[str, Any] = {"general.architecture": "qwen2"}
+        if self.ep.ollama_context_length:
+            info["qwen2.context_length"] = self.ep.ollama_context_length
+        self._json(200, {"modelfile": "FROM qwen", "parameters": self.ep.ollama_parameters,
+                         "template": "{{ .Prompt }}", "details": {"family": "qwen2"},
+                         "model_info": info, "capabilities": ["completion", "insert"]})
 
     def _authorized(self) -> bool:
         return self.headers.get("Authorization") == f"Bearer {self.ep.api_key}"
@@ -454,6 +484,15 @@ def _openai_completion_frames(reply: Reply, stream: bool, body: Any) -> Iterator
                     "choices": [{"index": 0, "text": piece, "finish_reason": None}]})
     yield _sse({"id": "cmpl-1", "object": "text_completion", "model": model,
                 "choices": [{"index": 0, "text": "", "finish_reason": reply.finish_reason}]})
+    options = body.get("stream_options") if isinstance(body, dict) else None
+    if isinstance(options, dict) and options.get("include_usage"):
+        prompt = math.ceil(len(str(body.get("prompt", ""))) / 4)
+        cached = None if reply.cached_tokens is None else min(reply.cached_tokens, prompt)
+        yield _sse({"id": "cmpl-1", "object": "text_completion", "model": model, "choices": [],
+                    "usage": {"prompt_tokens": prompt, "completion_tokens": len(reply.pieces()),
+                              "total_tokens": prompt + len(reply.pieces()),
+                              "prompt_tokens_details": None if cached is None
+                              else {"cached_tokens": cached}}})
     yield b"data: [DONE]\n\n"
 
 

@@ -501,7 +501,7 @@ async def _model_checks(client: Any, model: str) -> list[_Check]:
     from lsp_server.prompt import FILE_SEP, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, REPO_NAME
 
     checks = []
-    info = await client.server_info()
+    info = await client.server_info(model)
     if info.context:
         checks.append(_Check("context", True, f"{info.context} tokens (from {info.source}); "
                                               "prompts are fitted under it"))
@@ -511,8 +511,9 @@ async def _model_checks(client: Any, model: str) -> list[_Check]:
     counts = {}
     for token in (FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE, REPO_NAME, FILE_SEP):
         found = await client.count_tokens(token, model)
-        if found is None:
-            return checks  # the server cannot tokenize: nothing to tell
+        if found is None:  # the server cannot tokenize: Qwen's tokenizer counts here
+            checks.append(_local_token_counts())
+            return checks
         counts[token] = found.tokens
     split = {t: n for t, n in counts.items() if n != 1}
     if split:
@@ -522,6 +523,21 @@ async def _model_checks(client: Any, model: str) -> list[_Check]:
     else:
         checks.append(_Check("fim-tokens", True, "each FIM and repository token is one token"))
     return checks
+
+
+def _local_token_counts() -> _Check:
+    """Return whether prompts are counted with Qwen's own tokenizer where the endpoint
+    cannot count."""
+    from lsp_server.model import qwen_tokenizer
+
+    if qwen_tokenizer.load() is not None:
+        return _Check("token-counts", True, "the endpoint cannot count tokens: Qwen's own "
+                                            "tokenizer counts them here")
+    return _Check("token-counts", False, "the endpoint cannot count tokens and Qwen's "
+                                         "tokenizer is missing: budgets assume 3.2 "
+                                         "characters a token",
+                  "reinstall qwen-lsp with its dependencies (tiktoken, qwen-tokenizer)",
+                  warning=True)
 
 
 def _fix_for(err: Any, settings: Any) -> str:

@@ -9,7 +9,7 @@ import importlib
 import json
 import re
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,6 +101,7 @@ class ModelClient:
         self._info: ServerInfo | None = None
         self.served_model: str | None = None  # the model the last completion asked for
         self.prompt_cache = PromptCacheStats()
+        self._usage_refused = False  # the server refused `stream_options`
 
     async def aclose(self) -> None:
         """Close pooled connections."""
@@ -183,22 +184,30 @@ class ModelClient:
             self._can_tokenize = False  # no route answers with a count: never ask again
         return None
 
-    async def server_info(self) -> ServerInfo:
+    async def server_info(self, model: str = "") -> ServerInfo:
         """Return what the endpoint says about itself: the model it serves and its context
-        size (llama.cpp's `/props` and `/v1/models` `meta.n_ctx`, vLLM's `max_model_len`).
+        size (llama.cpp's `/props` and `/v1/models` `meta.n_ctx`, vLLM's `max_model_len`,
+        Ollama's `/api/ps` and `/api/show` for `model`, or its first model).
 
         Asked once and remembered; never raises (a failure in passing is asked again).
         """
         if self._info is not None:
             return self._info
-        model: str | None = None
+        found_model: str | None = None
         context: int | None = None
         source = ""
         answered = True
-        for url in self.dialect.info_urls(self.endpoint.base_url):
+        requests = self.dialect.info_requests(self.endpoint.base_url, model)
+        if requests and any(body is not None for _, _, body in requests) and not model:
+            try:  # a route that describes one model: the one completions would use
+                model = await self.resolve_model("")
+            except ModelError:
+                return ServerInfo()
+            requests = self.dialect.info_requests(self.endpoint.base_url, model)
+        for method, url, body in requests:
             try:
-                response = await self._http.send(self._http.build_request("GET", url),
-                                                 stream=True)
+                response = await self._http.send(self._http.build_request(
+                    method, url, **(json_body(body) if body is not None else {})), stream=True)
                 try:
                     data = await _read_all_capped(response, self._where())
                 finally:
@@ -209,11 +218,11 @@ class ModelClient:
                 continue
             except ValueError:
                 continue
-            found_model, found_context = self.dialect.server_info(payload)
-            model = model or found_model
+            named, found_context, note = self.dialect.server_info(payload, model)
+            found_model = found_model or named
             if context is None and found_context:
-                context, source = found_context, url.rsplit("/", 1)[-1]
-        info = ServerInfo(model, context, source)
+                context, source = found_context, note or url.rsplit("/", 1)[-1]
+        info = ServerInfo(found_model, context, source)
         if answered:
             self._info = info
         return info
@@ -223,22 +232,49 @@ class ModelClient:
         req = _with_model(req, await self.resolve_model(req.model))
         self.served_model = req.model
         body = self.dialect.completion_body(req)
+        if self._usage_refused:
+            body.pop("stream_options", None)
+        try:
+            async with contextlib.aclosing(self._completion_texts(body)) as texts:
+                async for text in texts:
+                    yield text
+        except ModelError as err:
+            # A strict server that does not know stream_options refuses the request before
+            # any text: ask again without it, and from now on.
+            if err.kind != ErrorKind.BAD_REQUEST or "stream_options" not in body \
+                    or "stream_options" not in err.message:
+                raise
+            self._usage_refused = True
+            body.pop("stream_options")
+            async with contextlib.aclosing(self._completion_texts(body)) as texts:
+                async for text in texts:
+                    yield text
+
+    async def _completion_texts(self, body: dict[str, Any]) -> AsyncIterator[str]:
+        """Yield the text of one streamed completion request."""
         events = self._stream_events(self.dialect.completion_path(), body)
         counted = False
         async with contextlib.aclosing(events):  # closed with this iterator, not by the GC
             async for event in events:
-                if not counted and (found := self.dialect.prompt_cache(event)) is not None:
-                    counted = True
-                    self.prompt_cache.add(*found)
+                if not counted:
+                    counted = self._count_cache(event)
                 text, finished = self.dialect.completion_delta(event)
                 if text:
                     yield text
                 if finished:
                     # The model stopped by itself: read the stream's end, so that the
                     # connection goes back to the pool instead of being dropped (a new one
-                    # costs a TCP, and often a TLS, handshake on the next keystroke).
-                    await _drain(events)
+                    # costs a TCP, and often a TLS, handshake on the next keystroke). The
+                    # usage chunk (vLLM's cached prompt tokens) comes there.
+                    await _drain(events, None if counted else self._count_cache)
                     return
+
+    def _count_cache(self, event: dict[str, Any]) -> bool:
+        """Count the prompt-cache figures an event carries; return whether it had them."""
+        found = self.dialect.prompt_cache(event)
+        if found is not None:
+            self.prompt_cache.add(*found)
+        return found is not None
 
     async def stream_chat(self, req: ChatRequest) -> AsyncIterator[ChatDelta]:
         """Yield chat deltas (answer and reasoning) as they stream."""
@@ -414,12 +450,15 @@ async def _read_capped(response: httpx.Response) -> bytes:
 _DRAIN_SECONDS = 0.25
 
 
-async def _drain(events: AsyncIterator[Any]) -> None:
-    """Consume what is left of a finished stream, briefly; a server that dawdles loses."""
+async def _drain(events: AsyncIterator[Any],
+                 each: Callable[[Any], bool] | None = None) -> None:
+    """Consume what is left of a finished stream, briefly; a server that dawdles loses.
+    `each` sees every event until it returns True."""
     with contextlib.suppress(TimeoutError, httpx.HTTPError, ModelError):
         async with asyncio.timeout(_DRAIN_SECONDS):
-            async for _ in events:
-                pass
+            async for event in events:
+                if each is not None and each(event):
+                    each = None
 
 
 def json_body(body: Any) -> dict[str, Any]:

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
+
+# Ollama's context window when neither the Modelfile (`num_ctx`) nor a loaded model says:
+# 4096 on current versions without a large GPU (2048 before); the server's
+# OLLAMA_CONTEXT_LENGTH can raise it, which /api/ps shows once the model is loaded.
+OLLAMA_DEFAULT_CONTEXT = 4096
+_NUM_CTX = re.compile(r"^\s*num_ctx\s+(\d+)\s*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,9 @@ class Dialect:
             "temperature": req.temperature,
             "stop": list(req.stop),
             "stream": True,
+            # A last chunk with the usage: vLLM (with --enable-prompt-tokens-details), SGLang
+            # and OpenAI say there how many prompt tokens came from their prefix cache.
+            "stream_options": {"include_usage": True},
         }
 
     def completion_delta(self, event: dict[str, Any]) -> tuple[str, bool]:
@@ -92,14 +102,21 @@ class Dialect:
     def prompt_cache(self, event: dict[str, Any]) -> tuple[int, int] | None:
         """Return (prompt tokens taken from the server's cache, prompt tokens evaluated) when
         a streamed event says: llama.cpp's `timings` (`cache_n`, `prompt_n`), also on its
-        OpenAI routes."""
+        OpenAI routes; else the usage chunk's `prompt_tokens_details.cached_tokens` of
+        `prompt_tokens` (vLLM, SGLang, OpenAI; a server that does not count sends null)."""
         timings = event.get("timings")
-        if not isinstance(timings, dict):
+        if isinstance(timings, dict):
+            cached, evaluated = timings.get("cache_n"), timings.get("prompt_n")
+            if isinstance(cached, int) and isinstance(evaluated, int):
+                return cached, evaluated
+        usage = event.get("usage")
+        details = usage.get("prompt_tokens_details") if isinstance(usage, dict) else None
+        if not isinstance(details, dict):
             return None
-        cached, evaluated = timings.get("cache_n"), timings.get("prompt_n")
-        if not isinstance(cached, int) or not isinstance(evaluated, int):
+        cached, prompt = details.get("cached_tokens"), usage.get("prompt_tokens")
+        if not isinstance(cached, int) or not isinstance(prompt, int) or cached > prompt:
             return None
-        return cached, evaluated
+        return cached, prompt - cached
 
     def models_path(self) -> str:
         """Return the route that lists served models."""
@@ -117,23 +134,31 @@ class Dialect:
         root = base_url.rstrip("/").removesuffix("/v1")
         return [f"{base_url.rstrip('/')}{self.models_path()}", f"{root}/props"]
 
-    def server_info(self, payload: Any) -> tuple[str | None, int | None]:
-        """Return (model, context size) found in a model-list or `/props` answer."""
+    def info_requests(self, base_url: str, model: str
+                      ) -> list[tuple[str, str, dict[str, Any] | None]]:
+        """Return the (method, absolute URL, JSON body) requests that may tell the model and
+        context size, in order of trust."""
+        return [("GET", url, None) for url in self.info_urls(base_url)]
+
+    def server_info(self, payload: Any, model: str = ""
+                    ) -> tuple[str | None, int | None, str]:
+        """Return (model, context size, where it comes from; "" for the route's name) found
+        in a model-list or `/props` answer."""
         if not isinstance(payload, dict):
-            return None, None
+            return None, None, ""
         settings = payload.get("default_generation_settings")
         if isinstance(settings, dict) and _positive(settings.get("n_ctx")):
             alias = payload.get("model_alias") or payload.get("model_path")
             return (alias if isinstance(alias, str) and alias else None,
-                    _positive(settings.get("n_ctx")))
+                    _positive(settings.get("n_ctx")), "")
         for entry in payload.get("data") or []:
             if not isinstance(entry, dict):
                 continue
             meta = entry.get("meta") if isinstance(entry.get("meta"), dict) else {}
             context = _positive(meta.get("n_ctx")) or _positive(entry.get("max_model_len"))
             model = entry.get("id") if isinstance(entry.get("id"), str) else None
-            return model, context
-        return None, None
+            return model, context, ""
+        return None, None, ""
 
     def tokenize_requests(self, base_url: str, text: str, model: str
                           ) -> list[tuple[str, dict[str, Any]]]:
@@ -255,9 +280,46 @@ class OllamaDialect(Dialect):
         models = payload.get("models") if isinstance(payload, dict) else None
         return [m.get("name") or m.get("model") for m in models or [] if isinstance(m, dict)]
 
-    def info_urls(self, base_url: str) -> list[str]:
-        """Ollama's context size is per request (`num_ctx`): nothing to ask."""
-        return []
+    def info_requests(self, base_url: str, model: str
+                      ) -> list[tuple[str, str, dict[str, Any] | None]]:
+        """Return `GET /api/ps` (the context a loaded model really has) and `POST /api/show`
+        (the Modelfile's `num_ctx` and the model's trained length)."""
+        base = base_url.rstrip("/")
+        return [("GET", f"{base}/api/ps", None),
+                ("POST", f"{base}/api/show", {"model": model})]
+
+    def server_info(self, payload: Any, model: str = ""
+                    ) -> tuple[str | None, int | None, str]:
+        """Return the context Ollama gives `model`: a loaded model's `context_length` in
+        `/api/ps`; else the Modelfile's `num_ctx` (the `parameters` text of `/api/show`);
+        else Ollama's default, capped by the model's trained `<arch>.context_length`.
+
+        Our requests leave `num_ctx` alone: a request that sets another value makes Ollama
+        reload the model, and chat goes through the OpenAI route, which cannot set it.
+        """
+        if not isinstance(payload, dict):
+            return None, None, ""
+        if isinstance(payload.get("models"), list):  # /api/ps
+            names = {model, model if ":" in model else f"{model}:latest"}
+            for entry in payload["models"]:
+                if isinstance(entry, dict) and names & {entry.get("name"), entry.get("model")}:
+                    context = _positive(entry.get("context_length"))
+                    return model, context, "api/ps, the loaded model" if context else ""
+            return None, None, ""
+        parameters = payload.get("parameters")
+        found = _NUM_CTX.search(parameters) if isinstance(parameters, str) else None
+        if found and _positive(int(found[1])):
+            return model or None, int(found[1]), "api/show, num_ctx in the Modelfile"
+        info = payload.get("model_info")
+        trained = None
+        if isinstance(info, dict):
+            trained = next((_positive(v) for k, v in info.items()
+                            if k.endswith(".context_length") and _positive(v)), None)
+        if "parameters" not in payload and info is None:
+            return None, None, ""  # not an /api/show answer
+        return (model or None, min(OLLAMA_DEFAULT_CONTEXT, trained or OLLAMA_DEFAULT_CONTEXT),
+                "Ollama's default: no num_ctx in the Modelfile (raise it with PARAMETER "
+                "num_ctx, or OLLAMA_CONTEXT_LENGTH on the server)")
 
     def tokenize_requests(self, base_url: str, text: str, model: str
                           ) -> list[tuple[str, dict[str, Any]]]:

@@ -53,7 +53,7 @@ class Member:
     async def describe(self) -> ServerInfo:
         """Ask the endpoint (once) what it serves and how long its context is; prompts are
         then fitted under that context."""
-        info = await self.client.server_info()
+        info = await self.client.server_info(self.settings.completion_model)
         if info.context:
             self.tokens.max_context = info.context
         return info

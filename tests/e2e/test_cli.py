@@ -325,3 +325,25 @@ def test_doctor_reports_the_context_size_and_a_model_without_qwen_fim_tokens(
     endpoint.knows_qwen_tokens = True
     proc = run("doctor", env=llamacpp_env(endpoint))
     assert "[ok] fim-tokens" in proc.stdout and "verdict: ready" in proc.stdout
+
+
+def test_doctor_reports_ollamas_context_window_and_where_it_comes_from(
+        endpoint: FakeEndpoint):
+    env = {"QWEN_LSP_BASE_URL": endpoint.url, "QWEN_LSP_PROVIDER": "ollama",
+           "QWEN_LSP_COMPLETION_MODEL": "qwen-test"}
+    endpoint.default = Reply(text="a + b")
+    proc = run("doctor", env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "[ok] context: 4096 tokens (from Ollama's default: no num_ctx in the Modelfile " \
+           "(raise it with PARAMETER num_ctx, or OLLAMA_CONTEXT_LENGTH on the server))" \
+           in proc.stdout
+    # Ollama cannot count tokens: Qwen's tokenizer, installed with qwen-lsp, does.
+    assert "[ok] token-counts: the endpoint cannot count tokens: Qwen's own tokenizer " \
+           "counts them here" in proc.stdout
+    endpoint.ollama_parameters = "num_ctx 16384"
+    assert "[ok] context: 16384 tokens (from api/show, num_ctx in the Modelfile)" \
+           in run("doctor", env=env).stdout
+    endpoint.ollama_loaded_context = 32768  # OLLAMA_CONTEXT_LENGTH, seen once loaded
+    endpoint.models = ["qwen-test"]
+    assert "[ok] context: 32768 tokens (from api/ps, the loaded model)" \
+           in run("doctor", env=env).stdout

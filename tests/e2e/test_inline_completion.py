@@ -431,3 +431,84 @@ async def test_the_context_window_of_llamacpp_is_read_and_shown_in_stats(
     assert stats.endpoints[0].contextWindow == 2048
     prompt = endpoint.generation_requests()[0].body["prompt"]
     assert len(prompt) / 3.2 + 128 <= 2048  # fitted under it from the first prompt on
+
+
+@pytest.mark.parametrize(("parameters", "loaded", "expected"), [
+    ('num_ctx                        2048\nstop                           "<|endoftext|>"',
+     None, 2048),  # the Modelfile sets num_ctx
+    ('stop                           "<|endoftext|>"', None, 4096),  # Ollama's default
+    ('stop                           "<|endoftext|>"', 8192, 8192),  # /api/ps: as loaded
+])
+async def test_the_context_window_of_ollama_is_read_and_prompts_fit_under_it(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path, parameters: str,
+    loaded: int | None, expected: int
+):
+    endpoint.ollama_parameters = parameters
+    endpoint.ollama_loaded_context = loaded  # listed under the first model
+    endpoint.models = ["qwen-test", "other"]
+    endpoint.default = Reply(text="0")
+    await start(client, endpoint_options(endpoint, provider="ollama"), tmp_path)
+    body = "".join(f"value_{i} = compute_{i}(value_{i - 1})\n" for i in range(1, 1200))
+    uri = open_doc(client, tmp_path / "long.py", body + "result = \n")
+    assert await inline(client, uri, 1199, 9, invoked=True) is not None
+    stats = await client.protocol.send_request_async("qwen/stats", {})
+    assert stats.endpoints[0].contextWindow == expected
+    shown = [r.body for r in endpoint.requests if r.path == "/api/show"]
+    assert shown and shown[0]["model"] == "qwen-test"
+    # Fitted from the first prompt on; num_ctx itself is left to Ollama (no model reload).
+    (request,) = endpoint.generation_requests()
+    assert len(request.body["prompt"]) / 3.2 + 128 <= expected
+    assert "num_ctx" not in request.body["options"]
+
+
+async def test_the_trained_length_caps_ollamas_default_context(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    endpoint.ollama_context_length = 2048  # a model trained on 2048 tokens: below the default
+    endpoint.default = Reply(text="0")
+    await start(client, endpoint_options(endpoint, provider="ollama"), tmp_path)
+    uri = open_doc(client, tmp_path / "add.py", ADD)
+    assert await inline(client, uri, 1, 11, invoked=True) is not None
+    stats = await client.protocol.send_request_async("qwen/stats", {})
+    assert stats.endpoints[0].contextWindow == 2048
+
+
+async def test_vllm_cached_prompt_tokens_are_counted_in_stats(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    # vLLM (with --enable-prompt-tokens-details) and OpenAI say in the usage chunk how many
+    # prompt tokens came from the prefix cache; without the flag vLLM sends null there.
+    endpoint.script(Reply(text="a + b", cached_tokens=8), Reply(text="a + b", cached_tokens=10),
+                    Reply(text="a + b"))
+    await start(client, endpoint_options(endpoint), tmp_path)
+    uri = open_doc(client, tmp_path / "add.py", ADD + "\n" * 40)
+    for version in (2, 3, 4):
+        assert await inline(client, uri, 1, 11, invoked=True) is not None
+        insert(client, uri, version, 0, 0, "#")  # a new prompt each time, not a cached answer
+    requests = endpoint.generation_requests()
+    assert len(requests) == 3
+    assert all(r.body["stream_options"] == {"include_usage": True} for r in requests)
+    prompt_tokens = [-(-len(r.body["prompt"]) // 4) for r in requests[:2]]
+    stats = await client.protocol.send_request_async("qwen/stats", {})
+    cache = stats.endpoints[0].promptCache
+    assert cache.requests == 2  # the third said nothing
+    assert cache.cachedTokens == 18
+    assert cache.evaluatedTokens == sum(prompt_tokens) - 18
+
+
+async def test_a_server_that_refuses_stream_options_is_asked_without_them(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    refusal = ('{"error": {"message": "Unrecognized request argument supplied: '
+               'stream_options", "type": "invalid_request_error"}}')
+    endpoint.script(Reply(status=400, body=refusal))
+    endpoint.default = Reply(text="a + b")
+    await start(client, endpoint_options(endpoint), tmp_path)
+    uri = open_doc(client, tmp_path / "add.py", ADD)
+    result = await inline(client, uri, 1, 11, invoked=True)
+    assert result is not None and [i.insert_text for i in result.items] == ["a + b"]
+    insert(client, uri, 2, 0, 0, "#")
+    assert await inline(client, uri, 1, 11, invoked=True) is not None
+    asked = [r.body for r in endpoint.generation_requests()]
+    assert len(asked) == 3 and "stream_options" in asked[0]
+    assert all("stream_options" not in body for body in asked[1:])  # never again

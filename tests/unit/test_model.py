@@ -228,3 +228,29 @@ def test_a_context_size_error_caps_the_next_prompt():
 
     asyncio.run(run())
     assert pipeline._endpoints.primary.tokens.max_context == 1024
+
+
+def test_ollamas_context_comes_from_ps_then_the_modelfile_then_its_default():
+    ollama = dialect_for("ollama")
+    ps = {"models": [{"name": "qwen2.5-coder:latest", "model": "qwen2.5-coder:latest",
+                      "context_length": 8192}]}
+    assert ollama.server_info(ps, "qwen2.5-coder")[1] == 8192  # Ollama's implicit tag
+    assert ollama.server_info(ps, "qwen2.5-coder:7b") == (None, None, "")  # not loaded
+    show = {"parameters": "stop \"<|endoftext|>\"\nnum_ctx 12288", "model_info": {}}
+    assert ollama.server_info(show, "m")[1] == 12288
+    trained = {"parameters": "", "model_info": {"llama.context_length": 1024}}
+    assert ollama.server_info(trained, "m")[1] == 1024  # below Ollama's default
+    assert ollama.server_info({"model_info": {"qwen2.context_length": 32768}}, "m")[1] == 4096
+    assert ollama.server_info({"error": "model 'm' not found"}, "m") == (None, None, "")
+
+
+def test_cached_prompt_tokens_from_the_usage_chunk():
+    openai = dialect_for("openai")
+    usage = {"choices": [], "usage": {"prompt_tokens": 100,
+                                      "prompt_tokens_details": {"cached_tokens": 64}}}
+    assert openai.prompt_cache(usage) == (64, 36)
+    assert openai.prompt_cache({"usage": {"prompt_tokens": 100,
+                                          "prompt_tokens_details": None}}) is None
+    assert openai.prompt_cache({"usage": {"prompt_tokens": 10,
+                                          "prompt_tokens_details": {"cached_tokens": 64}}}) \
+        is None  # impossible figures count nothing

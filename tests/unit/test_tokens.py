@@ -39,7 +39,7 @@ async def test_calibration_adopts_the_endpoint_ratio(provider: str):
 
 
 async def test_an_endpoint_without_a_tokenizer_is_probed_once_then_qwen_counts_locally():
-    # With qwen-lsp[tokenizer] installed, Qwen's own BPE counts where the endpoint cannot.
+    # Qwen's own BPE (a dependency) counts where the endpoint cannot.
     with FakeEndpoint() as ep:  # no /tokenize route: 404
         client = client_for(ep, "openai")
         meter = TokenMeter()
@@ -104,6 +104,64 @@ def test_qwen_special_tokens_count_as_one_token_each():
     assert qwen_tokenizer.count("<|repo_name|>r\n<|file_sep|>a.py\n") == 7
     # Regular text: Qwen's BPE ("hello" and " world" are one token each).
     assert qwen_tokenizer.count("hello world") == 2
+
+
+def _corpus() -> list[str]:
+    """Source files of several languages and styles, plus non-ASCII and unnormalised text."""
+    import sysconfig
+    from pathlib import Path
+
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    names = ["argparse.py", "textwrap.py", "json/decoder.py", "email/_header_value_parser.py",
+             "unicodedata.py", "locale.py", "difflib.py", "http/client.py"]
+    texts = [f.read_text("utf-8") for n in names if (f := stdlib / n).is_file()]
+    repo = Path(__file__).resolve().parents[2]
+    texts += [f.read_text("utf-8") for f in sorted(repo.glob("clients/**/*.ts"))[:10]]
+    texts += [f.read_text("utf-8") for f in sorted(repo.glob("clients/**/*.lua"))[:10]]
+    texts.append("# 数据处理 — café 𝔘𝔫𝔦𝔠𝔬𝔡𝔢\nname = 'Cafe\u0301'  # décomposé\n\t\t  \n\n\n")
+    return [t for t in texts if "<|" not in t]  # dashscope's special tokens differ from ours
+
+
+def test_counts_match_alibabas_own_qwen_tokenizer_on_a_corpus():
+    # dashscope tokenizes with its own copy of the vocabulary and its own code: the counts
+    # must agree exactly, text by text, or budgets built on them are not Qwen's.
+    tokenizers = pytest.importorskip("dashscope.tokenizers")
+    reference = tokenizers.get_tokenizer("qwen-turbo")
+    corpus = _corpus()
+    assert len(corpus) >= 10 and sum(map(len, corpus)) > 300_000
+    for text in corpus:
+        ours, theirs = qwen_tokenizer.count(text), len(reference.encode(text))
+        if len(text) <= 100_000:
+            assert ours == theirs
+        else:  # both count a long text in pieces, split at different lines
+            assert abs(ours - theirs) <= len(text) // 100_000
+
+
+def test_the_vocabulary_comes_from_the_installed_package_and_nothing_is_cached(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+):
+    # tiktoken's own loader would read and write a shared cache directory: never used.
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
+    ranks, package = qwen_tokenizer._read_vocabulary()
+    assert package == "qwen_tokenizer" and len(ranks) == 151643
+    assert not list(tmp_path.iterdir())
+
+
+def test_an_unknown_vocabulary_file_is_refused(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(qwen_tokenizer, "VOCABULARY_SHA256", "0" * 64)
+    with pytest.raises(OSError, match=r"unknown qwen\.tiktoken"):
+        qwen_tokenizer._read_vocabulary()
+    monkeypatch.setattr(qwen_tokenizer, "VOCABULARY_SOURCES", (("no_such_package", ("x",)),))
+    with pytest.raises(OSError, match="no_such_package"):
+        qwen_tokenizer._read_vocabulary()
+
+
+def test_a_very_long_text_is_counted_without_overflowing_tiktoken():
+    # One 300,000-character line and many short ones: counted in pieces, about right.
+    line = "x" * 300_000
+    assert qwen_tokenizer.count(line) > 0
+    text = "value = compute(item)\n" * 20_000
+    assert qwen_tokenizer.count(text) == 20_000 * qwen_tokenizer.count("value = compute(item)\n")
 
 
 @pytest.mark.parametrize("provider", ["dashscope", "ollama"])
