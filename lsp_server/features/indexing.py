@@ -76,6 +76,7 @@ async def build_index(ls: QwenLanguageServer) -> None:
         # An endpoint failure reported meanwhile still stands once indexing is over.
         error = ls.health.last_error
         ls.set_status("error" if error else "idle", error.message if error else "index ready")
+        ls.freeze_long_lived_objects()
 
 
 async def watch_files(ls: QwenLanguageServer) -> None:

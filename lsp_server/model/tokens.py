@@ -5,7 +5,7 @@ Prompt budgets are kept in characters on the hot path; a `TokenMeter` converts t
 to characters. It starts from an estimate and is calibrated in the background, off the
 keystroke path, by asking the endpoint (`/tokenize` on vLLM, SGLang and llama.cpp) to count
 a prompt that was just sent; where the endpoint cannot count (Model Studio, Ollama), Qwen's
-BPE counts it in a worker thread (`qwen_tokenizer.py`).
+BPE counts it in a worker process (`qwen_tokenizer.py`).
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ class TokenMeter:
         try:
             count = await client.count_tokens(sample, model)
             if count is None:
-                local = await qwen_tokenizer.count_in_thread(sample)
+                local = await qwen_tokenizer.count_off_loop(sample)
                 count, source = (TokenCount(local) if local else None), "qwen-tokenizer"
         finally:
             self._busy = False

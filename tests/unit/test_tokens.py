@@ -53,8 +53,26 @@ async def test_an_endpoint_without_a_tokenizer_is_probed_once_then_qwen_counts_l
         assert meter.chars_per_token == pytest.approx(len(SAMPLE) / qwen_tokenizer.count(SAMPLE))
 
 
+async def test_qwens_tokenizer_counts_in_a_process_of_its_own():
+    """Building tiktoken's encoder holds the interpreter for 100 ms: never in the server."""
+    import os
+
+    try:
+        assert await qwen_tokenizer.count_off_loop(SAMPLE) == qwen_tokenizer.count(SAMPLE)
+        worker = qwen_tokenizer._worker
+        assert worker is not None
+        pids = {p.pid for p in worker._processes.values()}
+        assert pids and os.getpid() not in pids
+    finally:
+        qwen_tokenizer.close()
+    assert qwen_tokenizer._worker is None
+
+
 async def test_without_any_tokenizer_the_estimate_stays(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(qwen_tokenizer, "count", lambda text: None)
+    async def no_count(text: str) -> None:
+        return None
+
+    monkeypatch.setattr(qwen_tokenizer, "count_off_loop", no_count)
     with FakeEndpoint() as ep:
         client = client_for(ep, "openai")
         meter = TokenMeter()

@@ -1,21 +1,20 @@
-"""Parsing files in worker processes: one file's symbols, batches, and the pool itself."""
+"""Parsing files in worker processes: one file's symbols and batches (the pool: workers.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import marshal
-import multiprocessing
 import os
 import resource
 import sys
-import threading
-import time
-from concurrent.futures import ProcessPoolExecutor
 
 from lsp_server.context.chunks import scan_identifiers
 from lsp_server.context.files import read_regular
 from lsp_server.context.scanner import content_skip_reason
 from lsp_server.context.symbols import STOP_WORDS, extract
+from lsp_server.workers import make_process_pool
+
+__all__ = ["content_hash", "make_process_pool", "parse_batch", "parse_one", "peak_rss_mb"]
 
 
 def peak_rss_mb(children: bool = False) -> float:
@@ -55,28 +54,3 @@ def parse_one(path: str, language: str, max_bytes: int) -> tuple:
 def parse_batch(items: list[tuple[str, str, int]]) -> list[tuple]:
     """Extract symbols for a batch of (path, language, max_bytes); a process-pool task."""
     return [parse_one(*item) for item in items]
-
-
-def _exit_with_parent(parent: int) -> None:
-    """Stop a pool worker when the process that owns the pool is gone (killed editor, crash):
-    blocked on its task queue, it would otherwise wait forever."""
-
-    def watch() -> None:
-        while True:
-            time.sleep(1.0)
-            try:
-                os.kill(parent, 0)
-            except ProcessLookupError:
-                os._exit(0)
-            except PermissionError:
-                pass
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-
-
-def make_process_pool(workers: int | None = None) -> ProcessPoolExecutor:
-    """Return a process pool safe to start from a threaded, asyncio-running server."""
-    # spawn, not fork (threads) nor forkserver (a daemon that outlives a killed server).
-    n = workers or max(1, min(os.cpu_count() or 1, 4))
-    return ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_exit_with_parent, initargs=(os.getpid(),))
