@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
 from lsp_server.context.repo_context import RepoContext
+from lsp_server.context.symbols import Import
 from tests.unit._ctx_helpers import fixture_engine
 
 
@@ -116,3 +118,24 @@ def test_first_use_of_an_imported_package_offers_its_popular_names(gin) -> None:
     offset = text.index("\t\n") + 1
     blocks = _context(engine, path, text, offset, 3000)
     assert "func New(opts ...OptionFunc) *Engine" in blocks.get("web.go", "")
+
+
+def test_an_edited_go_mod_changes_where_imports_lead(tmp_path: Path) -> None:
+    """The module path renamed in go.mod: imports under the new path resolve, the old do not."""
+    with fixture_engine("ctx_go", tmp_path) as (root, engine):
+        main = str(root / "main.go")
+
+        def resolves(module: str) -> list[str]:
+            found = engine.index.resolve_import(main, Import(module), "go")
+            return [Path(p).relative_to(root).as_posix() for p in found]
+
+        assert resolves("example.com/shop") == ["main.go"]
+        assert resolves("example.org/market") == []
+        gomod = root / "go.mod"
+        gomod.write_text(gomod.read_text().replace("example.com/shop", "example.org/market"))
+        engine.files_changed([(str(gomod), "changed")])
+        deadline = time.monotonic() + 10
+        while resolves("example.org/market") == [] and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert resolves("example.org/market") == ["main.go"]
+        assert resolves("example.com/shop") == []
