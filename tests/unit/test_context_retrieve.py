@@ -6,7 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from lsp_server.context.index import FileEntry
 from lsp_server.context.repo_context import RepoContext
+from lsp_server.context.retrieve import FILE_HEADER_CHARS, render_definition
+from lsp_server.context.retrieve.budget import select
+from lsp_server.context.retrieve.model import _Cand
+from lsp_server.context.symbols import Definition, FileSymbols
 from tests.unit._ctx_helpers import add_unwanted_files, fixture_repo
 
 
@@ -119,3 +124,23 @@ def test_go_package_import_and_methods(tmp_path: Path) -> None:
 def test_non_indexed_language_gets_no_context(py_engine) -> None:
     root, engine = py_engine
     assert engine.context_files(str(root / "notes.md"), "# hi\n", 3, 6000) == []
+
+
+def test_doc_lines_give_way_to_more_definitions_in_a_tight_budget() -> None:
+    """Definitions of middling evidence come without their doc lines first: in a budget
+    that holds two heads but not a head with its doc and another head, both heads win."""
+    doc = "Return the thing, after checking every rule that applies to it here."
+    defs = [Definition(f"fn{i}", "function", "", i * 5, i * 5 + 3,
+                       f"def fn{i}(value: int) -> int:", doc) for i in range(2)]
+    entry = FileEntry("/r/mod.py", "mod.py", "/r", FileSymbols("python", defs))
+    head = len(render_definition(defs[0], "python", with_doc=False)) + 1
+    budget = 40 + 2 * head + len("mod.py") + FILE_HEADER_CHARS + 10
+    cands = {id(d): _Cand(entry, d, score, "import")
+             for d, score in zip(defs, (0.7, 0.6), strict=True)}
+    blocks = select(cands, budget, sticky=frozenset(), skip=set(), tier0=set(), caches={})
+    assert [s.start_line for b in blocks for s in b.snippets] == [0, 5]
+    # The strongest evidence keeps its doc line from the start.
+    cands = {id(d): _Cand(entry, d, score, "import")
+             for d, score in zip(defs, (1.1, 0.6), strict=True)}
+    blocks = select(cands, budget, sticky=frozenset(), skip=set(), tier0=set(), caches={})
+    assert doc in blocks[0].text
