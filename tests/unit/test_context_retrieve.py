@@ -144,3 +144,43 @@ def test_doc_lines_give_way_to_more_definitions_in_a_tight_budget() -> None:
              for d, score in zip(defs, (1.1, 0.6), strict=True)}
     blocks = select(cands, budget, sticky=frozenset(), skip=set(), tier0=set(), caches={})
     assert doc in blocks[0].text
+
+
+def _reach_repo(root: Path) -> Path:
+    """A class whose methods reach a base class and a field's type in other files; the
+    method at the cursor takes a parameter of a third type with many methods."""
+    src = root / "src"
+    src.mkdir(parents=True)
+    (src / "removable.ts").write_text(
+        "export abstract class Removable {\n"
+        "  protected scheduleGc(): void {\n    this.clearGcTimeout()\n  }\n"
+        "  protected clearGcTimeout(): void {}\n}\n")
+    (src / "retryer.ts").write_text(
+        "export interface Retryer {\n  start: () => Promise<void>\n"
+        "  canStart: () => boolean\n  cancelRetry: () => void\n}\n")
+    (src / "options.ts").write_text("export interface FetchOptions {\n" + "".join(
+        f"  option{i}(value: number, fallback: string): string\n" for i in range(10)) + "}\n")
+    query = src / "query.ts"
+    query.write_text(
+        "import type { FetchOptions } from './options'\n"
+        "import { Removable } from './removable'\n"
+        "import type { Retryer } from './retryer'\n\n"
+        "export class Query extends Removable {\n  #retryer: Retryer\n\n"
+        "  fetch(options: FetchOptions): void {\n    \n  }\n}\n")
+    return query
+
+
+def test_what_this_reaches_in_a_method_comes_before_a_parameter_type(
+        tmp_path: Path) -> None:
+    """In a method, the members of the class's base and of its fields' types (first uses of
+    `this.x()` / `this.#retryer.x()`) outrank those of a type the method merely takes."""
+    query = _reach_repo(tmp_path)
+    engine = RepoContext([str(tmp_path)], cache_dir=str(tmp_path / "cache"), workers=1)
+    engine.build_sync()
+    text = query.read_text()
+    at = "  fetch(options: FetchOptions): void {\n    "
+    offset = text.index(at) + len(at)
+    blocks = _blocks(engine, query, text, offset, budget=500)
+    assert "canStart: () => boolean" in blocks.get("src/retryer.ts", ""), blocks
+    assert "clearGcTimeout(): void" in blocks.get("src/removable.ts", ""), blocks
+    engine.close()
