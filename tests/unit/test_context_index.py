@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from lsp_server.context.index import RepoIndex, default_cache_dir
-from lsp_server.context.symbols import Import
+from lsp_server.context.index import FileEntry, RepoIndex, default_cache_dir
+from lsp_server.context.index.maps import LookupMaps
+from lsp_server.context.symbols import FileSymbols, Import
 from tests.unit._ctx_helpers import add_unwanted_files, fixture_repo
 
 
@@ -148,3 +149,12 @@ def test_similar_code_is_the_same_in_every_process() -> None:
         assert proc.returncode == 0, proc.stderr
         found.add(proc.stdout)
     assert len(found) == 1, found
+
+
+def test_files_of_a_directory_come_by_name_not_by_build_order() -> None:
+    """A parallel build registers files in the order workers finish: the package's files
+    (offered first to first uses in Go, truncated past a limit) must not follow it."""
+    maps = LookupMaps()
+    for name in ("z.go", "a.go", "m.go"):
+        maps.set_disk(FileEntry(f"/r/pkg/{name}", f"pkg/{name}", "/r", FileSymbols("go")))
+    assert maps.files_in_dir("/r/pkg") == ["/r/pkg/a.go", "/r/pkg/m.go", "/r/pkg/z.go"]
