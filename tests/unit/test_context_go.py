@@ -139,3 +139,32 @@ def test_an_edited_go_mod_changes_where_imports_lead(tmp_path: Path) -> None:
             time.sleep(0.02)
         assert resolves("example.org/market") == ["main.go"]
         assert resolves("example.com/shop") == []
+
+
+def test_first_use_of_a_popular_name_of_a_big_imported_package(tmp_path: Path) -> None:
+    """`mw.` names a package of many files: its most used exported names are offered to
+    a first use, wherever they are declared (here in the package's last file by name)."""
+    (tmp_path / "go.mod").write_text("module example.com/app\n\ngo 1.21\n")
+    mw = tmp_path / "mw"
+    mw.mkdir()
+    for i in range(20):
+        (mw / f"a{i:02}.go").write_text(f"package mw\n\nfunc Helper{i}() {{}}\n")
+    (mw / "z_request_id.go").write_text(
+        "package mw\n\n// RequestID tags each request.\nfunc RequestID(next int) int {\n"
+        "\treturn next\n}\n")
+    for i in range(4):  # other programs of the repository use it
+        d = tmp_path / f"cmd{i}"
+        d.mkdir()
+        (d / "main.go").write_text(
+            'package main\n\nimport "example.com/app/mw"\n\n'
+            f"func main() {{\n\tmw.Helper{i}()\n\t_ = mw.RequestID(1)\n}}\n")
+    app = tmp_path / "app"
+    app.mkdir()
+    text = 'package main\n\nimport "example.com/app/mw"\n\nfunc main() {\n\tmw.Helper0()\n\t\n}\n'
+    (app / "main.go").write_text(text)
+    engine = RepoContext([str(tmp_path)], cache_dir=str(tmp_path / "cache"), workers=1)
+    engine.build_sync()
+    offset = text.index("\t\n}") + 1
+    blocks = _context(engine, app / "main.go", text, offset, 6000)
+    engine.close()
+    assert "func RequestID(next int) int" in blocks.get("mw/z_request_id.go", ""), blocks

@@ -14,6 +14,8 @@ from lsp_server.context.retrieve.query import Query, _Step
 from lsp_server.context.retrieve.scope import Scope, _is_test
 from lsp_server.context.symbols import CONTAINER_KINDS, Definition
 
+_PACKAGE_FILES = 80  # files of an imported Go package looked at for its exported names
+_PACKAGE_NAMES = 60  # of which the most used are offered to first uses
 _REACH_MEMBERS = 12  # a type `this` reaches with more members has each ranked lower
 
 _TYPING_MEMBER = re.compile(r"(?<![\w.#])((?:[A-Za-z_]\w*\s*(?:\.|->|::)\s*#?)*[A-Za-z_]\w*)"
@@ -88,7 +90,10 @@ class Ranker(_Step):
         for alias, files in self.scope.module_aliases.items():
             if not alias or alias == "*" or alias not in self.current.references:
                 continue
-            for p in files[:12]:
+            # The package's most used names, from all its files (not those of the first few
+            # files by name: `middleware.RequestID` lives in request_id.go, the 30th).
+            found = []
+            for p in files[:_PACKAGE_FILES]:
                 e = self.index.entry(p)
                 if e is None or _is_test(e.rel):
                     continue
@@ -96,7 +101,10 @@ class Ranker(_Step):
                     if not d.container and d.name[:1].isupper():
                         pop = self._popularity(d.name)
                         if pop > 0.2:
-                            self.add(e, d, 0.08 + 0.3 * pop, "package")
+                            found.append((-pop, d.name, e, d))
+            found.sort(key=lambda x: x[:2])
+            for neg, _, e, d in found[:_PACKAGE_NAMES]:
+                self.add(e, d, 0.08 - 0.3 * neg, "package")
 
     def _typed_receiver(self) -> None:
         """`c.` or `pkg.` typed right before the cursor: what follows is one of that type's
