@@ -184,3 +184,23 @@ def test_what_this_reaches_in_a_method_comes_before_a_parameter_type(
     assert "canStart: () => boolean" in blocks.get("src/retryer.ts", ""), blocks
     assert "clearGcTimeout(): void" in blocks.get("src/removable.ts", ""), blocks
     engine.close()
+
+
+def test_members_of_an_imported_instance_are_candidates(tmp_path: Path) -> None:
+    """`import { onlineManager }` (an instance, `new OnlineManager()`): what the file will
+    call on it are its class's members, even before it is used."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "manager.ts").write_text(
+        "export class OnlineManager {\n  isOnline(): boolean {\n    return true\n  }\n"
+        "  setOnline(online: boolean): void {}\n}\n\n"
+        "export const onlineManager = new OnlineManager()\n")
+    path = src / "fetch.ts"
+    text = ("import { onlineManager } from './manager'\n\n"
+            "export function canFetch(): boolean {\n  return \n}\n")
+    path.write_text(text)
+    engine = RepoContext([str(tmp_path)], cache_dir=str(tmp_path / "cache"), workers=1)
+    engine.build_sync()
+    blocks = _blocks(engine, path, text, text.index("return ") + len("return "))
+    engine.close()
+    assert "isOnline(): boolean" in blocks.get("src/manager.ts", ""), blocks

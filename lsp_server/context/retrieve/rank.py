@@ -200,6 +200,11 @@ class Ranker(_Step):
                     self.tier0.add(e.path)
                     if d.kind in CONTAINER_KINDS:
                         self.types.bump_type(d.name, 0.35 + 0.6 * o.prox)
+                    elif d.kind in ("variable", "constant") and d.type_name:
+                        # An imported instance (`export const manager = new Manager()`):
+                        # its class's members are what the file calls on it.
+                        self.types.bump_type(self.types.as_type(d.type_name),
+                                             0.25 + 0.6 * o.prox, only_known=True)
                 continue
             if o.bare and name not in self.scope.local_names:
                 wild = self.scope.module_aliases.get("*", ()) or ()
