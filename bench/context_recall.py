@@ -98,7 +98,9 @@ def _def_patterns(lang: str, name: str) -> list[re.Pattern[str]]:
             re.compile(rf"^\s+{mods}{n}\??\s*(?:<[^>]*>)?\s*\([^;]*\)\s*(?::\s*[^;{{]+)?"
                        rf"\s*(?:[{{;]|\{{[^{{}}\n]*\}})\s*$", re.M),
             re.compile(rf"^\s+{mods}{n}\s*(?::[^=]*)?=\s*(?:async\s*)?(?:\([^)]*\)|\w+)"
-                       rf"\s*(?::[^=]*)?=>", re.M)]
+                       rf"\s*(?::[^=]*)?=>", re.M),
+            # A callable member of an interface or object type: `cancel: (why?: string) => void`
+            re.compile(rf"^\s+{mods}{n}\??\s*:\s*(?:<[^>]*>\s*)?\([^)]*\)\s*=>", re.M)]
 
 
 _ALL_DEFS = {
