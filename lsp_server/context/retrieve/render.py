@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from lsp_server.context.index import FileEntry
 from lsp_server.context.languages import BRACE_LANGUAGES, indent_unit
@@ -23,6 +24,7 @@ _UNSAFE_TO_JOIN = ("//", "/*", "#", "\\", "`", '"""', "'''")
 _ANGLE_LANGS = frozenset({"typescript", "tsx", "javascript", "java", "rust", "cpp", "c_sharp"})
 
 
+@lru_cache(maxsize=16_384)  # rendered again for every request that shows the definition
 def compact_head(sig: str, language: str) -> str:
     """Join the lines of a head that break only inside parentheses, brackets or (where they
     are type parameters) angle brackets, as a one-line declaration of the same code: a long
