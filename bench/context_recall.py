@@ -98,7 +98,9 @@ def _def_patterns(lang: str, name: str) -> list[re.Pattern[str]]:
             re.compile(rf"^\s+{mods}{n}\??\s*(?:<[^>]*>)?\s*\([^;]*\)\s*(?::\s*[^;{{]+)?"
                        rf"\s*(?:[{{;]|\{{[^{{}}\n]*\}})\s*$", re.M),
             re.compile(rf"^\s+{mods}{n}\s*(?::[^=]*)?=\s*(?:async\s*)?(?:\([^)]*\)|\w+)"
-                       rf"\s*(?::[^=]*)?=>", re.M)]
+                       rf"\s*(?::[^=]*)?=>", re.M),
+            # A callable member of an interface or object type: `cancel: (why?: string) => void`
+            re.compile(rf"^\s+{mods}{n}\??\s*:\s*(?:<[^>]*>\s*)?\([^)]*\)\s*=>", re.M)]
 
 
 _ALL_DEFS = {
@@ -268,10 +270,20 @@ def _foreign_packages(repo: Repo, text: str) -> set[str]:
         return out
     if repo.lang == "typescript":
         own = _package_names(repo.root)
-        return {m.group(1) for m in re.finditer(
-            r"import\s+(?:type\s+)?(?:\*\s+as\s+)?(\w+)\s+from\s+['\"]([^'\"]+)['\"]", text)
-            if not m.group(2).startswith(".") and not any(
-                m.group(2) == n or m.group(2).startswith(n + "/") for n in own)}
+        # `import X`, `import * as X`, and names imported from another package
+        # (`import { Readable } from 'node:stream'`: a `Readable` receiver is not the repo's).
+        out = set()
+        for m in re.finditer(r"import\s+(?:type\s+)?(?:\*\s+as\s+(\w+)|(\w+)|\{([^}]*)\})"
+                             r"\s+from\s+['\"]([^'\"]+)['\"]", text):
+            module = m.group(4)
+            if module.startswith(".") or any(module == n or module.startswith(n + "/")
+                                             for n in own):
+                continue
+            if m.group(3) is None:
+                out.add(m.group(1) or m.group(2))
+            else:
+                out.update(part.split()[-1] for part in m.group(3).split(",") if part.strip())
+        return out
     module = ""
     gomod = os.path.join(repo.root, "go.mod")
     if os.path.exists(gomod):
@@ -400,7 +412,7 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
                 recv = re.search(r"(\w+)\s*\.$", line[:m.start()]) if member else None
                 tname = _receiver_type(repo, prefix + line[:m.start()],
                                        recv.group(1)) if recv else ""
-                if "." in tname and tname.split(".")[0] in foreign:
+                if tname.split(".")[0] in foreign:
                     continue  # `r.URL` with `r *http.Request`: another module's type
                 tname = tname.rsplit(".", 1)[-1]
                 if len(every) > 1 or builtin or (member and sym in repo.fields):

@@ -60,8 +60,8 @@ def scan_identifiers(src: bytes, stop_words: frozenset[bytes] = frozenset()
         found = set(findall(src, pos, end))
         every |= found
         found -= _COMMON_BYTES
-        if len(found) >= 3:
-            windows.append((line, tuple(found)))
+        if len(found) >= 3:  # sorted: a set's order changes from one process to the next
+            windows.append((line, tuple(sorted(found))))
         pos, line = end, line + WINDOW_LINES
     every -= stop_words
     return tuple(sorted(t.decode("ascii") for t in every)), tuple(windows)
@@ -172,14 +172,16 @@ class ChunkIndex:
                 df = len(self._postings[tid]) if tid is not None else 0
                 # BM25's idf; a token nowhere in the repo still weighs in the denominator.
                 idf = math.log(1 + (total - df + 0.5) / (df + 0.5))
-                weighted.append((idf, tid if df and df <= max_df else None))
+                weighted.append((idf, tok, tid if df and df <= max_df else None))
             if not weighted:
                 return []
-            weighted.sort(key=lambda x: -x[0])
+            # Ties broken by the token, not by the set's (per-process, hash-seeded) order: the
+            # same buffer gets the same windows in every run of the server.
+            weighted.sort(key=lambda x: (-x[0], x[1]))
             weighted = weighted[:_QUERY_TOKENS]
-            whole = sum(w for w, _ in weighted)
+            whole = sum(w for w, _, _ in weighted)
             scores: dict[int, float] = {}
-            for idf, tid in weighted:
+            for idf, _, tid in weighted:
                 if tid is None:
                     continue
                 for wid in self._postings[tid]:

@@ -100,7 +100,13 @@ class JsWorkspace:
         exists: Callable[[str], bool],
     ) -> None:
         self.roots = list(roots)
-        self._read = read
+        self.read_paths: set[str] = set()  # every configuration file asked for, found or not
+
+        def remembered(path: str) -> str | None:
+            self.read_paths.add(path)
+            return read(path)
+
+        self._read = remembered
         self._exists = exists
         self.packages: dict[str, str] = {}  # package name -> directory
         self._manifests: dict[str, dict] = {}  # directory -> package.json

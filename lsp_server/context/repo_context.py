@@ -73,6 +73,7 @@ class _Epoch:
     budget: int
     blocks: list[ContextBlock]
     entries: dict[str, FileEntry | None]  # path -> the index entry its block came from
+    config_version: int = 0  # the index's import configuration it was chosen under
 
 
 def changed_lines(old: str, new: str) -> tuple[int, int]:
@@ -336,6 +337,8 @@ class RepoContext:
         def apply() -> None:
             rules_changed = False
             for path, kind in work:
+                if self.index.config_changed(path):  # import resolution follows the new config
+                    continue
                 if os.path.basename(path) in (".gitignore", ".qwenignore"):
                     rules_changed = True
                     scanner = self.index.scanner_for(path)
@@ -507,7 +510,8 @@ class RepoContext:
                     line - previous.line) <= STICKY_LINES else frozenset()
                 explained = self.explain(path, text, offset,
                                          int(budget_chars * EPOCH_START_SHARE), sticky=sticky)
-                epoch = self._epochs[path] = _Epoch(line, budget_chars, explained.blocks, {})
+                epoch = self._epochs[path] = _Epoch(line, budget_chars, explained.blocks, {},
+                                                        self.index.config_version)
             epoch.entries = {b.path: self.index.entry(b.path) for b in epoch.blocks}
         except Exception:  # context is an enhancement: never fail a completion over it
             log.exception("context retrieval failed for %s", path)
@@ -527,6 +531,8 @@ class RepoContext:
         """Return whether a file's context may keep growing for a cursor on `line`."""
         if abs(line - epoch.line) > STICKY_LINES or epoch.budget != budget:
             return False
+        if epoch.config_version != self.index.config_version:
+            return False  # imports may lead elsewhere now: a block may no longer be imported
         used = sum(map(context_cost, epoch.blocks))
         if used > budget * EPOCH_FULL_SHARE:
             return False  # no room left for what the cursor needs now: choose afresh

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from pytest_lsp import LanguageClient
 from lsp_server.prompt import FILE_SEP
 from testkit.env import CLEAN_ENV
 from testkit.fake_endpoint import FakeEndpoint, Reply
-from testkit.session import STATUS, endpoint_options, inline, open_doc, start
+from testkit.session import STATUS, endpoint_options, inline, insert, open_doc, start
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 CAPS = types.ClientCapabilities(
@@ -228,3 +229,81 @@ async def test_cli_and_server_agree_on_go(
         client, endpoint, tmp_path, root, "web_test.go", buffer, line, 7, "go")
     assert printed == served
     assert "func Dir(root string, listDirectory bool) http.FileSystem" in served
+
+
+def _lsp_glob(glob: str) -> re.Pattern[str]:
+    """Compile an LSP glob pattern (`**/`, `*`, `?`, `{a,b}`, `[ab]`) to a regex."""
+    out, i = "", 0
+    while i < len(glob):
+        if glob.startswith("**/", i):
+            out, i = out + "(?:.*/)?", i + 3
+        elif glob.startswith("**", i):
+            out, i = out + ".*", i + 2
+        else:
+            c = glob[i]
+            out += {"*": "[^/]*", "?": "[^/]", "{": "(?:", "}": ")", ",": "|"}.get(
+                c, c if c in "[]" else re.escape(c))
+            i += 1
+    return re.compile(out)
+
+
+async def test_module_resolution_follows_edited_configuration(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    """tsconfig `paths` edited on disk (in the file `extends` names): the server's watcher
+    reports it, and the next prompt resolves the new alias without a restart; saved from an
+    editor that watches no files (Neovim on Linux), a removed alias no longer resolves."""
+    root = tmp_path / "acme"
+    shutil.copytree(FIXTURES / "ctx_monorepo", root)
+    (root / "tools" / "tax").mkdir(parents=True)
+    (root / "tools" / "tax" / "rates.ts").write_text(
+        "export function applyTax(amount: number, rate: number): number {\n"
+        "  return amount * (1 + rate);\n}\n")
+    registrations: list[types.RegistrationParams] = []
+    client.feature(types.CLIENT_REGISTER_CAPABILITY)(lambda params: registrations.append(params))
+    result = await start(client, endpoint_options(endpoint), root, CAPS)
+    await _index_ready(client)
+    sync = result.capabilities.text_document_sync
+    assert isinstance(sync, types.TextDocumentSyncOptions) and sync.save  # didSave is wanted
+    # The watcher the server registers covers every configuration file resolution reads.
+    globs = [w["globPattern"] for r in registrations for reg in r.registrations
+             if reg.method == types.WORKSPACE_DID_CHANGE_WATCHED_FILES
+             for w in reg.register_options["watchers"]]
+    for rel in ("tsconfig.base.json", "apps/web/tsconfig.json", "packages/a/package.json",
+                "pnpm-workspace.yaml"):
+        assert any(isinstance(g, str) and _lsp_glob(g).fullmatch(rel) for g in globs), (rel, globs)
+    endpoint.default = Reply(text="zzz")
+    path = root / "apps" / "web" / "src" / "pricing.ts"
+    text = 'import * as tax from "@tax/rates";\n\nexport function price(n: number) {\n  return tax.'
+    uri = open_doc(client, path, text, "typescript")
+    version, col = 1, len("  return tax.")
+    wanted = "export function applyTax(amount: number, rate: number): number"
+    assert wanted not in await _prompt_for(client, endpoint, uri, 3, col)
+
+    async def prompt_after(change: str) -> str:
+        nonlocal version, col
+        config = (root / "tsconfig.base.json").as_uri()
+        if change == "added":
+            client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(
+                changes=[types.FileEvent(uri=config, type=types.FileChangeType.Changed)]))
+        else:
+            client.text_document_did_save(types.DidSaveTextDocumentParams(
+                text_document=types.TextDocumentIdentifier(uri=config)))
+        prompt = ""
+        for _ in range(20):  # the server applies watcher events in the background
+            await asyncio.sleep(0.1)
+            version += 1
+            insert(client, uri, version, 3, col, "a")  # a new prompt, not a cached answer
+            col += 1
+            prompt = await _prompt_for(client, endpoint, uri, 3, col)
+            if (wanted in prompt) == (change == "added"):
+                break
+        return prompt
+
+    base = root / "tsconfig.base.json"
+    original = base.read_text()
+    base.write_text(original.replace('"@lib/*"', '"@tax/*": ["tools/tax/*"],\n      "@lib/*"'))
+    prompt = await prompt_after("added")
+    assert f"{FILE_SEP}tools/tax/rates.ts\n" in prompt and wanted in prompt
+    base.write_text(original)
+    assert wanted not in await prompt_after("removed")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
 from lsp_server.context.repo_context import RepoContext
+from lsp_server.context.symbols import Import
 from tests.unit._ctx_helpers import fixture_engine
 
 
@@ -116,3 +118,53 @@ def test_first_use_of_an_imported_package_offers_its_popular_names(gin) -> None:
     offset = text.index("\t\n") + 1
     blocks = _context(engine, path, text, offset, 3000)
     assert "func New(opts ...OptionFunc) *Engine" in blocks.get("web.go", "")
+
+
+def test_an_edited_go_mod_changes_where_imports_lead(tmp_path: Path) -> None:
+    """The module path renamed in go.mod: imports under the new path resolve, the old do not."""
+    with fixture_engine("ctx_go", tmp_path) as (root, engine):
+        main = str(root / "main.go")
+
+        def resolves(module: str) -> list[str]:
+            found = engine.index.resolve_import(main, Import(module), "go")
+            return [Path(p).relative_to(root).as_posix() for p in found]
+
+        assert resolves("example.com/shop") == ["main.go"]
+        assert resolves("example.org/market") == []
+        gomod = root / "go.mod"
+        gomod.write_text(gomod.read_text().replace("example.com/shop", "example.org/market"))
+        engine.files_changed([(str(gomod), "changed")])
+        deadline = time.monotonic() + 10
+        while resolves("example.org/market") == [] and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert resolves("example.org/market") == ["main.go"]
+        assert resolves("example.com/shop") == []
+
+
+def test_first_use_of_a_popular_name_of_a_big_imported_package(tmp_path: Path) -> None:
+    """`mw.` names a package of many files: its most used exported names are offered to
+    a first use, wherever they are declared (here in the package's last file by name)."""
+    (tmp_path / "go.mod").write_text("module example.com/app\n\ngo 1.21\n")
+    mw = tmp_path / "mw"
+    mw.mkdir()
+    for i in range(20):
+        (mw / f"a{i:02}.go").write_text(f"package mw\n\nfunc Helper{i}() {{}}\n")
+    (mw / "z_request_id.go").write_text(
+        "package mw\n\n// RequestID tags each request.\nfunc RequestID(next int) int {\n"
+        "\treturn next\n}\n")
+    for i in range(4):  # other programs of the repository use it
+        d = tmp_path / f"cmd{i}"
+        d.mkdir()
+        (d / "main.go").write_text(
+            'package main\n\nimport "example.com/app/mw"\n\n'
+            f"func main() {{\n\tmw.Helper{i}()\n\t_ = mw.RequestID(1)\n}}\n")
+    app = tmp_path / "app"
+    app.mkdir()
+    text = 'package main\n\nimport "example.com/app/mw"\n\nfunc main() {\n\tmw.Helper0()\n\t\n}\n'
+    (app / "main.go").write_text(text)
+    engine = RepoContext([str(tmp_path)], cache_dir=str(tmp_path / "cache"), workers=1)
+    engine.build_sync()
+    offset = text.index("\t\n}") + 1
+    blocks = _context(engine, app / "main.go", text, offset, 6000)
+    engine.close()
+    assert "func RequestID(next int) int" in blocks.get("mw/z_request_id.go", ""), blocks

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from lsp_server.context.index import RepoIndex, default_cache_dir
-from lsp_server.context.symbols import Import
+from lsp_server.context.index import FileEntry, RepoIndex, default_cache_dir
+from lsp_server.context.index.maps import LookupMaps
+from lsp_server.context.symbols import FileSymbols, Import
 from tests.unit._ctx_helpers import add_unwanted_files, fixture_repo
 
 
@@ -121,3 +124,37 @@ def test_typescript_and_go_resolution(tmp_path: Path) -> None:
 def test_default_cache_dir_honours_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert default_cache_dir().startswith(str(tmp_path / "xdg"))
+
+
+_SEARCH_ONE = """
+from lsp_server.context.chunks import ChunkIndex, window_tokens
+index = ChunkIndex()
+for i in range(40):  # every file shares three names with the query, each as rare as the next
+    names = " ".join(f"name_{(i * 3 + k) % 60}" for k in range(3))
+    index.add_file(f"/r/f{i}.py", window_tokens(f"x = ({names}, other_{i}, more_{i})\\n"))
+query = {f"name_{k}".encode() for k in range(60)}
+print(index.search(query, limit=4, min_share=0.0))
+"""
+
+
+def test_similar_code_is_the_same_in_every_process() -> None:
+    """Windows tied on score are chosen the same way whatever the process's hash seed: the
+    same buffer gets the same prompt from every run of the server."""
+    root = Path(__file__).resolve().parents[2]
+    found = set()
+    for seed in ("1", "2", "3", "4"):
+        proc = subprocess.run([sys.executable, "-c", _SEARCH_ONE], capture_output=True,
+                              text=True, cwd=root, timeout=60,
+                              env={**os.environ, "PYTHONHASHSEED": seed})
+        assert proc.returncode == 0, proc.stderr
+        found.add(proc.stdout)
+    assert len(found) == 1, found
+
+
+def test_files_of_a_directory_come_by_name_not_by_build_order() -> None:
+    """A parallel build registers files in the order workers finish: the package's files
+    (offered first to first uses in Go, truncated past a limit) must not follow it."""
+    maps = LookupMaps()
+    for name in ("z.go", "a.go", "m.go"):
+        maps.set_disk(FileEntry(f"/r/pkg/{name}", f"pkg/{name}", "/r", FileSymbols("go")))
+    assert maps.files_in_dir("/r/pkg") == ["/r/pkg/a.go", "/r/pkg/m.go", "/r/pkg/z.go"]

@@ -6,7 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from lsp_server.context.index import FileEntry
 from lsp_server.context.repo_context import RepoContext
+from lsp_server.context.retrieve import FILE_HEADER_CHARS, render_definition
+from lsp_server.context.retrieve.budget import select
+from lsp_server.context.retrieve.model import _Cand
+from lsp_server.context.symbols import Definition, FileSymbols
 from tests.unit._ctx_helpers import add_unwanted_files, fixture_repo
 
 
@@ -119,3 +124,83 @@ def test_go_package_import_and_methods(tmp_path: Path) -> None:
 def test_non_indexed_language_gets_no_context(py_engine) -> None:
     root, engine = py_engine
     assert engine.context_files(str(root / "notes.md"), "# hi\n", 3, 6000) == []
+
+
+def test_doc_lines_give_way_to_more_definitions_in_a_tight_budget() -> None:
+    """Definitions of middling evidence come without their doc lines first: in a budget
+    that holds two heads but not a head with its doc and another head, both heads win."""
+    doc = "Return the thing, after checking every rule that applies to it here."
+    defs = [Definition(f"fn{i}", "function", "", i * 5, i * 5 + 3,
+                       f"def fn{i}(value: int) -> int:", doc) for i in range(2)]
+    entry = FileEntry("/r/mod.py", "mod.py", "/r", FileSymbols("python", defs))
+    head = len(render_definition(defs[0], "python", with_doc=False)) + 1
+    budget = 40 + 2 * head + len("mod.py") + FILE_HEADER_CHARS + 10
+    cands = {id(d): _Cand(entry, d, score, "import")
+             for d, score in zip(defs, (0.7, 0.6), strict=True)}
+    blocks = select(cands, budget, sticky=frozenset(), skip=set(), tier0=set(), caches={})
+    assert [s.start_line for b in blocks for s in b.snippets] == [0, 5]
+    # The strongest evidence keeps its doc line from the start.
+    cands = {id(d): _Cand(entry, d, score, "import")
+             for d, score in zip(defs, (1.1, 0.6), strict=True)}
+    blocks = select(cands, budget, sticky=frozenset(), skip=set(), tier0=set(), caches={})
+    assert doc in blocks[0].text
+
+
+def _reach_repo(root: Path) -> Path:
+    """A class whose methods reach a base class and a field's type in other files; the
+    method at the cursor takes a parameter of a third type with many methods."""
+    src = root / "src"
+    src.mkdir(parents=True)
+    (src / "removable.ts").write_text(
+        "export abstract class Removable {\n"
+        "  protected scheduleGc(): void {\n    this.clearGcTimeout()\n  }\n"
+        "  protected clearGcTimeout(): void {}\n}\n")
+    (src / "retryer.ts").write_text(
+        "export interface Retryer {\n  start: () => Promise<void>\n"
+        "  canStart: () => boolean\n  cancelRetry: () => void\n}\n")
+    (src / "options.ts").write_text("export interface FetchOptions {\n" + "".join(
+        f"  option{i}(value: number, fallback: string): string\n" for i in range(10)) + "}\n")
+    query = src / "query.ts"
+    query.write_text(
+        "import type { FetchOptions } from './options'\n"
+        "import { Removable } from './removable'\n"
+        "import type { Retryer } from './retryer'\n\n"
+        "export class Query extends Removable {\n  #retryer: Retryer\n\n"
+        "  fetch(options: FetchOptions): void {\n    \n  }\n}\n")
+    return query
+
+
+def test_what_this_reaches_in_a_method_comes_before_a_parameter_type(
+        tmp_path: Path) -> None:
+    """In a method, the members of the class's base and of its fields' types (first uses of
+    `this.x()` / `this.#retryer.x()`) outrank those of a type the method merely takes."""
+    query = _reach_repo(tmp_path)
+    engine = RepoContext([str(tmp_path)], cache_dir=str(tmp_path / "cache"), workers=1)
+    engine.build_sync()
+    text = query.read_text()
+    at = "  fetch(options: FetchOptions): void {\n    "
+    offset = text.index(at) + len(at)
+    blocks = _blocks(engine, query, text, offset, budget=500)
+    assert "canStart: () => boolean" in blocks.get("src/retryer.ts", ""), blocks
+    assert "clearGcTimeout(): void" in blocks.get("src/removable.ts", ""), blocks
+    engine.close()
+
+
+def test_members_of_an_imported_instance_are_candidates(tmp_path: Path) -> None:
+    """`import { onlineManager }` (an instance, `new OnlineManager()`): what the file will
+    call on it are its class's members, even before it is used."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "manager.ts").write_text(
+        "export class OnlineManager {\n  isOnline(): boolean {\n    return true\n  }\n"
+        "  setOnline(online: boolean): void {}\n}\n\n"
+        "export const onlineManager = new OnlineManager()\n")
+    path = src / "fetch.ts"
+    text = ("import { onlineManager } from './manager'\n\n"
+            "export function canFetch(): boolean {\n  return \n}\n")
+    path.write_text(text)
+    engine = RepoContext([str(tmp_path)], cache_dir=str(tmp_path / "cache"), workers=1)
+    engine.build_sync()
+    blocks = _blocks(engine, path, text, text.index("return ") + len("return "))
+    engine.close()
+    assert "isOnline(): boolean" in blocks.get("src/manager.ts", ""), blocks

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,103 @@ def test_members_of_a_receiver_typed_at_the_cursor(mono) -> None:
     cart = {f.path: f.text for f in files}.get("packages/shared/src/cart.ts", "")
     assert "addItem = (item: Item, quantity: number = 1): void =>" in cart
     assert "total(): Money" in cart
+
+
+def _config_saved(engine: RepoContext, path: Path, kind: str = "changed") -> None:
+    """Report a configuration file as the editor's watcher would, and wait until applied."""
+    before = engine.index.config_version
+    engine.files_changed([(str(path), kind)])
+    deadline = time.monotonic() + 10
+    while engine.index.config_version == before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert engine.index.config_version > before, f"{path.name} was not followed"
+
+
+def _tax_tool(root: Path) -> None:
+    """A directory outside every workspace glob, reachable only once configuration says so."""
+    (root / "tools" / "tax").mkdir(parents=True)
+    (root / "tools" / "tax" / "rates.ts").write_text(
+        "export function applyTax(amount: number, rate: number): number {\n"
+        "  return amount * (1 + rate);\n}\n")
+    (root / "tools" / "tax" / "package.json").write_text(
+        '{ "name": "@acme/tax", "main": "rates.ts" }\n')
+
+
+@pytest.fixture
+def tax(tmp_path: Path):
+    root = fixture_repo("ctx_monorepo", tmp_path)
+    _tax_tool(root)
+    engine = RepoContext([str(root)], cache_dir=str(tmp_path / "cache"), workers=1)
+    engine.build_sync()
+    yield root, engine
+    engine.close()
+
+
+def _resolves(root: Path, engine: RepoContext, specifier: str) -> list[str]:
+    importer = root / "apps" / "web" / "src" / "checkout.ts"
+    found = engine.index.resolve_import(str(importer), Import(specifier), "typescript")
+    return [Path(p).relative_to(root).as_posix() for p in found]
+
+
+def test_an_edited_extends_target_changes_the_paths(tax) -> None:
+    """tsconfig.base.json (reached only through `extends`) gains, then loses, an alias."""
+    root, engine = tax
+    path = root / "apps" / "web" / "src" / "pricing.ts"
+    buffer = ('import * as tax from "@tax/rates";\n\n'
+              "export function price(n: number) {\n  return tax.")
+    assert _resolves(root, engine, "@tax/rates") == []
+    assert engine.context_files(str(path), buffer, len(buffer), 3000) == []
+    base = root / "tsconfig.base.json"
+    original = base.read_text()
+    base.write_text(original.replace('"@lib/*"', '"@tax/*": ["tools/tax/*"],\n      "@lib/*"'))
+    _config_saved(engine, base)
+    assert _resolves(root, engine, "@tax/rates") == ["tools/tax/rates.ts"]
+    files = {f.path: f.text for f in engine.context_files(str(path), buffer, len(buffer), 3000)}
+    assert "export function applyTax(amount: number, rate: number): number" in files.get(
+        "tools/tax/rates.ts", ""), files
+    base.write_text(original)
+    _config_saved(engine, base)
+    assert _resolves(root, engine, "@tax/rates") == []
+    # The same stretch of editing: the block chosen under the old paths goes too.
+    assert engine.context_files(str(path), buffer, len(buffer), 3000) == []
+
+
+def test_a_new_workspace_glob_and_a_deleted_one(tax) -> None:
+    root, engine = tax
+    assert _resolves(root, engine, "@acme/tax") == []
+    pnpm = root / "pnpm-workspace.yaml"
+    pnpm.write_text(pnpm.read_text() + '  - "tools/*"\n')
+    _config_saved(engine, pnpm)
+    assert _resolves(root, engine, "@acme/tax") == ["tools/tax/rates.ts"]
+    pnpm.unlink()  # package.json's "workspaces" (packages/* only) decides again
+    _config_saved(engine, pnpm, "deleted")
+    assert _resolves(root, engine, "@acme/tax") == []
+    assert _resolves(root, engine, "@acme/shared") == ["packages/shared/src/index.ts"]
+
+
+def test_a_renamed_package_and_a_created_tsconfig(tax) -> None:
+    root, engine = tax
+    assert _resolves(root, engine, "@acme/text/strings") == []
+    manifest = root / "packages" / "utils" / "package.json"
+    manifest.write_text(manifest.read_text().replace("@acme/utils", "@acme/text"))
+    _config_saved(engine, manifest)
+    assert _resolves(root, engine, "@acme/text/strings") == ["packages/utils/src/strings.ts"]
+    # A tsconfig.json created next to the importer maps a specifier of its own.
+    local = root / "apps" / "web" / "tsconfig.json"
+    local.write_text(
+        '{ "compilerOptions": { "paths": { "~rates": ["../../tools/tax/rates.ts"] } } }')
+    _config_saved(engine, local, "created")
+    assert _resolves(root, engine, "~rates") == ["tools/tax/rates.ts"]
+
+
+def test_other_files_leave_resolution_alone(tax) -> None:
+    root, engine = tax
+    assert _resolves(root, engine, "@acme/shared")
+    before = engine.index.config_version
+    readme = root / "README.md"
+    readme.write_text("# acme\n")
+    unrelated = root / "tools" / "tax" / "fixture.json"
+    unrelated.write_text("{}\n")
+    assert not engine.index.config_changed(str(readme))
+    assert not engine.index.config_changed(str(unrelated))
+    assert engine.index.config_version == before

@@ -101,3 +101,42 @@ def test_window_inside_a_long_function_keeps_its_head_and_braces() -> None:
 )
 def test_stubs_parse(language: str, d: Definition) -> None:
     assert not _errors(language, render_definition(d, language) + "\n")
+
+
+@pytest.mark.parametrize(
+    ("language", "head", "compact"),
+    [
+        # type parameters and a parameter list written one item a line
+        ("typescript", "export interface Options<\n  TData = unknown,\n  TError = Error,\n> {",
+         "export interface Options<TData = unknown, TError = Error> {"),
+        ("typescript", "  find<T>(\n    filters: Pick<Filters, 'key(s)'>,\n  ): T | undefined",
+         "  find<T>(filters: Pick<Filters, 'key(s)'>): T | undefined"),
+        ("python",
+         "def load(\n    data: dict[\n        str, int\n    ],\n    *,\n    many: bool,\n) -> X:",
+         "def load(data: dict[str, int], *, many: bool) -> X:"),
+        ("go", "func (r *Mux) Handle(\n\tpattern string,\n\th Handler,\n) <-chan int",
+         "func (r *Mux) Handle(pattern string, h Handler) <-chan int"),
+    ],
+)
+def test_multi_line_heads_are_shown_on_one_line(language: str, head: str, compact: str) -> None:
+    kind = "interface" if head.endswith("{") else "method" if head[0] == " " else "function"
+    rendered = render_definition(Definition("x", kind, "", 0, 9, head), language,
+                                 with_doc=False)
+    assert rendered.startswith(compact)
+    code = rendered + "\n}\n" if kind == "interface" else rendered + "\n"
+    assert not _errors(language, "class A {\n" + code + "}\n" if kind == "method" else code)
+
+
+@pytest.mark.parametrize(
+    ("language", "head"),
+    [
+        ("python", "@property\ndef size(self) -> int:"),  # a break outside brackets
+        ("typescript", "function f(opts: {\n  a: string\n  b: number\n}): void"),  # members
+        ("typescript", "function f(\n  a: number, // the amount\n  b: number,\n)"),  # comment
+        ("python", 'def f(\n    a: str = """x\n""",\n) -> None:'),  # a multi-line string
+    ],
+)
+def test_line_breaks_that_mean_something_stay(language: str, head: str) -> None:
+    rendered = render_definition(Definition("f", "function", "", 0, 9, head), language,
+                                 with_doc=False)
+    assert rendered.startswith(head)

@@ -58,8 +58,9 @@ class LookupMaps:
                     yield e, d
 
     def files_in_dir(self, directory: str) -> list[str]:
-        """Return indexed files directly inside a directory."""
-        return list(self.by_dir.get(directory, ()))
+        """Return indexed files directly inside a directory, by name (not in the order a
+        parallel build happened to finish them: what is offered first must not vary)."""
+        return sorted(self.by_dir.get(directory, ()))
 
     def pick(self, key: str, near: str) -> list[str]:
         """Return the file found under a module key, the one nearest `near` if several are."""

@@ -47,6 +47,7 @@ class RepoIndex:
         self.maps = LookupMaps()
         self._imports = ImportResolver(self)
         self.generation = 0  # bumped on every change; caches key on it
+        self.config_version = 0  # bumped when configuration that imports follow changes
         self.cancelled = threading.Event()
         self.chunks = ChunkIndex()
         self.mem_refs: dict[str, bytes] = {}  # refs blobs, when there is no store to keep them
@@ -164,6 +165,16 @@ class RepoIndex:
         self.generation += 1
         if structural:  # import resolution depends on which files exist, not on their text
             self._imports.forget()
+
+    def config_changed(self, path: str) -> bool:
+        """Follow an edited, created or deleted configuration file that import resolution
+        reads (package.json, tsconfig.json, go.mod, ...); False when none depends on it."""
+        with self.maps.lock:
+            if not self._imports.config_changed(path):
+                return False
+            self.generation += 1
+            self.config_version += 1
+        return True
 
     def _js_workspace(self) -> JsWorkspace:
         """Return the JS/TS workspace packages and tsconfig mappings (read once per layout)."""

@@ -16,6 +16,10 @@ from lsp_server.context.retrieve.render import (
 from lsp_server.context.symbols import CONTAINER_KINDS, Definition
 
 _STICKY_GAIN = 1.3  # how much a definition chosen just before is preferred
+# Doc lines come with a definition from the start only for the strongest evidence (a name the
+# cursor's own lines use, the members of `x.` being typed); the others get theirs from what is
+# left once every definition that fits is in: another signature is worth more than a doc line.
+_DOC_FIRST_SCORE = 0.9
 
 
 def _containers(caches: dict[str, dict], e: FileEntry) -> dict[str, Definition]:
@@ -67,7 +71,7 @@ def select(candidates: dict[int, _Cand], budget: int, *, sticky: frozenset[tuple
             continue
         e = c.entry
         lang = e.symbols.language
-        c.with_doc = c.score >= 0.45
+        c.with_doc = c.score >= _DOC_FIRST_SCORE
         parent = None
         if c.d.container and c.d.kind not in CONTAINER_KINDS:
             parent = _containers(caches, e).get(c.d.container)

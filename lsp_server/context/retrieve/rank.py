@@ -14,6 +14,10 @@ from lsp_server.context.retrieve.query import Query, _Step
 from lsp_server.context.retrieve.scope import Scope, _is_test
 from lsp_server.context.symbols import CONTAINER_KINDS, Definition
 
+_PACKAGE_FILES = 80  # files of an imported Go package looked at for its exported names
+_PACKAGE_NAMES = 60  # of which the most used are offered to first uses
+_REACH_MEMBERS = 12  # a type `this` reaches with more members has each ranked lower
+
 _TYPING_MEMBER = re.compile(r"(?<![\w.#])((?:[A-Za-z_]\w*\s*(?:\.|->|::)\s*#?)*[A-Za-z_]\w*)"
                             r"\s*(?:\.|->|::)\s*$")
 
@@ -28,6 +32,9 @@ class Ranker(_Step):
         self.types = types
         self.cands: dict[int, _Cand] = {}
         self.tier0: set[str] = set()
+        # Types `this`/`self` reaches in a method: the class's bases and its fields' types.
+        self.reach: set[str] = set()
+        self.reach_self = False  # whether the cursor is in a method of the enclosing class
 
     def add(self, e: FileEntry, d: Definition, score: float, source: str) -> None:
         """Record evidence for a definition: the best score wins, each other adds a little."""
@@ -83,7 +90,10 @@ class Ranker(_Step):
         for alias, files in self.scope.module_aliases.items():
             if not alias or alias == "*" or alias not in self.current.references:
                 continue
-            for p in files[:12]:
+            # The package's most used names, from all its files (not those of the first few
+            # files by name: `middleware.RequestID` lives in request_id.go, the 30th).
+            found = []
+            for p in files[:_PACKAGE_FILES]:
                 e = self.index.entry(p)
                 if e is None or _is_test(e.rel):
                     continue
@@ -91,7 +101,10 @@ class Ranker(_Step):
                     if not d.container and d.name[:1].isupper():
                         pop = self._popularity(d.name)
                         if pop > 0.2:
-                            self.add(e, d, 0.08 + 0.3 * pop, "package")
+                            found.append((-pop, d.name, e, d))
+            found.sort(key=lambda x: x[:2])
+            for neg, _, e, d in found[:_PACKAGE_NAMES]:
+                self.add(e, d, 0.08 - 0.3 * neg, "package")
 
     def _typed_receiver(self) -> None:
         """`c.` or `pkg.` typed right before the cursor: what follows is one of that type's
@@ -144,13 +157,21 @@ class Ranker(_Step):
                     p = calls.get(d.name)
                     if p is not None:
                         self.add(e, d, 1.1 * max(p, 0.3) + 0.3, "member")
-        # Fields of the enclosing class: their types are receivers-to-be.
+        # Fields of the enclosing class: their types are receivers-to-be; inside one of its
+        # methods, where `this`/`self` reaches them, their members are what comes next.
+        fn = self.types.enclosing_fn
+        in_method = fn is not None and bool(fn.container) and \
+            fn.container == self.types.enclosing_class
+        self.reach_self = in_method
         if self.types.enclosing_class:
             for d in self.current.definitions:
                 if d.container == self.types.enclosing_class and d.type_name:
                     o = cur.occ.get(d.name)
-                    self.types.bump_type(self.types.as_type(d.type_name),
-                                   0.45 + (0.5 * o.prox if o else 0.0), only_known=True)
+                    ftype = self.types.as_type(d.type_name)
+                    if in_method:
+                        self.reach.add(ftype)
+                    self.types.bump_type(ftype, 0.45 + (0.5 * o.prox if o else 0.0),
+                                         only_known=True)
         for var, tname in self.types.local_types.items():
             o = cur.occ.get(var)
             self.types.bump_type(tname, 0.4 + (0.55 * o.prox if o else 0.0), only_known=True)
@@ -179,6 +200,11 @@ class Ranker(_Step):
                     self.tier0.add(e.path)
                     if d.kind in CONTAINER_KINDS:
                         self.types.bump_type(d.name, 0.35 + 0.6 * o.prox)
+                    elif d.kind in ("variable", "constant") and d.type_name:
+                        # An imported instance (`export const manager = new Manager()`):
+                        # its class's members are what the file calls on it.
+                        self.types.bump_type(self.types.as_type(d.type_name),
+                                             0.25 + 0.6 * o.prox, only_known=True)
                 continue
             if o.bare and name not in self.scope.local_names:
                 wild = self.scope.module_aliases.get("*", ()) or ()
@@ -224,7 +250,12 @@ class Ranker(_Step):
                 for base in d.bases:
                     if base not in done:
                         queue.append((base, w * 0.8))
-            for e, d in self.types.members(tname):
+                        if tname in self.reach:
+                            self.reach.add(base)
+            members = self.types.members(tname)
+            # The fewer members a type `this` reaches has, the likelier each is the next one.
+            spread = math.sqrt(min(1.0, _REACH_MEMBERS / max(1, len(members))))
+            for e, d in members:
                 occ = cur.occ.get(d.name)
                 if occ is not None and occ.member:
                     factor = 0.6 + 0.5 * occ.prox
@@ -238,6 +269,9 @@ class Ranker(_Step):
                     factor = 0.45
                 else:
                     factor = 0.32 + 0.16 * self._popularity(d.name)
+                if tname in self.reach and not d.name.startswith(("_", "#")):
+                    # `this.x()` / `this.#cache.x()`: what the class's own code calls next.
+                    factor = max(factor, (0.5 + 0.16 * self._popularity(d.name)) * spread)
                 self.add(e, d, w * factor, "type")
             # A type defined in the current file: its bases elsewhere matter most.
             for d in self.current.definitions:
@@ -245,4 +279,6 @@ class Ranker(_Step):
                     for base in d.bases:
                         if base not in done:
                             queue.append((base, w * 0.9))
+                            if tname == self.types.enclosing_class and self.reach_self:
+                                self.reach.add(base)
             queue.sort(key=lambda kv: -kv[1])

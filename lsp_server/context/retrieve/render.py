@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from lsp_server.context.index import FileEntry
 from lsp_server.context.languages import BRACE_LANGUAGES, indent_unit
@@ -18,10 +19,62 @@ def _indent_of(s: str) -> str:
     return s[: len(s) - len(s.lstrip())]
 
 
+# What may make a line break in a head meaningful, or hide a bracket: comments and strings.
+_UNSAFE_TO_JOIN = ("//", "/*", "#", "\\", "`", '"""', "'''")
+_ANGLE_LANGS = frozenset({"typescript", "tsx", "javascript", "java", "rust", "cpp", "c_sharp"})
+
+
+@lru_cache(maxsize=16_384)  # rendered again for every request that shows the definition
+def compact_head(sig: str, language: str) -> str:
+    """Join the lines of a head that break only inside parentheses, brackets or (where they
+    are type parameters) angle brackets, as a one-line declaration of the same code: a long
+    parameter list costs its indentation and line breaks, which the model needs no more than
+    the compiler. A break inside braces (an object type's members), or anywhere in a head
+    with comments or multi-line strings, is kept."""
+    if "\n" not in sig or any(t in sig for t in _UNSAFE_TO_JOIN):
+        return sig
+    angles = language in _ANGLE_LANGS
+    out: list[str] = []
+    depth = braces = 0
+    i, n = 0, len(sig)
+    while i < n:
+        ch = sig[i]
+        if ch == "\n" and depth > 0 and braces == 0:
+            j = i + 1
+            while j < n and sig[j] in " \t":
+                j += 1
+            nxt = sig[j] if j < n else ""
+            prev = out[-1] if out else ""
+            if prev == "," and nxt in ")]>":
+                out.pop()  # the trailing comma of a list written one item a line
+            elif prev not in "([<" and nxt not in ")]>":
+                out.append(" ")
+            i = j
+            continue
+        if ch in "'\"":  # a one-line string: copied as it is, brackets in it and all
+            end = sig.find(ch, i + 1)
+            if end < 0 or "\n" in sig[i:end]:
+                return sig
+            out.append(sig[i:end + 1])
+            i = end + 1
+            continue
+        if ch in "([" or (angles and ch == "<" and sig[i + 1:i + 2] != "<"):
+            depth += 1
+        elif ch in ")]" or (angles and ch == ">" and sig[i - 1:i] not in ("=", "-")):
+            depth = max(0, depth - 1)
+        elif ch == "{":
+            braces += 1
+        elif ch == "}":
+            braces = max(0, braces - 1)
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
 def render_definition(d: Definition, language: str, *, with_doc: bool = True,
                       member_indent: str = "", bodyless: bool = False) -> str:
-    """Render one definition as a stub: its head, doc line, and an elided body."""
-    sig = d.signature
+    """Render one definition as a stub: its head (compacted), doc line, and an elided body."""
+    sig = compact_head(d.signature, language)
     if member_indent and not sig[:1].isspace():
         sig = member_indent + sig
     indent = _indent_of(sig)

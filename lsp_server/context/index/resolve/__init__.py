@@ -60,6 +60,17 @@ class ImportResolver:
         for resolver in self._families:
             resolver.forget()
 
+    def config_changed(self, path: str) -> bool:
+        """Drop what was read from a configuration file that changed (package.json,
+        tsconfig.json and what it extends, pnpm-workspace.yaml, go.mod, Cargo.toml), and the
+        resolutions made with it; return False when no resolution depends on the file."""
+        hit = [r for r in self._families if r.reads_config(path)]
+        for resolver in hit:
+            resolver.config_changed()
+        if hit:
+            self._cache.clear()
+        return bool(hit)
+
     def js_workspace(self) -> JsWorkspace:
         """Return the JS/TS workspace packages and tsconfig mappings (read once per layout)."""
         js = self._by_language["javascript"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
 from typing import TYPE_CHECKING, Protocol
 
@@ -44,6 +45,8 @@ class LanguageResolver:
     # Whether the names an import brings in decide its files (Rust's use lists, Java's classes),
     # so that resolutions are cached per names and not only per module.
     names_matter = False
+    # The file names of the configuration this family's resolution reads (go.mod, ...).
+    config_names: frozenset[str] = frozenset()
 
     def __init__(self, index: IndexView) -> None:
         self.index = index
@@ -65,3 +68,11 @@ class LanguageResolver:
 
     def forget(self) -> None:
         """Drop what depends on which files exist: files appeared or went away."""
+
+    def reads_config(self, path: str) -> bool:
+        """Return whether resolution depends on this (non-source) file's content."""
+        return os.path.basename(path) in self.config_names
+
+    def config_changed(self) -> None:
+        """Drop what was read from configuration files: one was edited, created or deleted."""
+        self.forget()

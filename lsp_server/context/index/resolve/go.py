@@ -13,9 +13,14 @@ class GoResolver(LanguageResolver):
     """The directory is found through the module paths of the workspace's go.mod files, or
     without one by the import path's tail."""
 
+    config_names = frozenset({"go.mod"})
+
     def __init__(self, index: IndexView) -> None:
         super().__init__(index)
-        self._mods: dict[str, tuple[str, str]] | None = None  # read once per index
+        self._mods: dict[str, tuple[str, str]] | None = None  # read once per go.mod change
+
+    def config_changed(self) -> None:
+        self._mods = None
 
     @staticmethod
     def module_keys(rel: str, symbols: FileSymbols) -> list[str]:

@@ -15,12 +15,20 @@ class JsResolver(LanguageResolver):
     """`./x` next to the importing file; bare specifiers through the workspace's packages and
     tsconfig mappings (`JsWorkspace`), else by the path suffix they end with."""
 
+    # package.json: names, exports, workspaces; tsconfig.json: paths, baseUrl, extends.
+    config_names = frozenset({"package.json", "pnpm-workspace.yaml", "tsconfig.json"})
+
     def __init__(self, index: IndexView) -> None:
         super().__init__(index)
         self._workspace: JsWorkspace | None = None
 
     def forget(self) -> None:
         self._workspace = None
+
+    def reads_config(self, path: str) -> bool:
+        """Also a file the workspace read under another name: a tsconfig `extends` target."""
+        js = self._workspace
+        return super().reads_config(path) or (js is not None and path in js.read_paths)
 
     def workspace(self) -> JsWorkspace:
         """Return the JS/TS workspace packages and tsconfig mappings (read once per layout)."""

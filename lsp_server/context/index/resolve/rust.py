@@ -65,11 +65,15 @@ class RustResolver(LanguageResolver):
     item, an inline `mod x { }`), the file reached so far holds what it names."""
 
     names_matter = True
+    config_names = frozenset({"Cargo.toml"})
 
     def __init__(self, index: IndexView) -> None:
         super().__init__(index)
         # (directories known when read, crates by directory, crates by library name)
         self._cargo: tuple[int, dict[str, _Crate], dict[str, _Crate]] | None = None
+
+    def config_changed(self) -> None:
+        self._cargo = None
 
     @staticmethod
     def module_keys(rel: str, symbols: FileSymbols) -> list[str]:
