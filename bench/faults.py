@@ -338,11 +338,17 @@ async def _run_big(root: Path) -> None:
         async with _server(ep, root) as client:
             await _settle(client)
             idle = _status_mb(client._server.pid, "VmHWM")
+            # The floor: how long the loop is held with nothing to do (the machine's noise).
+            since = _log_size(client.server_log)
+            async with _Probe(client):
+                await asyncio.sleep(5)
+            idle_loop = loop_blocked_ms(client.server_log, since)
         rows.append(await _big_open(ep, root, 20, complete=False))
         rows.append(await _big_open(ep, root, 50, complete=True))
     rows.append(await _big_answer(root, "SSE data line"))
     rows.append(await _big_answer(root, "model list"))
-    print(f"\nbig inputs (server idle after start: {idle:.0f} MB)")
+    print(f"\nbig inputs (server idle after start: {idle:.0f} MB; its event loop held for at "
+          f"most {idle_loop:.0f} ms over 5 s of qwen/stats requests with nothing else to do)")
     print(f"{'case':<52} {'peak MB':>8} {'stats wait ms':>14} {'loop blocked ms':>16} "
           f"{'after close MB':>15} {'answer ms':>10}  outcome")
     for r in rows:
