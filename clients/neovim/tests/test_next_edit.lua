@@ -194,6 +194,13 @@ function T.statusline_shows_the_edit()
   propose(child, RENAME, RENAMED)
   local line = child:lua('return require("qwen").statusline()')
   h.ok(line:find('next edit L1', 1, true), 'statusline: ' .. line)
+  -- While the index builds, the proposed edit stays in view beside the progress.
+  line = child:lua([[
+    require('qwen.status').current.progress = { done = false, percentage = 40 }
+    return require('qwen').statusline()
+  ]])
+  h.ok(line:find('indexing 40%', 1, true) and line:find('next edit L1', 1, true),
+    'statusline while indexing: ' .. line)
 end
 
 function T.ghost_text_wins_over_the_edit_in_insert_mode()

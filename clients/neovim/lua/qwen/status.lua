@@ -121,12 +121,13 @@ function M.statusline()
   if s.state == 'error' then
     return label .. ' error'
   end
-  local p = s.progress
-  if p and not p.done then
-    return ('%s indexing%s'):format(label, p.percentage and (' ' .. p.percentage .. '%') or '')
-  end
+  -- A proposed next edit is worth a glance even while the index builds: it stays in view.
   local ne = package.loaded['qwen.next_edit'] and require('qwen.next_edit').status_text() or ''
   ne = ne ~= '' and (' · ' .. ne) or ''
+  local p = s.progress
+  if p and not p.done then
+    return ('%s indexing%s%s'):format(label, p.percentage and (' ' .. p.percentage .. '%') or '', ne)
+  end
   if s.state == 'stopped' then
     return label .. ' idle' .. ne
   end
