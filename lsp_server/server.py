@@ -148,7 +148,8 @@ class QwenLanguageServer(LanguageServer):
             or "utf-16"
         )
         big = large_source(doc)
-        first, text = big.window(*(lines or (0, 0))) if big is not None else (0, doc.source)
+        around = sorted(lines or (0, 0))  # a range may come reversed
+        first, text = big.window(*around) if big is not None else (0, doc.source)
         return Document(
             uri,
             path,

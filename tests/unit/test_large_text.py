@@ -78,3 +78,13 @@ def test_a_window_of_long_lines_is_narrowed_to_the_lines_around(monkeypatch) -> 
     top, window = LargeText([text]).window(500, 500)
     assert top == 500 - 64 and window.startswith("0436") and "0563x" in window
     assert "0564x" not in window
+
+
+def test_a_window_holds_every_line_asked_for_wherever_they_are() -> None:
+    text = "".join(f"line {i}\n" for i in range(20_000))
+    big = LargeText([text])
+    for first, last in ((0, 0), (5_000, 5_000), (4_095, 4_097), (100, 9_000), (19_999, 19_999)):
+        top, window = big.window(first, last)
+        lines = window.splitlines()
+        assert top <= first and lines[first - top] == f"line {first}"
+        assert lines[last - top] == f"line {last}"
