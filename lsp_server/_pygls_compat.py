@@ -29,7 +29,7 @@ from pygls.protocol.json_rpc import JsonRPCResponseMessage
 from pygls.workspace import Workspace
 from pygls.workspace.text_document import TextDocument
 
-from lsp_server.large_text import LARGE, SMALL, LargeText
+from lsp_server.large_text import LARGE, PIECE, SMALL, LargeText
 from lsp_server.positions import span_at, split_lines
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def _source(self: TextDocument) -> str:
     # A very large buffer is held as a LargeText; whoever asks pygls for one string gets it
     # (slowly): the server itself reads such buffers through windows (server.document).
     if isinstance(self._source, LargeText):
-        return str(self._source)
+        return self._source.text()
     return _pygls_source(self)
 
 
@@ -86,7 +86,7 @@ def _apply_incremental_change(self: TextDocument, change: Any) -> None:
         end = big.offset(rng.end.line, rng.end.character, encoding)
         big.splice(start, max(start, end), change.text)
         if len(big) < SMALL:
-            self._source = str(big)
+            self._source = big.text()
         return
     text = self.source
     start, end = span_at(
@@ -250,7 +250,7 @@ def follow_command_cancellation(protocol: LanguageServerProtocol) -> None:
 _PLACEHOLDER = f"\ue000qwen-lsp large string {secrets.token_hex(8)} "
 _large: dict[str, LargeText] = {}
 _HIGH_SURROGATE = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}")
-_FIRST_WINDOW, _WINDOW = 512, 1 << 18
+_FIRST_WINDOW, _WINDOW = 512, PIECE  # bytes: a window decodes to at most a piece
 
 
 def _backslashes_before(body: bytes, lo: int, at: int) -> int:
@@ -298,7 +298,8 @@ def _decode_string(body: bytes, start: int) -> tuple[list[str], int]:
         if end <= len(window):  # the string's own closing quote
             return pieces, pos + len(window[: end - 1].encode("utf-8"))
         pos, size = cut, min(size * 4, _WINDOW)
-        time.sleep(0)  # let the event loop run
+        if len(pieces) % 4 == 0:
+            time.sleep(0)  # let the event loop run
 
 
 def split_large_strings(body: bytes) -> bytes:
@@ -314,7 +315,7 @@ def split_large_strings(body: bytes) -> bytes:
             pieces, end = _decode_string(body, quote + 1)
             if end - quote > LARGE:
                 key = f"{_PLACEHOLDER}{len(_large)}"
-                _large[key] = LargeText(pieces, yield_gil=True)
+                _large[key] = LargeText.of_pieces(pieces)
                 out += [body[done:quote], b'"', key.encode(), b'"']
                 done = end + 1
             pos = end + 1
@@ -332,14 +333,19 @@ def _large_string(value: Any) -> LargeText | None:
         _PLACEHOLDER) else None
 
 
+def _restored_key(key: str) -> str:
+    big = _large_string(key)
+    return key if big is None else big.text()
+
+
 def _restore(value: Any) -> Any:
     """Return `value` with every placeholder put back as an ordinary string."""
     if isinstance(value, dict):
-        return {str(_large_string(k) or k): _restore(v) for k, v in value.items()}
+        return {_restored_key(k): _restore(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_restore(v) for v in value]
     big = _large_string(value)
-    return value if big is None else str(big)
+    return value if big is None else big.text()
 
 
 def _text_holders(data: dict[str, Any]) -> list[tuple[int, LargeText]]:

@@ -37,7 +37,7 @@ def _flat(parts: Iterable[str | LargeText]) -> Iterable[str]:
             yield part
 
 
-def _rechunk(parts: Iterable[str | LargeText], *, yield_gil: bool = False) -> list[str]:
+def _rechunk(parts: Iterable[str | LargeText]) -> list[str]:
     """Cut `parts` into pieces of at most PIECE characters (small parts are merged), none but
     the last ending in \\r, so that no \\r\\n line break is split between two pieces."""
     out: list[str] = []
@@ -55,21 +55,23 @@ def _rechunk(parts: Iterable[str | LargeText], *, yield_gil: bool = False) -> li
     for part in _flat(parts):
         if len(part) > 2 * PIECE:
             flush()
-            for i in range(0, len(part), PIECE):
-                out.append(part[i:i + PIECE])
-                if yield_gil and i % (16 * PIECE) == 0:
-                    time.sleep(0)  # another thread (the event loop) may run meanwhile
+            out.extend(part[i:i + PIECE] for i in range(0, len(part), PIECE))
         elif part:
             small.append(part)
             size += len(part)
             if size >= PIECE:
                 flush()
     flush()
-    for i in range(len(out) - 1):
-        if out[i].endswith("\r"):
-            kept = out[i].rstrip("\r")
-            out[i], out[i + 1] = kept, out[i][len(kept):] + out[i + 1]
-    return [p for p in out if p]
+    return _whole_crlf(out)
+
+
+def _whole_crlf(pieces: list[str]) -> list[str]:
+    """Move a \r that ends a piece to the next one (so no \r\n is split); drop empties."""
+    for i in range(len(pieces) - 1):
+        if pieces[i].endswith("\r"):
+            kept = pieces[i].rstrip("\r")
+            pieces[i], pieces[i + 1] = kept, pieces[i][len(kept):] + pieces[i + 1]
+    return [p for p in pieces if p]
 
 
 def return_freed_pieces() -> None:
@@ -91,12 +93,22 @@ class LargeText:
 
     __slots__ = ("_breaks", "_length", "_lines_before", "_pieces", "_starts")
 
-    def __init__(self, parts: Iterable[str | LargeText] = (), *, yield_gil: bool = False) -> None:
-        self._pieces = _rechunk(parts, yield_gil=yield_gil)
+    def __init__(self, parts: Iterable[str | LargeText] = ()) -> None:
+        self._pieces = _rechunk(parts)
         self._breaks = [line_count(p) for p in self._pieces]
         self._starts: list[int] = []
         self._lines_before: list[int] = []
         self._length = sum(len(p) for p in self._pieces)
+
+    @classmethod
+    def of_pieces(cls, pieces: list[str]) -> LargeText:
+        """Return the text of `pieces` as they are, each of at most PIECE characters (as
+        the reading thread decodes them): nothing is copied."""
+        text = cls()
+        text._pieces = _whole_crlf(pieces)
+        text._breaks = [line_count(p) for p in text._pieces]
+        text._length = sum(map(len, text._pieces))
+        return text
 
     def __len__(self) -> int:
         return self._length
@@ -104,7 +116,8 @@ class LargeText:
     def __repr__(self) -> str:
         return f"LargeText({self._length} characters in {len(self._pieces)} pieces)"
 
-    def __str__(self) -> str:
+    def text(self) -> str:
+        """Return the whole text as one string (str() gives only a summary, for logs)."""
         return "".join(self._pieces)
 
     def discard(self) -> None:

@@ -33,7 +33,7 @@ def _parts(rng: random.Random, text: str) -> list[str]:
 
 
 def _check(big: LargeText, text: str, rng: random.Random) -> None:
-    assert str(big) == text and len(big) == len(text)
+    assert big.text() == text and len(big) == len(text)
     assert big.line_count() == line_count(text)
     for line in range(line_count(text) + 2):
         assert big.line_start(line) == line_start(text, line)
@@ -58,18 +58,18 @@ def test_edits_anywhere_read_back_as_the_same_string(seed: int) -> None:
         _check(big, text, rng)
         for _ in range(4):
             a, b = sorted((rng.randint(0, len(text)), rng.randint(0, len(text))))
-            new: str | LargeText = _text(rng, 30)
-            if rng.random() < 0.3:  # a paste that arrived as pieces itself
-                new = LargeText([str(new)])
-            big.splice(a, b, new)
-            text = text[:a] + str(new) + text[b:]
+            inserted = _text(rng, 30)
+            # Sometimes a paste that arrived as pieces itself.
+            big.splice(a, b, LargeText([inserted]) if rng.random() < 0.3 else inserted)
+            text = text[:a] + inserted + text[b:]
             _check(big, text, rng)
 
 
-def test_no_piece_splits_a_crlf() -> None:
-    big = LargeText(["x" * 15 + "\r", "\n" + "y" * 15 + "\r\r", "\nz"])
-    assert big.line_count() == 3 and str(big) == "x" * 15 + "\r\n" + "y" * 15 + "\r\r\nz"
-    assert big.offset(1, 0) == 17 and big.offset(3, 1) == len(str(big))
+@pytest.mark.parametrize("build", [LargeText, LargeText.of_pieces])
+def test_no_piece_splits_a_crlf(build) -> None:
+    big = build(["x" * 15 + "\r", "\n" + "y" * 15 + "\r\r", "\nz"])
+    assert big.line_count() == 3 and big.text() == "x" * 15 + "\r\n" + "y" * 15 + "\r\r\nz"
+    assert big.offset(1, 0) == 17 and big.offset(3, 1) == len(big.text())
 
 
 def test_a_window_of_long_lines_is_narrowed_to_the_lines_around(monkeypatch) -> None:

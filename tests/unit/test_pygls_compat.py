@@ -132,7 +132,7 @@ def _restored(value):
     if isinstance(value, list):
         return [_restored(v) for v in value]
     big = _pygls_compat._large.get(value) if isinstance(value, str) else None
-    return value if big is None else str(big)
+    return value if big is None else big.text()
 
 
 @pytest.mark.parametrize("seed", range(3))
