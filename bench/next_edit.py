@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import random
 import re
 import subprocess
@@ -48,6 +47,7 @@ from lsp_server.positions import offset_at, position_at, split_lines
 from lsp_server.wire import plain
 from testkit.fake_endpoint import FakeEndpoint, Reply
 from testkit.fake_next_edit import answer, prompt_text, region_in
+from testkit.session import end
 
 REPO = Path(__file__).resolve().parent.parent
 LANGUAGE_IDS = {".py": "python", ".ts": "typescript", ".go": "go"}
@@ -416,12 +416,8 @@ class Runner:
                 await self._case(case, workspace, i)
             stats = await self.client.protocol.send_request_async("qwen/stats", {})
             self.fig.server = plain(stats).get("nextEdit", {})
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.client.shutdown_async(None), 10)
-                self.client.exit(None)
         finally:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.client.stop(), 10)
+            await end(self.client)
             drain.cancel()
             self.oracle.endpoint.close()
         return self.fig

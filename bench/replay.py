@@ -51,6 +51,7 @@ from bench.corpus import Task, default_root, select_tasks
 from bench.fidelity import _is_multiline, _limit, measure, wrong_text
 from bench.oracle_endpoint import _TAIL, Oracle, tokens_of
 from lsp_server.context.languages import editor_language_id
+from testkit.session import end
 
 KEY_S = 0.125  # 8 characters a second
 LINE_PAUSE_S = 1.0  # a look at the screen after each line
@@ -228,12 +229,8 @@ class Replayer:
                     self.client.protocol.send_request_async("qwen/stats", None), 10
                 )
                 self.fig.server = _plain(stats)
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.client.shutdown_async(None), 10)
-                self.client.exit(None)
         finally:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.client.stop(), 10)
+            await end(self.client)
             drain.cancel()
             log.close()
             if real is None:

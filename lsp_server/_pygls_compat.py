@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
-import secrets
 import time
 from importlib.metadata import version
 from json.decoder import scanstring
@@ -247,7 +247,7 @@ def follow_command_cancellation(protocol: LanguageServerProtocol) -> None:
 # its long strings decoded in the reading thread instead, a window at a time (the loop runs in
 # between), into LargeText pieces; the body the loop decodes holds a short placeholder for
 # each, which `QwenProtocol.structure_message` puts back.
-_PLACEHOLDER = f"\ue000qwen-lsp large string {secrets.token_hex(8)} "
+_PLACEHOLDER = f"\ue000qwen-lsp large string {os.urandom(8).hex()} "
 _large: dict[str, LargeText] = {}
 _HIGH_SURROGATE = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}")
 _FIRST_WINDOW, _WINDOW = 512, PIECE  # bytes: a window decodes to at most a piece

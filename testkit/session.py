@@ -3,6 +3,7 @@ type, ask for completions; the tests and the benchmarks run their sessions throu
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sys
 from collections.abc import AsyncIterator
@@ -39,6 +40,16 @@ async def launched(command: list[str] | None = None,
         with contextlib.suppress(Exception):
             await client.shutdown_session()
         await client.stop()
+
+
+async def end(client: Any) -> None:
+    """End a benchmark's session however it went: shutdown and exit when the server still
+    answers, then stop its process; each step given 10 s."""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(client.shutdown_async(None), 10)
+        client.exit(None)
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(client.stop(), 10)
 
 
 async def start(client: LanguageClient, options: dict, root: Path,

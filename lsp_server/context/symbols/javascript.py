@@ -107,17 +107,22 @@ class _JavaScript(_Extractor):
             self.add(pname, "field", cls, p, "  " + _text(self.src, p).strip(), "",
                      type_name_of(ptype))
 
+    def _bases(self, node: Node, clause: str) -> tuple[str, ...]:
+        """Return the names a class's `extends`/`implements` (or an interface's `extends`)
+        clause lists, without type wrappers."""
+        for sub in node.named_children:
+            if sub.type == clause:
+                return tuple(b for b in _IDENT_STR.findall(_text(self.src, sub))
+                             if b not in ("extends", "implements") and b not in _TYPE_WRAPPERS)
+        return ()
+
     def klass(self, node: Node, container: str, start: Node) -> None:
         src = self.src
         name = _text(src, node.child_by_field_name("name"))
         body = node.child_by_field_name("body")
-        bases: list[str] = []
-        for sub in node.named_children:
-            if sub.type == "class_heritage":
-                bases = [b for b in _IDENT_STR.findall(_text(src, sub))
-                         if b not in ("extends", "implements") and b not in _TYPE_WRAPPERS]
         self.add(name, "class", container, node, _head(src, node, body, start),
-                 _comment_doc(src, start), bases=tuple(bases), start=start)
+                 _comment_doc(src, start), bases=self._bases(node, "class_heritage"),
+                 start=start)
         if body is None or not name:
             return
         for member in body.named_children:
@@ -145,13 +150,9 @@ class _JavaScript(_Extractor):
         src = self.src
         name = _text(src, node.child_by_field_name("name"))
         body = node.child_by_field_name("body")
-        bases: list[str] = []
-        for sub in node.named_children:
-            if sub.type == "extends_type_clause":
-                bases = [b for b in _IDENT_STR.findall(_text(src, sub))
-                         if b != "extends" and b not in _TYPE_WRAPPERS]
         self.add(name, "interface", container, node, _head(src, node, body, start),
-                 _comment_doc(src, start), bases=tuple(bases), start=start)
+                 _comment_doc(src, start), bases=self._bases(node, "extends_type_clause"),
+                 start=start)
         if body is None:
             return
         for member in body.named_children:
