@@ -146,6 +146,31 @@ def test_doc_lines_give_way_to_more_definitions_in_a_tight_budget() -> None:
     assert doc in blocks[0].text
 
 
+def test_of_equal_evidence_the_shorter_definition_goes_first() -> None:
+    """A long definition (a type spelled over many lines) and a one-line head with slightly
+    less evidence, in a budget for only one of them: the head, which costs a tenth as
+    much, is taken; with clearly stronger evidence the long one still wins."""
+    long_sig = "export type Options = {\n" + "".join(
+        f"  setting{i}?: boolean | 'always' | ((value: unknown) => boolean)\n"
+        for i in range(6)) + "}"
+    long_def = Definition("Options", "type", "", 0, 7, long_sig)
+    short_def = Definition("remove", "function", "", 10, 12,
+                           "export function remove(key: string): void")
+    entry = FileEntry("/r/mod.ts", "mod.ts", "/r", FileSymbols("typescript",
+                                                               [long_def, short_def]))
+    budget = len(long_sig) + len("mod.ts") + FILE_HEADER_CHARS + 20
+
+    def chosen(long_score: float) -> list[str]:
+        cands = {id(long_def): _Cand(entry, long_def, long_score, "import"),
+                 id(short_def): _Cand(entry, short_def, 0.5, "type")}
+        blocks = select(cands, budget, sticky=frozenset(), skip=set(), tier0=set(),
+                        caches={})
+        return [s.start_line for b in blocks for s in b.snippets]
+
+    assert chosen(0.52) == [10]
+    assert chosen(1.2)[0] == 0
+
+
 def _reach_repo(root: Path) -> Path:
     """A class whose methods reach a base class and a field's type in other files; the
     method at the cursor takes a parameter of a third type with many methods."""
@@ -204,3 +229,30 @@ def test_members_of_an_imported_instance_are_candidates(tmp_path: Path) -> None:
     blocks = _blocks(engine, path, text, text.index("return ") + len("return "))
     engine.close()
     assert "isOnline(): boolean" in blocks.get("src/manager.ts", ""), blocks
+
+
+def test_members_another_class_cannot_call_are_not_offered_as_next(tmp_path: Path) -> None:
+    """Through a field (`this.#cache.x()`) only the field's class's public members can
+    come next: its `private` and `protected` ones and its `#` fields are not ranked as
+    such; a base class's protected members are (a subclass calls them)."""
+    query = _reach_repo(tmp_path)
+    (tmp_path / "src" / "cache.ts").write_text(
+        "export class Cache {\n  #entries = new Map<string, number>()\n"
+        "  private evict(key: string): void {}\n  protected touch(key: string): void {}\n"
+        "  remove(key: string): void {}\n}\n")
+    text = query.read_text().replace(
+        "import type { Retryer } from './retryer'\n",
+        "import type { Retryer } from './retryer'\nimport type { Cache } from './cache'\n"
+    ).replace("  #retryer: Retryer\n", "  #retryer: Retryer\n  #cache: Cache\n")
+    query.write_text(text)
+    engine = RepoContext([str(tmp_path)], cache_dir=str(tmp_path / "cache"), workers=1)
+    engine.build_sync()
+    at = "  fetch(options: FetchOptions): void {\n    "
+    offset = text.index(at) + len(at)
+    explained = engine.explain(str(query), text, offset, 6000)
+    engine.close()
+    score = {(s.rel, s.start_line): s.score for s in explained.snippets}
+    remove, evict, touch = (score.get(("src/cache.ts", line), 0.0) for line in (4, 2, 3))
+    assert remove > 2 * max(evict, touch), score
+    # Removable is Query's base: its protected member ranks like a public one.
+    assert score.get(("src/removable.ts", 4), 0.0) >= remove * 0.8, score

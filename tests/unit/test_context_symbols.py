@@ -83,6 +83,9 @@ export const make = (x: string): Bar => new Bar(x);
     assert defs[("Service", "fetch")].type_name == "Response"
     assert defs[("Service", "http")].type_name == "HttpClient"  # parameter property
     assert defs[("IService", "fetch")].kind == "method"
+    # An interface member keeps the separator the source writes after it.
+    assert defs[("IService", "fetch")].signature.endswith("Promise<Response>;")
+    assert defs[("IService", "name")].signature.endswith("name: string;")
     assert defs[("", "Id")].kind == "type"
     assert defs[("", "make")].kind == "function"
     out = extract(src.encode(), "typescript")

@@ -45,6 +45,14 @@ def _cost(caches: dict[str, dict], d: Definition, lang: str, with_doc: bool, ind
     return found[1]
 
 
+_THRIFT_FREE = 80  # characters a definition may take before its length counts against it
+_THRIFT_EXPONENT = 0.5
+
+
+def _thrift(cost: int) -> float:
+    return min(1.0, _THRIFT_FREE / max(cost, 1)) ** _THRIFT_EXPONENT
+
+
 def select(candidates: dict[int, _Cand], budget: int, *, sticky: frozenset[tuple[str, int]],
            skip: set[tuple[str, int]], tier0: set[str], caches: dict[str, dict]
            ) -> list[ContextBlock]:
@@ -56,6 +64,10 @@ def select(candidates: dict[int, _Cand], budget: int, *, sticky: frozenset[tuple
             c.score = c.score * _STICKY_GAIN + 0.05
     # Even tiny signatures fill 6,000 characters after a few hundred: rank only those.
     cands = heapq.nlargest(400, candidates.values(), key=lambda c: c.score)
+    # Of two definitions with about the same evidence, the shorter goes first: a long type
+    # alias costs what five method heads do.
+    cands.sort(key=lambda c: -c.score * _thrift(_cost(caches, c.d, c.entry.symbols.language,
+                                                        False, "")))
     chosen: dict[str, list[_Cand]] = {}
     # By place and name, not identity: the index may hold a file's definitions from its
     # disk text and from its open buffer at once (caches outlive a reparse that kept every

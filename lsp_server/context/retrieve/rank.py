@@ -22,6 +22,22 @@ _TYPING_MEMBER = re.compile(r"(?<![\w.#])((?:[A-Za-z_]\w*\s*(?:\.|->|::)\s*#?)*[
                             r"\s*(?:\.|->|::)\s*$")
 
 
+# TypeScript's access modifiers: such a member is called only inside its class (and, when
+# protected, its subclasses).
+_MODIFIER = re.compile(r"^\s*(?:(?:public|static|readonly|async|override|abstract)\s+)*"
+                       r"(private|protected)\b")
+
+
+def _hidden(d: Definition, subclass: bool = False) -> bool:
+    """Return whether code outside a member's class cannot (or, by convention, should not)
+    call it: private by name (`#x`, `_x`) or by modifier; a subclass may call what is
+    protected (and, in Python, what starts with one underscore)."""
+    if d.name.startswith("#") or (d.name.startswith("_") and not subclass):
+        return True
+    m = _MODIFIER.match(d.signature)
+    return m is not None and (m.group(1) == "private" or not subclass)
+
+
 class Ranker(_Step):
     """The candidates one cursor's evidence gathers, each with a score."""
 
@@ -35,6 +51,7 @@ class Ranker(_Step):
         # Types `this`/`self` reaches in a method: the class's bases and its fields' types.
         self.reach: set[str] = set()
         self.reach_self = False  # whether the cursor is in a method of the enclosing class
+        self.own: set[str] = set()  # the enclosing class's bases, when `this` reaches them
 
     def add(self, e: FileEntry, d: Definition, score: float, source: str) -> None:
         """Record evidence for a definition: the best score wins, each other adds a little."""
@@ -252,16 +269,21 @@ class Ranker(_Step):
                         queue.append((base, w * 0.8))
                         if tname in self.reach:
                             self.reach.add(base)
+                        if tname in self.own:
+                            self.own.add(base)
             members = self.types.members(tname)
             # The fewer members a type `this` reaches has, the likelier each is the next one.
-            spread = math.sqrt(min(1.0, _REACH_MEMBERS / max(1, len(members))))
+            subclass = tname in self.own
+            callable_ = sum(1 for _, d in members if d.kind in ("method", "function")
+                            and not _hidden(d, subclass))
+            spread = math.sqrt(min(1.0, _REACH_MEMBERS / max(1, callable_)))
             for e, d in members:
                 occ = cur.occ.get(d.name)
                 if occ is not None and occ.member:
                     factor = 0.6 + 0.5 * occ.prox
                 elif d.name.startswith("__") and d.name != "__init__":
                     factor = 0.05
-                elif d.name.startswith("_"):
+                elif _hidden(d, subclass):
                     factor = 0.15
                 elif d.kind == "field":
                     factor = 0.25 + 0.1 * self._popularity(d.name)
@@ -269,7 +291,7 @@ class Ranker(_Step):
                     factor = 0.45
                 else:
                     factor = 0.32 + 0.16 * self._popularity(d.name)
-                if tname in self.reach and not d.name.startswith(("_", "#")):
+                if tname in self.reach and not _hidden(d, subclass):
                     # `this.x()` / `this.#cache.x()`: what the class's own code calls next.
                     factor = max(factor, (0.5 + 0.16 * self._popularity(d.name)) * spread)
                 self.add(e, d, w * factor, "type")
@@ -281,4 +303,5 @@ class Ranker(_Step):
                             queue.append((base, w * 0.9))
                             if tname == self.types.enclosing_class and self.reach_self:
                                 self.reach.add(base)
+                                self.own.add(base)
             queue.sort(key=lambda kv: -kv[1])

@@ -24,6 +24,13 @@ _JS_FUNCTION_VALUES = frozenset({
 _JS_CLASSES = frozenset({"class_declaration", "abstract_class_declaration", "class"})
 
 
+def _separator(member: Node) -> str:
+    """Return the `;` or `,` written after an interface member, which its node leaves out:
+    a stub shows the member as the source writes it."""
+    nxt = member.next_sibling
+    return nxt.type if nxt is not None and nxt.type in (";", ",") else ""
+
+
 class _JavaScript(_Extractor):
     def run(self, root: Node) -> None:
         self.body(root, "")
@@ -161,7 +168,7 @@ class _JavaScript(_Extractor):
                 kind = "method" if member.type == "method_signature" else "field"
                 tnode = member.child_by_field_name("type") or member.child_by_field_name(
                     "return_type")
-                self.add(key, kind, name, member, _whole(src, member).rstrip(";,"),
+                self.add(key, kind, name, member, _whole(src, member) + _separator(member),
                          _comment_doc(src, member),
                          type_name_of(_text(src, tnode).lstrip(":").strip()))
 
