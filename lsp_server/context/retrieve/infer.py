@@ -28,6 +28,9 @@ _ANNOTATED = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*\??\s*:\s*(?:[\w.]+\[)?\*?(
 _GO_PARAM = re.compile(r"\b([a-z_]\w*)\s+\*?(?:\[\])?([\w.]*[A-Z]\w*)")
 _TYPED_DECL = re.compile(r"\b([A-Z]\w*)(?:<[^<>;=]*>)?[*&\s]+([a-z_]\w*)\s*[=;,)]")
 _WITH_AS = re.compile(r"\bwith\s+([\w.]+)\s*\(.*?\)\s+as\s+(\w+)")
+# Members of one type worth ranking: gin's Context has over 100 methods, each of which a
+# handler may call next.
+_MAX_MEMBERS = 250
 _GO_RECEIVER = re.compile(r"^\s*func\s*\(\s*(\w+)")
 _LOCAL_PATTERNS: dict[str, tuple[re.Pattern[str], ...]] = {
     "python": (_ANNOTATED, _WITH_AS),
@@ -280,9 +283,9 @@ class Types(_Step):
     def _find_members(self, tname: str) -> list[tuple[FileEntry, Definition]]:
         owners = self.owners(tname)
         if not owners:
-            return [(e, d) for e, d in self.index.members_of(tname)][:60]
+            return [(e, d) for e, d in self.index.members_of(tname)][:_MAX_MEMBERS]
         if len(owners) > 1:
             owners = [(e, d) for e, d in owners if self.scope.in_scope(e.path)] or owners[:2]
         dirs = {_dirname(e.path) for e, _ in owners}
         return [(e, d) for e, d in self.index.members_of(tname)
-                if _dirname(e.path) in dirs][:80]
+                if _dirname(e.path) in dirs][:_MAX_MEMBERS]
