@@ -133,6 +133,7 @@ class RepoContext:
         # that the event loop stays free for the completion request the pause brings.
         self._reparser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qwen-reparse")
         self._closed = False
+        self._follow_disk = False  # whether poll_disk will be asked for changes
         # Blocks repeat from keystroke to keystroke: redact each distinct text once.
         self._redacted: LRUCache[str, str] = LRUCache(maxsize=512)
         # Answers by cursor surroundings (see _result_key), and edit counters that key them.
@@ -163,7 +164,10 @@ class RepoContext:
 
         def run() -> BuildStats:
             # The index starts a process pool only when there is enough to parse.
-            return self.index.build(threadsafe_report, workers=self.workers)
+            stats = self.index.build(threadsafe_report, workers=self.workers)
+            if self._follow_disk:
+                self.index.changes_on_disk()  # what later looks compare with
+            return stats
 
         try:
             self.stats = await loop.run_in_executor(self._maintenance, run)
@@ -333,29 +337,55 @@ class RepoContext:
         if self._closed or not changes:
             return
         work = [(os.path.abspath(p), kind) for p, kind in changes]
-
-        def apply() -> None:
-            rules_changed = False
-            for path, kind in work:
-                if self.index.config_changed(path):  # import resolution follows the new config
-                    continue
-                if os.path.basename(path) in (".gitignore", ".qwenignore"):
-                    rules_changed = True
-                    scanner = self.index.scanner_for(path)
-                    if scanner is not None:
-                        scanner.rules.invalidate()
-                    continue
-                if kind == "deleted":
-                    self.index.remove_file(path)
-                elif language_for_path(path) is not None:
-                    self.index.refresh_file(path)
-            if rules_changed:
-                self.index.build()  # cheap: everything unchanged comes from the cache
-
         try:
-            self._maintenance.submit(apply)
+            self._maintenance.submit(self._apply_changes, work)
         except RuntimeError:  # executor already shut down
             pass
+
+    def _apply_changes(self, work: list[tuple[str, str]]) -> None:
+        rules_changed = False
+        for path, kind in work:
+            if self.index.config_changed(path):  # import resolution follows the new config
+                continue
+            if os.path.basename(path) in (".gitignore", ".qwenignore"):
+                rules_changed = True
+                scanner = self.index.scanner_for(path)
+                if scanner is not None:
+                    scanner.rules.invalidate()
+                continue
+            if kind == "deleted":
+                self.index.remove_file(path)
+            elif language_for_path(path) is not None:
+                self.index.refresh_file(path)
+        if rules_changed:
+            self.index.build()  # cheap: everything unchanged comes from the cache
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def follow_disk(self) -> None:
+        """Note the disk's state when the index is built (or now, if it is), for poll_disk
+        to compare with: for clients that report no file events."""
+        self._follow_disk = True
+        if self.ready:
+            self._background(self.index.changes_on_disk)
+
+    async def poll_disk(self) -> int:
+        """Follow files changed on disk since follow_disk or the last call (a `git checkout`,
+        a generator, another editor), off the event loop; return how many changed."""
+        if self._closed or not self.ready or not self._follow_disk:
+            return 0
+
+        def poll() -> int:
+            changes = self.index.changes_on_disk()
+            self._apply_changes(changes)
+            return len(changes)
+
+        try:
+            return await asyncio.wrap_future(self._maintenance.submit(poll))
+        except RuntimeError:  # executor already shut down
+            return 0
 
     # --- queries ------------------------------------------------------------------------------
 

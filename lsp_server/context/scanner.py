@@ -85,6 +85,8 @@ class ScanResult:
     root: str
     files: list[ScannedFile] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
+    # Stamps (size, mtime_ns) of the configuration files `scan(config_names=...)` asked for.
+    configs: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 @lru_cache(maxsize=4096)
@@ -473,8 +475,9 @@ class Scanner:
         assert rel is not None and lang is not None
         return ScannedFile(os.path.abspath(path), rel, lang, st.st_size, st.st_mtime_ns)
 
-    def scan(self) -> ScanResult:
-        """Walk the root once, honouring every ignore rule, and return files and skip counts."""
+    def scan(self, config_names: frozenset[str] = frozenset()) -> ScanResult:
+        """Walk the root once, honouring every ignore rule, and return files and skip counts
+        (and the stamps of files named in `config_names`, which are not sources)."""
         result = ScanResult(self.root)
         skipped = result.skipped
         files = result.files
@@ -514,6 +517,12 @@ class Scanner:
                 if is_secret_name(name):
                     skipped["secret"] += 1
                     continue
+                if name in config_names and not self.rules.is_ignored(rel, parents_checked=True):
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                        result.configs[entry.path] = (st.st_size, st.st_mtime_ns)
+                    except OSError:
+                        pass
                 lang = language_for_path(name)
                 if name in LOCK_FILES or name.endswith(".lock"):
                     skipped["lock_file"] += 1

@@ -1,4 +1,5 @@
-"""Repository indexing: start-up build with $/progress, workspace/didChangeWatchedFiles."""
+"""Repository indexing: start-up build with $/progress, workspace/didChangeWatchedFiles
+(or a look at the disk every few seconds for clients that report no file events)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 _KINDS = {types.FileChangeType.Created: "created", types.FileChangeType.Changed: "changed",
           types.FileChangeType.Deleted: "deleted"}
 _REPORT_EVERY = 0.2  # seconds between progress reports; editors need no more
+POLL_SECONDS = 3.0  # how often the disk is looked at when the client reports no file events
 
 
 def workspace_roots(ls: QwenLanguageServer) -> list[str]:
@@ -80,19 +82,42 @@ async def build_index(ls: QwenLanguageServer) -> None:
 
 
 async def watch_files(ls: QwenLanguageServer) -> None:
-    """Ask the client to tell us about file changes on disk, if it can."""
+    """Ask the client to tell us about file changes on disk; a client that cannot (Neovim
+    on Linux registers no watchers) gets the disk looked at every few seconds instead."""
     caps = ls.client_capabilities.workspace
     watched = caps and caps.did_change_watched_files
-    if not (watched and watched.dynamic_registration):
+    if watched and watched.dynamic_registration:
+        try:
+            await ls.client_register_capability_async(types.RegistrationParams(registrations=[
+                types.Registration(
+                    id="qwen-watch", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                    register_options=types.DidChangeWatchedFilesRegistrationOptions(watchers=[
+                        types.FileSystemWatcher(glob_pattern="**/*")]))]))
+            return
+        except Exception as exc:
+            log.warning("could not register a file watcher: %s", exc)
+    await poll_disk(ls)
+
+
+async def poll_disk(ls: QwenLanguageServer) -> None:
+    """Follow changes on disk by looking: a walk of the workspace (stat only, off the
+    event loop) every few seconds, spaced so that it takes at most 2% of a core."""
+    context = ls.context
+    if context is None:
         return
-    try:
-        await ls.client_register_capability_async(types.RegistrationParams(registrations=[
-            types.Registration(
-                id="qwen-watch", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
-                register_options=types.DidChangeWatchedFilesRegistrationOptions(watchers=[
-                    types.FileSystemWatcher(glob_pattern="**/*")]))]))
-    except Exception as exc:
-        log.warning("could not register a file watcher: %s", exc)
+    context.follow_disk()
+    interval = POLL_SECONDS
+    while ls.context is context and not context.closed:
+        await asyncio.sleep(interval)
+        started = time.monotonic()
+        try:
+            found = await context.poll_disk()
+        except Exception:
+            log.exception("looking for changed files failed")
+            return
+        if found:
+            log.info("%d files changed on disk", found)
+        interval = max(POLL_SECONDS, (time.monotonic() - started) * 50)
 
 
 def start(ls: QwenLanguageServer) -> None:

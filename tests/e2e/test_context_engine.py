@@ -307,3 +307,54 @@ async def test_module_resolution_follows_edited_configuration(
     assert f"{FILE_SEP}tools/tax/rates.ts\n" in prompt and wanted in prompt
     base.write_text(original)
     assert wanted not in await prompt_after("removed")
+
+
+async def test_changes_on_disk_are_followed_for_a_client_that_watches_no_files(
+    client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
+):
+    """A client without file watching (Neovim on Linux): a `git checkout` that rewrites a
+    tsconfig `extends` target and a source file reaches the prompt without any event, the
+    server looking at the disk itself."""
+    root = tmp_path / "acme"
+    shutil.copytree(FIXTURES / "ctx_monorepo", root)
+    (root / "tools" / "tax").mkdir(parents=True)
+    rates = root / "tools" / "tax" / "rates.ts"
+    rates.write_text("export function applyTax(amount: number, rate: number): number {\n"
+                     "  return amount * (1 + rate);\n}\n")
+    registrations: list[types.RegistrationParams] = []
+    client.feature(types.CLIENT_REGISTER_CAPABILITY)(lambda params: registrations.append(params))
+    caps = types.ClientCapabilities(window=types.WindowClientCapabilities(
+        work_done_progress=True))
+    await start(client, endpoint_options(endpoint), root, caps)
+    await _index_ready(client)
+    assert not registrations  # nothing to register with a client that cannot watch
+    endpoint.default = Reply(text="zzz")
+    path = root / "apps" / "web" / "src" / "pricing.ts"
+    text = 'import * as tax from "@tax/rates";\n\nexport function price(n: number) {\n  return tax.'
+    uri = open_doc(client, path, text, "typescript")
+    version, col = 1, len("  return tax.")
+    assert "applyTax" not in await _prompt_for(client, endpoint, uri, 3, col)
+
+    async def prompt_with(wanted: str) -> str:
+        nonlocal version, col
+        prompt = ""
+        for _ in range(60):  # the disk is looked at every few seconds
+            await asyncio.sleep(0.25)
+            version += 1
+            insert(client, uri, version, 3, col, "a")  # a new prompt, not a cached answer
+            col += 1
+            prompt = await _prompt_for(client, endpoint, uri, 3, col)
+            if wanted in prompt:
+                break
+        return prompt
+
+    base = root / "tsconfig.base.json"
+    base.write_text(base.read_text().replace(
+        '"@lib/*"', '"@tax/*": ["tools/tax/*"],\n      "@lib/*"'))
+    prompt = await prompt_with("applyTax")
+    assert "export function applyTax(amount: number, rate: number): number" in prompt
+    rates.write_text("export function applyVat(amount: number, vat: number): number {\n"
+                     "  return amount * (1 + vat);\n}\n")
+    prompt = await prompt_with("applyVat")
+    assert "export function applyVat(amount: number, vat: number): number" in prompt
+    assert "applyTax" not in prompt

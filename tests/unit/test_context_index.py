@@ -121,6 +121,32 @@ def test_typescript_and_go_resolution(tmp_path: Path) -> None:
     assert gidx.resolve_import(main, Import("fmt"), "go") == []
 
 
+def test_changes_on_disk_are_found_by_looking(tmp_path: Path) -> None:
+    """For clients that report no file events: sources created, edited and deleted are
+    found by stat, and so are configuration files, by name (go.mod) or because resolution
+    read them (a tsconfig `extends` target); a file that did not change is not reported."""
+    go = fixture_repo("ctx_go", tmp_path)
+    idx = _index(go, tmp_path / "cache")
+    idx.build()
+    assert idx.changes_on_disk() == []  # the first look only notes what is there
+    store, main = go / "store" / "store.go", go / "main.go"
+    base = go / "tsconfig.base.json"
+    base.write_text("{}")
+    idx._imports.config_paths = lambda: frozenset({str(base)})  # as if `extends` read it
+    assert idx.changes_on_disk() == [(str(base), "created")]
+    (go / "extra.go").write_text("package main\n\nfunc Extra() {}\n")
+    store.write_text(store.read_text() + "\nfunc Added() {}\n")
+    main.unlink()
+    (go / "go.mod").write_text((go / "go.mod").read_text() + "\n// edited\n")
+    base.unlink()
+    assert sorted(idx.changes_on_disk()) == sorted([
+        (str(main), "deleted"), (str(go / "extra.go"), "created"), (str(store), "changed"),
+        (str(go / "go.mod"), "changed"), (str(base), "deleted")])
+    assert idx.changes_on_disk() == []
+    os.utime(store, ns=(1, 1))  # a stat that differs is enough: the refresh reads the text
+    assert idx.changes_on_disk() == [(str(store), "changed")]
+
+
 def test_default_cache_dir_honours_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert default_cache_dir().startswith(str(tmp_path / "xdg"))

@@ -18,7 +18,7 @@ from lsp_server.context.index.overlay import drop_overlay, parse_buffer, put_ove
 from lsp_server.context.index.resolve import ImportResolver
 from lsp_server.context.index.store import Store, default_cache_dir
 from lsp_server.context.jsmodules import JsWorkspace
-from lsp_server.context.scanner import DEFAULT_MAX_FILE_BYTES, Scanner
+from lsp_server.context.scanner import DEFAULT_MAX_FILE_BYTES, IGNORE_FILES, Scanner
 from lsp_server.context.symbols import Definition, Import
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,9 @@ class RepoIndex:
         self._imports = ImportResolver(self)
         self.generation = 0  # bumped on every change; caches key on it
         self.config_version = 0  # bumped when configuration that imports follow changes
+        # What changes_on_disk saw last: source and configuration files' stamps.
+        self._polled: dict[str, tuple[int, int]] | None = None
+        self._polled_configs: dict[str, tuple[int, int] | None] | None = None
         self.cancelled = threading.Event()
         self.chunks = ChunkIndex()
         self.mem_refs: dict[str, bytes] = {}  # refs blobs, when there is no store to keep them
@@ -201,6 +204,43 @@ class RepoIndex:
     def refresh_file(self, path: str) -> bool:
         """Re-read one file from disk after it changed; drop it when it vanished or is excluded."""
         return _build.refresh_file(self, path)
+
+    def changes_on_disk(self) -> list[tuple[str, str]]:
+        """Return what changed on disk since the last call, as file-watcher events would
+        ((path, "created" | "changed" | "deleted")): source files by stat, and the
+        configuration files import resolution reads. For clients that watch no files; the
+        first call compares sources with what the index holds and only notes configuration."""
+        names = self._imports.config_names() | frozenset(IGNORE_FILES)
+        files: dict[str, tuple[int, int]] = {}
+        configs: dict[str, tuple[int, int] | None] = {}
+        for scanner in list(self.scanners.values()):
+            result = scanner.scan(config_names=names)
+            files.update((f.path, (f.size, f.mtime_ns)) for f in result.files)
+            configs.update(result.configs)
+        # Files resolution read under other names (a tsconfig `extends` target), and every one
+        # seen before: it stays watched while resolution forgets and re-reads it.
+        known = self._polled_configs or {}
+        for path in (self._imports.config_paths() | known.keys()) - configs.keys():
+            try:
+                st = os.stat(path)
+                configs[path] = (st.st_size, st.st_mtime_ns)
+            except OSError:
+                configs[path] = None
+        before = self._polled
+        if before is None:
+            with self.maps.lock:
+                before = {p: (e.size, e.mtime_ns) for p, e in self.maps.disk.items()}
+        config_before = self._polled_configs if self._polled_configs is not None else configs
+        self._polled, self._polled_configs = files, configs
+        changes = [(p, "deleted") for p in before if p not in files]
+        changes += [(p, "created" if p not in before else "changed")
+                    for p, stamp in files.items() if before.get(p) != stamp]
+        for path in sorted(configs.keys() | config_before.keys()):
+            old, new = config_before.get(path), configs.get(path)
+            if old != new:
+                kind = "deleted" if new is None else "created" if old is None else "changed"
+                changes.append((path, kind))
+        return changes
 
     def remove_file(self, path: str) -> None:
         """Forget a deleted file."""

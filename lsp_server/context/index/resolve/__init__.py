@@ -71,6 +71,14 @@ class ImportResolver:
             self._cache.clear()
         return bool(hit)
 
+    def config_names(self) -> frozenset[str]:
+        """Return the names of the configuration files import resolution reads."""
+        return frozenset(n for r in self._families for n in r.config_names)
+
+    def config_paths(self) -> frozenset[str]:
+        """Return configuration files read under other names (a tsconfig `extends` target)."""
+        return frozenset(p for r in self._families for p in r.config_paths())
+
     def js_workspace(self) -> JsWorkspace:
         """Return the JS/TS workspace packages and tsconfig mappings (read once per layout)."""
         js = self._by_language["javascript"]

@@ -73,6 +73,10 @@ class LanguageResolver:
         """Return whether resolution depends on this (non-source) file's content."""
         return os.path.basename(path) in self.config_names
 
+    def config_paths(self) -> frozenset[str]:
+        """Return configuration files read under names other than `config_names`."""
+        return frozenset()
+
     def config_changed(self) -> None:
         """Drop what was read from configuration files: one was edited, created or deleted."""
         self.forget()

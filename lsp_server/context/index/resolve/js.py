@@ -30,6 +30,10 @@ class JsResolver(LanguageResolver):
         js = self._workspace
         return super().reads_config(path) or (js is not None and path in js.read_paths)
 
+    def config_paths(self) -> frozenset[str]:
+        js = self._workspace
+        return frozenset(js.read_paths) if js is not None else frozenset()
+
     def workspace(self) -> JsWorkspace:
         """Return the JS/TS workspace packages and tsconfig mappings (read once per layout)."""
         js = self._workspace
