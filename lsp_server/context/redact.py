@@ -77,7 +77,37 @@ def looks_like_secret(token: str) -> bool:
     pieces = re.split(r"[_\-/+]", stripped)
     if max(len(p) for p in pieces) < 16:
         return False
+    if _camel_case_words(stripped):
+        return False
     return shannon_entropy(stripped) >= 4.0
+
+
+_CAMEL_PIECE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+
+
+def _camel_case_words(token: str) -> bool:
+    """Return whether a token reads as CamelCase words (`RemovedInMarshmallow4Warning`,
+    `MIMEApplicationJSONCharsetUTF8`): every piece a word of two or more letters with a
+    vowel, an acronym, or a short number, four characters a piece on average, with few
+    digits in all. A random key breaks into many one- and two-letter pieces."""
+    if not token.isalnum() or not token.isascii():
+        return False
+    pieces = _CAMEL_PIECE.findall(token)
+    if "".join(pieces) != token or sum(c.isdigit() for c in token) > 3 or \
+            len(pieces) * 4 > len(token):
+        return False
+    singles = 0
+    for p in pieces:
+        if p.isdigit():
+            if len(p) > 2:
+                return False
+        elif p.isupper():
+            singles += len(p) == 1
+            if len(p) > 6:
+                return False
+        elif len(p) < 2 or not any(v in p.lower() for v in "aeiouy"):
+            return False
+    return singles <= 2
 
 
 def _redact_candidate(match: re.Match[str]) -> str:

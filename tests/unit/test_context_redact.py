@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
+import string
+
 import pytest
 
-from lsp_server.context.redact import REDACTED, looks_like_secret, redact
+from lsp_server.context.redact import REDACTED, _camel_case_words, looks_like_secret, redact
 
 GITHUB = "ghp_" + "A1b2C3d4E5f6G7h8I9j0" * 2
 
@@ -65,3 +68,18 @@ def test_high_entropy_strings() -> None:
     assert not looks_like_secret("short")
     out = redact('KEY = "Zx8Kq2Lw9Vb4Nm7Pr5Ts3Uy6Wa1Cd0Ef"\n')
     assert "Zx8Kq2Lw9Vb4" not in out
+
+
+def test_camel_case_names_with_digits_are_code_not_keys() -> None:
+    """Long CamelCase names with a digit (a class, a constant) stay as they are: redacted,
+    they would break the code around them; random keys of the same length do not read
+    as words and are still redacted."""
+    for name in ("RemovedInMarshmallow4Warning", "MIMEApplicationJSONCharsetUTF8",
+                 "APIGatewayProxyWebsocketEventV2", "ChangedInMarshmallow4Warning"):
+        assert not looks_like_secret(name), name
+        assert redact(f"class {name}(Warning): ...\n") == f"class {name}(Warning): ...\n"
+    rng = random.Random(7)
+    alphabet = string.ascii_letters + string.digits
+    keys = ["".join(rng.choice(alphabet) for _ in range(rng.choice((24, 32, 40))))
+            for _ in range(5000)]
+    assert not any(_camel_case_words(k) for k in keys)
