@@ -7,10 +7,11 @@ context within a budget (1,024 tokens, estimated at 3.2 characters a token, and 
 default of 6,000 characters). A symbol counts as recalled when, in the block of a file that
 defines it, a defining line (`def name(`, `class Name`, `func Name(`, `interface Name`, ...)
 appears. Defining lines are found with plain regular expressions, independent of the
-tree-sitter index under test. A name defined more than once in the repository, or a member
-named like a method of the language's own types (`forEach`, `append`, `Write`, DOM methods),
-is a target only when its receiver's declared type (found with the same plain patterns)
-is a repository type that defines it.
+tree-sitter index under test; every block the context holds is also parsed with tree-sitter,
+and must be code of its language with no syntax error. A name defined more than once in the
+repository, or a member named like a method of the language's own types (`forEach`,
+`append`, `Write`, DOM methods), is a target only when its receiver's declared type (found
+with the same plain patterns) is a repository type that defines it.
 
 Recall is reported per repository, per language and overall, for symbols already named
 before the cursor and for first uses. The default repositories are ones no earlier version
@@ -43,6 +44,7 @@ from dataclasses import dataclass, field
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from lsp_server.context.languages import language_for_path, parses
 from lsp_server.context.repo_context import RepoContext
 from lsp_server.context.retrieve import FILE_HEADER_CHARS
 
@@ -546,6 +548,8 @@ def run_repo(name: str, root: str, lang: str, n: int, budgets: list[int], seed: 
     hits = {b: {s: Counter() for s in STRATEGIES} for b in budgets}
     totals: Counter[str] = Counter()
     latencies: list[tuple[float, float]] = []
+    blocks_total: Counter[int] = Counter()
+    blocks_valid: Counter[int] = Counter()  # blocks that parse as code of their language
     for sample in samples:
         text = repo.texts[sample.rel]
         lines = text.split("\n")
@@ -568,6 +572,9 @@ def run_repo(name: str, root: str, lang: str, n: int, budgets: list[int], seed: 
             explained = engine.explain(path, buffer, offset, budget)
             latencies.append(((time.perf_counter() - t0) * 1e3,
                               (time.process_time() - c0) * 1e3))
+            for cf in explained.files:
+                blocks_total[budget] += 1
+                blocks_valid[budget] += parses(cf.text, language_for_path(cf.path) or lang)
             strategies = {
                 "qwen-lsp": {cf.path: cf.text for cf in explained.files},
                 "jaccard": fill(windows, jaccard, budget),
@@ -583,7 +590,8 @@ def run_repo(name: str, root: str, lang: str, n: int, budgets: list[int], seed: 
         engine.document_closed(path)
     engine.close()
     return {"name": name, "lang": lang, "files": len(repo.texts), "samples": len(samples),
-            "totals": totals, "hits": hits, "latencies": latencies}
+            "totals": totals, "hits": hits, "latencies": latencies,
+            "blocks": (blocks_valid, blocks_total)}
 
 
 def _fmt(h: Counter[str], t: Counter[str], kind: str) -> str:
@@ -656,6 +664,10 @@ def report(results: list[dict], budgets: list[int], labels: dict[int, str]) -> N
             if budget == min(budgets):
                 checks.append(f"vs best baseline {(ours - best) * 100:+.0f} pts "
                               f"{'ok' if ours - best >= 0.20 - 1e-9 else 'MISS'}")
+            valid = sum(r["blocks"][0][budget] for r in results if r["lang"] == lang)
+            total = sum(r["blocks"][1][budget] for r in results if r["lang"] == lang)
+            checks.append(f"blocks that parse {valid}/{total} "
+                          f"{'ok' if valid == total else 'MISS'}")
             print(f"  {lang:10} {labels[budget]:>22}: all {ours:.2f}; " + "; ".join(checks))
 
 

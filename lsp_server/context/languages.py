@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -207,3 +208,16 @@ def get_language(name: str) -> Language:
 def get_parser(name: str) -> Parser:
     """Return a new parser for a language; parsers are not thread-safe, so never share one."""
     return Parser(get_language(name))
+
+
+_local = threading.local()
+
+
+def parses(text: str, language: str) -> bool:
+    """Return whether text parses as code of the language without errors (a parser kept per
+    thread and language)."""
+    parsers: dict[str, Parser] = _local.__dict__.setdefault("parsers", {})
+    parser = parsers.get(language)
+    if parser is None:
+        parser = parsers[language] = get_parser(language)
+    return not parser.parse(text.encode("utf-8", "surrogatepass")).root_node.has_error

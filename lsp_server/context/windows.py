@@ -13,7 +13,7 @@ from __future__ import annotations
 from cachetools import LRUCache
 from tree_sitter import Node, Tree
 
-from lsp_server.context.languages import get_parser, is_brace_language, line_comment
+from lsp_server.context.languages import get_parser, is_brace_language, line_comment, parses
 
 _MAX_DEPTH = 4
 _LIST_TYPES = frozenset({"statement_list", "declaration_list", "field_declaration_list"})
@@ -118,4 +118,7 @@ def whole_units(text: str, language: str | None, a: int, b: int) -> str | None:
     picked = _pick(lines, units, a, b, language, 0)
     if not picked:
         return None
-    return "\n".join(picked).rstrip() + "\n"
+    window = "\n".join(picked).rstrip() + "\n"
+    # A statement with more than one body (`try { } catch { }`) cut inside can lose a
+    # brace; what does not parse is not shown.
+    return window if parses(window, language) else None

@@ -6,10 +6,14 @@ from pathlib import Path
 
 import pytest
 
+from lsp_server.context.index import FileEntry
 from lsp_server.context.languages import get_parser, language_for_path
 from lsp_server.context.repo_context import RepoContext
 from lsp_server.context.retrieve import render_definition
-from lsp_server.context.symbols import Definition
+from lsp_server.context.retrieve.budget import select
+from lsp_server.context.retrieve.model import _Cand
+from lsp_server.context.retrieve.render import render_file
+from lsp_server.context.symbols import MAX_SIGNATURE_CHARS, Definition, extract
 from lsp_server.context.windows import whole_units
 from tests.unit._ctx_helpers import fixture_repo
 
@@ -140,3 +144,94 @@ def test_line_breaks_that_mean_something_stay(language: str, head: str) -> None:
     rendered = render_definition(Definition("f", "function", "", 0, 9, head), language,
                                  with_doc=False)
     assert rendered.startswith(head)
+
+
+@pytest.mark.parametrize(
+    ("language", "src", "name", "shown"),
+    [
+        ("typescript", "export const CODES = {\n" + "".join(f"  K{i}: {i},\n" for i in range(20))
+         + "} as const;\n", "CODES", "export const CODES = { /* ... */ } as const;"),
+        ("typescript", "export type Options = {\n" + "".join(
+            f"  k{i}?: string;\n" for i in range(20)) + "};\n", "Options",
+         "export type Options = { /* ... */ };"),
+        ("python", "FILTERS = {\n" + "".join(f'    "f{i}": f{i},\n' for i in range(20)) + "}\n",
+         "FILTERS", "FILTERS = {...}"),
+        ("go", "package p\n\nvar Codes = map[string]int{\n" + "".join(
+            f'\t"k{i}": {i},\n' for i in range(20)) + "}\n", "Codes",
+         "var Codes = map[string]int{ /* ... */ }"),
+    ],
+)
+def test_a_long_declaration_is_shown_with_its_inside_elided(
+        language: str, src: str, name: str, shown: str) -> None:
+    """A declaration too long to show whole keeps its head and its brackets, the inside
+    elided the way the language allows, instead of being cut after a dozen lines."""
+    d = next(d for d in extract(src.encode(), language).definitions if d.name == name)
+    assert d.signature == shown
+    assert not _errors(language, render_definition(d, language) + "\n")
+
+
+def test_an_interface_in_a_namespace_is_closed_inside_it() -> None:
+    """Containers nest: a member of an interface inside a namespace is rendered inside both,
+    each closed in turn."""
+    src = ("export namespace JSONRPC2 {\n  export type RequestId = number | string;\n"
+           "  export interface BaseEnvelope {\n    id?: RequestId;\n  }\n"
+           "  export interface Request extends BaseEnvelope {\n    method: string;\n  }\n}\n"
+           "export function parse(x: string): JSONRPC2.Request { return JSON.parse(x) }\n")
+    symbols = extract(src.encode(), "typescript")
+    entry = FileEntry("/r/env.ts", "env.ts", "/r", symbols)
+    text = render_file(entry, [_Cand(entry, d, 1.0, "type") for d in symbols.definitions])
+    assert not _errors("typescript", text), text
+    assert text.count("}") == text.count("{")
+
+
+def test_definitions_that_do_not_render_as_code_are_left_out() -> None:
+    """A head cut for length (over MAX_SIGNATURE_CHARS) is not code: selection leaves it
+    out and takes the next definition instead of showing it broken."""
+    params = ", ".join(f"argument_number_{i}: int = {i}" for i in range(80))
+    src = f"def huge({params}) -> None:\n    pass\n\n\ndef small(x: int) -> int:\n    return x\n"
+    symbols = extract(src.encode(), "python")
+    huge = next(d for d in symbols.definitions if d.name == "huge")
+    assert len(huge.signature) <= MAX_SIGNATURE_CHARS + 10
+    entry = FileEntry("/r/mod.py", "mod.py", "/r", symbols)
+    cands = {id(d): _Cand(entry, d, 1.0 if d.name == "huge" else 0.5, "import")
+             for d in symbols.definitions}
+    blocks = select(cands, 6000, sticky=frozenset(), skip=set(), tier0=set(), caches={})
+    assert [s.start_line for b in blocks for s in b.snippets] == [4]
+    assert not _errors("python", blocks[0].text)
+
+
+def test_a_window_that_loses_a_brace_is_not_shown() -> None:
+    """A window cut inside a statement with two bodies (`try { } catch { }`) that would
+    come out with a brace missing is not shown at all."""
+    body = "".join(f"    step{i}();\n" for i in range(12))
+    text = (f"export async function run(): Promise<void> {{\n  try {{\n{body}  }} catch (e) {{\n"
+            f"{body}  }}\n}}\n")
+    for a in range(0, 28):
+        window = whole_units(text, "typescript", a, a + 14)
+        assert window is None or not _errors("typescript", window), (a, window)
+
+
+def test_go_constant_groups_keep_their_line_breaks() -> None:
+    d = Definition("gzipScheme", "constant", "", 0, 2, 'const (\n\tgzipScheme = "gzip"\n)')
+    assert render_definition(d, "go") == d.signature
+    assert not _errors("go", render_definition(d, "go") + "\n")
+
+
+@pytest.mark.parametrize(
+    ("language", "src"),
+    [
+        ("typescript", "export enum Color {\n  Red,\n  Green,\n}\nexport class K {\n  x = 1\n}\n"),
+        ("c", "enum color { RED, GREEN };\nstruct p { int x; };\n"
+              "typedef struct { int y; } q_t;\ntypedef struct pt { double x; } pt_t;\n"),
+        ("cpp", "class K : public B { public: int f(); };\nenum class E { A, B };\n"),
+        ("rust", "pub enum E { A, B }\npub struct S { x: i32 }\n"),
+        ("java", "enum E { A, B }\nclass K { int x; }\n"),
+    ],
+)
+def test_every_container_closes_the_way_its_language_wants(language: str, src: str) -> None:
+    """An enum shown whole gets no second brace; C and C++ records end with `;` (after the
+    typedef name: `} point_t;`)."""
+    symbols = extract(src.encode(), language)
+    entry = FileEntry("/r/x", "x", "/r", symbols)
+    text = render_file(entry, [_Cand(entry, d, 1.0, "type") for d in symbols.definitions])
+    assert not _errors(language, text), text

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import heapq
+from functools import lru_cache
 
 from lsp_server.context.index import FileEntry
+from lsp_server.context.languages import parses
 from lsp_server.context.retrieve.model import FILE_HEADER_CHARS, ContextBlock, Snippet, _Cand
 from lsp_server.context.retrieve.render import (
     _BRACE_LANGS,
     _declared_inside,
     _member_indent,
+    closing,
+    opens,
     render_definition,
     render_file,
 )
@@ -47,6 +51,36 @@ def _cost(caches: dict[str, dict], d: Definition, lang: str, with_doc: bool, ind
 
 _THRIFT_FREE = 80  # characters a definition may take before its length counts against it
 _THRIFT_EXPONENT = 0.5
+
+
+def _parses(caches: dict[str, dict], d: Definition, lang: str,
+            parent: Definition | None) -> bool:
+    """Return whether a definition renders as code the language accepts, inside its
+    container when it has one (memoised): a head cut for length, or one the stub renderer
+    cannot express, is left out rather than shown broken."""
+    cache = caches.setdefault("parses", {})
+    found = cache.get(id(d))
+    if found is None or found[0] is not d:
+        if parent is not None and _declared_inside(parent, d):
+            indent = _member_indent(parent.signature, lang)
+            member = render_definition(d, lang, with_doc=False, member_indent=indent,
+                                       bodyless=parent.kind in ("interface", "trait"))
+            head = render_definition(parent, lang, with_doc=False)
+            text = f"{head}\n{member}"
+            if lang in _BRACE_LANGS:
+                text += "\n" + closing(parent, lang)
+        else:
+            text = render_definition(d, lang, with_doc=False)
+            if d.kind in CONTAINER_KINDS:
+                text += ("\n" + closing(d, lang) if opens(d, lang) else "") \
+                    if lang in _BRACE_LANGS else " ..."
+        found = cache[id(d)] = (d, _code_parses(text + "\n", lang))  # Go wants the newline
+    return found[1]
+
+
+@lru_cache(maxsize=8192)  # outlives the per-generation caches: a stub's text rarely changes
+def _code_parses(text: str, lang: str) -> bool:
+    return parses(text, lang)
 
 
 def _thrift(cost: int) -> float:
@@ -87,6 +121,9 @@ def select(candidates: dict[int, _Cand], budget: int, *, sticky: frozenset[tuple
         parent = None
         if c.d.container and c.d.kind not in CONTAINER_KINDS:
             parent = _containers(caches, e).get(c.d.container)
+        if not _parses(caches, c.d, lang, parent) or (
+                parent is not None and not _parses(caches, parent, lang, None)):
+            continue
         indent = _member_indent(parent.signature, lang) if parent is not None and \
             _declared_inside(parent, c.d) else ""
         cost = _cost(caches, c.d, lang, c.with_doc, indent) + 1

@@ -33,6 +33,8 @@ def compact_head(sig: str, language: str) -> str:
     with comments or multi-line strings, is kept."""
     if "\n" not in sig or any(t in sig for t in _UNSAFE_TO_JOIN):
         return sig
+    if language == "go" and sig.lstrip().startswith(("const (", "var (")):
+        return sig  # a group's specs end at line breaks
     angles = language in _ANGLE_LANGS
     out: list[str] = []
     depth = braces = 0
@@ -104,6 +106,24 @@ def render_definition(d: Definition, language: str, *, with_doc: bool = True,
     return sig
 
 
+def opens(d: Definition, language: str) -> bool:
+    """Return whether a container renders as a head whose body stays open for members (an
+    enum shown whole is already closed)."""
+    return language in _BRACE_LANGS and render_definition(
+        d, language, with_doc=False).rstrip().endswith("{")
+
+
+def closing(d: Definition, language: str) -> str:
+    """Return the line that closes an open container: `}`, and in C and C++ the `;` a
+    record's declaration ends with, after its typedef name if it has one."""
+    indent = _indent_of(d.signature)
+    if language in ("c", "cpp") and d.kind in ("struct", "union", "class", "enum"):
+        if d.signature.lstrip().startswith("typedef"):
+            return f"{indent}}} {d.type_name or d.name};"
+        return f"{indent}}};"
+    return indent + "}"
+
+
 def _declared_inside(parent: Definition, d: Definition) -> bool:
     """Return whether a member is written inside its container's braces (a Go or C++ method
     declared after the type, or a Rust one in an `impl`, is not)."""
@@ -115,34 +135,34 @@ def _member_indent(container_sig: str, language: str) -> str:
 
 
 def render_file(entry: FileEntry, chosen: Sequence[_Cand]) -> str:
-    """Render the chosen definitions of one file in source order, members inside containers."""
+    """Render the chosen definitions of one file in source order, members inside their
+    containers (nested ones, such as an interface in a namespace, inside both)."""
     lang = entry.symbols.language
     brace = lang in _BRACE_LANGS
     containers = {c.d.name: c.d for c in chosen if c.d.kind in CONTAINER_KINDS}
     ordered = sorted(chosen, key=lambda c: (c.d.start_line, c.d.kind not in CONTAINER_KINDS))
     out: list[str] = []
-    open_container: Definition | None = None
+    open_containers: list[Definition] = []
     for c in ordered:
         d = c.d
         parent = containers.get(d.container) if d.container else None
         if parent is not None and not _declared_inside(parent, d):
             parent = None  # shown where it is written: after the type, as the source has it
-        if open_container is not None and parent is not open_container:
+        while open_containers and open_containers[-1] is not parent:
+            closed = open_containers.pop()
             if brace:
-                out.append(_indent_of(open_container.signature) + "}")
-            open_container = None
+                out.append(closing(closed, lang))
         if d.kind in CONTAINER_KINDS:
             out.append(render_definition(d, lang, with_doc=c.with_doc))
-            open_container = d
+            if not brace or opens(d, lang):
+                open_containers.append(d)
             continue
         indent = _member_indent(parent.signature, lang) if parent is not None else ""
-        if parent is not None:
-            open_container = parent
         bodyless = parent is not None and parent.kind in ("interface", "trait")
         out.append(render_definition(d, lang, with_doc=c.with_doc, member_indent=indent,
                                      bodyless=bodyless))
-    if open_container is not None and brace:
-        out.append(_indent_of(open_container.signature) + "}")
+    if brace:
+        out.extend(closing(d, lang) for d in reversed(open_containers))
     if not brace:
         # A Python class shown without doc or members still needs a body to read as code.
         for i, piece in enumerate(out):

@@ -8,7 +8,10 @@ from tree_sitter import Node
 
 from lsp_server.context.symbols.model import Definition, FileSymbols
 
-MAX_SIGNATURE_CHARS = 600
+# A head longer than this (a constructor with 25 typed parameters fits) is cut, and a cut
+# head is not code: the context leaves such definitions out.
+MAX_SIGNATURE_CHARS = 1_500
+MAX_DECLARATION_CHARS = 1_200  # a declaration shown whole, past which its inside is elided
 MAX_DOC_CHARS = 140
 MAX_FIELDS_PER_CLASS = 40
 MAX_DECLARATION_LINES = 12  # short type aliases, enums, constants are shown whole
@@ -61,15 +64,50 @@ def _head(src: bytes, node: Node, body: Node | None, start: Node | None = None) 
 
 
 def _whole(src: bytes, node: Node, start: Node | None = None) -> str:
-    """Return a short declaration whole, or its first lines when it is long."""
+    """Return a short declaration whole; a long one with the contents of its outermost
+    bracketed part elided (`= { /* ... */ }`, in Python `{...}`), or, when that is still
+    long, its first lines (which the context then leaves out: they are not code)."""
     begin = (start or node).start_byte
     text = src[begin:node.end_byte].decode("utf-8", "replace").rstrip()
+    if text.count("\n") >= MAX_DECLARATION_LINES or len(text) > MAX_DECLARATION_CHARS:
+        text = _elided(src, node, begin) or _cut(text)
+    return _indent(src, begin) + text
+
+
+_OPENERS = {"{": "}", "[": "]", "(": ")"}
+
+
+def _elided(src: bytes, node: Node, begin: int) -> str | None:
+    """Return the declaration with the inside of its outermost multi-line bracketed part
+    replaced by an elision, or None when no such part makes it short."""
+    root = node
+    while root.parent is not None:
+        root = root.parent
+    elision = "..." if root.type == "module" else " /* ... */ "  # Python: a module
+    level = [node]
+    while level:
+        for n in level:
+            kids = n.children
+            if len(kids) >= 2 and _OPENERS.get(kids[0].type) == kids[-1].type and \
+                    n.end_point.row > n.start_point.row:
+                text = (src[begin:kids[0].end_byte].decode("utf-8", "replace") + elision
+                        + src[kids[-1].start_byte:node.end_byte].decode("utf-8", "replace"))
+                text = text.rstrip()
+                if text.count("\n") < MAX_DECLARATION_LINES and \
+                        len(text) <= MAX_DECLARATION_CHARS:
+                    return text
+                return None
+        level = [c for n in level for c in n.children]
+    return None
+
+
+def _cut(text: str) -> str:
     lines = text.split("\n")
     if len(lines) > MAX_DECLARATION_LINES:
         text = "\n".join(lines[:MAX_DECLARATION_LINES]) + "\n..."
-    if len(text) > MAX_SIGNATURE_CHARS * 2:
-        text = text[: MAX_SIGNATURE_CHARS * 2] + " ..."
-    return _indent(src, begin) + text
+    if len(text) > MAX_DECLARATION_CHARS:
+        text = text[: MAX_DECLARATION_CHARS] + " ..."
+    return text
 
 
 def type_name_of(text: str) -> str:

@@ -137,12 +137,14 @@ class _C(_Extractor):
         if not name:
             return
         if kind == "enum" or body is None:
-            self.add(name, kind, container, node, _whole(src, start), _comment_doc(src, start),
-                     start=start)
+            after = start.next_sibling  # `enum e { A };`: the `;` is not the specifier's
+            text = _whole(src, start) + (";" if after is not None and after.type == ";" else "")
+            self.add(name, kind, container, node, text, _comment_doc(src, start), start=start)
             return
         bases = tuple(type_name_of(_text(src, c)) for c in node.named_children
                       if c.type == "base_class_clause")
+        # A typedef's name goes where a stub closes the record (`} point_t;`).
         self.add(name, kind, container, node, _head(src, node, body, start),
-                 _comment_doc(src, start), bases=bases, start=start)
+                 _comment_doc(src, start), alias, bases=bases, start=start)
         self.body(body, name)
 

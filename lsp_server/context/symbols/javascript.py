@@ -150,7 +150,7 @@ class _JavaScript(_Extractor):
                              _comment_doc(src, member), type_name_of(ret.strip()))
                 else:
                     self.add(_text(src, key), "field", name, member,
-                             _whole(src, member).split("\n", 1)[0], _comment_doc(src, member),
+                             _whole(src, member), _comment_doc(src, member),
                              type_name_of(ftype))
 
     def interface(self, node: Node, container: str, start: Node) -> None:
