@@ -100,8 +100,7 @@ def select(candidates: dict[int, _Cand], budget: int, *, sticky: frozenset[tuple
     cands = heapq.nlargest(400, candidates.values(), key=lambda c: c.score)
     # Of two definitions with about the same evidence, the shorter goes first: a long type
     # alias costs what five method heads do.
-    cands.sort(key=lambda c: -c.score * _thrift(_cost(caches, c.d, c.entry.symbols.language,
-                                                        False, "")))
+    cands.sort(key=lambda c: -c.score * _thrift(len(c.d.signature)))
     chosen: dict[str, list[_Cand]] = {}
     # By place and name, not identity: the index may hold a file's definitions from its
     # disk text and from its open buffer at once (caches outlive a reparse that kept every

@@ -34,6 +34,8 @@ def _hidden(d: Definition, subclass: bool = False) -> bool:
     protected (and, in Python, what starts with one underscore)."""
     if d.name.startswith("#") or (d.name.startswith("_") and not subclass):
         return True
+    if "priv" not in d.signature and "prot" not in d.signature:
+        return False
     m = _MODIFIER.match(d.signature)
     return m is not None and (m.group(1) == "private" or not subclass)
 

@@ -17,6 +17,7 @@ from lsp_server.context.retrieve.similar import SimilarWindows, recent_snippets
 from lsp_server.context.symbols import FileSymbols
 
 _MUST_HAVE = 3  # pinned context is extended only when one of this many best is missing
+_KEPT_ENTRIES = 50_000  # per-definition memos carried across index generations, at most
 
 
 class Retriever:
@@ -35,7 +36,11 @@ class Retriever:
         """Return lookup caches valid for the index's current generation."""
         if self._generation != self.index.generation:
             self._generation = self.index.generation
-            self._caches = {"members": {}, "owners": {}, "named": {}}
+            # What is memoised per definition (its rendered length, whether it parses) holds
+            # while the definition object lives: an edit elsewhere keeps most of them.
+            kept = {k: v for k, v in self._caches.items()
+                    if k in ("cost", "parses") and len(v) < _KEPT_ENTRIES}
+            self._caches = {"members": {}, "owners": {}, "named": {}, **kept}
         return self._caches
 
     def retrieve(
