@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from lsprotocol import types
@@ -247,66 +248,87 @@ def _lsp_glob(glob: str) -> re.Pattern[str]:
     return re.compile(out)
 
 
+_TAX = ("export function applyTax(amount: number, rate: number): number {\n"
+        "  return amount * (1 + rate);\n}\n")
+_ADD_TAX_ALIAS = ('"@lib/*"', '"@tax/*": ["tools/tax/*"],\n      "@lib/*"')
+
+
+class _Pricing:
+    """A monorepo with an unaliased `tools/tax` package, started with the given client
+    capabilities, and a buffer typing `tax.` after an import through a `@tax/*` alias."""
+
+    def __init__(self, client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path) -> None:
+        self.client, self.endpoint = client, endpoint
+        self.root = tmp_path / "acme"
+        shutil.copytree(FIXTURES / "ctx_monorepo", self.root)
+        (self.root / "tools" / "tax").mkdir(parents=True)
+        self.rates = self.root / "tools" / "tax" / "rates.ts"
+        self.rates.write_text(_TAX)
+        self.base = self.root / "tsconfig.base.json"
+        self.registrations: list[types.RegistrationParams] = []
+        client.feature(types.CLIENT_REGISTER_CAPABILITY)(
+            lambda params: self.registrations.append(params))
+
+    async def start(self, caps: types.ClientCapabilities) -> types.InitializeResult:
+        result = await start(self.client, endpoint_options(self.endpoint), self.root, caps)
+        await _index_ready(self.client)
+        self.endpoint.default = Reply(text="zzz")
+        text = ('import * as tax from "@tax/rates";\n\n'
+                "export function price(n: number) {\n  return tax.")
+        self.uri = open_doc(self.client, self.root / "apps" / "web" / "src" / "pricing.ts",
+                            text, "typescript")
+        self.version, self.col = 1, len("  return tax.")
+        return result
+
+    async def prompt(self) -> str:
+        return await _prompt_for(self.client, self.endpoint, self.uri, 3, self.col)
+
+    async def prompt_until(self, shown: Callable[[str], bool], tries: int,
+                           pause: float) -> str:
+        """Type on until a prompt passes `shown` (changes on disk are followed in the
+        background); return the last prompt."""
+        prompt = ""
+        for _ in range(tries):
+            await asyncio.sleep(pause)
+            self.version += 1
+            insert(self.client, self.uri, self.version, 3, self.col, "a")  # not cached
+            self.col += 1
+            prompt = await self.prompt()
+            if shown(prompt):
+                break
+        return prompt
+
+
 async def test_module_resolution_follows_edited_configuration(
     client: LanguageClient, endpoint: FakeEndpoint, tmp_path: Path
 ):
     """tsconfig `paths` edited on disk (in the file `extends` names): the server's watcher
     reports it, and the next prompt resolves the new alias without a restart; saved from an
     editor that watches no files (Neovim on Linux), a removed alias no longer resolves."""
-    root = tmp_path / "acme"
-    shutil.copytree(FIXTURES / "ctx_monorepo", root)
-    (root / "tools" / "tax").mkdir(parents=True)
-    (root / "tools" / "tax" / "rates.ts").write_text(
-        "export function applyTax(amount: number, rate: number): number {\n"
-        "  return amount * (1 + rate);\n}\n")
-    registrations: list[types.RegistrationParams] = []
-    client.feature(types.CLIENT_REGISTER_CAPABILITY)(lambda params: registrations.append(params))
-    result = await start(client, endpoint_options(endpoint), root, CAPS)
-    await _index_ready(client)
+    repo = _Pricing(client, endpoint, tmp_path)
+    result = await repo.start(CAPS)
     sync = result.capabilities.text_document_sync
     assert isinstance(sync, types.TextDocumentSyncOptions) and sync.save  # didSave is wanted
     # The watcher the server registers covers every configuration file resolution reads.
-    globs = [w["globPattern"] for r in registrations for reg in r.registrations
+    globs = [w["globPattern"] for r in repo.registrations for reg in r.registrations
              if reg.method == types.WORKSPACE_DID_CHANGE_WATCHED_FILES
              for w in reg.register_options["watchers"]]
     for rel in ("tsconfig.base.json", "apps/web/tsconfig.json", "packages/a/package.json",
                 "pnpm-workspace.yaml"):
         assert any(isinstance(g, str) and _lsp_glob(g).fullmatch(rel) for g in globs), (rel, globs)
-    endpoint.default = Reply(text="zzz")
-    path = root / "apps" / "web" / "src" / "pricing.ts"
-    text = 'import * as tax from "@tax/rates";\n\nexport function price(n: number) {\n  return tax.'
-    uri = open_doc(client, path, text, "typescript")
-    version, col = 1, len("  return tax.")
     wanted = "export function applyTax(amount: number, rate: number): number"
-    assert wanted not in await _prompt_for(client, endpoint, uri, 3, col)
-
-    async def prompt_after(change: str) -> str:
-        nonlocal version, col
-        config = (root / "tsconfig.base.json").as_uri()
-        if change == "added":
-            client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(
-                changes=[types.FileEvent(uri=config, type=types.FileChangeType.Changed)]))
-        else:
-            client.text_document_did_save(types.DidSaveTextDocumentParams(
-                text_document=types.TextDocumentIdentifier(uri=config)))
-        prompt = ""
-        for _ in range(20):  # the server applies watcher events in the background
-            await asyncio.sleep(0.1)
-            version += 1
-            insert(client, uri, version, 3, col, "a")  # a new prompt, not a cached answer
-            col += 1
-            prompt = await _prompt_for(client, endpoint, uri, 3, col)
-            if (wanted in prompt) == (change == "added"):
-                break
-        return prompt
-
-    base = root / "tsconfig.base.json"
-    original = base.read_text()
-    base.write_text(original.replace('"@lib/*"', '"@tax/*": ["tools/tax/*"],\n      "@lib/*"'))
-    prompt = await prompt_after("added")
+    assert wanted not in await repo.prompt()
+    config = repo.base.as_uri()
+    original = repo.base.read_text()
+    repo.base.write_text(original.replace(*_ADD_TAX_ALIAS))
+    client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(
+        changes=[types.FileEvent(uri=config, type=types.FileChangeType.Changed)]))
+    prompt = await repo.prompt_until(lambda p: wanted in p, 20, 0.1)
     assert f"{FILE_SEP}tools/tax/rates.ts\n" in prompt and wanted in prompt
-    base.write_text(original)
-    assert wanted not in await prompt_after("removed")
+    repo.base.write_text(original)
+    client.text_document_did_save(types.DidSaveTextDocumentParams(
+        text_document=types.TextDocumentIdentifier(uri=config)))
+    assert wanted not in await repo.prompt_until(lambda p: wanted not in p, 20, 0.1)
 
 
 async def test_changes_on_disk_are_followed_for_a_client_that_watches_no_files(
@@ -315,46 +337,16 @@ async def test_changes_on_disk_are_followed_for_a_client_that_watches_no_files(
     """A client without file watching (Neovim on Linux): a `git checkout` that rewrites a
     tsconfig `extends` target and a source file reaches the prompt without any event, the
     server looking at the disk itself."""
-    root = tmp_path / "acme"
-    shutil.copytree(FIXTURES / "ctx_monorepo", root)
-    (root / "tools" / "tax").mkdir(parents=True)
-    rates = root / "tools" / "tax" / "rates.ts"
-    rates.write_text("export function applyTax(amount: number, rate: number): number {\n"
-                     "  return amount * (1 + rate);\n}\n")
-    registrations: list[types.RegistrationParams] = []
-    client.feature(types.CLIENT_REGISTER_CAPABILITY)(lambda params: registrations.append(params))
-    caps = types.ClientCapabilities(window=types.WindowClientCapabilities(
-        work_done_progress=True))
-    await start(client, endpoint_options(endpoint), root, caps)
-    await _index_ready(client)
-    assert not registrations  # nothing to register with a client that cannot watch
-    endpoint.default = Reply(text="zzz")
-    path = root / "apps" / "web" / "src" / "pricing.ts"
-    text = 'import * as tax from "@tax/rates";\n\nexport function price(n: number) {\n  return tax.'
-    uri = open_doc(client, path, text, "typescript")
-    version, col = 1, len("  return tax.")
-    assert "applyTax" not in await _prompt_for(client, endpoint, uri, 3, col)
-
-    async def prompt_with(wanted: str) -> str:
-        nonlocal version, col
-        prompt = ""
-        for _ in range(60):  # the disk is looked at every few seconds
-            await asyncio.sleep(0.25)
-            version += 1
-            insert(client, uri, version, 3, col, "a")  # a new prompt, not a cached answer
-            col += 1
-            prompt = await _prompt_for(client, endpoint, uri, 3, col)
-            if wanted in prompt:
-                break
-        return prompt
-
-    base = root / "tsconfig.base.json"
-    base.write_text(base.read_text().replace(
-        '"@lib/*"', '"@tax/*": ["tools/tax/*"],\n      "@lib/*"'))
-    prompt = await prompt_with("applyTax")
+    repo = _Pricing(client, endpoint, tmp_path)
+    await repo.start(types.ClientCapabilities(
+        window=types.WindowClientCapabilities(work_done_progress=True)))
+    assert not repo.registrations  # nothing to register with a client that cannot watch
+    assert "applyTax" not in await repo.prompt()
+    repo.base.write_text(repo.base.read_text().replace(*_ADD_TAX_ALIAS))
+    prompt = await repo.prompt_until(lambda p: "applyTax" in p, 60, 0.25)
     assert "export function applyTax(amount: number, rate: number): number" in prompt
-    rates.write_text("export function applyVat(amount: number, vat: number): number {\n"
-                     "  return amount * (1 + vat);\n}\n")
-    prompt = await prompt_with("applyVat")
+    repo.rates.write_text("export function applyVat(amount: number, vat: number): number {\n"
+                          "  return amount * (1 + vat);\n}\n")
+    prompt = await repo.prompt_until(lambda p: "applyVat" in p, 60, 0.25)
     assert "export function applyVat(amount: number, vat: number): number" in prompt
     assert "applyTax" not in prompt
