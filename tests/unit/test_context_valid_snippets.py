@@ -235,3 +235,14 @@ def test_every_container_closes_the_way_its_language_wants(language: str, src: s
     entry = FileEntry("/r/x", "x", "/r", symbols)
     text = render_file(entry, [_Cand(entry, d, 1.0, "type") for d in symbols.definitions])
     assert not _errors(language, text), text
+
+
+def test_a_declaration_of_many_short_lines_is_shown_whole() -> None:
+    """Type arguments written one a line make many lines but few characters: with no
+    bracketed part to elide, such a declaration is shown whole, not cut."""
+    src = ("export type InferRoutes<TTree extends AnyRoute> =\n  TTree extends Root<\n"
+           + "    any,\n" * 14 + "    infer TRoutes extends RouteTypes\n  >\n"
+           "    ? TRoutes\n    : never\n")
+    d = extract(src.encode(), "typescript").definitions[0]
+    assert d.signature == src.rstrip()
+    assert not _errors("typescript", render_definition(d, "typescript") + "\n")

@@ -49,8 +49,12 @@ def _cost(caches: dict[str, dict], d: Definition, lang: str, with_doc: bool, ind
     return found[1]
 
 
-_THRIFT_FREE = 80  # characters a definition may take before its length counts against it
+# Of candidates whose evidence is within 15% of each other, the shorter goes first: a
+# definition's length counts (as the square root of its share past 80 characters) only
+# down to that floor, so a long definition with clearly stronger evidence keeps its place.
+_THRIFT_FREE = 80
 _THRIFT_EXPONENT = 0.5
+_THRIFT_FLOOR = 0.85
 
 
 def _parses(caches: dict[str, dict], d: Definition, lang: str,
@@ -84,7 +88,7 @@ def _code_parses(text: str, lang: str) -> bool:
 
 
 def _thrift(cost: int) -> float:
-    return min(1.0, _THRIFT_FREE / max(cost, 1)) ** _THRIFT_EXPONENT
+    return max(_THRIFT_FLOOR, min(1.0, _THRIFT_FREE / max(cost, 1)) ** _THRIFT_EXPONENT)
 
 
 def select(candidates: dict[int, _Cand], budget: int, *, sticky: frozenset[tuple[str, int]],
@@ -99,7 +103,7 @@ def select(candidates: dict[int, _Cand], budget: int, *, sticky: frozenset[tuple
     # Even tiny signatures fill 6,000 characters after a few hundred: rank only those.
     cands = heapq.nlargest(400, candidates.values(), key=lambda c: c.score)
     # Of two definitions with about the same evidence, the shorter goes first: a long type
-    # alias costs what five method heads do.
+    # alias costs what five method heads do (see _THRIFT_FLOOR).
     cands.sort(key=lambda c: -c.score * _thrift(len(c.d.signature)))
     chosen: dict[str, list[_Cand]] = {}
     # By place and name, not identity: the index may hold a file's definitions from its

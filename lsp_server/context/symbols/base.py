@@ -65,12 +65,14 @@ def _head(src: bytes, node: Node, body: Node | None, start: Node | None = None) 
 
 def _whole(src: bytes, node: Node, start: Node | None = None) -> str:
     """Return a short declaration whole; a long one with the contents of its outermost
-    bracketed part elided (`= { /* ... */ }`, in Python `{...}`), or, when that is still
-    long, its first lines (which the context then leaves out: they are not code)."""
+    bracketed part elided (`= { /* ... */ }`, in Python `{...}`); one of many short lines
+    and no such part whole; else its first lines (which the context then leaves out: they
+    are not code)."""
     begin = (start or node).start_byte
     text = src[begin:node.end_byte].decode("utf-8", "replace").rstrip()
     if text.count("\n") >= MAX_DECLARATION_LINES or len(text) > MAX_DECLARATION_CHARS:
-        text = _elided(src, node, begin) or _cut(text)
+        short = _elided(src, node, begin)
+        text = short or (text if len(text) <= MAX_DECLARATION_CHARS else _cut(text))
     return _indent(src, begin) + text
 
 
