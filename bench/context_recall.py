@@ -145,6 +145,9 @@ _BUILTIN_METHODS = {
         ServeHTTP Query Encode Decode Marshal Unmarshal Context WithValue Hijack Write
         WriteString ReadFrom WriteTo Int Float64 Bool Is As Unwrap""".split()),
 }
+_JS_GLOBALS = frozenset("""Math Object JSON Array Number String Promise Reflect Date console
+    Symbol BigInt Intl Atomics Proxy Error globalThis window document navigator process
+    Buffer URL crypto performance""".split())
 _NOT_DEF = frozenset({"if", "for", "while", "switch", "catch", "return", "function", "super",
                       "constructor", "new", "else"})
 
@@ -273,8 +276,9 @@ def _foreign_packages(repo: Repo, text: str) -> set[str]:
     if repo.lang == "typescript":
         own = _package_names(repo.root)
         # `import X`, `import * as X`, and names imported from another package
-        # (`import { Readable } from 'node:stream'`: a `Readable` receiver is not the repo's).
-        out = set()
+        # (`import { Readable } from 'node:stream'`: a `Readable` receiver is not the repo's),
+        # and the language's own global objects (`Math.max` is not the repo's `max`).
+        out = set(_JS_GLOBALS)
         for m in re.finditer(r"import\s+(?:type\s+)?(?:\*\s+as\s+(\w+)|(\w+)|\{([^}]*)\})"
                              r"\s+from\s+['\"]([^'\"]+)['\"]", text):
             module = m.group(4)
