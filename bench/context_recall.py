@@ -20,7 +20,7 @@ sources, assembled into `packages/*` workspaces the way their upstream monorepos
 out, build output removed as in a source checkout) and Go (Debian's -dev source packages).
 
     python bench/context_recall.py --fetch            # download the default repos first
-    python bench/context_recall.py [--repo NAME=PATH:LANG ...] [--samples 150]
+    python bench/context_recall.py [--previous | --fresh] [--repo NAME=PATH:LANG ...]
 """
 
 from __future__ import annotations
@@ -65,6 +65,15 @@ PREVIOUS_REPOS = [
     ("click", "click/click", "python"),
     ("rxjs", "rxjs/src", "typescript"),
     ("gin", "gin", "go"),
+]
+# Repositories first measured after the ranking of this version was chosen (--fresh).
+FRESH_REPOS = [
+    ("starlette", "starlette", "python"),
+    ("attrs", "attrs", "python"),
+    ("table", "tanstack-table", "typescript"),
+    ("router", "tanstack-router", "typescript"),
+    ("mux", "mux", "go"),
+    ("cobra", "cobra", "go"),
 ]
 CHARS_PER_TOKEN = 3.2  # lsp_server.model.tokens.ESTIMATED_CHARS_PER_TOKEN
 DEFAULT_BUDGETS = "1024t,6000"
@@ -720,7 +729,8 @@ def fetch(dest: str) -> None:
     wheels = os.path.join(dest, "wheels")
     subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", wheels,
                     "requests==2.32.3", "rich==14.*", "httpx==0.28.1", "click==8.*",
-                    "jinja2==3.1.6", "marshmallow==3.26.*"], check=True)
+                    "jinja2==3.1.6", "marshmallow==3.26.*", "starlette==0.41.3",
+                    "attrs==24.2.0"], check=True)
     for whl in os.listdir(wheels):
         name = whl.split("-")[0].lower()
         subprocess.run(["unzip", "-q", "-o", os.path.join(wheels, whl), "-d",
@@ -735,11 +745,17 @@ def fetch(dest: str) -> None:
     ])
     _workspace(dest, "trpc", [("server", "@trpc/server@10.45.2"),
                               ("client", "@trpc/client@10.45.2")])
+    _workspace(dest, "tanstack-table", [("table-core", "@tanstack/table-core@8.20.5"),
+                                        ("virtual-core", "@tanstack/virtual-core@3.10.8")])
+    _workspace(dest, "tanstack-router", [("history", "@tanstack/history@1.81.9"),
+                                         ("router-core", "@tanstack/react-router@1.81.9")])
     # Go sources are on neither PyPI nor npm; Debian ships them as -dev packages.
     for package, source, name in (
             ("golang-github-gin-gonic-gin-dev", "github.com/gin-gonic/gin", "gin"),
             ("golang-github-labstack-echo-dev", "github.com/labstack/echo", "echo"),
-            ("golang-github-go-chi-chi-dev", "github.com/go-chi/chi", "chi")):
+            ("golang-github-go-chi-chi-dev", "github.com/go-chi/chi", "chi"),
+            ("golang-github-gorilla-mux-dev", "github.com/gorilla/mux", "mux"),
+            ("golang-github-spf13-cobra-dev", "github.com/spf13/cobra", "cobra")):
         _debian_go(dest, package, source, name)
 
 
@@ -760,6 +776,9 @@ def main() -> int:
     parser.add_argument("--fetch", action="store_true", help="download the repos first")
     parser.add_argument("--previous", action="store_true",
                         help="measure the repositories earlier versions used instead")
+    parser.add_argument("--fresh", action="store_true",
+                        help="measure repositories first used after this version's ranking "
+                             "was chosen")
     parser.add_argument("--samples", type=int, default=150, help="cursor lines per repo")
     parser.add_argument("--budgets", default=DEFAULT_BUDGETS,
                         help="comma-separated budgets: 1024t (tokens) or 6000 (characters)")
@@ -777,7 +796,8 @@ def main() -> int:
         repos.append((name, os.path.abspath(path), lang))
     if not repos:
         repos = [(n, os.path.join(args.dir, p), lang)
-                 for n, p, lang in (PREVIOUS_REPOS if args.previous else DEFAULT_REPOS)
+                 for n, p, lang in (PREVIOUS_REPOS if args.previous else
+                                    FRESH_REPOS if args.fresh else DEFAULT_REPOS)
                  if os.path.isdir(os.path.join(args.dir, p))]
     if not repos:
         print(f"no repositories under {args.dir}; run with --fetch", file=sys.stderr)
