@@ -165,11 +165,22 @@ def _local_token_counts() -> _Check:
                   warning=True)
 
 
-def _fix_for(err: Any, settings: Any) -> str:
-    from lsp_server.model.errors import ErrorKind
+# What to do about each kind of endpoint error (lsp_server.model.errors.ErrorKind values);
+# an unreachable endpoint's advice depends on the settings (see _fix_for).
+_FIXES = {
+    "auth": "set QWEN_LSP_API_KEY (or DASHSCOPE_API_KEY) to a valid key; Model Studio keys "
+            "only work with the base URL of their region",
+    "tls": "set qwen.endpoint.caBundle (or SSL_CERT_FILE) to your CA certificates",
+    "not_found": "check QWEN_LSP_PROVIDER and QWEN_LSP_BASE_URL (OpenAI-compatible servers "
+                 "usually end in /v1)",
+    "rate_limited": "wait, or raise the quota of your account",
+    "timeout": "the server is slow or still loading the model: try again",
+}
 
+
+def _fix_for(err: Any, settings: Any) -> str:
     ep = settings.endpoint
-    if err.kind == ErrorKind.UNREACHABLE:
+    if err.kind == "unreachable":
         if not ep.base_url.startswith(("http://", "https://")):
             return (
                 "set the base URL where the settings check above says it came from to a "
@@ -181,23 +192,7 @@ def _fix_for(err: Any, settings: Any) -> str:
                 "qwen.endpoint.baseUrl at your server"
             )
         return "start the server, or set QWEN_LSP_BASE_URL / qwen.endpoint.baseUrl to its URL"
-    if err.kind == ErrorKind.AUTH:
-        return (
-            "set QWEN_LSP_API_KEY (or DASHSCOPE_API_KEY) to a valid key; Model Studio keys "
-            "only work with the base URL of their region"
-        )
-    if err.kind == ErrorKind.TLS:
-        return "set qwen.endpoint.caBundle (or SSL_CERT_FILE) to your CA certificates"
-    if err.kind == ErrorKind.NOT_FOUND:
-        return (
-            "check QWEN_LSP_PROVIDER and QWEN_LSP_BASE_URL (OpenAI-compatible servers "
-            "usually end in /v1)"
-        )
-    if err.kind == ErrorKind.RATE_LIMITED:
-        return "wait, or raise the quota of your account"
-    if err.kind == ErrorKind.TIMEOUT:
-        return "the server is slow or still loading the model: try again"
-    return "see the message above; run with --log-level DEBUG for details"
+    return _FIXES.get(err.kind, "see the message above; run with --log-level DEBUG for details")
 
 
 def _model_fix(provider: str, model: str) -> str:

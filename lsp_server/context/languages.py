@@ -213,11 +213,16 @@ def get_parser(name: str) -> Parser:
 _local = threading.local()
 
 
-def parses(text: str, language: str) -> bool:
-    """Return whether text parses as code of the language without errors (a parser kept per
-    thread and language)."""
+def thread_parser(language: str) -> Parser:
+    """Return this thread's parser for a language (made once per thread and language)."""
     parsers: dict[str, Parser] = _local.__dict__.setdefault("parsers", {})
     parser = parsers.get(language)
     if parser is None:
         parser = parsers[language] = get_parser(language)
-    return not parser.parse(text.encode("utf-8", "surrogatepass")).root_node.has_error
+    return parser
+
+
+def parses(text: str, language: str) -> bool:
+    """Return whether text parses as code of the language without errors."""
+    tree = thread_parser(language).parse(text.encode("utf-8", "surrogatepass"))
+    return not tree.root_node.has_error

@@ -13,7 +13,7 @@ from __future__ import annotations
 from cachetools import LRUCache
 from tree_sitter import Node, Tree
 
-from lsp_server.context.languages import get_parser, is_brace_language, line_comment, parses
+from lsp_server.context.languages import is_brace_language, line_comment, parses, thread_parser
 
 _MAX_DEPTH = 4
 _LIST_TYPES = frozenset({"statement_list", "declaration_list", "field_declaration_list"})
@@ -26,7 +26,7 @@ def _parse(text: str, language: str) -> Tree:
     found = _trees.get(key)
     if found is None or found[0] != text:
         data = text.encode("utf-8", "surrogatepass")
-        found = _trees[key] = (text, get_parser(language).parse(data))
+        found = _trees[key] = (text, thread_parser(language).parse(data))
     return found[1]
 
 

@@ -42,12 +42,19 @@ def add_unwanted_files(root: Path) -> None:
 
 
 @contextmanager
+def built_engine(root: Path, cache: Path) -> Iterator[RepoContext]:
+    """Yield an engine over root with its index built in this process, closed after."""
+    engine = RepoContext([str(root)], cache_dir=str(cache), workers=1)
+    engine.build_sync()
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
+@contextmanager
 def fixture_engine(name: str, dest: Path) -> Iterator[tuple[Path, RepoContext]]:
     """Copy a fixture repository into dest and yield it with its index built."""
     root = fixture_repo(name, dest)
-    engine = RepoContext([str(root)], cache_dir=str(dest / "cache"), workers=1)
-    engine.build_sync()
-    try:
+    with built_engine(root, dest / "cache") as engine:
         yield root, engine
-    finally:
-        engine.close()

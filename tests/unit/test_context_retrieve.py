@@ -12,17 +12,15 @@ from lsp_server.context.retrieve import FILE_HEADER_CHARS, render_definition
 from lsp_server.context.retrieve.budget import select
 from lsp_server.context.retrieve.model import _Cand
 from lsp_server.context.symbols import Definition, FileSymbols
-from tests.unit._ctx_helpers import add_unwanted_files, fixture_repo
+from tests.unit._ctx_helpers import add_unwanted_files, built_engine, fixture_repo
 
 
 @pytest.fixture
 def py_engine(tmp_path: Path):
     root = fixture_repo("ctx_py", tmp_path)
     add_unwanted_files(root)
-    engine = RepoContext([str(root)], cache_dir=str(tmp_path / "cache"), workers=1)
-    engine.build_sync()
-    yield root, engine
-    engine.close()
+    with built_engine(root, tmp_path / "cache") as engine:
+        yield root, engine
 
 
 def _cursor_after(text: str, marker: str) -> int:
@@ -200,15 +198,13 @@ def test_what_this_reaches_in_a_method_comes_before_a_parameter_type(
     """In a method, the members of the class's base and of its fields' types (first uses of
     `this.x()` / `this.#retryer.x()`) outrank those of a type the method merely takes."""
     query = _reach_repo(tmp_path)
-    engine = RepoContext([str(tmp_path)], cache_dir=str(tmp_path / "cache"), workers=1)
-    engine.build_sync()
     text = query.read_text()
     at = "  fetch(options: FetchOptions): void {\n    "
     offset = text.index(at) + len(at)
-    blocks = _blocks(engine, query, text, offset, budget=500)
+    with built_engine(tmp_path, tmp_path / "cache") as engine:
+        blocks = _blocks(engine, query, text, offset, budget=500)
     assert "canStart: () => boolean" in blocks.get("src/retryer.ts", ""), blocks
     assert "clearGcTimeout(): void" in blocks.get("src/removable.ts", ""), blocks
-    engine.close()
 
 
 def test_members_of_an_imported_instance_are_candidates(tmp_path: Path) -> None:
@@ -224,10 +220,8 @@ def test_members_of_an_imported_instance_are_candidates(tmp_path: Path) -> None:
     text = ("import { onlineManager } from './manager'\n\n"
             "export function canFetch(): boolean {\n  return \n}\n")
     path.write_text(text)
-    engine = RepoContext([str(tmp_path)], cache_dir=str(tmp_path / "cache"), workers=1)
-    engine.build_sync()
-    blocks = _blocks(engine, path, text, text.index("return ") + len("return "))
-    engine.close()
+    with built_engine(tmp_path, tmp_path / "cache") as engine:
+        blocks = _blocks(engine, path, text, text.index("return ") + len("return "))
     assert "isOnline(): boolean" in blocks.get("src/manager.ts", ""), blocks
 
 
@@ -245,12 +239,10 @@ def test_members_another_class_cannot_call_are_not_offered_as_next(tmp_path: Pat
         "import type { Retryer } from './retryer'\nimport type { Cache } from './cache'\n"
     ).replace("  #retryer: Retryer\n", "  #retryer: Retryer\n  #cache: Cache\n")
     query.write_text(text)
-    engine = RepoContext([str(tmp_path)], cache_dir=str(tmp_path / "cache"), workers=1)
-    engine.build_sync()
     at = "  fetch(options: FetchOptions): void {\n    "
     offset = text.index(at) + len(at)
-    explained = engine.explain(str(query), text, offset, 6000)
-    engine.close()
+    with built_engine(tmp_path, tmp_path / "cache") as engine:
+        explained = engine.explain(str(query), text, offset, 6000)
     score = {(s.rel, s.start_line): s.score for s in explained.snippets}
     remove, evict, touch = (score.get(("src/cache.ts", line), 0.0) for line in (4, 2, 3))
     assert remove > 2 * max(evict, touch), score

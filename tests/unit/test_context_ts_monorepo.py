@@ -9,7 +9,7 @@ import pytest
 
 from lsp_server.context.repo_context import RepoContext
 from lsp_server.context.symbols import Import
-from tests.unit._ctx_helpers import fixture_engine, fixture_repo
+from tests.unit._ctx_helpers import built_engine, fixture_engine, fixture_repo
 
 
 @pytest.fixture(scope="module")
@@ -148,10 +148,8 @@ def _tax_tool(root: Path) -> None:
 def tax(tmp_path: Path):
     root = fixture_repo("ctx_monorepo", tmp_path)
     _tax_tool(root)
-    engine = RepoContext([str(root)], cache_dir=str(tmp_path / "cache"), workers=1)
-    engine.build_sync()
-    yield root, engine
-    engine.close()
+    with built_engine(root, tmp_path / "cache") as engine:
+        yield root, engine
 
 
 def _resolves(root: Path, engine: RepoContext, specifier: str) -> list[str]:
