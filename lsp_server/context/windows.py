@@ -13,7 +13,13 @@ from __future__ import annotations
 from cachetools import LRUCache
 from tree_sitter import Node, Tree
 
-from lsp_server.context.languages import is_brace_language, line_comment, parses, thread_parser
+from lsp_server.context.languages import (
+    for_grammar,
+    is_brace_language,
+    line_comment,
+    parses,
+    thread_parser,
+)
 
 _MAX_DEPTH = 4
 _LIST_TYPES = frozenset({"statement_list", "declaration_list", "field_declaration_list"})
@@ -26,7 +32,7 @@ def _parse(text: str, language: str) -> Tree:
     found = _trees.get(key)
     if found is None or found[0] != text:
         data = text.encode("utf-8", "surrogatepass")
-        found = _trees[key] = (text, thread_parser(language).parse(data))
+        found = _trees[key] = (text, thread_parser(language).parse(for_grammar(data, language)))
     return found[1]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from lsp_server.context.languages import get_parser
+from lsp_server.context.languages import for_grammar, get_parser
 from lsp_server.edits import TextChange, code_blocks, diff_changes
 from lsp_server.nextedit.formats import CURSOR, REGION_END, REGION_START, START_OF_FILE
 from lsp_server.prompt import strip_special_tokens
@@ -77,7 +77,8 @@ def syntax_errors(text: str, language: str | None) -> int | None:
     if not language:
         return None
     try:
-        tree = get_parser(language).parse(text.encode("utf-8", "surrogatepass"))
+        tree = get_parser(language).parse(
+            for_grammar(text.encode("utf-8", "surrogatepass"), language))
     except Exception:
         return None
     count, stack = 0, [tree.root_node]

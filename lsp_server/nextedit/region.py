@@ -15,7 +15,7 @@ from functools import cache
 
 from tree_sitter import Parser
 
-from lsp_server.context.languages import get_parser
+from lsp_server.context.languages import for_grammar, get_parser
 from lsp_server.positions import byte_offset, line_start
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ def _definition_span(text: str, cursor: int, language: str,
     try:
         parser = _parser(language)
         source = window.encode("utf-8", "surrogatepass")
-        tree = parser.parse(source)
+        tree = parser.parse(for_grammar(source, language))
     except Exception:  # a missing grammar costs the widening, not the suggestion
         log.debug("no syntax tree for %s", language, exc_info=True)
         return None

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lsp_server.context.index import FileEntry
-from lsp_server.context.languages import get_parser, language_for_path
+from lsp_server.context.languages import get_parser, language_for_path, parses
 from lsp_server.context.repo_context import RepoContext
 from lsp_server.context.retrieve import render_definition
 from lsp_server.context.retrieve.budget import select
@@ -246,3 +246,22 @@ def test_a_declaration_of_many_short_lines_is_shown_whole() -> None:
     d = extract(src.encode(), "typescript").definitions[0]
     assert d.signature == src.rstrip()
     assert not _errors("typescript", render_definition(d, "typescript") + "\n")
+
+
+def test_typescript_variance_annotations_are_read_as_typescript() -> None:
+    """`class Route<in out T>` (TypeScript 4.7) is valid code that the packaged grammar
+    predates: the class and its members are still found, and shown."""
+    src = ("export class Route<\n  in out TPath extends string = '/',\n  out TChildren = unknown,\n"
+           "> {\n  id!: TPath\n  init = (opts: { index: number }): void => {\n    this.index = 1\n"
+           "  }\n}\nexport function after(x: string): string {\n  return x\n}\n")
+    assert _errors("typescript", src)  # what the grammar alone makes of it
+    assert parses(src, "typescript")
+    symbols = extract(src.encode(), "typescript")
+    names = {(d.container, d.name) for d in symbols.definitions}
+    assert {("", "Route"), ("Route", "init"), ("Route", "id"), ("", "after")} <= names
+    entry = FileEntry("/r/route.ts", "route.ts", "/r", symbols)
+    cands = {id(d): _Cand(entry, d, 1.0, "type") for d in symbols.definitions}
+    blocks = select(cands, 6000, sticky=frozenset(), skip=set(), tier0=set(), caches={})
+    text = blocks[0].text
+    assert "in out TPath" in text and "init = (opts: { index: number }): void" in text, text
+    assert parses(text, "typescript"), text

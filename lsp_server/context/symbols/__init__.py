@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from lsp_server.context.languages import get_parser
+from lsp_server.context.languages import for_grammar, get_parser
 from lsp_server.context.symbols.base import (
     MAX_DECLARATION_LINES,
     MAX_DOC_CHARS,
@@ -55,7 +55,7 @@ def extract(src: bytes, language: str, *, with_references: bool = True) -> FileS
     parser = _PARSERS.get(language)
     if parser is None:
         parser = _PARSERS[language] = get_parser(language)
-    tree = parser.parse(src)  # type: ignore[attr-defined]
+    tree = parser.parse(for_grammar(src, language))  # type: ignore[attr-defined]
     out = FileSymbols(language, line_count=src.count(b"\n") + 1)
     extractor = _EXTRACTORS[language](src, out)
     extractor.run(tree.root_node)  # type: ignore[attr-defined]
