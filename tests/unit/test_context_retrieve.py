@@ -248,3 +248,39 @@ def test_members_another_class_cannot_call_are_not_offered_as_next(tmp_path: Pat
     assert remove > 2 * max(evict, touch), score
     # Removable is Query's base: its protected member ranks like a public one.
     assert score.get(("src/removable.ts", 4), 0.0) >= remove * 0.8, score
+
+
+def test_members_of_an_imported_object_literal_are_its_properties_definitions(
+        tmp_path: Path) -> None:
+    """`export const aggregationFns = { sum, extent, mid: median }`: `aggregationFns.x`
+    reaches the definitions its properties name (in its file, or imported there), both
+    while the member is typed and, for the properties not used yet, for a first use."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "median.ts").write_text(
+        "export function median(values: number[]): number {\n  return values[0]\n}\n")
+    (src / "aggregationFns.ts").write_text(
+        "import { median } from './median'\n\n"
+        "const sum = (values: number[]): number => values.reduce((a, b) => a + b, 0)\n\n"
+        "function extent(values: number[]): [number, number] {\n  return [0, 1]\n}\n\n"
+        "export const aggregationFns = {\n  sum,\n  extent,\n  mid: median,\n}\n")
+    filler = "".join(f"export interface Option{i} {{\n  value{i}: string\n}}\n" for i in range(60))
+    (src / "options.ts").write_text(filler)
+    path = src / "grouping.ts"
+    names = ", ".join(f"Option{i}" for i in range(60))
+    head = (f"import {{ {names} }} from './options'\n"
+            "import { aggregationFns } from './aggregationFns'\n\n"
+            "export function pick(kind: string) {\n  if (kind === 'sum') {\n"
+            "    return aggregationFns.sum\n  }\n  return aggregationFns.")
+    typed = head + "\n}\n"
+    blank = head[:-len("aggregationFns.")] + "\n}\n"
+    path.write_text(typed)
+    with built_engine(tmp_path, tmp_path / "cache") as engine:
+        while_typed = _blocks(engine, path, typed, len(head), 1500)
+        first_use = _blocks(engine, path, blank, len(head) - len("aggregationFns."), 1500)
+    for blocks in (while_typed, first_use):
+        fns = blocks.get("src/aggregationFns.ts", "")
+        assert "const sum = (values: number[]): number =>" in fns, blocks
+        assert "function extent(values: number[]): [number, number]" in fns, blocks
+        assert "export function median(values: number[]): number" in blocks.get(
+            "src/median.ts", ""), blocks

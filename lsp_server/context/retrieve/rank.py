@@ -133,9 +133,12 @@ class Ranker(_Step):
             return
         expr = _SEP.sub(".", m.group(1))
         files = self.scope.module_aliases.get(expr) if expr else None
+        literal = self._object_literal(expr)
         if files:
             found = [(e, d) for p in files[:12] if (e := self.index.entry(p)) is not None
                      for d in e.symbols.definitions if not d.container]
+        elif literal is not None:
+            found = [(e, d) for _, e, d in self._literal_targets(*literal)]
         else:
             tname = self.types.type_of_expr(expr)
             found = self.types.members_and_inherited(tname) if tname else []
@@ -168,6 +171,10 @@ class Ranker(_Step):
                             self.add(e, d, (0.15 + 0.3 * self._popularity(d.name)) * prox,
                                      "module")
                 continue
+            literal = self._object_literal(expr)
+            if literal is not None:
+                self._literal_members(*literal, cur.member_calls.get(expr, {}), prox)
+                continue
             tname = self.types.type_of_expr(expr)
             if tname:
                 self.types.bump_type(tname, 0.5 + 0.5 * prox)
@@ -194,6 +201,34 @@ class Ranker(_Step):
         for var, tname in self.types.local_types.items():
             o = cur.occ.get(var)
             self.types.bump_type(tname, 0.4 + (0.55 * o.prox if o else 0.0), only_known=True)
+
+    def _object_literal(self, expr: str) -> tuple[FileEntry, Definition] | None:
+        """Return the imported object literal a receiver names (`aggregationFns` from
+        `export const aggregationFns = { sum, extent }`), if it is one."""
+        for e, d in self.scope.bindings.get(expr, ()):
+            if d.bases and not d.container and d.kind in ("variable", "constant"):
+                return e, d
+        return None
+
+    def _literal_members(self, e: FileEntry, d: Definition, calls: dict[str, float],
+                         prox: float) -> None:
+        """Rank what an object literal's properties name: those the file calls on it as
+        members, the others (a closed set, like a class's methods) for first uses."""
+        spread = math.sqrt(min(1.0, _REACH_MEMBERS / len(d.bases)))
+        for key, te, td in self._literal_targets(e, d):
+            p = calls.get(key)
+            if p is not None:
+                self.add(te, td, 1.1 * max(p, 0.3) + 0.3, "member")
+            else:
+                w = 0.5 + 0.5 * prox
+                self.add(te, td, w * (0.5 + 0.16 * self._popularity(key)) * spread, "member")
+
+    def _literal_targets(self, e: FileEntry, d: Definition
+                         ) -> list[tuple[str, FileEntry, Definition]]:
+        """Return (property, definition) for each property of an object literal that names
+        a definition of its file, or one that file imports."""
+        return [(key, te, td) for key, _, name in (p.partition("=") for p in d.bases)
+                for te, td in self.scope.lookup_in([e.path], name or key)]
 
     def _named(self) -> None:
         cur = self.cursor

@@ -31,6 +31,32 @@ def _separator(member: Node) -> str:
     return nxt.type if nxt is not None and nxt.type in (";", ",") else ""
 
 
+# An object literal's properties that name another definition (`{ sum, equals: isEqual }`):
+# what `fns.sum` reaches. Kept as `key` or `key=name`, up to this many.
+MAX_PROPERTIES = 250
+_LITERAL_WRAPPERS = frozenset({"as_expression", "satisfies_expression", "parenthesized_expression"})
+
+
+def _properties(src: bytes, value: Node | None) -> tuple[str, ...]:
+    while value is not None and value.type in _LITERAL_WRAPPERS and value.named_child_count:
+        value = value.named_children[0]
+    if value is None or value.type != "object":
+        return ()
+    found: list[str] = []
+    for prop in value.named_children:
+        if prop.type == "shorthand_property_identifier":
+            found.append(_text(src, prop))
+        elif prop.type == "pair":
+            key, target = prop.child_by_field_name("key"), prop.child_by_field_name("value")
+            if key is not None and target is not None and target.type == "identifier" and \
+                    key.type in ("property_identifier", "string"):
+                k, t = _string_content(_text(src, key)), _text(src, target)
+                found.append(k if k == t else f"{k}={t}")
+        if len(found) >= MAX_PROPERTIES:
+            break
+    return tuple(found)
+
+
 class _JavaScript(_Extractor):
     def run(self, root: Node) -> None:
         self.body(root, "")
@@ -201,7 +227,7 @@ class _JavaScript(_Extractor):
                 tname = type_name_of(_text(src, value.child_by_field_name("constructor")))
             kind = "constant" if name.isupper() else "variable"
             self.add(name, kind, container, node, _whole(src, node, start),
-                     _comment_doc(src, start), tname, start=start)
+                     _comment_doc(src, start), tname, _properties(src, value), start=start)
 
     def imports(self, node: Node) -> None:
         src = self.src

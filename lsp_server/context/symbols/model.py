@@ -21,6 +21,8 @@ class Definition:
     signature: str
     doc: str = ""
     type_name: str = ""  # declared type of a field/variable, or return type of a function
+    # Base types; for an object literal (JavaScript), its properties that name another
+    # definition, as `key` or `key=name`.
     bases: tuple[str, ...] = ()
 
     def to_tuple(self) -> tuple:
