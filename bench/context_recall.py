@@ -11,7 +11,10 @@ tree-sitter index under test; every block the context holds is also parsed with 
 and must be code of its language with no syntax error. A name defined more than once in the
 repository, or a member named like a method of the language's own types (`forEach`,
 `append`, `Write`, DOM methods), is a target only when its receiver's declared type (found
-with the same plain patterns) is a repository type that defines it.
+with the same plain patterns) is a repository type that defines it. A name the file imports
+from another package (`import type { NoInfer } from '@tanstack/react-store'`) is not the
+repository's namesake, and is no target. TypeScript cursors are sampled in .ts files, but
+definitions in .tsx files count too (a name defined in both is ambiguous).
 
 Recall is reported per repository, per language and overall, for symbols already named
 before the cursor and for first uses. The default repositories are ones no earlier version
@@ -20,7 +23,7 @@ sources, assembled into `packages/*` workspaces the way their upstream monorepos
 out, build output removed as in a source checkout) and Go (Debian's -dev source packages).
 
     python bench/context_recall.py --fetch            # download the default repos first
-    python bench/context_recall.py [--previous | --fresh] [--repo NAME=PATH:LANG ...]
+    python bench/context_recall.py [--previous | --fresh | --held-out] [--repo NAME=PATH:LANG ...]
 """
 
 from __future__ import annotations
@@ -66,7 +69,8 @@ PREVIOUS_REPOS = [
     ("rxjs", "rxjs/src", "typescript"),
     ("gin", "gin", "go"),
 ]
-# Repositories first measured after the ranking of this version was chosen (--fresh).
+# Repositories first measured after an earlier version's ranking was chosen, and looked at
+# since (--fresh).
 FRESH_REPOS = [
     ("starlette", "starlette", "python"),
     ("attrs", "attrs", "python"),
@@ -75,9 +79,22 @@ FRESH_REPOS = [
     ("mux", "mux", "go"),
     ("cobra", "cobra", "go"),
 ]
+# Repositories measured once, after the ranking of this version was frozen (--held-out):
+# the check on code that no choice of constants has seen.
+HELD_OUT_REPOS = [
+    ("fastapi", "fastapi", "python"),
+    ("anyio", "anyio", "python"),
+    ("redux", "redux-toolkit", "typescript"),
+    ("tiptap", "tiptap", "typescript"),
+    ("viper", "viper", "go"),
+    ("urfave", "urfave-cli", "go"),
+]
 CHARS_PER_TOKEN = 3.2  # lsp_server.model.tokens.ESTIMATED_CHARS_PER_TOKEN
 DEFAULT_BUDGETS = "1024t,6000"
 EXTENSIONS = {"python": (".py",), "typescript": (".ts",), "go": (".go",)}
+# Files whose definitions count (a name defined again in a .tsx file is ambiguous), of which
+# cursors are sampled only in the EXTENSIONS ones.
+DEFINED_IN = {**EXTENSIONS, "typescript": (".ts", ".tsx")}
 WINDOW = 20
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _KEYWORDS = frozenset(
@@ -190,7 +207,7 @@ class Sample:
 def load_repo(name: str, root: str, lang: str, engine: RepoContext) -> Repo:
     repo = Repo(name, root, lang)
     for path in engine.index.paths():
-        if not path.endswith(EXTENSIONS[lang]) or path.endswith(".d.ts"):
+        if not path.endswith(DEFINED_IN[lang]) or path.endswith(".d.ts"):
             continue
         rel = engine.index.relpath(path)
         if "_test." in rel or "/test" in rel or rel.startswith("test") or \
@@ -373,6 +390,8 @@ def _defines_member(repo: Repo, tname: str, member: str) -> set[str]:
 def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
     out: list[Sample] = []
     for rel, text in sorted(repo.texts.items()):
+        if not rel.endswith(EXTENSIONS[repo.lang]):
+            continue
         imported = _imported_names(text, repo.lang)
         foreign = _foreign_packages(repo, text)
         lines = text.split("\n")
@@ -418,6 +437,8 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
                 if not sites or _assigned_here(text, sym):
                     continue  # an attribute or variable this file defines itself
                 member = m.start() > 0 and line[m.start() - 1] == "."
+                if not member and sym in foreign:
+                    continue  # imported from another package: not the repo's namesake
                 if member:
                     qual = re.search(r"(?<![\w.])(\w+)\.$", line[:m.start()])
                     if qual and qual.group(1) in foreign:
@@ -602,7 +623,8 @@ def run_repo(name: str, root: str, lang: str, n: int, budgets: list[int], seed: 
                         hits[budget][sname]["all"] += 1
         engine.document_closed(path)
     engine.close()
-    return {"name": name, "lang": lang, "files": len(repo.texts), "samples": len(samples),
+    files = sum(rel.endswith(EXTENSIONS[lang]) for rel in repo.texts)
+    return {"name": name, "lang": lang, "files": files, "samples": len(samples),
             "totals": totals, "hits": hits, "latencies": latencies,
             "blocks": (blocks_valid, blocks_total)}
 
@@ -730,7 +752,7 @@ def fetch(dest: str) -> None:
     subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", wheels,
                     "requests==2.32.3", "rich==14.*", "httpx==0.28.1", "click==8.*",
                     "jinja2==3.1.6", "marshmallow==3.26.*", "starlette==0.41.3",
-                    "attrs==24.2.0"], check=True)
+                    "attrs==24.2.0", "fastapi==0.115.5", "anyio==4.6.2.post1"], check=True)
     for whl in os.listdir(wheels):
         name = whl.split("-")[0].lower()
         subprocess.run(["unzip", "-q", "-o", os.path.join(wheels, whl), "-d",
@@ -749,13 +771,24 @@ def fetch(dest: str) -> None:
                                         ("virtual-core", "@tanstack/virtual-core@3.10.8")])
     _workspace(dest, "tanstack-router", [("history", "@tanstack/history@1.81.9"),
                                          ("router-core", "@tanstack/react-router@1.81.9")])
+    # Redux Toolkit with the packages it imports by name; tiptap's core and extensions.
+    _workspace(dest, "redux-toolkit", [("toolkit", "@reduxjs/toolkit@2.3.0"),
+                                       ("redux", "redux@5.0.1"), ("reselect", "reselect@5.1.1"),
+                                       ("immer", "immer@10.1.1")])
+    _workspace(dest, "tiptap", [("core", "@tiptap/core@2.9.1"),
+                                ("extension-link", "@tiptap/extension-link@2.9.1"),
+                                ("extension-table", "@tiptap/extension-table@2.9.1"),
+                                ("extension-mention", "@tiptap/extension-mention@2.9.1"),
+                                ("suggestion", "@tiptap/suggestion@2.9.1")])
     # Go sources are on neither PyPI nor npm; Debian ships them as -dev packages.
     for package, source, name in (
             ("golang-github-gin-gonic-gin-dev", "github.com/gin-gonic/gin", "gin"),
             ("golang-github-labstack-echo-dev", "github.com/labstack/echo", "echo"),
             ("golang-github-go-chi-chi-dev", "github.com/go-chi/chi", "chi"),
             ("golang-github-gorilla-mux-dev", "github.com/gorilla/mux", "mux"),
-            ("golang-github-spf13-cobra-dev", "github.com/spf13/cobra", "cobra")):
+            ("golang-github-spf13-cobra-dev", "github.com/spf13/cobra", "cobra"),
+            ("golang-github-spf13-viper-dev", "github.com/spf13/viper", "viper"),
+            ("golang-github-urfave-cli-v2-dev", "github.com/urfave/cli/v2", "urfave-cli")):
         _debian_go(dest, package, source, name)
 
 
@@ -777,8 +810,11 @@ def main() -> int:
     parser.add_argument("--previous", action="store_true",
                         help="measure the repositories earlier versions used instead")
     parser.add_argument("--fresh", action="store_true",
-                        help="measure repositories first used after this version's ranking "
-                             "was chosen")
+                        help="measure the third set of repositories (first used after an "
+                             "earlier version's ranking was chosen)")
+    parser.add_argument("--held-out", action="store_true",
+                        help="measure the repositories kept for one check after the ranking "
+                             "was frozen")
     parser.add_argument("--samples", type=int, default=150, help="cursor lines per repo")
     parser.add_argument("--budgets", default=DEFAULT_BUDGETS,
                         help="comma-separated budgets: 1024t (tokens) or 6000 (characters)")
@@ -797,7 +833,8 @@ def main() -> int:
     if not repos:
         repos = [(n, os.path.join(args.dir, p), lang)
                  for n, p, lang in (PREVIOUS_REPOS if args.previous else
-                                    FRESH_REPOS if args.fresh else DEFAULT_REPOS)
+                                    FRESH_REPOS if args.fresh else
+                                    HELD_OUT_REPOS if args.held_out else DEFAULT_REPOS)
                  if os.path.isdir(os.path.join(args.dir, p))]
     if not repos:
         print(f"no repositories under {args.dir}; run with --fetch", file=sys.stderr)
