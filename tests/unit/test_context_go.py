@@ -9,7 +9,7 @@ import pytest
 
 from lsp_server.context.repo_context import RepoContext
 from lsp_server.context.symbols import Import
-from tests.unit._ctx_helpers import fixture_engine
+from tests.unit._ctx_helpers import built_engine, fixture_engine
 
 
 @pytest.fixture(scope="module")
@@ -168,3 +168,40 @@ def test_first_use_of_a_popular_name_of_a_big_imported_package(tmp_path: Path) -
     blocks = _context(engine, app / "main.go", text, offset, 6000)
     engine.close()
     assert "func RequestID(next int) int" in blocks.get("mw/z_request_id.go", ""), blocks
+
+
+def _package_repo(tmp_path: Path) -> Path:
+    """A package of many helpers and types, none used anywhere yet."""
+    (tmp_path / "go.mod").write_text("module example.com/app\n\ngo 1.21\n")
+    pkg = tmp_path / "web"
+    pkg.mkdir()
+    helpers = "".join(f"func helper{chr(65 + i % 26)}{i}(x int) int {{\n\treturn x\n}}\n\n"
+                      for i in range(60))
+    (pkg / "helpers.go").write_text(f"package web\n\n{helpers}")
+    (pkg / "tree.go").write_text(
+        "package web\n\nfunc countParams(path string) uint16 {\n\treturn 0\n}\n\n"
+        "func countSections(path string) uint16 {\n\treturn 0\n}\n")
+    kinds = ["json", "xml", "form", "query", "yaml", "toml", "header", "uri", "protobuf"]
+    types = "".join(f"type {k}Binding struct{{}}\n\n" for k in kinds)
+    types += "".join(f"type option{i} struct{{}}\n\n" for i in range(40))
+    (pkg / "binding.go").write_text(f"package web\n\n{types}")
+    return pkg
+
+
+def test_a_first_use_named_like_the_code_around_it_comes_first(tmp_path: Path) -> None:
+    """Of a package's 60 unused helpers, the one named like what the lines around the
+    cursor call (`countSections` under `countParams(path)`) is shown in a tight budget;
+    the same for a type among its siblings (`tomlBinding{}` after `yamlBinding{}`)."""
+    pkg = _package_repo(tmp_path)
+    text = ("package web\n\ntype Engine struct{ maxParams uint16 }\n\n"
+            "func (e *Engine) addRoute(path string) {\n"
+            "\tif n := countParams(path); n > e.maxParams {\n\t\tpanic(path)\n\t}\n\t\n}\n\n"
+            "var (\n\tJSON = jsonBinding{}\n\tYAML = yamlBinding{}\n\t\n)\n")
+    (pkg / "gin.go").write_text(text)
+    with built_engine(tmp_path, tmp_path / "cache") as engine:
+        at_call = text.index("\t\n}") + 1
+        at_var = text.index("\t\n)") + 1
+        calls = _context(engine, pkg / "gin.go", text, at_call, 700)
+        types = _context(engine, pkg / "gin.go", text, at_var, 700)
+    assert "func countSections(path string) uint16" in calls.get("web/tree.go", ""), calls
+    assert "type tomlBinding struct" in types.get("web/binding.go", ""), types

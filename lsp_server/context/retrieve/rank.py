@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 
 from lsp_server.context.index import FileEntry
 from lsp_server.context.retrieve.cursor import _SELF_NAMES, _SEP, _Cursor, _Occ
@@ -17,6 +18,19 @@ from lsp_server.context.symbols import CONTAINER_KINDS, Definition
 _PACKAGE_FILES = 80  # files of an imported Go package looked at for its exported names
 _PACKAGE_NAMES = 60  # of which the most used are offered to first uses
 _REACH_MEMBERS = 12  # a type `this` reaches with more members has each ranked lower
+_PACKAGE_KINDS = frozenset({"function", "struct", "interface", "type"})
+# A first use whose words the lines around the cursor use (see Ranker._affinity) gains up
+# to this much; those lines are the ones at least this close (about 6 above, 1 below).
+_AFFINITY_GAIN = 0.3
+_NEAR_PROX = 0.7
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+
+
+@lru_cache(maxsize=65_536)
+def _words(name: str) -> frozenset[str]:
+    """Return a name's words, lower-cased, of three letters or more (`getHTTPClient` ->
+    http, client; `get` is too short to say anything)."""
+    return frozenset(w.lower() for w in _WORD.findall(name) if len(w) >= 3)
 
 _TYPING_MEMBER = re.compile(r"(?<![\w.#])((?:[A-Za-z_]\w*\s*(?:\.|->|::)\s*#?)*[A-Za-z_]\w*)"
                             r"\s*(?:\.|->|::)\s*$")
@@ -87,12 +101,32 @@ class Ranker(_Step):
             if e is None or (not self.in_test and _is_test(e.rel)):
                 continue
             for d in e.symbols.definitions:
-                if d.kind == "function" and not d.container:
+                if d.kind in _PACKAGE_KINDS and not d.container:
                     base = 0.08 if d.name[:1].islower() else 0.05
-                    self.add(e, d, base + 0.3 * self._popularity(d.name), "package")
+                    self.add(e, d, base + 0.3 * self._popularity(d.name)
+                             + _AFFINITY_GAIN * self._affinity(d.name), "package")
                     budget -= 1
                     if budget <= 0:
                         return
+
+    def _affinity(self, name: str) -> float:
+        """Return the share of a name's words that the lines around the cursor use
+        (`countSections` under `countParams(path)`, `tomlBinding{}` among `jsonBinding{}`):
+        code written in parallel names what comes next."""
+        near = self.caches.get("near-words")
+        if near is None or near[0] is not self.cursor:
+            words: set[str] = set()
+            for n, o in self.cursor.occ.items():
+                if o.prox >= _NEAR_PROX:
+                    words.update(_words(n))
+            fn = self.types.enclosing_fn
+            if fn is not None:
+                words.update(_words(fn.name))
+            near = self.caches["near-words"] = (self.cursor, words)
+        if name in self.cursor.occ:
+            return 0.0
+        mine = _words(name)
+        return len(mine & near[1]) / len(mine) if mine else 0.0
 
     def _popularity(self, name: str) -> float:
         """Return how widely the repository uses a name (0 until similar code is indexed)."""
@@ -123,7 +157,8 @@ class Ranker(_Step):
                             found.append((-pop, d.name, e, d))
             found.sort(key=lambda x: x[:2])
             for neg, _, e, d in found[:_PACKAGE_NAMES]:
-                self.add(e, d, 0.08 - 0.3 * neg, "package")
+                self.add(e, d, 0.08 - 0.3 * neg + _AFFINITY_GAIN * self._affinity(d.name),
+                         "package")
 
     def _typed_receiver(self) -> None:
         """`c.` or `pkg.` typed right before the cursor: what follows is one of that type's
@@ -168,8 +203,9 @@ class Ranker(_Step):
                         continue
                     for d in e.symbols.definitions:
                         if not d.container and not d.name.startswith("_"):
-                            self.add(e, d, (0.15 + 0.3 * self._popularity(d.name)) * prox,
-                                     "module")
+                            score = 0.15 + 0.3 * self._popularity(d.name) \
+                                + _AFFINITY_GAIN * self._affinity(d.name)
+                            self.add(e, d, score * prox, "module")
                 continue
             literal = self._object_literal(expr)
             if literal is not None:
@@ -221,7 +257,8 @@ class Ranker(_Step):
                 self.add(te, td, 1.1 * max(p, 0.3) + 0.3, "member")
             else:
                 w = 0.5 + 0.5 * prox
-                self.add(te, td, w * (0.5 + 0.16 * self._popularity(key)) * spread, "member")
+                prior = 0.5 + 0.16 * self._popularity(key) + _AFFINITY_GAIN * self._affinity(key)
+                self.add(te, td, w * prior * spread, "member")
 
     def _literal_targets(self, e: FileEntry, d: Definition
                          ) -> list[tuple[str, FileEntry, Definition]]:
@@ -327,7 +364,8 @@ class Ranker(_Step):
                 elif d.name in ("__init__", "constructor") or d.name == tname:
                     factor = 0.45
                 else:
-                    factor = 0.32 + 0.16 * self._popularity(d.name)
+                    factor = 0.32 + 0.16 * self._popularity(d.name) \
+                        + _AFFINITY_GAIN * self._affinity(d.name)
                 if tname in self.reach and not _hidden(d, subclass):
                     # `this.x()` / `this.#cache.x()`: what the class's own code calls next.
                     factor = max(factor, (0.5 + 0.16 * self._popularity(d.name)) * spread)
