@@ -265,3 +265,22 @@ def test_typescript_variance_annotations_are_read_as_typescript() -> None:
     text = blocks[0].text
     assert "in out TPath" in text and "init = (opts: { index: number }): void" in text, text
     assert parses(text, "typescript"), text
+
+
+@pytest.mark.parametrize("language, src, kept", [
+    ("python",
+     'def encode(\n    obj: Annotated[Any, Doc("""\n' + "    The input object. " * 20
+     + '\n    """)],\n    strict: bool = True,\n) -> Any:\n    return obj\n',
+     'obj: Annotated[Any, Doc("...")]'),
+    ("typescript",
+     "export function warn(message: string = '" + "careful " * 20 + "'): void {}\n",
+     "message: string = \"...\""),
+])
+def test_long_strings_in_a_head_are_elided(language: str, src: str, kept: str) -> None:
+    """A parameter documented in a long string (FastAPI's `Annotated[str, Doc(...)]`)
+    keeps the head short enough to be shown: the string becomes "...", and the head
+    stays code."""
+    d = extract(src.encode(), language).definitions[0]
+    assert kept in d.signature and len(d.signature) < 120, d.signature
+    text = render_definition(d, language)
+    assert parses(text + "\n", language), text

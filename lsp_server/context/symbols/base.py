@@ -46,11 +46,20 @@ def _indent(src: bytes, start: int) -> str:
     return lead.decode("utf-8", "replace")
 
 
+# String literals in a head longer than this are shown as "..." (FastAPI documents each
+# parameter in `Annotated[str, Doc("""...""")]`: 3,000-character heads of 8 parameters).
+MAX_HEAD_STRING_CHARS = 80
+_STRING_NODES = frozenset({
+    "string", "template_string", "interpreted_string_literal", "raw_string_literal",
+    "string_literal", "text_block",
+})
+
+
 def _head(src: bytes, node: Node, body: Node | None, start: Node | None = None) -> str:
     """Return the declaration head (from start to body), with its first line's indentation."""
     begin = (start or node).start_byte
     end = body.start_byte if body is not None else node.end_byte
-    text = src[begin:end].decode("utf-8", "replace").rstrip()
+    text = _without_long_strings(src, node, begin, end).rstrip()
     if "\n" in text:
         # Comments between a head and its body belong to the body, not the signature.
         lines = text.split("\n")
@@ -61,6 +70,32 @@ def _head(src: bytes, node: Node, body: Node | None, start: Node | None = None) 
         cut = text.rfind("\n", 0, MAX_SIGNATURE_CHARS)
         text = text[: cut if cut > 0 else MAX_SIGNATURE_CHARS] + " ..."
     return _indent(src, begin) + text
+
+
+def _without_long_strings(src: bytes, node: Node, begin: int, end: int) -> str:
+    """Return src[begin:end] with each string literal in it over MAX_HEAD_STRING_CHARS
+    replaced by "..." (still a string: the head stays code)."""
+    spans: list[tuple[int, int]] = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.end_byte <= begin or n.start_byte >= end:
+            continue
+        if n.type in _STRING_NODES and n.start_byte >= begin and n.end_byte <= end:
+            if n.end_byte - n.start_byte > MAX_HEAD_STRING_CHARS:
+                spans.append((n.start_byte, n.end_byte))
+            continue
+        stack.extend(n.children)
+    if not spans:
+        return src[begin:end].decode("utf-8", "replace")
+    spans.sort()
+    out, pos = [], begin
+    for a, b in spans:
+        out.append(src[pos:a])
+        out.append(b'"..."')
+        pos = b
+    out.append(src[pos:end])
+    return b"".join(out).decode("utf-8", "replace")
 
 
 def _whole(src: bytes, node: Node, start: Node | None = None) -> str:
