@@ -284,3 +284,21 @@ def test_members_of_an_imported_object_literal_are_its_properties_definitions(
         assert "function extent(values: number[]): [number, number]" in fns, blocks
         assert "export function median(values: number[]): number" in blocks.get(
             "src/median.ts", ""), blocks
+
+
+def test_a_module_member_used_far_from_the_cursor_is_a_candidate(tmp_path: Path) -> None:
+    """`from app import routing`, then `routing.APIRoute` 200 lines above the cursor: the
+    member is in scope like an imported name (ranked below the cursor's own evidence)."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "__init__.py").write_text("")
+    (app / "routing.py").write_text(
+        "class APIRoute:\n    def matches(self, path: str) -> bool:\n        return True\n")
+    filler = "".join(f"def step{i}(x: int) -> int:\n    return x\n\n" for i in range(70))
+    text = ("from app import routing\n\n\ndef build(route: routing.APIRoute) -> None:\n"
+            f"    pass\n\n\n{filler}\ndef later() -> None:\n    \n")
+    path = app / "main.py"
+    path.write_text(text)
+    with built_engine(tmp_path, tmp_path / "cache") as engine:
+        blocks = _blocks(engine, path, text, len(text) - 1)
+    assert "class APIRoute" in blocks.get("app/routing.py", ""), blocks

@@ -273,12 +273,17 @@ class Ranker(_Step):
         for alias in self.scope.bindings:
             if alias not in cur.occ and alias in cur.file_names:
                 cur.occ[alias] = _Occ(0.04, False, True, True)
+        # `module.Name` used anywhere in the file. A Go package's names rank as imported
+        # ones; a Python or TypeScript module's used only far from the cursor rank below
+        # first-use evidence: one file uses dozens of jinja2's `nodes.X`.
+        floor = 0.3 if self.lang == "go" else 0.0
         for qualified, found in self.scope.qualified.items():
             o = cur.occ.get(qualified.split(".", 1)[1])
             prox = o.prox if o is not None and o.member else 0.0
             for e, d in found:
-                self.add(e, d, 0.9 * max(prox, 0.3) + 0.25, "import")
-                self.tier0.add(e.path)
+                self.add(e, d, 0.9 * max(prox, floor) + 0.25, "import")
+                if prox or floor:
+                    self.tier0.add(e.path)
         for name, o in cur.occ.items():
             if len(name) < 2 or name in _SELF_NAMES:
                 continue

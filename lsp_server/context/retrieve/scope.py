@@ -41,7 +41,7 @@ class Scope(_Step):
         self.files: frozenset[str] = frozenset()  # set by bind: see in_scope
         self.bindings: dict[str, list[tuple[FileEntry, Definition]]] = {}
         self.module_aliases: dict[str, list[str]] = {}
-        self.qualified: dict[str, list[tuple[FileEntry, Definition]]] = {}  # Go `pkg.Name`
+        self.qualified: dict[str, list[tuple[FileEntry, Definition]]] = {}  # `pkg.Name`
         self.directory = _dirname(self.path)
 
     def bind(self) -> None:
@@ -92,6 +92,7 @@ class Scope(_Step):
                 p for p in self.index.resolve_import(
                     self.path, Import(self.current.package, wildcard=True), "java")
                 if p != self.path)
+        self._qualified_names()
         if lang in C_FAMILY:  # headers included by included headers are in scope too
             seen = self.module_aliases.setdefault("*", [])
             seen.extend(p for p in self.imported_files if p not in seen)
@@ -189,11 +190,16 @@ class Scope(_Step):
             found = [(e, d) for e, d in names.get(name, ()) if not d.container]
             if found:  # more than one: build-tag variants of the same declaration
                 self.bindings[name] = found[:2]
-        # `pkg.Name` anywhere in the file binds like `from pkg import Name`.
+
+    def _qualified_names(self) -> None:
+        """Bind `module.Name`, used anywhere in the file, like `from module import Name`
+        (Go: `pkg.Name`; Python: `from fastapi import routing` then `routing.APIRoute`;
+        TypeScript: `import * as api`)."""
+        exported = r"[A-Z]\w*" if self.lang == "go" else r"[A-Za-z_]\w*"
         for alias, targets in list(self.module_aliases.items()):
             if not alias or alias == "*" or "." in alias or alias not in self.current.references:
                 continue
-            for m in re.finditer(rf"(?<![\w.]){re.escape(alias)}\.([A-Z]\w*)", self.text):
+            for m in re.finditer(rf"(?<![\w.]){re.escape(alias)}\.({exported})", self.text):
                 qualified = f"{alias}.{m.group(1)}"
                 if qualified not in self.qualified:
                     found = self.lookup_in(targets, m.group(1))
