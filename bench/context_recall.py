@@ -97,6 +97,7 @@ EXTENSIONS = {"python": (".py",), "typescript": (".ts",), "go": (".go",)}
 DEFINED_IN = {**EXTENSIONS, "typescript": (".ts", ".tsx")}
 WINDOW = 20
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'')
 _KEYWORDS = frozenset(
     """False None True and as assert async await break class continue def del elif else except
     finally for from global if import in is lambda nonlocal not or pass raise return try while
@@ -428,6 +429,8 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
             prefix = text[:start]
             # A trailing comment names things without using them (`x := 1 // Param names`).
             code = re.split(r"\s#\s" if repo.lang == "python" else r"\s//", line, maxsplit=1)[0]
+            # Nor does a string (`"Deprecated in FastAPI 0.100.0"`).
+            code = _STRING.sub('""', code)
             for m in _ID.finditer(code):
                 sym = m.group()
                 if sym in _KEYWORDS or sym in local or sym in (x for x, _, _ in syms):
