@@ -205,3 +205,38 @@ def test_a_first_use_named_like_the_code_around_it_comes_first(tmp_path: Path) -
         types = _context(engine, pkg / "gin.go", text, at_var, 700)
     assert "func countSections(path string) uint16" in calls.get("web/tree.go", ""), calls
     assert "type tomlBinding struct" in types.get("web/binding.go", ""), types
+
+
+def test_a_bare_name_is_never_a_method(tmp_path: Path) -> None:
+    """`func (f *IntFlag) Names() []string {`: the bare `Names` declared there is no use of
+    the 15 other types' `Names` methods (Go declares methods at the top level too), so
+    they do not crowd out what the body calls; and `f(...).SetInternal(err)` is a method
+    call, whatever the receiver."""
+    (tmp_path / "go.mod").write_text("module example.com/cli\n\ngo 1.21\n")
+    kinds = ["Bool", "Int", "Int64", "Uint", "Uint64", "Float64", "String", "Path",
+             "Duration", "Generic", "Timestamp", "IntSlice", "StringSlice", "Float64Slice",
+             "Int64Slice"]
+    for k in kinds:
+        (tmp_path / f"flag_{k.lower()}.go").write_text(
+            f"package cli\n\ntype {k}Flag struct {{\n\tName    string\n\tAliases []string\n}}\n\n"
+            f"// Names returns the names of the flag.\nfunc (f *{k}Flag) Names() []string {{\n"
+            f"\treturn flagNames(f.Name, f.Aliases)\n}}\n")
+    (tmp_path / "flag.go").write_text(
+        "package cli\n\nfunc flagNames(name string, aliases []string) []string {\n"
+        "\treturn append([]string{name}, aliases...)\n}\n")
+    (tmp_path / "errors.go").write_text(
+        "package cli\n\ntype HTTPError struct{ Internal error }\n\n"
+        "func NewHTTPError(code int, message string) *HTTPError {\n\treturn &HTTPError{}\n}\n\n"
+        "func (he *HTTPError) SetInternal(err error) *HTTPError {\n\treturn he\n}\n")
+    text = ("package cli\n\nimport \"fmt\"\n\ntype TextFlag struct {\n\tName    string\n"
+            "\tAliases []string\n}\n\nfunc (f *TextFlag) Names() []string {\n\t\n}\n\n"
+            "func parse(err error) error {\n"
+            "\treturn NewHTTPError(400, fmt.Sprintf(\"%v\", fmt.Sprint(err))).SetInternal(err)\n"
+            "\t\n}\n")
+    (tmp_path / "flag_text.go").write_text(text)
+    with built_engine(tmp_path, tmp_path / "cache") as engine:
+        body = _context(engine, tmp_path / "flag_text.go", text, text.index("\t\n}") + 1, 900)
+        after = _context(engine, tmp_path / "flag_text.go", text, text.rindex("\t\n}") + 1, 900)
+    assert "func flagNames(name string, aliases []string) []string" in body.get(
+        "flag.go", ""), body
+    assert "SetInternal(err error) *HTTPError" in after.get("errors.go", ""), after

@@ -305,7 +305,9 @@ class Ranker(_Step):
             if o.bare and name not in self.scope.local_names:
                 wild = self.scope.module_aliases.get("*", ()) or ()
                 pkg = self.scope.module_aliases.get("", ()) or ()
-                found = list(self.scope.scope_names(tuple(pkg)).get(name, ())) if pkg else []
+                # A bare name is never a method (Go declares those at the top level too).
+                found = [(e, d) for e, d in self.scope.scope_names(tuple(pkg)).get(name, ())
+                         if not d.container] if pkg else []
                 if not found and wild:
                     found = self.scope.lookup_in(list(wild), name)
                 for e, d in found:
