@@ -400,6 +400,7 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
         pkg_dir = os.path.dirname(rel)
         offset = 0
         in_doc = False
+        in_block = in_raw = False
         in_import = False
         for i, line in enumerate(lines):
             start = offset
@@ -412,6 +413,23 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
             if re.match(r"\s*(?:import|export|from)\b.*[({]\s*$", line):
                 in_import = True
                 continue
+            if repo.lang == "go":
+                # Nor are lines of a multi-line raw string (usage text, embedded scripts).
+                if in_raw:
+                    in_raw = line.count("`") % 2 == 0
+                    continue
+                if _STRING.sub('""', re.split(r"\s//", line, maxsplit=1)[0]).count("`") % 2:
+                    in_raw = True
+                    line = line[:line.index("`")]
+            if repo.lang != "python":
+                # Nor are lines of /* block comments */ (Go's package docs in doc.go).
+                if in_block:
+                    in_block = "*/" not in line
+                    continue
+                opened = line.rfind("/*")
+                if opened >= 0 and "*/" not in line[opened:]:
+                    in_block = True
+                    continue
             if repo.lang == "python":
                 # Lines of docstrings are prose, not code that uses a symbol.
                 quotes = line.count('"""') + line.count("'''")
@@ -431,6 +449,8 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
             code = re.split(r"\s#\s" if repo.lang == "python" else r"\s//", line, maxsplit=1)[0]
             # Nor does a string (`"Deprecated in FastAPI 0.100.0"`).
             code = _STRING.sub('""', code)
+            if repo.lang == "go":  # raw strings and struct tags (`json:"name"`)
+                code = re.sub(r"`[^`]*`", '""', code)
             for m in _ID.finditer(code):
                 sym = m.group()
                 if sym in _KEYWORDS or sym in local or sym in (x for x, _, _ in syms):
