@@ -302,3 +302,31 @@ def test_a_module_member_used_far_from_the_cursor_is_a_candidate(tmp_path: Path)
     with built_engine(tmp_path, tmp_path / "cache") as engine:
         blocks = _blocks(engine, path, text, len(text) - 1)
     assert "class APIRoute" in blocks.get("app/routing.py", ""), blocks
+
+
+def test_an_import_used_far_away_named_like_the_code_here_comes_first(tmp_path: Path) -> None:
+    """Of 40 names the file imports but uses only far from the cursor, the one named like
+    the list being written (`VisibilityInstance` among `CoreInstance`, `HeadersInstance`)
+    is shown in a tight budget."""
+    src = tmp_path / "src"
+    src.mkdir()
+    features = ["Core", "Headers", "Visibility", "Ordering", "Pinning", "Filters"]
+    others = [f"Option{i}" for i in range(40)]
+    for name in [f"{f}Instance" for f in features] + others:
+        (src / f"{name}.ts").write_text(f"export interface {name} {{\n  id: string\n}}\n")
+    imports = "".join(f"import type {{ {n} }} from './{n}'\n"
+                      for n in others + [f"{f}Instance" for f in features[::-1]])
+    listed = "".join(f"    {f}Instance,\n" if f != "Visibility" else "    \n"
+                     for f in features)
+    far = "".join(f"export function use{i}(o: Option{i}): string {{\n  return o.id\n}}\n"
+                  for i in range(40))
+    gap = "\n" * 60
+    text = (f"{imports}\n{far}{gap}export interface Table\n  extends\n"
+            f"{listed.rstrip(chr(10))}\n    {{}}\n")
+    path = src / "types.ts"
+    path.write_text(text)
+    at = text.index("    \n") + 4
+    with built_engine(tmp_path, tmp_path / "cache") as engine:
+        blocks = _blocks(engine, path, text, at, 1200)
+    assert "interface VisibilityInstance" in blocks.get("src/VisibilityInstance.ts", ""), \
+        sorted(blocks)

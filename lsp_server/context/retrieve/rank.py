@@ -18,6 +18,7 @@ from lsp_server.context.symbols import CONTAINER_KINDS, Definition
 _PACKAGE_FILES = 80  # files of an imported Go package looked at for its exported names
 _PACKAGE_NAMES = 60  # of which the most used are offered to first uses
 _REACH_MEMBERS = 12  # a type `this` reaches with more members has each ranked lower
+_FAINT = 0.04  # the proximity of a name the file uses, but not near the cursor
 _PACKAGE_KINDS = frozenset({"function", "struct", "interface", "type"})
 # A first use whose words the lines around the cursor use (see Ranker._affinity) gains up
 # to this much; those lines are the ones at least this close (about 6 above, 1 below).
@@ -123,7 +124,8 @@ class Ranker(_Step):
             if fn is not None:
                 words.update(_words(fn.name))
             near = self.caches["near-words"] = (self.cursor, words)
-        if name in self.cursor.occ:
+        o = self.cursor.occ.get(name)
+        if o is not None and o.prox > _FAINT:
             return 0.0
         mine = _words(name)
         return len(mine & near[1]) / len(mine) if mine else 0.0
@@ -272,7 +274,7 @@ class Ranker(_Step):
         # Imported names used anywhere in the file still count, faintly.
         for alias in self.scope.bindings:
             if alias not in cur.occ and alias in cur.file_names:
-                cur.occ[alias] = _Occ(0.04, False, True, True)
+                cur.occ[alias] = _Occ(_FAINT, False, True, True)
         # `module.Name` used anywhere in the file. A Go package's names rank as imported
         # ones; a Python or TypeScript module's used only far from the cursor rank below
         # first-use evidence: one file uses dozens of jinja2's `nodes.X`.
@@ -291,8 +293,11 @@ class Ranker(_Step):
             if o.prox < 0.05 and not bound:
                 continue  # named far away only: imports are all that count there
             if bound:
+                # Used only far from here: as likely as a first use named like the code
+                # around the cursor.
+                floor = 0.3 + _AFFINITY_GAIN * self._affinity(name)
                 for e, d in bound:
-                    self.add(e, d, 0.9 * max(o.prox, 0.3) + 0.25, "import")
+                    self.add(e, d, 0.9 * max(o.prox, floor) + 0.25, "import")
                     self.tier0.add(e.path)
                     if d.kind in CONTAINER_KINDS:
                         self.types.bump_type(d.name, 0.35 + 0.6 * o.prox)
