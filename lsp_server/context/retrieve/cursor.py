@@ -13,7 +13,7 @@ _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # `this.#cache.notify`: a JavaScript private member (`#cache`) is a link of the chain too.
 _CHAIN = re.compile(r"[A-Za-z_]\w*(?:\s*(?:\.|->|::)\s*#?[A-Za-z_]\w*)*")
 _SEP = re.compile(r"\s*(?:\.|->|::)\s*")
-_AFTER_DOT = re.compile(r"(?:\.|->|::)\s*$")
+_AFTER_CLOSE = re.compile(r"[)\]]\s*(?:\.|->)\s*([A-Za-z_]\w*)")
 _CALL_MEMBER = re.compile(r"(?<![\w.])([A-Za-z_][\w.]*)\([^()\n]*\)\s*\.\s*([A-Za-z_]\w*)")
 _SELF_NAMES = frozenset({"self", "this", "cls"})
 _KEYWORDS = frozenset(
@@ -63,13 +63,14 @@ class _Cursor:
                 line = line[:cursor_col]
             prox = _proximity(delta)
             before = delta > 0 or delta == 0
-            for m in _CHAIN.finditer(line):
-                chain = m.group()
+            # `f(x).name`, `a[0].name`: members of something this cannot name.
+            unnamed = frozenset(_AFTER_CLOSE.findall(line)) if (
+                ")." in line or "]." in line or ")->" in line) else frozenset()
+            for chain in _CHAIN.findall(line):
                 parts = _SEP.split(chain) if len(chain) > 2 and (
                     "." in chain or ":" in chain or ">" in chain) else (chain,)
                 receiver = ""
-                # `f(x).name`, `a[0].name`: a member of something this cannot name.
-                after_dot = _AFTER_DOT.search(line, 0, m.start()) is not None
+                after_dot = parts[0] in unnamed
                 for name in parts:
                     if name not in _KEYWORDS or name in _SELF_NAMES:
                         o = occ.get(name)

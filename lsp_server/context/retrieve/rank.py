@@ -69,6 +69,7 @@ class Ranker(_Step):
         self.reach: set[str] = set()
         self.reach_self = False  # whether the cursor is in a method of the enclosing class
         self.own: set[str] = set()  # the enclosing class's bases, when `this` reaches them
+        self.near_words: set[str] | None = None  # the words of the lines around the cursor
 
     def add(self, e: FileEntry, d: Definition, score: float, source: str) -> None:
         """Record evidence for a definition: the best score wins, each other adds a little."""
@@ -114,21 +115,22 @@ class Ranker(_Step):
         """Return the share of a name's words that the lines around the cursor use
         (`countSections` under `countParams(path)`, `tomlBinding{}` among `jsonBinding{}`):
         code written in parallel names what comes next."""
-        near = self.caches.get("near-words")
-        if near is None or near[0] is not self.cursor:
-            words: set[str] = set()
+        near = self.near_words
+        if near is None:
+            near = self.near_words = set()
             for n, o in self.cursor.occ.items():
                 if o.prox >= _NEAR_PROX:
-                    words.update(_words(n))
+                    near.update(_words(n))
             fn = self.types.enclosing_fn
             if fn is not None:
-                words.update(_words(fn.name))
-            near = self.caches["near-words"] = (self.cursor, words)
+                near.update(_words(fn.name))
+        if not near:
+            return 0.0
         o = self.cursor.occ.get(name)
         if o is not None and o.prox > _FAINT:
             return 0.0
         mine = _words(name)
-        return len(mine & near[1]) / len(mine) if mine else 0.0
+        return len(mine & near) / len(mine) if mine else 0.0
 
     def _popularity(self, name: str) -> float:
         """Return how widely the repository uses a name (0 until similar code is indexed)."""

@@ -49,6 +49,7 @@ def _indent(src: bytes, start: int) -> str:
 # String literals in a head longer than this are shown as "..." (FastAPI documents each
 # parameter in `Annotated[str, Doc("""...""")]`: 3,000-character heads of 8 parameters).
 MAX_HEAD_STRING_CHARS = 80
+_QUOTES = re.compile(rb"[\"'`]")
 _STRING_NODES = frozenset({
     "string", "template_string", "interpreted_string_literal", "raw_string_literal",
     "string_literal", "text_block",
@@ -75,6 +76,8 @@ def _head(src: bytes, node: Node, body: Node | None, start: Node | None = None) 
 def _without_long_strings(src: bytes, node: Node, begin: int, end: int) -> str:
     """Return src[begin:end] with each string literal in it over MAX_HEAD_STRING_CHARS
     replaced by "..." (still a string: the head stays code)."""
+    if end - begin <= MAX_HEAD_STRING_CHARS or not _QUOTES.search(src, begin, end):
+        return src[begin:end].decode("utf-8", "replace")
     spans: list[tuple[int, int]] = []
     stack = [node]
     while stack:
