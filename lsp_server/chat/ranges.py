@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from tree_sitter import Node
 
-from lsp_server.context.languages import for_grammar, get_parser
+from lsp_server.context.languages import get_parser
 from lsp_server.positions import byte_offset
 
 # Node types that make a sensible unit to explain or rewrite, per grammar.
@@ -41,7 +41,7 @@ def _parse(text: str, language: str) -> Node | None:
         parser = get_parser(language)
     except (ImportError, KeyError, AttributeError):  # grammar wheel missing or renamed
         return None
-    return parser.parse(for_grammar(text.encode("utf-8", "surrogatepass"), language)).root_node
+    return parser.parse(text.encode("utf-8", "surrogatepass")).root_node
 
 
 def _char_offset(data: bytes, byte: int) -> int:

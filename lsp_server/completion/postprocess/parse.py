@@ -10,7 +10,7 @@ from tree_sitter import Node, Parser, Range, Tree
 
 from lsp_server.affixes import common_prefix, common_suffix
 from lsp_server.completion.postprocess.model import PostContext
-from lsp_server.context.languages import for_grammar, get_parser
+from lsp_server.context.languages import get_parser
 
 
 @dataclass
@@ -84,8 +84,7 @@ class Syntax:
         parser = _parser(self.language)
         start = self.window[0]
         parser.included_ranges = [Range(_point(source, start), _point(source, end), start, end)]
-        data = for_grammar(source, self.language)
-        return parser.parse(data, old_tree) if old_tree else parser.parse(data)
+        return parser.parse(source, old_tree) if old_tree else parser.parse(source)
 
     def _base(self, document_key: str | None) -> _Base:
         source = self.prefix + self.suffix
