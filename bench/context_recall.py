@@ -43,6 +43,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -388,6 +389,52 @@ def _defines_member(repo: Repo, tname: str, member: str) -> set[str]:
     return out
 
 
+def _code_lines(text: str, lang: str) -> Iterator[tuple[int, int, str]]:
+    """Yield (line number, offset, text) of the lines of a file that are code: not blank,
+    not comments, docstrings, block comments, multi-line raw strings or import lists."""
+    offset = 0
+    in_doc = in_block = in_raw = in_import = False
+    for i, line in enumerate(text.split("\n")):
+        start = offset
+        offset += len(line) + 1
+        # The names listed by a multi-line import or export are not uses of them.
+        if in_import:
+            in_import = not re.search(r"[)}]", line)
+            continue
+        if re.match(r"\s*(?:import|export|from)\b.*[({]\s*$", line):
+            in_import = True
+            continue
+        if lang == "go":
+            # Nor are lines of a multi-line raw string (usage text, embedded scripts).
+            if in_raw:
+                in_raw = line.count("`") % 2 == 0
+                continue
+            if _STRING.sub('""', re.split(r"\s//", line, maxsplit=1)[0]).count("`") % 2:
+                in_raw = True
+                line = line[:line.index("`")]
+        if lang == "python":
+            # Lines of docstrings are prose, not code that uses a symbol.
+            quotes = line.count('"""') + line.count("'''")
+            was = in_doc
+            if quotes % 2:
+                in_doc = not in_doc
+            if was or quotes:
+                continue
+        else:
+            # Nor are lines of /* block comments */ (Go's package docs in doc.go).
+            if in_block:
+                in_block = "*/" not in line
+                continue
+            opened = line.rfind("/*")
+            if opened >= 0 and "*/" not in line[opened:]:
+                in_block = True
+                continue
+        stripped = line.strip()
+        if stripped and not stripped.startswith(("#", "//", "*", "/*", "import ", "from ", "@",
+                                                 "export {", "export *")):
+            yield i, start, line
+
+
 def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
     out: list[Sample] = []
     for rel, text in sorted(repo.texts.items()):
@@ -395,52 +442,9 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
             continue
         imported = _imported_names(text, repo.lang)
         foreign = _foreign_packages(repo, text)
-        lines = text.split("\n")
         local = {sym for sym, sites in repo.sites.items() if any(s.rel == rel for s in sites)}
         pkg_dir = os.path.dirname(rel)
-        offset = 0
-        in_doc = False
-        in_block = in_raw = False
-        in_import = False
-        for i, line in enumerate(lines):
-            start = offset
-            offset += len(line) + 1
-            stripped = line.strip()
-            # The names listed by a multi-line import or export are not uses of them.
-            if in_import:
-                in_import = not re.search(r"[)}]", line)
-                continue
-            if re.match(r"\s*(?:import|export|from)\b.*[({]\s*$", line):
-                in_import = True
-                continue
-            if repo.lang == "go":
-                # Nor are lines of a multi-line raw string (usage text, embedded scripts).
-                if in_raw:
-                    in_raw = line.count("`") % 2 == 0
-                    continue
-                if _STRING.sub('""', re.split(r"\s//", line, maxsplit=1)[0]).count("`") % 2:
-                    in_raw = True
-                    line = line[:line.index("`")]
-            if repo.lang != "python":
-                # Nor are lines of /* block comments */ (Go's package docs in doc.go).
-                if in_block:
-                    in_block = "*/" not in line
-                    continue
-                opened = line.rfind("/*")
-                if opened >= 0 and "*/" not in line[opened:]:
-                    in_block = True
-                    continue
-            if repo.lang == "python":
-                # Lines of docstrings are prose, not code that uses a symbol.
-                quotes = line.count('"""') + line.count("'''")
-                was = in_doc
-                if quotes % 2:
-                    in_doc = not in_doc
-                if was or quotes:
-                    continue
-            if not stripped or stripped.startswith(("#", "//", "*", "/*", "import ", "from ",
-                                                     "@", "export {", "export *")):
-                continue
+        for i, start, line in _code_lines(text, repo.lang):
             if _ALL_DEFS[repo.lang].match(line):
                 continue
             syms: list[tuple[str, bool, frozenset[str]]] = []
@@ -830,14 +834,15 @@ def main() -> int:
                         help="NAME=PATH:LANG (python | typescript | go); repeatable")
     parser.add_argument("--dir", default=BENCH_DIR, help="where --fetch puts the repos")
     parser.add_argument("--fetch", action="store_true", help="download the repos first")
-    parser.add_argument("--previous", action="store_true",
-                        help="measure the repositories earlier versions used instead")
-    parser.add_argument("--fresh", action="store_true",
-                        help="measure the third set of repositories (first used after an "
-                             "earlier version's ranking was chosen)")
-    parser.add_argument("--held-out", action="store_true",
-                        help="measure the repositories kept for one check after the ranking "
-                             "was frozen")
+    which = parser.add_mutually_exclusive_group()
+    for flag, repos, what in (
+            ("--previous", PREVIOUS_REPOS, "the repositories earlier versions used"),
+            ("--fresh", FRESH_REPOS, "the third set of repositories (first used after an "
+                                     "earlier version's ranking was chosen)"),
+            ("--held-out", HELD_OUT_REPOS, "the repositories kept for one check after the "
+                                           "ranking was frozen")):
+        which.add_argument(flag, dest="repos", action="store_const", const=repos,
+                           default=DEFAULT_REPOS, help=f"measure {what}")
     parser.add_argument("--samples", type=int, default=150, help="cursor lines per repo")
     parser.add_argument("--budgets", default=DEFAULT_BUDGETS,
                         help="comma-separated budgets: 1024t (tokens) or 6000 (characters)")
@@ -855,9 +860,7 @@ def main() -> int:
         repos.append((name, os.path.abspath(path), lang))
     if not repos:
         repos = [(n, os.path.join(args.dir, p), lang)
-                 for n, p, lang in (PREVIOUS_REPOS if args.previous else
-                                    FRESH_REPOS if args.fresh else
-                                    HELD_OUT_REPOS if args.held_out else DEFAULT_REPOS)
+                 for n, p, lang in args.repos
                  if os.path.isdir(os.path.join(args.dir, p))]
     if not repos:
         print(f"no repositories under {args.dir}; run with --fetch", file=sys.stderr)

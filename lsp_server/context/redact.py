@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 from cachetools import LRUCache
 
+from lsp_server.context.names import name_pieces
+
 REDACTED = "[REDACTED]"
 REDACTED_PRIVATE_KEY = "[REDACTED PRIVATE KEY]"
 PLACEHOLDERS = (REDACTED_PRIVATE_KEY, REDACTED)
@@ -82,9 +84,6 @@ def looks_like_secret(token: str) -> bool:
     return shannon_entropy(stripped) >= 4.0
 
 
-_CAMEL_PIECE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
-
-
 def _camel_case_words(token: str) -> bool:
     """Return whether a token reads as CamelCase words (`RemovedInMarshmallow4Warning`,
     `MIMEApplicationJSONCharsetUTF8`): every piece a word of two or more letters with a
@@ -93,7 +92,7 @@ def _camel_case_words(token: str) -> bool:
     two-letter pieces."""
     if not token.isalnum() or not token.isascii():
         return False
-    pieces = _CAMEL_PIECE.findall(token)
+    pieces = name_pieces(token)
     if "".join(pieces) != token or sum(c.isdigit() for c in token) > 4 or \
             len(pieces) * 4 > len(token):
         return False

@@ -8,6 +8,7 @@ import re
 from functools import lru_cache
 
 from lsp_server.context.index import FileEntry
+from lsp_server.context.names import name_pieces
 from lsp_server.context.retrieve.cursor import _SELF_NAMES, _SEP, _Cursor, _Occ
 from lsp_server.context.retrieve.infer import Types
 from lsp_server.context.retrieve.model import _Cand
@@ -24,14 +25,13 @@ _PACKAGE_KINDS = frozenset({"function", "struct", "interface", "type"})
 # to this much; those lines are the ones at least this close (about 6 above, 1 below).
 _AFFINITY_GAIN = 0.3
 _NEAR_PROX = 0.7
-_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
 
 @lru_cache(maxsize=65_536)
 def _words(name: str) -> frozenset[str]:
     """Return a name's words, lower-cased, of three letters or more (`getHTTPClient` ->
     http, client; `get` is too short to say anything)."""
-    return frozenset(w.lower() for w in _WORD.findall(name) if len(w) >= 3)
+    return frozenset(w.lower() for w in name_pieces(name) if len(w) >= 3)
 
 _TYPING_MEMBER = re.compile(r"(?<![\w.#])((?:[A-Za-z_]\w*\s*(?:\.|->|::)\s*#?)*[A-Za-z_]\w*)"
                             r"\s*(?:\.|->|::)\s*$")
@@ -312,9 +312,7 @@ class Ranker(_Step):
             if o.bare and name not in self.scope.local_names:
                 wild = self.scope.module_aliases.get("*", ()) or ()
                 pkg = self.scope.module_aliases.get("", ()) or ()
-                # A bare name is never a method (Go declares those at the top level too).
-                found = [(e, d) for e, d in self.scope.scope_names(tuple(pkg)).get(name, ())
-                         if not d.container] if pkg else []
+                found = list(self.scope.scope_names(tuple(pkg)).get(name, ())) if pkg else []
                 if not found and wild:
                     found = self.scope.lookup_in(list(wild), name)
                 for e, d in found:

@@ -124,7 +124,8 @@ class Scope(_Step):
 
     def scope_names(self, paths: tuple[str, ...]
                     ) -> dict[str, list[tuple[FileEntry, Definition]]]:
-        """Return the names a whole package defines (Go: every file of the directory)."""
+        """Return the names a whole package declares at its top level (Go: every file of
+        the directory), without members: a method is never named bare or as `pkg.Name`."""
         cache = self.caches.setdefault("scope", {})
         found = cache.get(paths)
         if found is None:
@@ -133,7 +134,8 @@ class Scope(_Step):
                 e = self.index.entry(p)
                 if e is not None:
                     for name, d in self._top_level(e)[0].items():
-                        found.setdefault(name, []).append((e, d))
+                        if not d.container:
+                            found.setdefault(name, []).append((e, d))
             cache[paths] = found
         return found
 
@@ -187,7 +189,7 @@ class Scope(_Step):
         for name in self.current.references:
             if name in self.bindings or name in self.local_names:
                 continue
-            found = [(e, d) for e, d in names.get(name, ()) if not d.container]
+            found = names.get(name)
             if found:  # more than one: build-tag variants of the same declaration
                 self.bindings[name] = found[:2]
 
@@ -206,8 +208,7 @@ class Scope(_Step):
             for name in references:
                 found = names.get(name)
                 if found and (not go or name[:1].isupper()) and name != alias:
-                    self.qualified.setdefault(f"{alias}.{name}", [
-                        (e, d) for e, d in found if not d.container])
+                    self.qualified.setdefault(f"{alias}.{name}", found)
 
     def in_scope(self, path: str) -> bool:
         """Return whether a file's names are visible here: imported, in the same package

@@ -1,0 +1,15 @@
+"""How identifiers split into words: `getHTTPClient` is get, HTTP, Client."""
+
+from __future__ import annotations
+
+import re
+
+# An acronym before a capitalised word, a (capitalised) word, an acronym, a number.
+_PIECE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+
+
+def name_pieces(name: str) -> list[str]:
+    """Return the CamelCase and snake_case pieces of a name, in order (underscores and other
+    characters dropped): `MIMEApplicationJSONCharsetUTF8` -> MIME, Application, JSON,
+    Charset, UTF, 8."""
+    return _PIECE.findall(name)
