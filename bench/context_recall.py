@@ -23,7 +23,8 @@ sources, assembled into `packages/*` workspaces the way their upstream monorepos
 out, build output removed as in a source checkout) and Go (Debian's -dev source packages).
 
     python bench/context_recall.py --fetch            # download the default repos first
-    python bench/context_recall.py [--previous | --fresh | --held-out] [--repo NAME=PATH:LANG ...]
+    python bench/context_recall.py [--previous | --fresh | --held-out | --unseen]
+    python bench/context_recall.py --repo NAME=PATH:LANG [--repo ...]
 """
 
 from __future__ import annotations
@@ -89,6 +90,15 @@ HELD_OUT_REPOS = [
     ("tiptap", "tiptap", "typescript"),
     ("viper", "viper", "go"),
     ("urfave", "urfave-cli", "go"),
+]
+# Repositories measured once, before any change of the session that added them (--unseen).
+UNSEEN_REPOS = [
+    ("structlog", "structlog", "python"),
+    ("trio", "trio", "python"),
+    ("mobx", "mobx", "typescript"),
+    ("effect", "effect", "typescript"),
+    ("resty", "resty", "go"),
+    ("fasthttp", "fasthttp", "go"),
 ]
 CHARS_PER_TOKEN = 3.2  # lsp_server.model.tokens.ESTIMATED_CHARS_PER_TOKEN
 DEFAULT_BUDGETS = "1024t,6000"
@@ -332,10 +342,16 @@ def _foreign_packages(repo: Repo, text: str) -> set[str]:
     return out
 
 
-def _assigned_here(text: str, sym: str) -> bool:
-    s = re.escape(sym)
-    return re.search(rf"(?:\.|\b){s}\s*(?::[^=\n]+)?(?::=|=(?!=))|[(,]\s*{s}\s*[:=,)]"
-                     rf"|\bvar\s+{s}\b|\b{s}\s*:\s*[\w\[]", text) is not None
+# Where a file assigns a name, declares it as a parameter or variable, or annotates it: one
+# pattern each, scanned at every position (a lookahead), so matches may overlap.
+_ASSIGNED = [re.compile(rf"(?={p})") for p in (
+    r"(?:\.|\b)(\w+)\s*(?::[^=\n]+)?(?::=|=(?!=))", r"[(,]\s*(\w+)\s*[:=,)]",
+    r"\bvar\s+(\w+)\b", r"\b(\w+)\s*:\s*[\w\[]")]
+
+
+def _assigned_names(text: str) -> set[str]:
+    """Return the names a file assigns or declares itself (attributes and variables)."""
+    return {m.group(1) for p in _ASSIGNED for m in p.finditer(text)}
 
 
 def _distinct(sites: list[Site]) -> list[Site]:
@@ -444,6 +460,7 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
         foreign = _foreign_packages(repo, text)
         local = {sym for sym, sites in repo.sites.items() if any(s.rel == rel for s in sites)}
         pkg_dir = os.path.dirname(rel)
+        assigned = _assigned_names(text)
         for i, start, line in _code_lines(text, repo.lang):
             if _ALL_DEFS[repo.lang].match(line):
                 continue
@@ -461,7 +478,7 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
                     continue
                 every = _distinct(repo.sites.get(sym, []))
                 sites = [s for s in every if s.rel != rel]
-                if not sites or _assigned_here(text, sym):
+                if not sites or sym in assigned:
                     continue  # an attribute or variable this file defines itself
                 member = m.start() > 0 and line[m.start() - 1] == "."
                 if not member and sym in foreign:
@@ -779,12 +796,14 @@ def fetch(dest: str) -> None:
     subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", wheels,
                     "requests==2.32.3", "rich==14.*", "httpx==0.28.1", "click==8.*",
                     "jinja2==3.1.6", "marshmallow==3.26.*", "starlette==0.41.3",
-                    "attrs==24.2.0", "fastapi==0.115.5", "anyio==4.6.2.post1"], check=True)
+                    "attrs==24.2.0", "fastapi==0.115.5", "anyio==4.6.2.post1",
+                    "structlog==24.4.0", "trio==0.27.0"], check=True)
     for whl in os.listdir(wheels):
         name = whl.split("-")[0].lower()
         subprocess.run(["unzip", "-q", "-o", os.path.join(wheels, whl), "-d",
                         os.path.join(dest, name)], check=True)
     _npm_package(dest, "rxjs@7.8.2", os.path.join(dest, "rxjs"))
+    _npm_package(dest, "mobx@6.13.5", os.path.join(dest, "mobx"))
     # TanStack Query and tRPC are `packages/*` monorepos upstream whose packages import each
     # other by name; their npm packages ship the TypeScript sources.
     _workspace(dest, "tanstack-query", [
@@ -807,6 +826,9 @@ def fetch(dest: str) -> None:
                                 ("extension-table", "@tiptap/extension-table@2.9.1"),
                                 ("extension-mention", "@tiptap/extension-mention@2.9.1"),
                                 ("suggestion", "@tiptap/suggestion@2.9.1")])
+    # Effect and its platform package, which imports it by name.
+    _workspace(dest, "effect", [("effect", "effect@3.10.0"),
+                                ("platform", "@effect/platform@0.68.6")])
     # Go sources are on neither PyPI nor npm; Debian ships them as -dev packages.
     for package, source, name in (
             ("golang-github-gin-gonic-gin-dev", "github.com/gin-gonic/gin", "gin"),
@@ -815,7 +837,9 @@ def fetch(dest: str) -> None:
             ("golang-github-gorilla-mux-dev", "github.com/gorilla/mux", "mux"),
             ("golang-github-spf13-cobra-dev", "github.com/spf13/cobra", "cobra"),
             ("golang-github-spf13-viper-dev", "github.com/spf13/viper", "viper"),
-            ("golang-github-urfave-cli-v2-dev", "github.com/urfave/cli/v2", "urfave-cli")):
+            ("golang-github-urfave-cli-v2-dev", "github.com/urfave/cli/v2", "urfave-cli"),
+            ("golang-github-go-resty-resty-dev", "github.com/go-resty/resty", "resty"),
+            ("golang-github-valyala-fasthttp-dev", "github.com/valyala/fasthttp", "fasthttp")):
         _debian_go(dest, package, source, name)
 
 
@@ -840,7 +864,8 @@ def main() -> int:
             ("--fresh", FRESH_REPOS, "the third set of repositories (first used after an "
                                      "earlier version's ranking was chosen)"),
             ("--held-out", HELD_OUT_REPOS, "the repositories kept for one check after the "
-                                           "ranking was frozen")):
+                                           "ranking was frozen"),
+            ("--unseen", UNSEEN_REPOS, "the newest set, measured once before changes")):
         which.add_argument(flag, dest="repos", action="store_const", const=repos,
                            default=DEFAULT_REPOS, help=f"measure {what}")
     parser.add_argument("--samples", type=int, default=150, help="cursor lines per repo")
