@@ -194,6 +194,7 @@ _NOT_DEF = frozenset({"if", "for", "while", "switch", "catch", "return", "functi
 class Site:
     rel: str
     line: int
+    method: bool = False  # declared in a class or interface body: never reached by a bare name
 
 
 @dataclass
@@ -230,7 +231,8 @@ def load_repo(name: str, root: str, lang: str, engine: RepoContext) -> Repo:
         repo.texts[rel] = text
         pattern = _ALL_DEFS[lang]
         in_interface = False
-        for i, line in enumerate(text.split("\n")):
+        lines = text.split("\n")
+        for i, line in enumerate(lines):
             if lang == "go":
                 # Method sets of Go interfaces: `\tName(args) results` inside `interface {`.
                 if re.match(r"^(?:type\s+)?\s*\w+\s+interface\s*\{\s*$", line):
@@ -246,7 +248,8 @@ def load_repo(name: str, root: str, lang: str, engine: RepoContext) -> Repo:
             if m:
                 sym = next(g for g in m.groups() if g)
                 if sym not in _NOT_DEF:
-                    repo.sites[sym].append(Site(rel, i))
+                    method = lang != "go" and _in_class(lines, i)
+                    repo.sites[sym].append(Site(rel, i, method))
                 continue
             fm = _FIELD[lang].match(line)
             if fm:
@@ -254,6 +257,21 @@ def load_repo(name: str, root: str, lang: str, engine: RepoContext) -> Repo:
         if lang == "python":
             repo.fields.update(re.findall(r"\bself\.(\w+)\s*(?::[^=\n]+)?=(?!=)", text))
     return repo
+
+
+_CLASS_LINE = re.compile(r"(?:(?:export|default|declare|abstract)\s+)*(?:class|interface)\b")
+
+
+def _in_class(lines: list[str], i: int) -> bool:
+    """Return whether line i is declared in the body of a class (or a TypeScript interface):
+    the nearest line above it that is indented less opens one."""
+    indent = len(lines[i]) - len(lines[i].lstrip())
+    for line in reversed(lines[max(0, i - 3000):i]):
+        stripped = line.lstrip()
+        if stripped and not stripped.startswith(("#", "//", "*", "/*", "@", ")", "}")) \
+                and len(line) - len(stripped) < indent:
+            return _CLASS_LINE.match(stripped) is not None
+    return False
 
 
 _FIELD = {
@@ -476,11 +494,11 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
                 sym = m.group()
                 if sym in _KEYWORDS or sym in local or sym in (x for x, _, _ in syms):
                     continue
-                every = _distinct(repo.sites.get(sym, []))
+                member = m.start() > 0 and line[m.start() - 1] == "."
+                every = _distinct([s for s in repo.sites.get(sym, []) if member or not s.method])
                 sites = [s for s in every if s.rel != rel]
                 if not sites or sym in assigned:
                     continue  # an attribute or variable this file defines itself
-                member = m.start() > 0 and line[m.start() - 1] == "."
                 if not member and sym in foreign:
                     continue  # imported from another package: not the repo's namesake
                 if member:

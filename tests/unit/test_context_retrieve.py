@@ -330,3 +330,29 @@ def test_an_import_used_far_away_named_like_the_code_here_comes_first(tmp_path: 
         blocks = _blocks(engine, path, text, at, 1200)
     assert "interface VisibilityInstance" in blocks.get("src/VisibilityInstance.ts", ""), \
         sorted(blocks)
+
+
+def test_a_package_reaches_its_submodules_and_re_exports(tmp_path: Path) -> None:
+    """`import lib` whose `__init__.py` has `from . import lowlevel`, and `lowlevel.py` has
+    `from ._core import current_task`: `lib.lowlevel.current_task()` reaches the definition
+    in `_core/_run.py`, near the cursor and far from it."""
+    lib = tmp_path / "lib"
+    (lib / "_core").mkdir(parents=True)
+    (lib / "__init__.py").write_text("from . import lowlevel\nfrom ._sync import Lock\n")
+    (lib / "lowlevel.py").write_text("from ._core import current_task, checkpoint\n")
+    (lib / "_core" / "__init__.py").write_text("from ._run import current_task, checkpoint\n")
+    (lib / "_core" / "_run.py").write_text(
+        "def current_task() -> object:\n    return object()\n\n\n"
+        "async def checkpoint() -> None:\n    pass\n")
+    (lib / "_sync.py").write_text("class Lock:\n    def acquire(self) -> None:\n        pass\n")
+    filler = "".join(f"def step{i}(x: int) -> int:\n    return x\n\n" for i in range(70))
+    near = ("import lib\n\n\nasync def run() -> None:\n    lock = lib.Lock()\n"
+            "    task = lib.lowlevel.current_task()\n    \n")
+    far = f"{near[:-5]}\n\n{filler}\nasync def later() -> None:\n    \n"
+    for text in (near, far):
+        path = tmp_path / "app.py"
+        path.write_text(text)
+        with built_engine(tmp_path, tmp_path / "cache") as engine:
+            blocks = _blocks(engine, path, text, len(text) - 1, 1500)
+        assert "def current_task" in blocks.get("lib/_core/_run.py", ""), blocks
+        assert "class Lock" in blocks.get("lib/_sync.py", ""), blocks

@@ -282,7 +282,7 @@ class Ranker(_Step):
         # first-use evidence: one file uses dozens of jinja2's `nodes.X`.
         floor = 0.3 if self.lang == "go" else 0.0
         for qualified, found in self.scope.qualified.items():
-            o = cur.occ.get(qualified.split(".", 1)[1])
+            o = cur.occ.get(qualified.rsplit(".", 1)[1])
             prox = o.prox if o is not None and o.member else 0.0
             for e, d in found:
                 self.add(e, d, 0.9 * max(prox, floor) + 0.25, "import")

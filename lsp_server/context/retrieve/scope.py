@@ -83,6 +83,7 @@ class Scope(_Step):
                 self.module_aliases.setdefault("*", []).extend(targets)
         if lang == "python":
             self._local_imports()
+            self._submodule_aliases()
         # Go and Java: the whole package is in scope without imports (Go: the directory;
         # Java: the declared package, in every source root).
         if lang == "go":
@@ -200,15 +201,48 @@ class Scope(_Step):
         references = self.current.references
         go = self.lang == "go"
         for alias, targets in self.module_aliases.items():
-            if not alias or alias == "*" or "." in alias or alias not in references:
+            last = alias.rsplit(".", 1)[-1]
+            if not alias or alias == "*" or last not in references:
                 continue
             # The file's identifiers that the module declares (not a scan of the text for
-            # `alias.`: that took a millisecond on a long file, at every keystroke).
+            # `alias.`: that took a millisecond on a long file, at every keystroke), or
+            # imports to re-export them (`from ._run import current_task` in a package's
+            # `__init__.py`; Go has no re-exports).
             names = self.scope_names(tuple(targets))
+            reexported = set() if go else self._reexported(targets)
             for name in references:
                 found = names.get(name)
-                if found and (not go or name[:1].isupper()) and name != alias:
+                if not found and name in reexported:
+                    found = self.lookup_in(targets, name)
+                if found and (not go or name[:1].isupper()) and name != last:
                     self.qualified.setdefault(f"{alias}.{name}", found)
+
+    def _reexported(self, paths: Sequence[str]) -> set[str]:
+        """Return the names files import under the name a user of them reaches them by."""
+        out: set[str] = set()
+        for p in paths:
+            e = self.index.entry(p)
+            if e is not None:
+                out.update(self._top_level(e)[1])
+        return out
+
+    def _submodule_aliases(self) -> None:
+        """Reach a package's submodules as its attributes (`import trio`, then
+        `trio.lowlevel.current_task()`) when its `__init__.py` imports them by name
+        (`from . import lowlevel`) and this file uses the name."""
+        references = self.current.references
+        for alias, targets in list(self.module_aliases.items()):
+            for p in targets:
+                e = self.index.entry(p) if p.endswith("__init__.py") else None
+                if e is None:
+                    continue
+                for name, (imp, orig) in self._top_level(e)[1].items():
+                    if name not in references or f"{alias}.{name}" in self.module_aliases:
+                        continue
+                    sub = self.index.resolve_submodule(p, imp.module, orig)
+                    if sub is not None:
+                        self.module_aliases[f"{alias}.{name}"] = [sub]
+                        self.imported_files.add(sub)
 
     def in_scope(self, path: str) -> bool:
         """Return whether a file's names are visible here: imported, in the same package
