@@ -284,3 +284,27 @@ def test_long_strings_in_a_head_are_elided(language: str, src: str, kept: str) -
     assert kept in d.signature and len(d.signature) < 120, d.signature
     text = render_definition(d, language)
     assert parses(text + "\n", language), text
+
+
+def test_a_member_is_shown_inside_the_declaration_that_holds_it() -> None:
+    """TypeScript merges an interface declared twice, and namespaces nest interfaces of one
+    name: each member chosen alone is shown inside its own declaration, never after another
+    one of the same name (which would leave it outside any braces)."""
+    src = ("export interface Pool<A> extends Base<A> {\n  readonly id: A\n}\n"
+           "export interface Pool<A> {\n  readonly size: number\n  readonly tail: A\n}\n"
+           "export declare namespace Differ {\n  export namespace Chunk {\n"
+           "    export interface Patch<A> {\n      readonly chunk: A\n    }\n  }\n"
+           "  export namespace HashSet {\n    export interface Patch<A> {\n"
+           "      readonly set: A\n    }\n  }\n}\n")
+    symbols = extract(src.encode(), "typescript")
+    entry = FileEntry("/r/pool.ts", "pool.ts", "/r", symbols)
+    heads = [d for d in symbols.definitions if d.kind == "interface"]
+    for member in ("size", "chunk"):
+        d = next(x for x in symbols.definitions if x.name == member)
+        # The first declaration of the name is chosen first, as an imported type would be.
+        cands = {id(d): _Cand(entry, d, 0.9, "member"),
+                 **{id(h): _Cand(entry, h, 1.0, "type") for h in heads[:1]}}
+        text = select(cands, 6000, sticky=frozenset(), skip=set(), tier0=set(),
+                      caches={})[0].text
+        assert parses(text, "typescript"), text
+        assert f"readonly {member}" in text, text

@@ -13,6 +13,7 @@ from lsp_server.context.retrieve.render import (
     _declared_inside,
     _member_indent,
     closing,
+    enclosing,
     opens,
     render_definition,
     render_file,
@@ -26,14 +27,17 @@ _STICKY_GAIN = 1.3  # how much a definition chosen just before is preferred
 _DOC_FIRST_SCORE = 0.9
 
 
-def _containers(caches: dict[str, dict], e: FileEntry) -> dict[str, Definition]:
+def _parent(caches: dict[str, dict], e: FileEntry, d: Definition) -> Definition | None:
+    """Return the container a member is shown in (see `enclosing`)."""
     cache = caches.setdefault("containers", {})
     found = cache.get(e.path)
-    if found is None or found.get("\0") is not e.symbols:  # type: ignore[comparison-overlap]
-        found = {d.name: d for d in e.symbols.definitions if d.kind in CONTAINER_KINDS}
-        found["\0"] = e.symbols  # type: ignore[assignment]
-        cache[e.path] = found
-    return found
+    if found is None or found[0] is not e.symbols:
+        by_name: dict[str, list[Definition]] = {}
+        for x in e.symbols.definitions:
+            if x.kind in CONTAINER_KINDS:
+                by_name.setdefault(x.name, []).append(x)
+        found = cache[e.path] = (e.symbols, by_name)
+    return enclosing(found[1].get(d.container, ()), d)
 
 
 def _cost(caches: dict[str, dict], d: Definition, lang: str, with_doc: bool, indent: str) -> int:
@@ -110,6 +114,9 @@ def select(candidates: dict[int, _Cand], budget: int, *, sticky: frozenset[tuple
     # disk text and from its open buffer at once (caches outlive a reparse that kept every
     # head), and one file's block must show each declaration once.
     chosen_ids: set[tuple[str, str, str, str]] = set()
+    # Containers shown, by place: a member needs the very declaration that holds it (an
+    # interface TypeScript merges from two declarations has two heads of the same name).
+    heads: set[tuple[str, int]] = set()
     used = 0
     header_cost: dict[str, int] = {}
     misses = 0
@@ -123,7 +130,7 @@ def select(candidates: dict[int, _Cand], budget: int, *, sticky: frozenset[tuple
         c.with_doc = c.score >= _DOC_FIRST_SCORE
         parent = None
         if c.d.container and c.d.kind not in CONTAINER_KINDS:
-            parent = _containers(caches, e).get(c.d.container)
+            parent = _parent(caches, e, c.d)
         if not _parses(caches, c.d, lang, parent) or (
                 parent is not None and not _parses(caches, parent, lang, None)):
             continue
@@ -131,7 +138,7 @@ def select(candidates: dict[int, _Cand], budget: int, *, sticky: frozenset[tuple
             _declared_inside(parent, c.d) else ""
         cost = _cost(caches, c.d, lang, c.with_doc, indent) + 1
         extra: list[_Cand] = []
-        if parent is not None and _key(e, parent) not in chosen_ids:
+        if parent is not None and (e.path, parent.start_line) not in heads:
             pc = _Cand(e, parent, c.score, c.source, with_doc=False)
             cost += _cost(caches, parent, lang, False, "") + 3
             extra.append(pc)
@@ -151,6 +158,8 @@ def select(candidates: dict[int, _Cand], budget: int, *, sticky: frozenset[tuple
         for x in [*extra, c]:
             lst.append(x)
             chosen_ids.add(_key(x.entry, x.d))
+            if x.d.kind in CONTAINER_KINDS:
+                heads.add((e.path, x.d.start_line))
     # Spend what is left on doc lines of what was chosen without them, best first.
     spare = budget - used
     for c in sorted((x for items in chosen.values() for x in items), key=lambda x: -x.score):

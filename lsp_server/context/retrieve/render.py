@@ -130,6 +130,16 @@ def _declared_inside(parent: Definition, d: Definition) -> bool:
     return parent.start_line <= d.start_line and d.end_line <= parent.end_line
 
 
+def enclosing(containers: Sequence[Definition], d: Definition) -> Definition | None:
+    """Return a member's container among those of its container's name: the one whose body
+    holds it (TypeScript merges an `interface X` declared twice in a file, and namespaces
+    nest same-named interfaces), else the first (a Go method is declared after its type)."""
+    for parent in containers:
+        if _declared_inside(parent, d):
+            return parent
+    return containers[0] if containers else None
+
+
 def _member_indent(container_sig: str, language: str) -> str:
     return _indent_of(container_sig) + indent_unit(language)
 
@@ -139,13 +149,16 @@ def render_file(entry: FileEntry, chosen: Sequence[_Cand]) -> str:
     containers (nested ones, such as an interface in a namespace, inside both)."""
     lang = entry.symbols.language
     brace = lang in _BRACE_LANGS
-    containers = {c.d.name: c.d for c in chosen if c.d.kind in CONTAINER_KINDS}
+    containers: dict[str, list[Definition]] = {}
+    for c in chosen:
+        if c.d.kind in CONTAINER_KINDS:
+            containers.setdefault(c.d.name, []).append(c.d)
     ordered = sorted(chosen, key=lambda c: (c.d.start_line, c.d.kind not in CONTAINER_KINDS))
     out: list[str] = []
     open_containers: list[Definition] = []
     for c in ordered:
         d = c.d
-        parent = containers.get(d.container) if d.container else None
+        parent = enclosing(containers.get(d.container, ()), d) if d.container else None
         if parent is not None and not _declared_inside(parent, d):
             parent = None  # shown where it is written: after the type, as the source has it
         while open_containers and open_containers[-1] is not parent:
