@@ -227,16 +227,55 @@ def thread_parser(language: str) -> Parser:
 # predates: it reads them as errors, and loses the declarations around them.
 _TS_VARIANCE = re.compile(rb"([<,]\s*)(in\s+out|in|out)(?=\s+[A-Za-z_$])")
 _TS_GRAMMARS = frozenset({"typescript", "tsx"})
+# A generic call signature on a line of its own after a member that ends without `;`
+# (`<A, B>(self: A, f: B): A`, Effect's every overloaded function type; its type parameters
+# may be a list of their own lines, opened by a lone `<`): the grammar reads it
+# as type arguments of the line before. Its indentation's first column becomes the `;` that
+# TypeScript infers there (not in TSX, where such lines are elements).
+_TS_CALL_SIGNATURE = re.compile(rb"\n[ \t](?=[ \t]*<(?:[^;\n]*>[ \t]*\(|[ \t]*\r?\n))")
+_TS_LINE_COMMENT = re.compile(rb"[ \t]*//")
+
+
+def _ends_member(data: bytes, end: int) -> bool:
+    """Return whether the code before `end`, comments and blanks skipped, ends a member
+    (a name, a closing bracket, a type's `>`; not `=>`, `,`, `(`, `{`, `=`)."""
+    while True:
+        while end > 0 and data[end - 1] in b" \t\r\n":
+            end -= 1
+        if data.endswith(b"*/", 0, end):
+            end = data.rfind(b"/*", 0, end - 2)
+            if end < 0:
+                return False
+            continue
+        line = data.rfind(b"\n", 0, end) + 1
+        if _TS_LINE_COMMENT.match(data, line):
+            end = line
+            continue
+        last = data[end - 1:end]
+        return last.isalnum() or last in (b"_", b"$", b")", b"]", b"}") or (
+            last == b">" and data[end - 2:end - 1] != b"=")
+
+
+def _call_signature_separators(data: bytes) -> bytes:
+    out: bytearray | None = None
+    for m in _TS_CALL_SIGNATURE.finditer(data):
+        if _ends_member(data, m.start()):
+            out = bytearray(data) if out is None else out
+            out[m.start() + 1] = ord(";")
+    return data if out is None else bytes(out)
 
 
 def for_grammar(data: bytes, language: str) -> bytes:
     """Return source bytes as the language's grammar can read them: valid syntax that the
-    packaged grammar does not know yet becomes spaces of the same length, so every position
-    in the tree is still a position in the source. What the index and the context's checks
-    parse goes through here (about 10 ms a megabyte); parses that compare a buffer with
-    itself (errors before and after a completion) need not."""
+    packaged grammar does not know yet becomes spaces, or the `;` TypeScript infers, of the
+    same length, so every position in the tree is still a position in the source. What
+    the index and the context's checks parse goes through here (about 10 ms a megabyte);
+    parses that compare a buffer with itself (errors before and after a completion) need
+    not."""
     if language in _TS_GRAMMARS and (b"in " in data or b"out " in data):
-        return _TS_VARIANCE.sub(lambda m: m[1] + b" " * len(m[2]), data)
+        data = _TS_VARIANCE.sub(lambda m: m[1] + b" " * len(m[2]), data)
+    if language == "typescript":
+        data = _call_signature_separators(data)
     return data
 
 

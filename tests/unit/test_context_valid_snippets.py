@@ -308,3 +308,23 @@ def test_a_member_is_shown_inside_the_declaration_that_holds_it() -> None:
                       caches={})[0].text
         assert parses(text, "typescript"), text
         assert f"readonly {member}" in text, text
+
+
+def test_overloads_of_a_function_type_are_read_as_typescript() -> None:
+    """`export const map: { <A, B>(f): ...\\n  <A, B>(self, f): ... } = dual(...)` (Effect's
+    every function; a member that ends without `;`, then a generic call signature) is valid
+    code that the packaged grammar reads as one type applied to the next: the file and every
+    declaration after it were lost. Generic arrows that continue an expression stay as
+    they are."""
+    src = ("export const dual: {\n  /** data-last */\n  <A, B>(f: (a: A) => B): (self: A) => B\n"
+           "  /** data-first */\n  <\n    A,\n    B\n  >(self: A, f: (a: A) => B): B\n"
+           "} = (f: any) => f\n\nexport interface LazyArg<A> {\n  (): A\n}\n")
+    assert _errors("typescript", src)  # what the grammar alone makes of it
+    assert parses(src, "typescript")
+    names = {d.name for d in extract(src.encode(), "typescript").definitions}
+    assert {"dual", "LazyArg"} <= names, names
+    for fine in ("export const curry = <A>(a: A) =>\n  <B>(b: B) => [a, b]\n",
+                 "const spy = fn(\n  // any memoizer\n  <F>(f: F, x?: boolean) => f,\n)\n",
+                 "export const g = pipe(\n  x,\n  /** then */\n  <A>(a: A) => a\n)\n"):
+        assert not _errors("typescript", fine), fine
+        assert parses(fine, "typescript"), fine
