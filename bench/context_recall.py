@@ -13,8 +13,10 @@ repository, or a member named like a method of the language's own types (`forEac
 `append`, `Write`, DOM methods), is a target only when its receiver's declared type (found
 with the same plain patterns) is a repository type that defines it. A name the file imports
 from another package (`import type { NoInfer } from '@tanstack/react-store'`) is not the
-repository's namesake, and is no target. TypeScript cursors are sampled in .ts files, but
-definitions in .tsx files count too (a name defined in both is ambiguous).
+repository's namesake, and is no target. A member of a TypeScript namespace import
+(`import * as Effect from "./Effect.js"`) is a target in that module only. TypeScript
+cursors are sampled in .ts files, but definitions in .tsx files count too (a name defined
+in both is ambiguous).
 
 Recall is reported per repository, per language and overall, for symbols already named
 before the cursor and for first uses. The default repositories are ones no earlier version
@@ -131,6 +133,8 @@ def _def_patterns(lang: str, name: str) -> list[re.Pattern[str]]:
     mods = r"(?:(?:export|default|declare|abstract|async|public|private|protected|static|" \
            r"readonly|override|get|set)\s+)*"
     return [re.compile(rf"^\s*{mods}function\*?\s+{n}\b", re.M),
+            # A function declared by its type (`export const map: {...} = dual(...)`).
+            re.compile(rf"^\s*export\s+(?:declare\s+)?const\s+{n}\s*:", re.M),
             re.compile(rf"^\s*{mods}(?:class|interface|enum)\s+{n}\b", re.M),
             re.compile(rf"^\s*{mods}type\s+{n}\s*[=<]", re.M),
             re.compile(rf"^\s*{mods}(?:const|let)\s+{n}\s*(?::[^=]*)?=\s*(?:async\s*)?"
@@ -150,6 +154,7 @@ _ALL_DEFS = {
     "typescript": re.compile(
         r"^\s*(?:(?:export|default|declare|abstract|async)\s+)*(?:function\*?|class|interface|"
         r"enum)\s+(\w+)|^\s*(?:export\s+)?(?:declare\s+)?type\s+(\w+)\s*[=<]"
+        r"|^\s*export\s+(?:declare\s+)?const\s+(\w+)\s*:"
         r"|^\s*(?:export\s+)?(?:const|let)\s+(\w+)\s*(?::[^=]*)?=\s*(?:async\s*)?"
         r"(?:\([^)]*\)|\w+)\s*(?::[^=]*)?=>"
         r"|^\s+(?:(?:public|private|protected|static|readonly|async|abstract|override|get|set)"
@@ -299,6 +304,23 @@ def _imported_names(text: str, lang: str) -> set[str]:
                 if bits:
                     names.add(bits[-1])
     return names
+
+
+def _namespace_imports(repo: Repo, rel: str, text: str) -> dict[str, str]:
+    """Return what TypeScript's `import * as X from "./x.js"` binds: X -> the repository
+    file it names (relative specifiers; `.js` naming the `.ts` source)."""
+    out: dict[str, str] = {}
+    if repo.lang != "typescript":
+        return out
+    for m in re.finditer(r"import\s+(?:type\s+)?\*\s+as\s+(\w+)\s+from\s+[\"'](\.[^\"']*)[\"']",
+                         text):
+        base = re.sub(r"\.js$", "", os.path.normpath(os.path.join(os.path.dirname(rel),
+                                                                   m.group(2))))
+        found = next((c for c in (f"{base}.ts", f"{base}.tsx", f"{base}/index.ts")
+                      if c in repo.texts), None)
+        if found is not None:
+            out[m.group(1)] = found
+    return out
 
 
 @functools.cache
@@ -479,6 +501,7 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
         local = {sym for sym, sites in repo.sites.items() if any(s.rel == rel for s in sites)}
         pkg_dir = os.path.dirname(rel)
         assigned = _assigned_names(text)
+        namespaces = _namespace_imports(repo, rel, text)
         for i, start, line in _code_lines(text, repo.lang):
             if _ALL_DEFS[repo.lang].match(line):
                 continue
@@ -501,6 +524,7 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
                     continue  # an attribute or variable this file defines itself
                 if not member and sym in foreign:
                     continue  # imported from another package: not the repo's namesake
+                qual = None
                 if member:
                     qual = re.search(r"(?<![\w.])(\w+)\.$", line[:m.start()])
                     if qual and qual.group(1) in foreign:
@@ -513,7 +537,14 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
                 if tname.split(".")[0] in foreign:
                     continue  # `r.URL` with `r *http.Request`: another module's type
                 tname = tname.rsplit(".", 1)[-1]
-                if len(every) > 1 or builtin or (member and sym in repo.fields):
+                via = namespaces.get(qual.group(1)) if member and qual else None
+                if via is not None:
+                    # `Effect.map` with `import * as Effect from "./Effect.js"`: that
+                    # module's own declaration, whatever else shares the name.
+                    if not any(s.rel == via and not s.method for s in sites):
+                        continue  # re-exported from elsewhere: not seen by these patterns
+                    gold = frozenset({via})
+                elif len(every) > 1 or builtin or (member and sym in repo.fields):
                     # Ambiguous by name: a target only through its receiver's declared type.
                     gold = frozenset(_defines_member(repo, tname, sym) - {rel}) if tname \
                         else frozenset()

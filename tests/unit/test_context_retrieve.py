@@ -356,3 +356,23 @@ def test_a_package_reaches_its_submodules_and_re_exports(tmp_path: Path) -> None
             blocks = _blocks(engine, path, text, len(text) - 1, 1500)
         assert "def current_task" in blocks.get("lib/_core/_run.py", ""), blocks
         assert "class Lock" in blocks.get("lib/_sync.py", ""), blocks
+
+
+def test_a_module_named_like_its_main_type_reaches_it(tmp_path: Path) -> None:
+    """`import type * as Scope from "./Scope.js"`, then `Scope.Scope` far above the cursor
+    (Effect's way: each module is named like its main type): the interface is in scope."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "Scope.ts").write_text(
+        "export interface Scope {\n  readonly close: () => void\n}\n"
+        "export const make = (): Scope => ({ close: () => {} })\n")
+    filler = "".join(f"export const step{i} = (x: number): number => x + {i}\n"
+                     for i in range(120))
+    text = ('import type * as Scope from "./Scope.js"\n\n'
+            "export const scoped = (scope: Scope.Scope): void => scope.close()\n\n"
+            f"{filler}\nexport const later = (): void => {{\n  \n}}\n")
+    path = src / "main.ts"
+    path.write_text(text)
+    with built_engine(tmp_path, tmp_path / "cache") as engine:
+        blocks = _blocks(engine, path, text, text.rindex("  \n") + 2, 1200)
+    assert "interface Scope" in blocks.get("src/Scope.ts", ""), blocks

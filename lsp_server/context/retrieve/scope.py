@@ -214,7 +214,9 @@ class Scope(_Step):
                 found = names.get(name)
                 if not found and name in reexported:
                     found = self.lookup_in(targets, name)
-                if found and (not go or name[:1].isupper()) and name != last:
+                # `Scope.Scope` (a module named like its main type, Effect's way) counts,
+                # except in Go, where that is rare and the alias alone would bind the type.
+                if found and (not go or (name[:1].isupper() and name != last)):
                     self.qualified.setdefault(f"{alias}.{name}", found)
 
     def _reexported(self, paths: Sequence[str]) -> set[str]:
