@@ -328,3 +328,27 @@ def test_overloads_of_a_function_type_are_read_as_typescript() -> None:
                  "export const g = pipe(\n  x,\n  /** then */\n  <A>(a: A) => a\n)\n"):
         assert not _errors("typescript", fine), fine
         assert parses(fine, "typescript"), fine
+
+
+@pytest.mark.parametrize("language, src, shown, gone", [
+    ("typescript",
+     "export const cached: {\n  /**\n   * @since 2.0.0\n   */\n  (self: object): number\n"
+     "  /** data-first */\n  (self: object, hash: number): number\n} = function() {\n"
+     "  return 1\n}\n",
+     "export const cached: {\n  (self: object): number\n  (self: object, hash: number): number\n}",
+     "@since"),
+    ("typescript",
+     "export function open(path: string/* absolute */, mode/* r or w */: string): void {}\n",
+     "open(path: string, mode: string)", "absolute"),
+    ("python",
+     "def connect(\n    host: str,  # the server\n    port: int = 80,\n) -> None:\n    pass\n",
+     "def connect(host: str, port: int = 80) -> None", "the server"),
+])
+def test_comments_inside_a_head_are_left_out(language: str, src: str, shown: str,
+                                            gone: str) -> None:
+    """A head shows code: Effect documents each overload inside a function's type, which
+    made a 1,500-character head (cut) of 200 characters of code."""
+    d = extract(src.encode(), language).definitions[0]
+    text = render_definition(d, language)
+    assert shown in text and gone not in text, text
+    assert parses(text, language), text

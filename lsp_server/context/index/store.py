@@ -15,7 +15,8 @@ import platformdirs
 from lsp_server.context.languages import LANGUAGES
 
 # 4: Rust use trees and `mod x;`, C include kinds; 5: windows; 6: elisions; 7: TS variance;
-# 8: object literal properties; 9: long strings in heads elided; 10: TS call signatures
+# 8: object literal properties; 9: long strings in heads elided; 10: TS call signatures,
+# comments left out of heads
 FORMAT_VERSION = 10
 
 # What the stored symbols depend on besides FORMAT_VERSION: a new parser or grammar release

@@ -50,17 +50,20 @@ def _indent(src: bytes, start: int) -> str:
 # parameter in `Annotated[str, Doc("""...""")]`: 3,000-character heads of 8 parameters).
 MAX_HEAD_STRING_CHARS = 80
 _QUOTES = re.compile(rb"[\"'`]")
+_COMMENT_MARKS = re.compile(rb"#|//|/\*")
 _STRING_NODES = frozenset({
     "string", "template_string", "interpreted_string_literal", "raw_string_literal",
     "string_literal", "text_block",
 })
+_COMMENT_NODES = frozenset({"comment", "line_comment", "block_comment"})
+_WORD = re.compile(rb"[\w$]")
 
 
 def _head(src: bytes, node: Node, body: Node | None, start: Node | None = None) -> str:
     """Return the declaration head (from start to body), with its first line's indentation."""
     begin = (start or node).start_byte
     end = body.start_byte if body is not None else node.end_byte
-    text = _without_long_strings(src, node, begin, end).rstrip()
+    text = _head_text(src, node, begin, end).rstrip()
     if "\n" in text:
         # Comments between a head and its body belong to the body, not the signature.
         lines = text.split("\n")
@@ -73,32 +76,45 @@ def _head(src: bytes, node: Node, body: Node | None, start: Node | None = None) 
     return _indent(src, begin) + text
 
 
-def _without_long_strings(src: bytes, node: Node, begin: int, end: int) -> str:
+def _head_text(src: bytes, node: Node, begin: int, end: int) -> str:
     """Return src[begin:end] with each string literal in it over MAX_HEAD_STRING_CHARS
-    replaced by "..." (still a string: the head stays code)."""
-    if end - begin <= MAX_HEAD_STRING_CHARS or not _QUOTES.search(src, begin, end):
+    replaced by "..." (still a string: the head stays code), and without the comments
+    inside it (Effect documents each overload of a function's type in its head: a
+    1,500-character head, cut, of 200 characters of code)."""
+    if not _COMMENT_MARKS.search(src, begin, end) and (
+            end - begin <= MAX_HEAD_STRING_CHARS or not _QUOTES.search(src, begin, end)):
         return src[begin:end].decode("utf-8", "replace")
-    spans: list[tuple[int, int]] = []
+    spans: list[tuple[int, int, bytes]] = []
     stack = [node]
     while stack:
         n = stack.pop()
         if n.end_byte <= begin or n.start_byte >= end:
             continue
-        if n.type in _STRING_NODES and n.start_byte >= begin and n.end_byte <= end:
+        inside = n.start_byte >= begin and n.end_byte <= end
+        if n.type in _STRING_NODES and inside:
             if n.end_byte - n.start_byte > MAX_HEAD_STRING_CHARS:
-                spans.append((n.start_byte, n.end_byte))
+                spans.append((n.start_byte, n.end_byte, b'"..."'))
+            continue
+        if n.type in _COMMENT_NODES and inside and n.start_byte > begin:
+            # A comment between two words keeps them apart; one on its own line goes.
+            between = _WORD.match(src, n.start_byte - 1) and _WORD.match(src, n.end_byte)
+            spans.append((n.start_byte, n.end_byte, b" " if between else b""))
             continue
         stack.extend(n.children)
     if not spans:
         return src[begin:end].decode("utf-8", "replace")
     spans.sort()
     out, pos = [], begin
-    for a, b in spans:
+    for a, b, replacement in spans:
         out.append(src[pos:a])
-        out.append(b'"..."')
+        out.append(replacement)
         pos = b
     out.append(src[pos:end])
-    return b"".join(out).decode("utf-8", "replace")
+    text = b"".join(out).decode("utf-8", "replace")
+    if any(r == b"" for _, _, r in spans):  # lines that held only a comment go with it
+        text = "\n".join(line.rstrip() for line in text.split("\n")
+                         if line.strip() or not line)
+    return text
 
 
 def _whole(src: bytes, node: Node, start: Node | None = None) -> str:
