@@ -376,3 +376,30 @@ def test_a_module_named_like_its_main_type_reaches_it(tmp_path: Path) -> None:
     with built_engine(tmp_path, tmp_path / "cache") as engine:
         blocks = _blocks(engine, path, text, text.rindex("  \n") + 2, 1200)
     assert "interface Scope" in blocks.get("src/Scope.ts", ""), blocks
+
+
+def test_a_module_member_is_bound_only_where_the_file_writes_it(tmp_path: Path) -> None:
+    """Every module of Effect declares `map`: a file that calls `core.map` next to the
+    cursor and `Option.some` far above gets core's `map`, not Option's or Array's."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for module in ("core", "Option", "Arr"):
+        (src / f"{module}.ts").write_text(
+            f"export const map = <A, B>(self: {module}Of<A>, f: (a: A) => B): {module}Of<B> =>"
+            " f as any\n"
+            f"export const some = <A>(a: A): {module}Of<A> => a as any\n"
+            f"export type {module}Of<A> = {{ readonly value: A }}\n")
+    filler = "".join(f"export const step{i} = (x: number): number => x + {i}\n"
+                     for i in range(120))
+    text = ('import * as core from "./core.js"\nimport * as Option from "./Option.js"\n'
+            'import * as Arr from "./Arr.js"\n\n'
+            "export const first = Option.some(1)\nexport const all = Arr.some(2)\n\n"
+            f"{filler}\nexport const later = (x: core.coreOf<number>) =>\n"
+            "  core.map(x, (n) => n + 1)\n\n")
+    path = src / "main.ts"
+    path.write_text(text)
+    with built_engine(tmp_path, tmp_path / "cache") as engine:
+        blocks = _blocks(engine, path, text, len(text) - 1, 6000)
+    assert "export const map" in blocks.get("src/core.ts", ""), blocks
+    assert "export const map" not in blocks.get("src/Option.ts", ""), blocks
+    assert "export const map" not in blocks.get("src/Arr.ts", ""), blocks

@@ -282,8 +282,8 @@ class Ranker(_Step):
         # first-use evidence: one file uses dozens of jinja2's `nodes.X`.
         floor = 0.3 if self.lang == "go" else 0.0
         for qualified, found in self.scope.qualified.items():
-            o = cur.occ.get(qualified.rsplit(".", 1)[1])
-            prox = o.prox if o is not None and o.member else 0.0
+            alias, _, name = qualified.rpartition(".")
+            prox = cur.member_calls.get(alias, {}).get(name, 0.0)
             for e, d in found:
                 self.add(e, d, 0.9 * max(prox, floor) + 0.25, "import")
                 if prox or floor:

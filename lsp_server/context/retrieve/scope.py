@@ -10,13 +10,16 @@ from functools import lru_cache
 from lsp_server.context.index import FileEntry
 from lsp_server.context.languages import LANGUAGES
 from lsp_server.context.retrieve.query import Query, _Step
-from lsp_server.context.symbols import CONTAINER_KINDS, Definition, Import
+from lsp_server.context.symbols import CONTAINER_KINDS, Definition, FileSymbols, Import
 from lsp_server.positions import newline_above
 
 # Languages whose imports are #include lines (the registry's "c" resolver family).
 C_FAMILY = frozenset(spec.name for spec in LANGUAGES if spec.import_resolver == "c")
 
 
+# Per file: the symbols of the parse a scan was made for, the names scanned for, what the
+# scan found (see Scope._module_uses).
+_MODULE_USES: dict[str, tuple[FileSymbols, frozenset[str], frozenset[str]]] = {}
 _LAZY_IMPORT = re.compile(r"^[ \t]+from\s+([\w.]+)\s+import\s+([^\n#]+)", re.M)
 _dirname = lru_cache(maxsize=65_536)(os.path.dirname)
 
@@ -196,28 +199,49 @@ class Scope(_Step):
 
     def _qualified_names(self) -> None:
         """Bind `module.Name`, used anywhere in the file, like `from module import Name`
-        (Go: `pkg.Name`; Python: `from fastapi import routing` then `routing.APIRoute`;
-        TypeScript: `import * as api`)."""
+        (Go: `pkg.Name`; Python: `from fastapi import routing` then `routing.APIRoute`, or
+        `trio.lowlevel.current_task`; TypeScript: `import * as api`)."""
         references = self.current.references
+        heads = frozenset(h for a in self.module_aliases
+                          if a and a != "*" and (h := a.split(".")[0]) in references)
+        if not heads:
+            return
         go = self.lang == "go"
-        for alias, targets in self.module_aliases.items():
-            last = alias.rsplit(".", 1)[-1]
-            if not alias or alias == "*" or last not in references:
+        declared: dict[str, tuple[dict, set[str]]] = {}
+        for use in self._module_uses(heads):
+            alias, _, name = use.rpartition(".")
+            targets = self.module_aliases.get(alias)
+            if not targets or (go and not name[:1].isupper()):
                 continue
-            # The file's identifiers that the module declares (not a scan of the text for
-            # `alias.`: that took a millisecond on a long file, at every keystroke), or
-            # imports to re-export them (`from ._run import current_task` in a package's
-            # `__init__.py`; Go has no re-exports).
-            names = self.scope_names(tuple(targets))
-            reexported = set() if go else self._reexported(targets)
-            for name in references:
-                found = names.get(name)
-                if not found and name in reexported:
-                    found = self.lookup_in(targets, name)
-                # `Scope.Scope` (a module named like its main type, Effect's way) counts,
-                # except in Go, where that is rare and the alias alone would bind the type.
-                if found and (not go or (name[:1].isupper() and name != last)):
-                    self.qualified.setdefault(f"{alias}.{name}", found)
+            if alias not in declared:
+                # What the module declares, and (Go has none) what it re-exports:
+                # `from ._run import current_task` in a package's `__init__.py`.
+                declared[alias] = (self.scope_names(tuple(targets)),
+                                   set() if go else self._reexported(targets))
+            names, reexported = declared[alias]
+            found = names.get(name)
+            if not found and name in reexported:
+                found = self.lookup_in(targets, name)
+            if found:
+                self.qualified[use] = found
+
+    def _module_uses(self, heads: frozenset[str]) -> frozenset[str]:
+        """Return each `alias.name` (and `alias.sub.name`) the file writes, for aliases
+        starting with these names: one scan of the text per parse of it (every module of
+        Effect declares `map`; a file that calls `core.map` does not call `Option.map`)."""
+        found = _MODULE_USES.get(self.path)
+        if found is not None and found[0] is self.current and found[1] == heads:
+            return found[2]
+        pattern = re.compile(r"(?<![\w$.])(" + "|".join(map(re.escape, sorted(heads)))
+                             + r")((?:\.[A-Za-z_$][\w$]*)+)")
+        uses: set[str] = set()
+        for head, rest in pattern.findall(self.text):
+            parts = rest[1:].split(".")
+            uses.update(".".join((head, *parts[:i])) for i in range(1, len(parts) + 1))
+        if len(_MODULE_USES) > 32:
+            _MODULE_USES.clear()
+        _MODULE_USES[self.path] = (self.current, heads, frozenset(uses))
+        return frozenset(uses)
 
     def _reexported(self, paths: Sequence[str]) -> set[str]:
         """Return the names files import under the name a user of them reaches them by."""
