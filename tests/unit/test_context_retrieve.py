@@ -403,3 +403,24 @@ def test_a_module_member_is_bound_only_where_the_file_writes_it(tmp_path: Path) 
     assert "export const map" in blocks.get("src/core.ts", ""), blocks
     assert "export const map" not in blocks.get("src/Option.ts", ""), blocks
     assert "export const map" not in blocks.get("src/Arr.ts", ""), blocks
+
+
+def test_what_a_package_imports_is_offered_for_first_uses_of_it(tmp_path: Path) -> None:
+    """`from .. import _core` whose `__init__.py` only imports from its submodules: with
+    `_core.current_task()` just above, `_core.wait_task_rescheduled` (not used yet) is
+    offered, from the submodule that defines it."""
+    lib = tmp_path / "lib"
+    (lib / "_core").mkdir(parents=True)
+    (lib / "__init__.py").write_text("")
+    (lib / "_core" / "__init__.py").write_text(
+        "from ._run import current_task\nfrom ._traps import wait_task_rescheduled\n")
+    (lib / "_core" / "_run.py").write_text("def current_task() -> object:\n    return 1\n")
+    (lib / "_core" / "_traps.py").write_text(
+        "async def wait_task_rescheduled(abort_fn: object) -> object:\n    return abort_fn\n")
+    text = ("from . import _core\n\n\nasync def park() -> None:\n"
+            "    task = _core.current_task()\n    \n")
+    path = lib / "lot.py"
+    path.write_text(text)
+    with built_engine(tmp_path, tmp_path / "cache") as engine:
+        blocks = _blocks(engine, path, text, len(text) - 1, 1500)
+    assert "def wait_task_rescheduled" in blocks.get("lib/_core/_traps.py", ""), blocks

@@ -3,6 +3,7 @@ types, and (Go) the package's own and imported names."""
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from functools import lru_cache
@@ -18,6 +19,7 @@ from lsp_server.context.symbols import CONTAINER_KINDS, Definition
 
 _PACKAGE_FILES = 80  # files of an imported Go package looked at for its exported names
 _PACKAGE_NAMES = 60  # of which the most used are offered to first uses
+_MODULE_NAMES = 30  # names a Python module imports offered as its own to first uses
 _REACH_MEMBERS = 12  # a type `this` reaches with more members has each ranked lower
 _FAINT = 0.04  # the proximity of a name the file uses, but not near the cursor
 _PACKAGE_KINDS = frozenset({"function", "struct", "interface", "type"})
@@ -174,8 +176,7 @@ class Ranker(_Step):
         files = self.scope.module_aliases.get(expr) if expr else None
         literal = self._object_literal(expr)
         if files:
-            found = [(e, d) for p in files[:12] if (e := self.index.entry(p)) is not None
-                     for d in e.symbols.definitions if not d.container]
+            found = self.scope.module_names(files[:12])
         elif literal is not None:
             found = [(e, d) for _, e, d in self._literal_targets(*literal)]
         else:
@@ -200,16 +201,18 @@ class Ranker(_Step):
                 for member, p in cur.member_calls.get(expr, {}).items():
                     for e, d in self.scope.lookup_in(files, member):
                         self.add(e, d, 1.0 * max(p, 0.3) + 0.2, "module")
-                # The rest of the module is candidate for first uses, ranked low.
-                for f in files[:3]:
-                    e = self.index.entry(f)
-                    if e is None:
-                        continue
-                    for d in e.symbols.definitions:
-                        if not d.container and not d.name.startswith("_"):
-                            score = 0.15 + 0.3 * self._popularity(d.name) \
-                                + _AFFINITY_GAIN * self._affinity(d.name)
-                            self.add(e, d, score * prox, "module")
+                # The rest of the module is candidate for first uses, ranked low: all it
+                # declares, and the likeliest of what it imports (trio's `_core` imports 80
+                # names from its submodules and declares none).
+                own, imported = (
+                    [(0.15 + 0.3 * self._popularity(d.name)
+                      + _AFFINITY_GAIN * self._affinity(d.name), e, d)
+                     for e, d in found if not d.name.startswith("_")]
+                    for found in (self.scope.module_names(files[:3], imported=False),
+                                  self.scope.module_imports(files[:3])))
+                for score, e, d in own + heapq.nlargest(_MODULE_NAMES, imported,
+                                                        key=lambda x: x[0]):
+                    self.add(e, d, score * prox, "module")
                 continue
             literal = self._object_literal(expr)
             if literal is not None:

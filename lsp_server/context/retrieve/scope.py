@@ -21,6 +21,7 @@ C_FAMILY = frozenset(spec.name for spec in LANGUAGES if spec.import_resolver == 
 # scan found (see Scope._module_uses).
 _MODULE_USES: dict[str, tuple[FileSymbols, frozenset[str], frozenset[str]]] = {}
 _LAZY_IMPORT = re.compile(r"^[ \t]+from\s+([\w.]+)\s+import\s+([^\n#]+)", re.M)
+_MAX_REEXPORTS = 200  # names of one module's re-exports offered for its first uses
 _dirname = lru_cache(maxsize=65_536)(os.path.dirname)
 
 _TEST_PATH = re.compile(
@@ -242,6 +243,41 @@ class Scope(_Step):
             _MODULE_USES.clear()
         _MODULE_USES[self.path] = (self.current, heads, frozenset(uses))
         return frozenset(uses)
+
+    def module_names(self, paths: Sequence[str], *, imported: bool = True
+                     ) -> list[tuple[FileEntry, Definition]]:
+        """Return what `module.` offers: the top-level definitions of its files, then, in
+        Python, where every name a module imports is its attribute, what they import
+        (trio's `_core/__init__.py` declares nothing itself); memoised."""
+        cache = self.caches.setdefault("module_names", {})
+        key = (tuple(paths), imported)
+        found = cache.get(key)
+        if found is None:
+            found = []
+            for p in paths:
+                e = self.index.entry(p)
+                if e is not None:
+                    found += [(e, d) for d in e.symbols.definitions if not d.container]
+            if imported:
+                found += self.module_imports(paths)
+            cache[key] = found
+        return found
+
+    def module_imports(self, paths: Sequence[str]) -> list[tuple[FileEntry, Definition]]:
+        """Return the definitions of what Python modules import (their attributes too);
+        memoised."""
+        cache = self.caches.setdefault("module_imports", {})
+        key = tuple(paths)
+        found = cache.get(key)
+        if found is None:
+            found = []
+            for p in paths:
+                e = self.index.entry(p)
+                if e is not None and e.symbols.language == "python":
+                    for name in list(self._top_level(e)[1])[:_MAX_REEXPORTS]:
+                        found += self.lookup_in([p], name)[:1]
+            cache[key] = found
+        return found
 
     def _reexported(self, paths: Sequence[str]) -> set[str]:
         """Return the names files import under the name a user of them reaches them by."""
