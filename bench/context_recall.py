@@ -306,6 +306,18 @@ def _imported_names(text: str, lang: str) -> set[str]:
     return names
 
 
+def _module_file(repo: Repo, before: str, modules: set[str]) -> str | None:
+    """Return the repository's Python module that `pkg.mod.` right before a member names
+    from the repository's root (`trio.to_thread.`), if the file imports `pkg`."""
+    if repo.lang != "python":
+        return None
+    chain = re.search(r"(?<![\w.])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\.$", before)
+    if chain is None or chain.group(1).split(".")[0] not in modules:
+        return None
+    path = chain.group(1).replace(".", "/")
+    return next((p for p in (f"{path}.py", f"{path}/__init__.py") if p in repo.texts), None)
+
+
 def _namespace_imports(repo: Repo, rel: str, text: str) -> dict[str, str]:
     """Return what TypeScript's `import * as X from "./x.js"` binds: X -> the repository
     file it names (relative specifiers; `.js` naming the `.ts` source)."""
@@ -502,6 +514,8 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
         pkg_dir = os.path.dirname(rel)
         assigned = _assigned_names(text)
         namespaces = _namespace_imports(repo, rel, text)
+        modules = set(re.findall(r"^\s*import\s+(\w+)", text, re.M)) if repo.lang == "python" \
+            else set()
         for i, start, line in _code_lines(text, repo.lang):
             if _ALL_DEFS[repo.lang].match(line):
                 continue
@@ -518,7 +532,10 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
                 if sym in _KEYWORDS or sym in local or sym in (x for x, _, _ in syms):
                     continue
                 member = m.start() > 0 and line[m.start() - 1] == "."
-                every = _distinct([s for s in repo.sites.get(sym, []) if member or not s.method])
+                # `trio.to_thread.run_sync`: a module's attribute, never a method.
+                module = _module_file(repo, line[:m.start()], modules) if member else None
+                every = _distinct([s for s in repo.sites.get(sym, [])
+                                   if not s.method or (member and module is None)])
                 sites = [s for s in every if s.rel != rel]
                 if not sites or sym in assigned:
                     continue  # an attribute or variable this file defines itself
@@ -538,6 +555,8 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
                     continue  # `r.URL` with `r *http.Request`: another module's type
                 tname = tname.rsplit(".", 1)[-1]
                 via = namespaces.get(qual.group(1)) if member and qual else None
+                if via is None and any(s.rel == module for s in sites):
+                    via = module  # else re-exported: the name's one definition, if one
                 if via is not None:
                     # `Effect.map` with `import * as Effect from "./Effect.js"`: that
                     # module's own declaration, whatever else shares the name.
