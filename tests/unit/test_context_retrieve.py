@@ -31,6 +31,13 @@ def _blocks(engine: RepoContext, path: Path, text: str, offset: int, budget: int
     return {cf.path: cf.text for cf in engine.context_files(str(path), text, offset, budget)}
 
 
+def _context_of(root: Path, path: Path, text: str, offset: int, budget: int = 6000):
+    """Write the file being edited, index the repository and return the context's blocks."""
+    path.write_text(text)
+    with built_engine(root, root / "cache") as engine:
+        return _blocks(engine, path, text, offset, budget)
+
+
 def test_imported_definitions_and_receiver_members(py_engine) -> None:
     root, engine = py_engine
     path = root / "shop" / "checkout.py"
@@ -297,10 +304,7 @@ def test_a_module_member_used_far_from_the_cursor_is_a_candidate(tmp_path: Path)
     filler = "".join(f"def step{i}(x: int) -> int:\n    return x\n\n" for i in range(70))
     text = ("from app import routing\n\n\ndef build(route: routing.APIRoute) -> None:\n"
             f"    pass\n\n\n{filler}\ndef later() -> None:\n    \n")
-    path = app / "main.py"
-    path.write_text(text)
-    with built_engine(tmp_path, tmp_path / "cache") as engine:
-        blocks = _blocks(engine, path, text, len(text) - 1)
+    blocks = _context_of(tmp_path, app / "main.py", text, len(text) - 1)
     assert "class APIRoute" in blocks.get("app/routing.py", ""), blocks
 
 
@@ -350,10 +354,7 @@ def test_a_package_reaches_its_submodules_and_re_exports(tmp_path: Path) -> None
             "    task = lib.lowlevel.current_task()\n    \n")
     far = f"{near[:-5]}\n\n{filler}\nasync def later() -> None:\n    \n"
     for text in (near, far):
-        path = tmp_path / "app.py"
-        path.write_text(text)
-        with built_engine(tmp_path, tmp_path / "cache") as engine:
-            blocks = _blocks(engine, path, text, len(text) - 1, 1500)
+        blocks = _context_of(tmp_path, tmp_path / "app.py", text, len(text) - 1, 1500)
         assert "def current_task" in blocks.get("lib/_core/_run.py", ""), blocks
         assert "class Lock" in blocks.get("lib/_sync.py", ""), blocks
 
@@ -371,10 +372,7 @@ def test_a_module_named_like_its_main_type_reaches_it(tmp_path: Path) -> None:
     text = ('import type * as Scope from "./Scope.js"\n\n'
             "export const scoped = (scope: Scope.Scope): void => scope.close()\n\n"
             f"{filler}\nexport const later = (): void => {{\n  \n}}\n")
-    path = src / "main.ts"
-    path.write_text(text)
-    with built_engine(tmp_path, tmp_path / "cache") as engine:
-        blocks = _blocks(engine, path, text, text.rindex("  \n") + 2, 1200)
+    blocks = _context_of(tmp_path, src / "main.ts", text, text.rindex("  \n") + 2, 1200)
     assert "interface Scope" in blocks.get("src/Scope.ts", ""), blocks
 
 
@@ -396,10 +394,7 @@ def test_a_module_member_is_bound_only_where_the_file_writes_it(tmp_path: Path) 
             "export const first = Option.some(1)\nexport const all = Arr.some(2)\n\n"
             f"{filler}\nexport const later = (x: core.coreOf<number>) =>\n"
             "  core.map(x, (n) => n + 1)\n\n")
-    path = src / "main.ts"
-    path.write_text(text)
-    with built_engine(tmp_path, tmp_path / "cache") as engine:
-        blocks = _blocks(engine, path, text, len(text) - 1, 6000)
+    blocks = _context_of(tmp_path, src / "main.ts", text, len(text) - 1, 6000)
     assert "export const map" in blocks.get("src/core.ts", ""), blocks
     assert "export const map" not in blocks.get("src/Option.ts", ""), blocks
     assert "export const map" not in blocks.get("src/Arr.ts", ""), blocks
@@ -419,8 +414,5 @@ def test_what_a_package_imports_is_offered_for_first_uses_of_it(tmp_path: Path) 
         "async def wait_task_rescheduled(abort_fn: object) -> object:\n    return abort_fn\n")
     text = ("from . import _core\n\n\nasync def park() -> None:\n"
             "    task = _core.current_task()\n    \n")
-    path = lib / "lot.py"
-    path.write_text(text)
-    with built_engine(tmp_path, tmp_path / "cache") as engine:
-        blocks = _blocks(engine, path, text, len(text) - 1, 1500)
+    blocks = _context_of(tmp_path, lib / "lot.py", text, len(text) - 1, 1500)
     assert "def wait_task_rescheduled" in blocks.get("lib/_core/_traps.py", ""), blocks
