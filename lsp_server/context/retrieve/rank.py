@@ -204,12 +204,9 @@ class Ranker(_Step):
                 # The rest of the module is candidate for first uses, ranked low: all it
                 # declares, and the likeliest of what it imports (trio's `_core` imports 80
                 # names from its submodules and declares none).
-                own, imported = (
-                    [(0.15 + 0.3 * self._popularity(d.name)
-                      + _AFFINITY_GAIN * self._affinity(d.name), e, d)
-                     for e, d in found if not d.name.startswith("_")]
-                    for found in (self.scope.module_names(files[:3], imported=False),
-                                  self.scope.module_imports(files[:3])))
+                own = self._first_use_priors(self.scope.module_names(files[:3],
+                                                                     imported=False))
+                imported = self._first_use_priors(self.scope.module_imports(files[:3]))
                 for score, e, d in own + heapq.nlargest(_MODULE_NAMES, imported,
                                                         key=lambda x: x[0]):
                     self.add(e, d, score * prox, "module")
@@ -244,6 +241,14 @@ class Ranker(_Step):
         for var, tname in self.types.local_types.items():
             o = cur.occ.get(var)
             self.types.bump_type(tname, 0.4 + (0.55 * o.prox if o else 0.0), only_known=True)
+
+    def _first_use_priors(self, found: list[tuple[FileEntry, Definition]]
+                          ) -> list[tuple[float, FileEntry, Definition]]:
+        """Score a module's public names as its next first use: how widely the repository
+        uses each, and how the code around the cursor is named."""
+        return [(0.15 + 0.3 * self._popularity(d.name)
+                 + _AFFINITY_GAIN * self._affinity(d.name), e, d)
+                for e, d in found if not d.name.startswith("_")]
 
     def _object_literal(self, expr: str) -> tuple[FileEntry, Definition] | None:
         """Return the imported object literal a receiver names (`aggregationFns` from
