@@ -13,8 +13,10 @@ repository, or a member named like a method of the language's own types (`forEac
 `append`, `Write`, DOM methods), is a target only when its receiver's declared type (found
 with the same plain patterns) is a repository type that defines it. A name the file imports
 from another package (`import type { NoInfer } from '@tanstack/react-store'`) is not the
-repository's namesake, and is no target. A member of a TypeScript namespace import
-(`import * as Effect from "./Effect.js"`) is a target in that module only. TypeScript
+repository's namesake, and is no target. A bare name never means a class's method. A
+member of a TypeScript namespace import (`import * as Effect from "./Effect.js"`), or of a
+Python module the file imports (`trio.to_thread.run_sync`), is that module's own declaration
+when it has one, and never a method. TypeScript
 cursors are sampled in .ts files, but definitions in .tsx files count too (a name defined
 in both is ambiguous).
 

@@ -22,7 +22,7 @@ C_FAMILY = frozenset(spec.name for spec in LANGUAGES if spec.import_resolver == 
 _MODULE_USES: dict[str, tuple[FileSymbols, frozenset[str], frozenset[str]]] = {}
 _MEMBER_CHAIN = re.compile(r"(?:\.[A-Za-z_$][\w$]*)+")
 _LAZY_IMPORT = re.compile(r"^[ \t]+from\s+([\w.]+)\s+import\s+([^\n#]+)", re.M)
-_MAX_REEXPORTS = 200  # names of one module's re-exports offered for its first uses
+_MAX_REEXPORTS = 200  # names a Python module imports that are looked up as its attributes
 _dirname = lru_cache(maxsize=65_536)(os.path.dirname)
 
 _TEST_PATH = re.compile(

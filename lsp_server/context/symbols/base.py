@@ -80,7 +80,7 @@ def _head_text(src: bytes, node: Node, begin: int, end: int) -> str:
     """Return src[begin:end] with each string literal in it over MAX_HEAD_STRING_CHARS
     replaced by "..." (still a string: the head stays code), and without the comments
     inside it (Effect documents each overload of a function's type in its head: a
-    1,500-character head, cut, of 200 characters of code)."""
+    1,500-character head, cut, for 430 characters of code)."""
     if not _COMMENT_MARKS.search(src, begin, end) and (
             end - begin <= MAX_HEAD_STRING_CHARS or not _QUOTES.search(src, begin, end)):
         return src[begin:end].decode("utf-8", "replace")
