@@ -240,3 +240,25 @@ def test_a_bare_name_is_never_a_method(tmp_path: Path) -> None:
     assert "func flagNames(name string, aliases []string) []string" in body.get(
         "flag.go", ""), body
     assert "SetInternal(err error) *HTTPError" in after.get("errors.go", ""), after
+
+
+def test_package_helpers_are_ranked_across_all_its_files(tmp_path: Path) -> None:
+    """A package whose first files declare more helpers than are offered (fasthttp's
+    args.go, bytesconv.go, client.go): the one named like the code around the cursor, in a
+    file that sorts last, is still offered."""
+    (tmp_path / "go.mod").write_text("module example.com/web\n\ngo 1.21\n")
+    for first in "abc":
+        (tmp_path / f"{first}_args.go").write_text("package web\n\n" + "".join(
+            f"func {first}Arg{i}(b []byte) []byte {{\n\treturn b\n}}\n\n" for i in range(60)))
+    (tmp_path / "z_compress.go").write_text(
+        "package web\n\nfunc acquireDeflateWriter(level int) *deflateWriter {\n"
+        "\treturn nil\n}\n\ntype deflateWriter struct{ level int }\n")
+    text = ("package web\n\nfunc writeBody(level int) {\n"
+            "\tgz := acquireGzipWriter(level)\n\tdefer releaseGzipWriter(gz)\n\t\n}\n\n"
+            "func acquireGzipWriter(level int) *int {\n\treturn nil\n}\n\n"
+            "func releaseGzipWriter(w *int) {}\n")
+    path = tmp_path / "http.go"
+    path.write_text(text)
+    with built_engine(tmp_path, tmp_path / "cache") as engine:
+        blocks = _context(engine, path, text, text.index("\t\n}") + 1, 1500)
+    assert "func acquireDeflateWriter(level int)" in blocks.get("z_compress.go", ""), blocks

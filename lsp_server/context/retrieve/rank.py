@@ -19,6 +19,7 @@ from lsp_server.context.symbols import CONTAINER_KINDS, Definition
 
 _PACKAGE_FILES = 80  # files of an imported Go package looked at for its exported names
 _PACKAGE_NAMES = 60  # of which the most used are offered to first uses
+_HELPERS = 120  # of the current Go package's own functions and types, offered to first uses
 _MODULE_NAMES = 30  # names a Python module imports offered as its own to first uses
 _REACH_MEMBERS = 12  # a type `this` reaches with more members has each ranked lower
 _FAINT = 0.04  # the proximity of a name the file uses, but not near the cursor
@@ -98,20 +99,22 @@ class Ranker(_Step):
             self._imported_packages()
 
     def _package_helpers(self) -> None:
-        """Offer the package's own functions faintly: Go calls them without any import."""
-        budget = 120  # enough to fill what is left of the context, cheap to rank
-        for p in self.scope.module_aliases.get("", ())[:40]:
+        """Offer the package's own functions faintly: Go calls them without any import.
+        The likeliest of all its files' (not the first ones found: fasthttp's args.go,
+        bytesconv.go and client.go alone declare more than are offered)."""
+        found = []
+        for p in self.scope.module_aliases.get("", ())[:_PACKAGE_FILES]:
             e = self.index.entry(p)
             if e is None or (not self.in_test and _is_test(e.rel)):
                 continue
             for d in e.symbols.definitions:
                 if d.kind in _PACKAGE_KINDS and not d.container:
                     base = 0.08 if d.name[:1].islower() else 0.05
-                    self.add(e, d, base + 0.3 * self._popularity(d.name)
-                             + _AFFINITY_GAIN * self._affinity(d.name), "package")
-                    budget -= 1
-                    if budget <= 0:
-                        return
+                    found.append((base + 0.3 * self._popularity(d.name)
+                                  + _AFFINITY_GAIN * self._affinity(d.name), e, d))
+        # Enough to fill what is left of the context, cheap to rank.
+        for score, e, d in heapq.nlargest(_HELPERS, found, key=lambda x: x[0]):
+            self.add(e, d, score, "package")
 
     def _affinity(self, name: str) -> float:
         """Return the share of a name's words that the lines around the cursor use
