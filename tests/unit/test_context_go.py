@@ -262,3 +262,20 @@ def test_package_helpers_are_ranked_across_all_its_files(tmp_path: Path) -> None
     with built_engine(tmp_path, tmp_path / "cache") as engine:
         blocks = _context(engine, path, text, text.index("\t\n}") + 1, 1500)
     assert "func acquireDeflateWriter(level int)" in blocks.get("z_compress.go", ""), blocks
+
+
+def test_typing_a_package_name_offers_names_from_all_its_files(tmp_path: Path) -> None:
+    """`web.` typed before the cursor: what the package exports comes from every one of its
+    files, not the first dozen by name."""
+    (tmp_path / "go.mod").write_text("module example.com/app\n\ngo 1.21\n")
+    web = tmp_path / "web"
+    web.mkdir()
+    for i in range(20):
+        (web / f"f{i:02d}.go").write_text(
+            f"package web\n\nfunc Handler{i:02d}(path string) error {{\n\treturn nil\n}}\n")
+    text = ('package main\n\nimport "example.com/app/web"\n\nfunc main() {\n\tweb.\n}\n')
+    path = tmp_path / "main.go"
+    path.write_text(text)
+    with built_engine(tmp_path, tmp_path / "cache") as engine:
+        blocks = _context(engine, path, text, text.index("web.\n") + 4, 6000)
+    assert "func Handler19(path string) error" in blocks.get("web/f19.go", ""), sorted(blocks)

@@ -179,7 +179,7 @@ class Ranker(_Step):
         files = self.scope.module_aliases.get(expr) if expr else None
         literal = self._object_literal(expr)
         if files:
-            found = self.scope.module_names(files[:12])
+            found = self.scope.module_names(files[:_PACKAGE_FILES])
         elif literal is not None:
             found = [(e, d) for _, e, d in self._literal_targets(*literal)]
         else:
