@@ -31,17 +31,7 @@ echo $$ >"$DIR/.building"
 trap 'rm -f "$DIR/.building"' EXIT
 
 # -- apt ------------------------------------------------------------------------------
-missing=()
-for pkg in cmake g++ make ccache; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
-    || missing+=("$pkg")
-done
-if ((${#missing[@]})); then
-  log "apt-get install ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive  # .ci/run runs this beside provision.sh: wait for the dpkg lock
-  apt-get -o DPkg::Lock::Timeout=600 update -qq
-  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+bash "$(dirname "$0")/apt-install.sh" cmake g++ make ccache
 
 # -- the model ------------------------------------------------------------------------
 MODEL_DIR="$DIR/model-$MODEL_PKG-$MODEL_VERSION"

@@ -26,19 +26,7 @@ started=$SECONDS
 mkdir -p "$CACHE"
 
 # -- apt ------------------------------------------------------------------------------
-missing=()
-for pkg in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
-    || missing+=("$pkg")
-done
-if ((${#missing[@]})); then
-  log "apt-get install ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-else
-  log "apt packages present"
-fi
+bash "$HERE/../../scripts/apt-install.sh" "${APT_PACKAGES[@]}"
 
 # -- Node 24 --------------------------------------------------------------------------
 NODE_DIR="$CACHE/node$NODE_MAJOR"
