@@ -28,7 +28,8 @@ started=$SECONDS
 mkdir -p "$DIR"
 rm -f "$DIR/.complete"
 echo $$ >"$DIR/.building"
-trap 'rm -f "$DIR/.building"' EXIT
+# Only this run's own mark: one started beside it (a second CI run) holds the mark now.
+trap '[ "$(cat "$DIR/.building" 2>/dev/null)" = "$$" ] && rm -f "$DIR/.building"' EXIT
 
 # -- apt ------------------------------------------------------------------------------
 bash "$(dirname "$0")/apt-install.sh" cmake g++ make ccache
