@@ -179,7 +179,8 @@ class Ranker(_Step):
         files = self.scope.module_aliases.get(expr) if expr else None
         literal = self._object_literal(expr)
         if files:
-            found = self.scope.module_names(files[:_PACKAGE_FILES])
+            found = self.scope.module_names(files[:_PACKAGE_FILES]) + \
+                self.scope.module_imports(files[:_PACKAGE_FILES])
         elif literal is not None:
             found = [(e, d) for _, e, d in self._literal_targets(*literal)]
         else:
@@ -207,8 +208,7 @@ class Ranker(_Step):
                 # The rest of the module is candidate for first uses, ranked low: all it
                 # declares, and the likeliest of what it imports (trio's `_core` imports 80
                 # names from its submodules and declares none).
-                own = self._first_use_priors(self.scope.module_names(files[:3],
-                                                                     imported=False))
+                own = self._first_use_priors(self.scope.module_names(files[:3]))
                 imported = self._first_use_priors(self.scope.module_imports(files[:3]))
                 for score, e, d in own + heapq.nlargest(_MODULE_NAMES, imported,
                                                         key=lambda x: x[0]):

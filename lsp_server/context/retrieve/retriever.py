@@ -36,10 +36,11 @@ class Retriever:
         """Return lookup caches valid for the index's current generation."""
         if self._generation != self.index.generation:
             self._generation = self.index.generation
-            # What is memoised per definition (its rendered length, whether it parses) holds
-            # while the definition object lives: an edit elsewhere keeps most of them.
+            # What is memoised per definition (its rendered length, whether it parses), or
+            # per parse of the current file (the module chains it writes), holds while that
+            # object lives: an edit elsewhere keeps most of them.
             kept = {k: v for k, v in self._caches.items()
-                    if k in ("cost", "parses") and len(v) < _KEPT_ENTRIES}
+                    if k in ("cost", "parses", "module_uses") and len(v) < _KEPT_ENTRIES}
             self._caches = {"members": {}, "owners": {}, "named": {}, **kept}
         return self._caches
 

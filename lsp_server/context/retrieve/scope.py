@@ -10,16 +10,13 @@ from functools import lru_cache
 from lsp_server.context.index import FileEntry
 from lsp_server.context.languages import LANGUAGES
 from lsp_server.context.retrieve.query import Query, _Step
-from lsp_server.context.symbols import CONTAINER_KINDS, Definition, FileSymbols, Import
+from lsp_server.context.symbols import CONTAINER_KINDS, Definition, Import
 from lsp_server.positions import newline_above
 
 # Languages whose imports are #include lines (the registry's "c" resolver family).
 C_FAMILY = frozenset(spec.name for spec in LANGUAGES if spec.import_resolver == "c")
 
 
-# Per file: the symbols of the parse a scan was made for, the names scanned for, what the
-# scan found (see Scope._module_uses).
-_MODULE_USES: dict[str, tuple[FileSymbols, frozenset[str], frozenset[str]]] = {}
 _MEMBER_CHAIN = re.compile(r"(?:\.[A-Za-z_$][\w$]*)+")
 _LAZY_IMPORT = re.compile(r"^[ \t]+from\s+([\w.]+)\s+import\s+([^\n#]+)", re.M)
 _MAX_REEXPORTS = 200  # names a Python module imports that are looked up as its attributes
@@ -231,7 +228,10 @@ class Scope(_Step):
         """Return each `alias.name` (and `alias.sub.name`) the file writes, for aliases
         starting with these names: one scan of the text per parse of it (every module of
         Effect declares `map`; a file that calls `core.map` does not call `Option.map`)."""
-        found = _MODULE_USES.get(self.path)
+        # Per file: the parse the scan was made for, the names scanned for, what it found
+        # (kept across index generations: an edit elsewhere leaves this file's text as it was).
+        cache = self.caches.setdefault("module_uses", {})
+        found = cache.get(self.path)
         if found is not None and found[0] is self.current and found[1] == heads:
             return found[2]
         text = self.text
@@ -246,33 +246,18 @@ class Scope(_Step):
                     parts = chain.group()[1:].split(".")
                     uses.update(".".join((head, *parts[:i])) for i in range(1, len(parts) + 1))
                 at = text.find(head + ".", at + len(head) + 1)
-        if len(_MODULE_USES) > 32:
-            _MODULE_USES.clear()
-        _MODULE_USES[self.path] = (self.current, heads, frozenset(uses))
-        return frozenset(uses)
+        cache[self.path] = (self.current, heads, frozenset(uses))
+        return cache[self.path][2]
 
-    def module_names(self, paths: Sequence[str], *, imported: bool = True
-                     ) -> list[tuple[FileEntry, Definition]]:
-        """Return what `module.` offers: the top-level definitions of its files, then, in
-        Python, where every name a module imports is its attribute, what they import
-        (trio's `_core/__init__.py` declares nothing itself); memoised."""
-        cache = self.caches.setdefault("module_names", {})
-        key = (tuple(paths), imported)
-        found = cache.get(key)
-        if found is None:
-            found = []
-            for p in paths:
-                e = self.index.entry(p)
-                if e is not None:
-                    found += [(e, d) for d in e.symbols.definitions if not d.container]
-            if imported:
-                found += self.module_imports(paths)
-            cache[key] = found
-        return found
+    def module_names(self, paths: Sequence[str]) -> list[tuple[FileEntry, Definition]]:
+        """Return the top-level definitions of a module's files (what `module.` offers,
+        with `module_imports` in Python)."""
+        return [(e, d) for p in paths if (e := self.index.entry(p)) is not None
+                for d in e.symbols.definitions if not d.container]
 
     def module_imports(self, paths: Sequence[str]) -> list[tuple[FileEntry, Definition]]:
-        """Return the definitions of what Python modules import (their attributes too);
-        memoised."""
+        """Return the definitions of what Python modules import: their attributes too
+        (trio's `_core/__init__.py` declares nothing itself); memoised."""
         cache = self.caches.setdefault("module_imports", {})
         key = tuple(paths)
         found = cache.get(key)
