@@ -109,9 +109,8 @@ class Ranker(_Step):
                 continue
             for d in e.symbols.definitions:
                 if d.kind in _PACKAGE_KINDS and not d.container:
-                    base = 0.08 if d.name[:1].islower() else 0.05
-                    found.append((base + 0.3 * self._popularity(d.name)
-                                  + _AFFINITY_GAIN * self._affinity(d.name), e, d))
+                    found.append((self._prior(d.name, 0.08 if d.name[:1].islower() else 0.05),
+                                  e, d))
         # Enough to fill what is left of the context, cheap to rank.
         for score, e, d in heapq.nlargest(_HELPERS, found, key=lambda x: x[0]):
             self.add(e, d, score, "package")
@@ -249,9 +248,13 @@ class Ranker(_Step):
                           ) -> list[tuple[float, FileEntry, Definition]]:
         """Score a module's public names as its next first use: how widely the repository
         uses each, and how the code around the cursor is named."""
-        return [(0.15 + 0.3 * self._popularity(d.name)
-                 + _AFFINITY_GAIN * self._affinity(d.name), e, d)
-                for e, d in found if not d.name.startswith("_")]
+        return [(self._prior(d.name, 0.15), e, d) for e, d in found
+                if not d.name.startswith("_")]
+
+    def _prior(self, name: str, base: float) -> float:
+        """Return how likely a name not used yet is to come next: a base for where it comes
+        from, plus how widely the repository uses it and how the code here is named."""
+        return base + 0.3 * self._popularity(name) + _AFFINITY_GAIN * self._affinity(name)
 
     def _object_literal(self, expr: str) -> tuple[FileEntry, Definition] | None:
         """Return the imported object literal a receiver names (`aggregationFns` from
