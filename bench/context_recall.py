@@ -27,7 +27,7 @@ sources, assembled into `packages/*` workspaces the way their upstream monorepos
 out, build output removed as in a source checkout) and Go (Debian's -dev source packages).
 
     python bench/context_recall.py --fetch            # download the default repos first
-    python bench/context_recall.py [--previous | --fresh | --held-out | --unseen]
+    python bench/context_recall.py [--previous | --fresh | --held-out | --recent | --unseen]
     python bench/context_recall.py --repo NAME=PATH:LANG [--repo ...]
 """
 
@@ -95,14 +95,23 @@ HELD_OUT_REPOS = [
     ("viper", "viper", "go"),
     ("urfave", "urfave-cli", "go"),
 ]
-# Repositories measured once, before any change of the session that added them (--unseen).
-UNSEEN_REPOS = [
+# Repositories measured once before the changes they then informed (--recent).
+RECENT_REPOS = [
     ("structlog", "structlog", "python"),
     ("trio", "trio", "python"),
     ("mobx", "mobx", "typescript"),
     ("effect", "effect", "typescript"),
     ("resty", "resty", "go"),
     ("fasthttp", "fasthttp", "go"),
+]
+# The newest set, measured once before any change of the version that added it (--unseen).
+UNSEEN_REPOS = [
+    ("typer", "typer", "python"),
+    ("tomlkit", "tomlkit", "python"),
+    ("prosemirror", "prosemirror", "typescript"),
+    ("form", "tanstack-form", "typescript"),
+    ("zap", "zap", "go"),
+    ("pflag", "pflag", "go"),
 ]
 CHARS_PER_TOKEN = 3.2  # lsp_server.model.tokens.ESTIMATED_CHARS_PER_TOKEN
 DEFAULT_BUDGETS = "1024t,6000"
@@ -160,7 +169,8 @@ _ALL_DEFS = {
         r"|^\s*(?:export\s+)?(?:const|let)\s+(\w+)\s*(?::[^=]*)?=\s*(?:async\s*)?"
         r"(?:\([^)]*\)|\w+)\s*(?::[^=]*)?=>"
         r"|^\s+(?:(?:public|private|protected|static|readonly|async|abstract|override|get|set)"
-        r"\s+)*(\w+)\??\s*(?:<[^>]*>)?\s*\([^;]*\)\s*(?::\s*[^;{]+)?\s*[{;]\s*$"
+        r"\s+)*(\w+)\??\s*(?:<[^>]*>)?\s*\([^;]*\)\s*(?::\s*[^;{]+)?\s*"
+        r"(?:[{;]|\{[^{}\n]*\})\s*$"
         r"|^\s+(?:(?:public|private|protected|static|readonly|override)\s+)*(\w+)\s*"
         r"(?::[^=]*)?=\s*(?:async\s*)?(?:\([^)]*\)|\w+)\s*(?::[^=]*)?=>"),
 }
@@ -867,7 +877,8 @@ def fetch(dest: str) -> None:
                     "requests==2.32.3", "rich==14.*", "httpx==0.28.1", "click==8.*",
                     "jinja2==3.1.6", "marshmallow==3.26.*", "starlette==0.41.3",
                     "attrs==24.2.0", "fastapi==0.115.5", "anyio==4.6.2.post1",
-                    "structlog==24.4.0", "trio==0.27.0"], check=True)
+                    "structlog==24.4.0", "trio==0.27.0", "typer==0.12.5",
+                    "tomlkit==0.13.2"], check=True)
     for whl in os.listdir(wheels):
         name = whl.split("-")[0].lower()
         subprocess.run(["unzip", "-q", "-o", os.path.join(wheels, whl), "-d",
@@ -899,6 +910,13 @@ def fetch(dest: str) -> None:
     # Effect and its platform package, which imports it by name.
     _workspace(dest, "effect", [("effect", "effect@3.10.0"),
                                 ("platform", "@effect/platform@0.68.6")])
+    # ProseMirror's core packages import each other by name; TanStack Form with its store.
+    _workspace(dest, "prosemirror", [("model", "prosemirror-model@1.23.0"),
+                                     ("state", "prosemirror-state@1.4.3"),
+                                     ("transform", "prosemirror-transform@1.10.2"),
+                                     ("view", "prosemirror-view@1.36.0")])
+    _workspace(dest, "tanstack-form", [("form-core", "@tanstack/form-core@0.35.0"),
+                                       ("store", "@tanstack/store@0.5.5")])
     # Go sources are on neither PyPI nor npm; Debian ships them as -dev packages.
     for package, source, name in (
             ("golang-github-gin-gonic-gin-dev", "github.com/gin-gonic/gin", "gin"),
@@ -909,7 +927,9 @@ def fetch(dest: str) -> None:
             ("golang-github-spf13-viper-dev", "github.com/spf13/viper", "viper"),
             ("golang-github-urfave-cli-v2-dev", "github.com/urfave/cli/v2", "urfave-cli"),
             ("golang-github-go-resty-resty-dev", "github.com/go-resty/resty", "resty"),
-            ("golang-github-valyala-fasthttp-dev", "github.com/valyala/fasthttp", "fasthttp")):
+            ("golang-github-valyala-fasthttp-dev", "github.com/valyala/fasthttp", "fasthttp"),
+            ("golang-go.uber-zap-dev", "go.uber.org/zap", "zap"),
+            ("golang-github-spf13-pflag-dev", "github.com/spf13/pflag", "pflag")):
         _debian_go(dest, package, source, name)
 
 
@@ -935,6 +955,8 @@ def main() -> int:
                                      "earlier version's ranking was chosen)"),
             ("--held-out", HELD_OUT_REPOS, "the repositories kept for one check after the "
                                            "ranking was frozen"),
+            ("--recent", RECENT_REPOS, "the set measured once before the last version's "
+                                       "changes"),
             ("--unseen", UNSEEN_REPOS, "the newest set, measured once before changes")):
         which.add_argument(flag, dest="repos", action="store_const", const=repos,
                            default=DEFAULT_REPOS, help=f"measure {what}")
