@@ -186,7 +186,12 @@ class ChunkIndex:
                     continue
                 for wid in self._postings[tid]:
                     scores[wid] = scores.get(wid, 0.0) + idf
-            best = heapq.nlargest(limit * 4, scores.items(), key=lambda kv: kv[1])
+            # Equal scores are ordered by file and line, not by when a parallel build
+            # happened to index each file.
+            paths, lines = self._paths, self._window_line
+            wpath = self._window_path
+            best = heapq.nlargest(limit * 4, scores.items(),
+                                  key=lambda kv: (kv[1], paths[wpath[kv[0]]], -lines[kv[0]]))
             out = []
             for wid, score in best:
                 if wid in self._dead or score / whole < min_share:

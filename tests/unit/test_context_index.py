@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from lsp_server.context.chunks import ChunkIndex, window_tokens
 from lsp_server.context.index import FileEntry, RepoIndex, default_cache_dir
 from lsp_server.context.index.maps import LookupMaps
-from lsp_server.context.symbols import FileSymbols, Import
+from lsp_server.context.symbols import Definition, FileSymbols, Import
 from tests.unit._ctx_helpers import add_unwanted_files, fixture_repo
 
 
@@ -184,3 +185,31 @@ def test_files_of_a_directory_come_by_name_not_by_build_order() -> None:
     for name in ("z.go", "a.go", "m.go"):
         maps.set_disk(FileEntry(f"/r/pkg/{name}", f"pkg/{name}", "/r", FileSymbols("go")))
     assert maps.files_in_dir("/r/pkg") == ["/r/pkg/a.go", "/r/pkg/m.go", "/r/pkg/z.go"]
+
+
+def test_similar_code_is_the_same_whatever_order_files_were_indexed_in() -> None:
+    """A parallel build indexes files in the order its workers finish them: windows tied on
+    score still come in one order, by file."""
+    answers = set()
+    for order in (range(40), reversed(range(40))):
+        index = ChunkIndex()
+        for i in order:
+            index.add_file(f"/r/f{i:02d}.py",
+                           window_tokens(f"x = (shared_a, shared_b, own_{i})\n"))
+        answers.add(tuple(index.search({b"shared_a", b"shared_b"}, limit=4)))
+    assert len(answers) == 1, answers
+
+
+def test_definitions_of_a_name_come_by_file_not_by_build_order() -> None:
+    """`definitions_named` and `members_of` feed tie-breaks in ranking: they must not follow
+    the order files were registered in (a parallel build, an open buffer reparsed)."""
+    answers = set()
+    for names in (("z.go", "a.go", "m.go"), ("m.go", "a.go", "z.go")):
+        maps = LookupMaps()
+        for name in names:
+            symbols = FileSymbols("go", definitions=[
+                Definition("Get", "method", "Ctx", 1, 1, "func (c *Ctx) Get()")])
+            maps.set_disk(FileEntry(f"/r/pkg/{name}", f"pkg/{name}", "/r", symbols))
+        answers.add((tuple(e.rel for e, _ in maps.definitions_named("Get")),
+                     tuple(e.rel for e, _ in maps.members_of("Ctx"))))
+    assert answers == {(("pkg/a.go", "pkg/m.go", "pkg/z.go"),) * 2}, answers

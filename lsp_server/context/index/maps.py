@@ -36,8 +36,10 @@ class LookupMaps:
             return sorted(self.disk.keys() | self.overlay.keys())
 
     def definitions_named(self, name: str) -> Iterator[tuple[FileEntry, Definition]]:
-        """Yield every definition with this name, across files."""
-        for path, i in self.by_name.get(name, ()):
+        """Yield every definition with this name, across files, by path and place (not in
+        the order a parallel build finished them, nor an open buffer was last reparsed: what
+        is offered first must not vary from run to run)."""
+        for path, i in sorted(self.by_name.get(name, ())):
             e = self.entry(path)
             if e is not None and i < len(e.symbols.definitions):
                 d = e.symbols.definitions[i]
@@ -49,8 +51,9 @@ class LookupMaps:
         return len(self.by_name.get(name, ()))
 
     def members_of(self, container: str) -> Iterator[tuple[FileEntry, Definition]]:
-        """Yield definitions whose container is this type or namespace name, across files."""
-        for path, i in self.by_container.get(container, ()):
+        """Yield definitions whose container is this type or namespace name, across files,
+        by path and place (see definitions_named)."""
+        for path, i in sorted(self.by_container.get(container, ())):
             e = self.entry(path)
             if e is not None and i < len(e.symbols.definitions):
                 d = e.symbols.definitions[i]
