@@ -416,3 +416,21 @@ def test_what_a_package_imports_is_offered_for_first_uses_of_it(tmp_path: Path) 
             "    task = _core.current_task()\n    \n")
     blocks = _context_of(tmp_path, lib / "lot.py", text, len(text) - 1, 1500)
     assert "def wait_task_rescheduled" in blocks.get("lib/_core/_traps.py", ""), blocks
+
+
+def test_a_dollar_sign_is_a_letter_of_javascript_names(tmp_path: Path) -> None:
+    """`$pos` and `pos` are two variables (ProseMirror's style): typing `$pos.` asks for the
+    members of `$pos`'s type, not those of `pos`'s."""
+    (tmp_path / "model.ts").write_text(
+        "export class Position {\n" + "".join(
+            f"  shift{i}(by: number): Position {{ return this }}\n" for i in range(20)) +
+        "}\n\nexport class ResolvedPos {\n" + "".join(
+            f"  indexAfter{i}(depth: number): number {{ return depth }}\n" for i in range(20))
+        + "}\n")
+    text = ('import { Position, ResolvedPos } from "./model"\n\n'
+            "export function step(pos: Position, $pos: ResolvedPos) {\n"
+            "  const at = $pos.\n}\n")
+    blocks = _context_of(tmp_path, tmp_path / "step.ts", text, text.index("$pos.\n") + 5, 900)
+    model = blocks.get("model.ts", "")
+    assert "indexAfter0(depth: number): number" in model, blocks
+    assert "shift0(" not in model, blocks

@@ -17,14 +17,15 @@ from lsp_server.positions import newline_above
 # Assignments whose right-hand side tells a variable's type: `x = Foo(`, `x := NewFoo(`,
 # `const x = new Foo(`, `x: Foo = ...`, `Foo x = ...`.
 _ASSIGN = re.compile(
-    r"(?<![\w.])(?:(?:const|let|var|auto)\s+)?([A-Za-z_]\w*)"
+    r"(?<![\w.$])(?:(?:const|let|var|auto)\s+)?([A-Za-z_$][\w$]*)"
     r"\s*(?::\s*([\w.]+(?:\[[\w., |]*\])?)\s*)?"
-    r"(?::=|=(?!=))\s*(?:await\s+|new\s+|&)*([A-Za-z_][\w.]*)\s*[({<]"
+    r"(?::=|=(?!=))\s*(?:await\s+|new\s+|&)*([A-Za-z_$][\w.$]*)\s*[({<]"
 )
 _ALIAS_OF_MEMBER = re.compile(
-    r"(?<![\w.])(?:(?:const|let|var)\s+)?([A-Za-z_]\w*)\s*(?::=|=(?!=))\s*"
-    r"((?:self|this)(?:\s*\.\s*#?[A-Za-z_]\w*)+)\s*(?:;|$)", re.M)
-_ANNOTATED = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*\??\s*:\s*(?:[\w.]+\[)?\*?([A-Z][\w.]*)")
+    r"(?<![\w.$])(?:(?:const|let|var)\s+)?([A-Za-z_$][\w$]*)\s*(?::=|=(?!=))\s*"
+    r"((?:self|this)(?:\s*\.\s*#?[A-Za-z_$][\w$]*)+)\s*(?:;|$)", re.M)
+_ANNOTATED = re.compile(
+    r"(?<![\w.$])([A-Za-z_$][\w$]*)\s*\??\s*:\s*(?:[\w.]+\[)?\*?([A-Z][\w.]*)")
 _GO_PARAM = re.compile(r"\b([a-z_]\w*)\s+\*?(?:\[\])?([\w.]*[A-Z]\w*)")
 _TYPED_DECL = re.compile(r"\b([A-Z]\w*)(?:<[^<>;=]*>)?[*&\s]+([a-z_]\w*)\s*[=;,)]")
 _WITH_AS = re.compile(r"\bwith\s+([\w.]+)\s*\(.*?\)\s+as\s+(\w+)")

@@ -36,8 +36,8 @@ def _words(name: str) -> frozenset[str]:
     http, client; `get` is too short to say anything)."""
     return frozenset(w.lower() for w in name_pieces(name) if len(w) >= 3)
 
-_TYPING_MEMBER = re.compile(r"(?<![\w.#])((?:[A-Za-z_]\w*\s*(?:\.|->|::)\s*#?)*[A-Za-z_]\w*)"
-                            r"\s*(?:\.|->|::)\s*$")
+_TYPING_MEMBER = re.compile(r"(?<![\w.#$])((?:[A-Za-z_$][\w$]*\s*(?:\.|->|::)\s*#?)*"
+                            r"[A-Za-z_$][\w$]*)\s*(?:\.|->|::)\s*$")
 
 
 # TypeScript's access modifiers: such a member is called only inside its class (and, when
