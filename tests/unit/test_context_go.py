@@ -279,3 +279,34 @@ def test_typing_a_package_name_offers_names_from_all_its_files(tmp_path: Path) -
     with built_engine(tmp_path, tmp_path / "cache") as engine:
         blocks = _context(engine, path, text, text.index("web.\n") + 4, 6000)
     assert "func Handler19(path string) error" in blocks.get("web/f19.go", ""), sorted(blocks)
+
+
+def test_what_functions_named_like_this_one_call_comes_next(tmp_path: Path) -> None:
+    """`GetStringSlice` is being written beside `GetBoolSlice`, `GetIntSlice`... in other
+    files, each of which starts by calling the private `f.parsedValue(...)`: among the
+    FlagSet's sixty methods, nothing near the cursor names, that one is what its first line
+    most likely calls."""
+    (tmp_path / "go.mod").write_text("module example.com/flags\n\ngo 1.21\n")
+    methods = "".join(f"func (f *FlagSet) Define{i}Flag(name string, usage string) {{\n"
+                      f"\tf.define(name, usage)\n}}\n\n" for i in range(60))
+    (tmp_path / "flag.go").write_text(
+        "package flags\n\ntype FlagSet struct{ flags map[string]string }\n\n" + methods +
+        "func (f *FlagSet) define(name string, usage string) {}\n\n"
+        "func (f *FlagSet) parsedValue(name string, ftype string, conv func(string) (any, "
+        "error)) (any, error) {\n\treturn conv(f.flags[name])\n}\n")
+    for kind in ("Bool", "Int", "Float", "Duration"):
+        (tmp_path / f"{kind.lower()}_slice.go").write_text(
+            f"package flags\n\nfunc {kind.lower()}SliceConv(val string) (any, error) {{\n"
+            f"\treturn nil, nil\n}}\n\n"
+            f"// Get{kind}Slice returns the value of a flag with the given name.\n"
+            f"func (f *FlagSet) Get{kind}Slice(name string) (any, error) {{\n"
+            f"\tval, err := f.parsedValue(name, \"{kind.lower()}Slice\", "
+            f"{kind.lower()}SliceConv)\n\tif err != nil {{\n\t\treturn nil, err\n\t}}\n"
+            f"\treturn val, nil\n}}\n")
+    text = ("package flags\n\nfunc (f *FlagSet) GetStringSlice(name string) (any, error) {\n"
+            "\t\n}\n\nfunc stringSliceConv(val string) (any, error) {\n\treturn nil, nil\n}\n")
+    path = tmp_path / "string_slice.go"
+    path.write_text(text)
+    with built_engine(tmp_path, tmp_path / "cache") as engine:
+        blocks = _context(engine, path, text, text.index("\t\n}") + 1, 900)
+    assert "parsedValue(name string, ftype string" in blocks.get("flag.go", ""), blocks

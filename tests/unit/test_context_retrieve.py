@@ -418,6 +418,36 @@ def test_what_a_package_imports_is_offered_for_first_uses_of_it(tmp_path: Path) 
     assert "def wait_task_rescheduled" in blocks.get("lib/_core/_traps.py", ""), blocks
 
 
+def test_what_code_like_this_calls_elsewhere_comes_next(tmp_path: Path) -> None:
+    """Every view of the app reads the header, parses the token, then checks its
+    signature: a new view that has just parsed one is shown `verify_signature`, among
+    forty helpers of the same module, as widely used, that nothing near the cursor names."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "__init__.py").write_text("")
+    helpers = "".join(f"def helper_{i}(value):\n    return value\n\n\n" for i in range(40))
+    (app / "auth.py").write_text(
+        "def parse_token(header):\n    return header.split()[-1]\n\n\n" + helpers +
+        "def verify_signature(token, key):\n    return bool(token and key)\n")
+    for n in range(4):  # each helper as widely used as `verify_signature`
+        (app / f"jobs_{n}.py").write_text("from app import auth\n\n" + "".join(
+            f"auth.helper_{i}(job, config_{n})\n" + "\n" * 19 for i in range(40)))
+    for view in ("orders", "invoices", "payments"):
+        (app / f"{view}.py").write_text(
+            "from app import auth\n\n\n"
+            f"def list_{view}(request, settings):\n"
+            "    header = request.headers['Authorization']\n"
+            "    token = auth.parse_token(header)\n"
+            "    if not auth.verify_signature(token, settings.signing_key):\n"
+            "        raise PermissionError(header)\n"
+            f"    return request.db.query('{view}')\n")
+    text = ("from app import auth\n\n\ndef list_customers(request, settings):\n"
+            "    header = request.headers['Authorization']\n"
+            "    token = auth.parse_token(header)\n    \n")
+    blocks = _context_of(tmp_path, app / "customers.py", text, len(text) - 1, 300)
+    assert "def verify_signature(token, key)" in blocks.get("app/auth.py", ""), blocks
+
+
 def test_a_dollar_sign_is_a_letter_of_javascript_names(tmp_path: Path) -> None:
     """`$pos` and `pos` are two variables (ProseMirror's style): typing `$pos.` asks for the
     members of `$pos`'s type, not those of `pos`'s."""

@@ -1,5 +1,5 @@
 """Score the definitions the cursor's evidence points to: imports, receivers, names,
-types, and (Go) the package's own and imported names."""
+types, (Go) the package's own and imported names, and what code like the cursor's calls."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from lsp_server.context.index import FileEntry
 from lsp_server.context.names import name_pieces
-from lsp_server.context.retrieve.cursor import _SELF_NAMES, _SEP, _Cursor, _Occ
+from lsp_server.context.retrieve.cursor import _ID, _SELF_NAMES, _SEP, _Cursor, _Occ
 from lsp_server.context.retrieve.infer import Types
 from lsp_server.context.retrieve.model import _Cand
 from lsp_server.context.retrieve.query import Query, _Step
@@ -28,6 +28,11 @@ _PACKAGE_KINDS = frozenset({"function", "struct", "interface", "type"})
 # to this much; those lines are the ones at least this close (about 6 above, 1 below).
 _AFFINITY_GAIN = 0.3
 _NEAR_PROX = 0.7
+# A definition that code like the cursor's uses elsewhere gains up to this much: when
+# half of those windows (or their best matches) use it, all of it.
+_ANALOGUE_GAIN = 0.35
+_ANALOGUE_SPREAD = 2.0
+_SIBLINGS = 4  # functions named like the one around the cursor whose bodies are looked at
 
 
 @lru_cache(maxsize=65_536)
@@ -97,6 +102,51 @@ class Ranker(_Step):
         if self.lang == "go":
             self._package_helpers()
             self._imported_packages()
+
+    def follow_analogues(self, windows: list[tuple[float, str, str]]) -> None:
+        """Raise what code like the cursor's calls elsewhere: `GetBoolSlice`'s body calls
+        `f.getFlagType(...)`, so `GetStringSlice`'s likely does too. A name counts only
+        where it is defined outside the window's own file (that file's names are its
+        parallels, not what both share)."""
+        if not windows:
+            return
+        seen: dict[str, list[tuple[float, str]]] = {}
+        for share, p, chunk in windows:
+            for name in set(_ID.findall(chunk)):
+                seen.setdefault(name, []).append((share, p))
+        occ = self.cursor.occ
+        for c in self.cands.values():
+            found = seen.get(c.d.name)
+            if not found:
+                continue
+            o = occ.get(c.d.name)
+            if o is not None and o.prox >= _NEAR_PROX:
+                continue
+            w = sum(share for share, p in found if p != c.entry.path)
+            if w:
+                c.score += _ANALOGUE_GAIN * min(1.0, w / len(windows) * _ANALOGUE_SPREAD)
+
+    def siblings(self) -> list[tuple[float, str, int]]:
+        """Return (share, path, first line) of the Go package's functions named most like
+        the one around the cursor (`GetIntSlice` beside `GetStringSlice`)."""
+        fn = self.types.enclosing_fn
+        if fn is None or self.lang != "go":
+            return []
+        mine = _words(fn.name)
+        if len(mine) < 2:
+            return []
+        found = []
+        for p in self.scope.module_aliases.get("", ())[:_PACKAGE_FILES]:
+            e = self.index.entry(p)
+            if e is None or p == self.path or _is_test(e.rel):
+                continue
+            for d in e.symbols.definitions:
+                if d.kind in ("function", "method") and d.name != fn.name:
+                    theirs = _words(d.name)
+                    share = len(mine & theirs) / len(mine | theirs)
+                    if share >= 0.5:
+                        found.append((share, p, d.start_line))
+        return heapq.nlargest(_SIBLINGS, found)
 
     def _package_helpers(self) -> None:
         """Offer the package's own functions faintly: Go calls them without any import.

@@ -114,4 +114,10 @@ class Retriever:
         types.find_local_types()
         ranker = Ranker(query, cursor, scope, types)
         ranker.collect()
+        # What code like this calls elsewhere: windows like the lines above the cursor, and
+        # the bodies of the package's functions named like the one around it.
+        fn = types.enclosing_fn
+        ranker.follow_analogues(
+            self._similar.analogues(path, text, offset, fn.signature if fn else "")
+            + self._similar.bodies(ranker.siblings()))
         return ranker

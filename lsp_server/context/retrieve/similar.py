@@ -1,5 +1,6 @@
 """Regions of other files worth showing besides definitions: what the user just edited,
-and windows that share most identifiers with the lines above the cursor."""
+and windows that share most identifiers with the lines above the cursor (whose calls also
+tell the ranking what may come next)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from cachetools import LRUCache
 
-from lsp_server.context.chunks import query_tokens
+from lsp_server.context.chunks import WINDOW_LINES, query_tokens
 from lsp_server.context.index import RepoIndex
 from lsp_server.context.languages import language_for_path
 from lsp_server.context.retrieve.cursor import _ID, _KEYWORDS
@@ -17,6 +18,10 @@ from lsp_server.positions import newline_above
 
 SIMILAR_WINDOW = 20
 SIMILAR_MIN_JACCARD = 0.3
+# Windows like the function being written, whose calls tell what it may call next: the
+# likeliest few, matched on the lines just above the cursor and the function's head.
+_ANALOGUES = 6
+_ANALOGUE_LINES = 8
 
 
 class SimilarWindows:
@@ -67,6 +72,37 @@ class SimilarWindows:
                 continue
             used += cost
             out.append(snippet)
+        return out
+
+    def analogues(self, path: str, text: str, offset: int, head: str
+                  ) -> list[tuple[float, str, str]]:
+        """Return (share, path, text) of the repository's windows most like the lines just
+        above the cursor and the head of the function around it (BM25), whose text is at
+        hand."""
+        if self._chunk_text is None or not self.index.chunks.ready:
+            return []
+        query = query_tokens(text, offset, _ANALOGUE_LINES) | query_tokens(head, len(head))
+        out = []
+        for share, p, a in self.index.chunks.search(query, exclude={path}, limit=_ANALOGUES):
+            chunk = self._chunk_text(p, a)
+            if chunk:
+                out.append((share, p, chunk))
+        return out
+
+    def bodies(self, defs: list[tuple[float, str, int]]) -> list[tuple[float, str, str]]:
+        """Return (weight, path, text) of the index's windows that hold the start of each of
+        `defs` (weight, path, first line), whose text is at hand: the next window too when
+        a definition starts in the second half of one."""
+        if self._chunk_text is None:
+            return []
+        out = []
+        for weight, p, line in defs:
+            a = line - line % WINDOW_LINES
+            parts = [self._chunk_text(p, a)]
+            if line - a > WINDOW_LINES // 2:
+                parts.append(self._chunk_text(p, a + WINDOW_LINES))
+            if all(parts):
+                out.append((weight, p, "\n".join(filter(None, parts))))
         return out
 
     def _windows(self, path: str, text: str) -> list[tuple[int, int, frozenset[str], str]]:
