@@ -310,3 +310,24 @@ def test_what_functions_named_like_this_one_call_comes_next(tmp_path: Path) -> N
     with built_engine(tmp_path, tmp_path / "cache") as engine:
         blocks = _context(engine, path, text, text.index("\t\n}") + 1, 900)
     assert "parsedValue(name string, ftype string" in blocks.get("flag.go", ""), blocks
+
+
+def test_a_plural_is_named_like_its_singular(tmp_path: Path) -> None:
+    """`case []string:` under `case string: return String(key, val)`: `Strings`, among the
+    package's sixty other constructors, is the one named like the code around it."""
+    (tmp_path / "go.mod").write_text("module example.com/log\n\ngo 1.21\n")
+    (tmp_path / "field.go").write_text(
+        "package log\n\ntype Field struct{ Key string }\n\n"
+        "func String(key string, val string) Field {\n\treturn Field{Key: key}\n}\n")
+    (tmp_path / "array.go").write_text("package log\n\n" + "".join(
+        f"func Array{i}(key string, val []int) Field {{\n\treturn Field{{Key: key}}\n}}\n\n"
+        for i in range(60)) +
+        "func Strings(key string, val []string) Field {\n\treturn Field{Key: key}\n}\n")
+    text = ("package log\n\nfunc Any(key string, value interface{}) Field {\n"
+            "\tswitch val := value.(type) {\n\tcase string:\n\t\treturn String(key, val)\n"
+            "\tcase []string:\n\t\t\n\t}\n\treturn Field{}\n}\n")
+    path = tmp_path / "any.go"
+    path.write_text(text)
+    with built_engine(tmp_path, tmp_path / "cache") as engine:
+        blocks = _context(engine, path, text, text.index("\t\t\n") + 2, 700)
+    assert "func Strings(key string, val []string) Field" in blocks.get("array.go", ""), blocks

@@ -189,7 +189,7 @@ def _reach_repo(root: Path) -> Path:
         "export interface Retryer {\n  start: () => Promise<void>\n"
         "  canStart: () => boolean\n  cancelRetry: () => void\n}\n")
     (src / "options.ts").write_text("export interface FetchOptions {\n" + "".join(
-        f"  option{i}(value: number, fallback: string): string\n" for i in range(10)) + "}\n")
+        f"  setting{i}(value: number, fallback: string): string\n" for i in range(10)) + "}\n")
     query = src / "query.ts"
     query.write_text(
         "import type { FetchOptions } from './options'\n"

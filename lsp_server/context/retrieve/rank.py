@@ -37,9 +37,15 @@ _SIBLINGS = 4  # functions named like the one around the cursor whose bodies are
 
 @lru_cache(maxsize=65_536)
 def _words(name: str) -> frozenset[str]:
-    """Return a name's words, lower-cased, of three letters or more (`getHTTPClient` ->
-    http, client; `get` is too short to say anything)."""
-    return frozenset(w.lower() for w in name_pieces(name) if len(w) >= 3)
+    """Return a name's words, lower-cased and singular, of three letters or more
+    (`getHTTPClients` -> get, http, client)."""
+    return frozenset(_singular(w.lower()) for w in name_pieces(name) if len(w) >= 3)
+
+
+def _singular(word: str) -> str:
+    """Return a word without a plural's `s` (`Strings` beside `String`, `Options` beside
+    `Option`), the same way on both sides of a comparison."""
+    return word[:-1] if len(word) >= 4 and word[-1] == "s" and word[-2] != "s" else word
 
 _TYPING_MEMBER = re.compile(r"(?<![\w.#$])((?:[A-Za-z_$][\w$]*\s*(?:\.|->|::)\s*#?)*"
                             r"[A-Za-z_$][\w$]*)\s*(?:\.|->|::)\s*$")
