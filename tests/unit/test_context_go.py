@@ -331,3 +331,21 @@ def test_a_plural_is_named_like_its_singular(tmp_path: Path) -> None:
     with built_engine(tmp_path, tmp_path / "cache") as engine:
         blocks = _context(engine, path, text, text.index("\t\t\n") + 2, 700)
     assert "func Strings(key string, val []string) Field" in blocks.get("array.go", ""), blocks
+
+
+def test_a_helper_named_after_the_function_being_written(tmp_path: Path) -> None:
+    """The first line of `New` most likely calls `debugPrintWARNINGNew`, though sixty
+    `debugEngineN` helpers share more of their words with the lines around the cursor."""
+    (tmp_path / "go.mod").write_text("module example.com/web\n\ngo 1.21\n")
+    (tmp_path / "debug.go").write_text("package web\n\n" + "".join(
+        f"func debugEngine{i}(engine *Engine) {{\n\tdebugPrint(\"engine {i}\")\n}}\n\n"
+        for i in range(60)) +
+        "func debugPrint(format string) {}\n\n"
+        "func debugPrintWARNINGNew() {\n\tdebugPrint(\"running in debug mode\")\n}\n")
+    text = ("package web\n\ntype Engine struct{ trees []string }\n\n"
+            "func New() *Engine {\n\t\n\tengine := &Engine{}\n\treturn engine\n}\n")
+    path = tmp_path / "web.go"
+    path.write_text(text)
+    with built_engine(tmp_path, tmp_path / "cache") as engine:
+        blocks = _context(engine, path, text, text.index("\t\n") + 1, 700)
+    assert "func debugPrintWARNINGNew()" in blocks.get("debug.go", ""), blocks

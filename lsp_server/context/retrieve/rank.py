@@ -174,7 +174,8 @@ class Ranker(_Step):
     def _affinity(self, name: str) -> float:
         """Return the share of a name's words that the lines around the cursor use
         (`countSections` under `countParams(path)`, `tomlBinding{}` among `jsonBinding{}`):
-        code written in parallel names what comes next."""
+        code written in parallel names what comes next; all of it for a name that holds every
+        word of the function around the cursor (`debugPrintWARNINGNew` in `New`)."""
         near = self.near_words
         if near is None:
             near = self.near_words = set()
@@ -190,6 +191,9 @@ class Ranker(_Step):
         if o is not None and o.prox > _FAINT:
             return 0.0
         mine = _words(name)
+        fn = self.types.enclosing_fn
+        if fn is not None and fn.name != name and _words(fn.name) and _words(fn.name) <= mine:
+            return 1.0  # named after the function being written (`debugPrintWARNINGNew`)
         return len(mine & near) / len(mine) if mine else 0.0
 
     def _popularity(self, name: str) -> float:
