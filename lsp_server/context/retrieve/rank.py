@@ -47,6 +47,7 @@ def _singular(word: str) -> str:
     `Option`), the same way on both sides of a comparison."""
     return word[:-1] if len(word) >= 4 and word[-1] == "s" and word[-2] != "s" else word
 
+
 _TYPING_MEMBER = re.compile(r"(?<![\w.#$])((?:[A-Za-z_$][\w$]*\s*(?:\.|->|::)\s*#?)*"
                             r"[A-Za-z_$][\w$]*)\s*(?:\.|->|::)\s*$")
 
@@ -134,7 +135,8 @@ class Ranker(_Step):
 
     def siblings(self) -> list[tuple[float, str, int]]:
         """Return (share, path, first line) of the Go package's functions named most like
-        the one around the cursor (`GetIntSlice` beside `GetStringSlice`)."""
+        the one around the cursor (`GetIntSlice` beside `GetStringSlice`; in a test file,
+        `TestGetIntSlice` beside `TestGetStringSlice` too)."""
         fn = self.types.enclosing_fn
         if fn is None or self.lang != "go":
             return []
@@ -144,7 +146,7 @@ class Ranker(_Step):
         found = []
         for p in self.scope.module_aliases.get("", ())[:_PACKAGE_FILES]:
             e = self.index.entry(p)
-            if e is None or p == self.path or _is_test(e.rel):
+            if e is None or p == self.path or (not self.in_test and _is_test(e.rel)):
                 continue
             for d in e.symbols.definitions:
                 if d.kind in ("function", "method") and d.name != fn.name:
@@ -192,8 +194,10 @@ class Ranker(_Step):
             return 0.0
         mine = _words(name)
         fn = self.types.enclosing_fn
-        if fn is not None and fn.name != name and _words(fn.name) and _words(fn.name) <= mine:
-            return 1.0  # named after the function being written (`debugPrintWARNINGNew`)
+        if fn is not None and fn.name != name:
+            theirs = _words(fn.name)
+            if theirs and theirs <= mine:
+                return 1.0  # named after the function being written (`debugPrintWARNINGNew`)
         return len(mine & near) / len(mine) if mine else 0.0
 
     def _popularity(self, name: str) -> float:
