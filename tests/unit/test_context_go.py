@@ -35,6 +35,14 @@ def _context(engine: RepoContext, path: Path, text: str, offset: int, budget: in
     return {cf.path: cf.text for cf in files}
 
 
+def _context_of(root: Path, rel: str, text: str, offset: int, budget: int) -> dict[str, str]:
+    """Write the file being edited, index the repository and return the context's blocks."""
+    path = root / rel
+    path.write_text(text)
+    with built_engine(root, root / "cache") as engine:
+        return _context(engine, path, text, offset, budget)
+
+
 @pytest.mark.parametrize("budget", [2000, 4000])
 def test_same_package_function_named_far_above_is_in_scope(gin, budget) -> None:
     root, engine = gin
@@ -257,10 +265,7 @@ def test_package_helpers_are_ranked_across_all_its_files(tmp_path: Path) -> None
             "\tgz := acquireGzipWriter(level)\n\tdefer releaseGzipWriter(gz)\n\t\n}\n\n"
             "func acquireGzipWriter(level int) *int {\n\treturn nil\n}\n\n"
             "func releaseGzipWriter(w *int) {}\n")
-    path = tmp_path / "http.go"
-    path.write_text(text)
-    with built_engine(tmp_path, tmp_path / "cache") as engine:
-        blocks = _context(engine, path, text, text.index("\t\n}") + 1, 1500)
+    blocks = _context_of(tmp_path, "http.go", text, text.index("\t\n}") + 1, 1500)
     assert "func acquireDeflateWriter(level int)" in blocks.get("z_compress.go", ""), blocks
 
 
@@ -274,10 +279,7 @@ def test_typing_a_package_name_offers_names_from_all_its_files(tmp_path: Path) -
         (web / f"f{i:02d}.go").write_text(
             f"package web\n\nfunc Handler{i:02d}(path string) error {{\n\treturn nil\n}}\n")
     text = ('package main\n\nimport "example.com/app/web"\n\nfunc main() {\n\tweb.\n}\n')
-    path = tmp_path / "main.go"
-    path.write_text(text)
-    with built_engine(tmp_path, tmp_path / "cache") as engine:
-        blocks = _context(engine, path, text, text.index("web.\n") + 4, 6000)
+    blocks = _context_of(tmp_path, "main.go", text, text.index("web.\n") + 4, 6000)
     assert "func Handler19(path string) error" in blocks.get("web/f19.go", ""), sorted(blocks)
 
 
@@ -305,10 +307,7 @@ def test_what_functions_named_like_this_one_call_comes_next(tmp_path: Path) -> N
             f"\treturn val, nil\n}}\n")
     text = ("package flags\n\nfunc (f *FlagSet) GetStringSlice(name string) (any, error) {\n"
             "\t\n}\n\nfunc stringSliceConv(val string) (any, error) {\n\treturn nil, nil\n}\n")
-    path = tmp_path / "string_slice.go"
-    path.write_text(text)
-    with built_engine(tmp_path, tmp_path / "cache") as engine:
-        blocks = _context(engine, path, text, text.index("\t\n}") + 1, 900)
+    blocks = _context_of(tmp_path, "string_slice.go", text, text.index("\t\n}") + 1, 900)
     assert "parsedValue(name string, ftype string" in blocks.get("flag.go", ""), blocks
 
 
@@ -326,10 +325,7 @@ def test_a_plural_is_named_like_its_singular(tmp_path: Path) -> None:
     text = ("package log\n\nfunc Any(key string, value interface{}) Field {\n"
             "\tswitch val := value.(type) {\n\tcase string:\n\t\treturn String(key, val)\n"
             "\tcase []string:\n\t\t\n\t}\n\treturn Field{}\n}\n")
-    path = tmp_path / "any.go"
-    path.write_text(text)
-    with built_engine(tmp_path, tmp_path / "cache") as engine:
-        blocks = _context(engine, path, text, text.index("\t\t\n") + 2, 700)
+    blocks = _context_of(tmp_path, "any.go", text, text.index("\t\t\n") + 2, 700)
     assert "func Strings(key string, val []string) Field" in blocks.get("array.go", ""), blocks
 
 
@@ -344,8 +340,5 @@ def test_a_helper_named_after_the_function_being_written(tmp_path: Path) -> None
         "func debugPrintWARNINGNew() {\n\tdebugPrint(\"running in debug mode\")\n}\n")
     text = ("package web\n\ntype Engine struct{ trees []string }\n\n"
             "func New() *Engine {\n\t\n\tengine := &Engine{}\n\treturn engine\n}\n")
-    path = tmp_path / "web.go"
-    path.write_text(text)
-    with built_engine(tmp_path, tmp_path / "cache") as engine:
-        blocks = _context(engine, path, text, text.index("\t\n") + 1, 700)
+    blocks = _context_of(tmp_path, "web.go", text, text.index("\t\n") + 1, 700)
     assert "func debugPrintWARNINGNew()" in blocks.get("debug.go", ""), blocks
