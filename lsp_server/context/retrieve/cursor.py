@@ -10,13 +10,13 @@ from lsp_server.positions import newline_above, newline_below
 WINDOW_LINES_ABOVE = 80
 WINDOW_LINES_BELOW = 30
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# `this.#cache.notify`: a JavaScript private member (`#cache`) is a link of the chain too, and
-# `$` is a letter of JavaScript names (`$pos.parent`).
-_CHAIN = re.compile(r"[A-Za-z_$][\w$]*(?:\s*(?:\.|->|::)\s*#?[A-Za-z_$][\w$]*)*")
+# A name in the code around a cursor: `$` is a letter of JavaScript names (`$pos` is not `pos`).
+NAME = r"[A-Za-z_$][\w$]*"
+# `this.#cache.notify`: a JavaScript private member (`#cache`) is a link of the chain too.
+_CHAIN = re.compile(rf"{NAME}(?:\s*(?:\.|->|::)\s*#?{NAME})*")
 _SEP = re.compile(r"\s*(?:\.|->|::)\s*")
-_AFTER_CLOSE = re.compile(r"[)\]]\s*(?:\.|->)\s*([A-Za-z_$][\w$]*)")
-_CALL_MEMBER = re.compile(
-    r"(?<![\w.$])([A-Za-z_$][\w.$]*)\([^()\n]*\)\s*\.\s*([A-Za-z_$][\w$]*)")
+_AFTER_CLOSE = re.compile(rf"[)\]]\s*(?:\.|->)\s*({NAME})")
+_CALL_MEMBER = re.compile(rf"(?<![\w.$])([A-Za-z_$][\w.$]*)\([^()\n]*\)\s*\.\s*({NAME})")
 _SELF_NAMES = frozenset({"self", "this", "cls"})
 _KEYWORDS = frozenset(
     """and as assert async await break case catch class const continue def default del delete

@@ -8,7 +8,7 @@ import re
 
 from lsp_server.context.index import FileEntry
 from lsp_server.context.languages import TYPED_LANGUAGES
-from lsp_server.context.retrieve.cursor import _ID, _KEYWORDS, _SELF_NAMES, _Cursor
+from lsp_server.context.retrieve.cursor import _ID, _KEYWORDS, _SELF_NAMES, NAME, _Cursor
 from lsp_server.context.retrieve.query import Query, _Step
 from lsp_server.context.retrieve.scope import Scope, _dirname
 from lsp_server.context.symbols import CONTAINER_KINDS, Definition
@@ -17,15 +17,14 @@ from lsp_server.positions import newline_above
 # Assignments whose right-hand side tells a variable's type: `x = Foo(`, `x := NewFoo(`,
 # `const x = new Foo(`, `x: Foo = ...`, `Foo x = ...`.
 _ASSIGN = re.compile(
-    r"(?<![\w.$])(?:(?:const|let|var|auto)\s+)?([A-Za-z_$][\w$]*)"
+    rf"(?<![\w.$])(?:(?:const|let|var|auto)\s+)?({NAME})"
     r"\s*(?::\s*([\w.]+(?:\[[\w., |]*\])?)\s*)?"
     r"(?::=|=(?!=))\s*(?:await\s+|new\s+|&)*([A-Za-z_$][\w.$]*)\s*[({<]"
 )
 _ALIAS_OF_MEMBER = re.compile(
-    r"(?<![\w.$])(?:(?:const|let|var)\s+)?([A-Za-z_$][\w$]*)\s*(?::=|=(?!=))\s*"
-    r"((?:self|this)(?:\s*\.\s*#?[A-Za-z_$][\w$]*)+)\s*(?:;|$)", re.M)
-_ANNOTATED = re.compile(
-    r"(?<![\w.$])([A-Za-z_$][\w$]*)\s*\??\s*:\s*(?:[\w.]+\[)?\*?([A-Z][\w.]*)")
+    rf"(?<![\w.$])(?:(?:const|let|var)\s+)?({NAME})\s*(?::=|=(?!=))\s*"
+    rf"((?:self|this)(?:\s*\.\s*#?{NAME})+)\s*(?:;|$)", re.M)
+_ANNOTATED = re.compile(rf"(?<![\w.$])({NAME})\s*\??\s*:\s*(?:[\w.]+\[)?\*?([A-Z][\w.]*)")
 _GO_PARAM = re.compile(r"\b([a-z_]\w*)\s+\*?(?:\[\])?([\w.]*[A-Z]\w*)")
 _TYPED_DECL = re.compile(r"\b([A-Z]\w*)(?:<[^<>;=]*>)?[*&\s]+([a-z_]\w*)\s*[=;,)]")
 _WITH_AS = re.compile(r"\bwith\s+([\w.]+)\s*\(.*?\)\s+as\s+(\w+)")

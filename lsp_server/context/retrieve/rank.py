@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from lsp_server.context.index import FileEntry
 from lsp_server.context.names import name_pieces
-from lsp_server.context.retrieve.cursor import _ID, _SELF_NAMES, _SEP, _Cursor, _Occ
+from lsp_server.context.retrieve.cursor import _ID, _SELF_NAMES, _SEP, NAME, _Cursor, _Occ
 from lsp_server.context.retrieve.infer import Types
 from lsp_server.context.retrieve.model import _Cand
 from lsp_server.context.retrieve.query import Query, _Step
@@ -48,8 +48,8 @@ def _singular(word: str) -> str:
     return word[:-1] if len(word) >= 4 and word[-1] == "s" and word[-2] != "s" else word
 
 
-_TYPING_MEMBER = re.compile(r"(?<![\w.#$])((?:[A-Za-z_$][\w$]*\s*(?:\.|->|::)\s*#?)*"
-                            r"[A-Za-z_$][\w$]*)\s*(?:\.|->|::)\s*$")
+_TYPING_MEMBER = re.compile(rf"(?<![\w.#$])((?:{NAME}\s*(?:\.|->|::)\s*#?)*{NAME})"
+                            r"\s*(?:\.|->|::)\s*$")
 
 
 # TypeScript's access modifiers: such a member is called only inside its class (and, when

@@ -9,6 +9,7 @@ from functools import lru_cache
 
 from lsp_server.context.index import FileEntry
 from lsp_server.context.languages import LANGUAGES
+from lsp_server.context.retrieve.cursor import NAME
 from lsp_server.context.retrieve.query import Query, _Step
 from lsp_server.context.symbols import CONTAINER_KINDS, Definition, Import
 from lsp_server.positions import newline_above
@@ -17,7 +18,7 @@ from lsp_server.positions import newline_above
 C_FAMILY = frozenset(spec.name for spec in LANGUAGES if spec.import_resolver == "c")
 
 
-_MEMBER_CHAIN = re.compile(r"(?:\.[A-Za-z_$][\w$]*)+")
+_MEMBER_CHAIN = re.compile(rf"(?:\.{NAME})+")
 _LAZY_IMPORT = re.compile(r"^[ \t]+from\s+([\w.]+)\s+import\s+([^\n#]+)", re.M)
 _MAX_REEXPORTS = 200  # names a Python module imports that are looked up as its attributes
 _dirname = lru_cache(maxsize=65_536)(os.path.dirname)
