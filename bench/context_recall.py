@@ -708,6 +708,7 @@ def run_repo(name: str, root: str, lang: str, n: int, budgets: list[int], seed: 
     latencies: list[tuple[float, float]] = []
     blocks_total: Counter[int] = Counter()
     blocks_valid: Counter[int] = Counter()  # blocks that parse as code of their language
+    dot: Counter[str] = Counter()  # members asked for right after their receiver's dot
     for sample in samples:
         text = repo.texts[sample.rel]
         lines = text.split("\n")
@@ -745,12 +746,25 @@ def run_repo(name: str, root: str, lang: str, n: int, budgets: list[int], seed: 
                     if _hit(blocks, repo, sym, gold):
                         hits[budget][sname][kind] += 1
                         hits[budget][sname]["all"] += 1
+        # The line's members once more, each with the cursor right after its `x.`: what
+        # completion most often asks, and where knowing x's type is all that matters.
+        original = text.split("\n")[sample.line]
+        for sym, _, gold in sample.symbols:
+            m = re.search(rf"[\w$)\]]\s*[?!]?\.\s*({re.escape(sym)})(?![\w$])", original)
+            if m is None:
+                continue
+            head = original[:m.start(1)]
+            typed = "\n".join([*lines[:sample.line], head, *lines[sample.line + 1:]])
+            engine.document_changed(path, typed)
+            explained = engine.explain(path, typed, offset + len(head), min(budgets))
+            dot["total"] += 1
+            dot["hit"] += _hit({cf.path: cf.text for cf in explained.files}, repo, sym, gold)
         engine.document_closed(path)
     engine.close()
     files = sum(rel.endswith(EXTENSIONS[lang]) for rel in repo.texts)
     return {"name": name, "lang": lang, "files": files, "samples": len(samples),
             "totals": totals, "hits": hits, "latencies": latencies,
-            "blocks": (blocks_valid, blocks_total)}
+            "blocks": (blocks_valid, blocks_total), "dot": dot}
 
 
 def _fmt(h: Counter[str], t: Counter[str], kind: str) -> str:
@@ -795,6 +809,14 @@ def report(results: list[dict], budgets: list[int], labels: dict[int, str]) -> N
             print(_row(f"[{lang}]", "", "", "", t, h))
         t, h = _sum(results, budget)
         print(_row("ALL", "", "", "", t, h))
+        if budget == min(budgets):
+            rates = []
+            for lang in langs:
+                dot = sum((r["dot"] for r in results if r["lang"] == lang), Counter())
+                if dot["total"]:
+                    rates.append(f"{lang} {dot['hit'] / dot['total']:.2f} ({dot['total']})")
+            print("qwen-lsp right after the dot (the line cut after the `x.` of a member it "
+                  "uses): " + ", ".join(rates))
     lat = [x for r in results for x in r["latencies"]]
     if lat:
         for label, values in (("wall", sorted(x[0] for x in lat)),

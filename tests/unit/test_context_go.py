@@ -342,3 +342,52 @@ def test_a_helper_named_after_the_function_being_written(tmp_path: Path) -> None
             "func New() *Engine {\n\t\n\tengine := &Engine{}\n\treturn engine\n}\n")
     blocks = _context_of(tmp_path, "web.go", text, text.index("\t\n") + 1, 700)
     assert "func debugPrintWARNINGNew()" in blocks.get("debug.go", ""), blocks
+
+
+@pytest.mark.parametrize("lines, typed", [
+    ("\tfor _, x := range s.routes {\n\t\tx.", "Route"),
+    ("\tfor _, x := range s.groups {\n\t\tx.", "Group"),
+    # The first of two results is the value; the second, an error, says nothing.
+    ("\tx, err := s.find()\n\t_ = err\n\tx.", "Route"),
+    ("\tx := &s.groups[0]\n\tx.", "Group"),
+    ("\tx := s.routes[0].group\n\tx.", "Group"),
+])
+def test_a_go_receiver_s_type_follows_ranges_results_and_fields(
+        tmp_path: Path, lines: str, typed: str) -> None:
+    """`x.` after `for _, x := range xs`, `x, err := f()` or `x := &a.b[0].c` is about that
+    element's, result's or field's type; without it, the parameter's type would fill the
+    budget."""
+    decls = "".join(f"type {name} struct{{ group *Group }}\n\n" + "".join(
+        f"func (r *{name}) {verb}{i}(depth int) int {{ return depth }}\n" for i in range(20))
+        for name, verb in (("Route", "Alpha"), ("Group", "Beta"), ("Decoy", "Gamma")))
+    (tmp_path / "types.go").write_text(
+        f"package app\n\n{decls}\ntype Server struct {{\n\troutes []*Route\n"
+        "\tgroups []Group\n}\n\nfunc (s *Server) find() (*Route, error) { return nil, nil }\n")
+    text = f"package app\n\nfunc serve(s *Server, hint *Decoy) {{\n{lines}\n}}\n"
+    offset = text.index(lines) + len(lines)
+    blocks = _context_of(tmp_path, "serve.go", text, offset, 900)
+    shown = blocks.get("types.go", "")
+    verb, other = ("Alpha", "Beta") if typed == "Route" else ("Beta", "Alpha")
+    assert f") {verb}0(depth int) int" in shown, blocks
+    assert f") {other}0(" not in shown, blocks
+
+
+@pytest.mark.parametrize("head, typed", [
+    ("func walk(root *node, hint *Decoy) {\n\troot.", "node"),  # the package's own type
+    ("func walk(c *Decoy) {\n\tc.errors.", "errorMsgs"),  # a slice type with methods
+])
+def test_a_go_receiver_of_an_unexported_or_slice_type(tmp_path: Path, head: str,
+                                                      typed: str) -> None:
+    decls = "".join(f"type {name} {body}\n\n" + "".join(
+        f"func (r {'' if body.startswith('[') else '*'}{name}) {verb}{i}(depth int) int "
+        "{ return depth }\n" for i in range(20))
+        for name, body, verb in (("node", "struct{}", "alpha"),
+                                 ("errorMsgs", "[]*Error", "beta"),
+                                 ("Error", "struct{}", "Gamma"),
+                                 ("Decoy", "struct{ errors errorMsgs }", "Delta")))
+    (tmp_path / "types.go").write_text(f"package app\n\n{decls}")
+    text = f"package app\n\n{head}\n}}\n"
+    blocks = _context_of(tmp_path, "walk.go", text, text.index(head) + len(head), 900)
+    shown = blocks.get("types.go", "")
+    verb = "alpha" if typed == "node" else "beta"
+    assert f") {verb}0(depth int) int" in shown, blocks

@@ -464,3 +464,68 @@ def test_a_dollar_sign_is_a_letter_of_javascript_names(tmp_path: Path) -> None:
     model = blocks.get("model.ts", "")
     assert "indexAfter0(depth: number): number" in model, blocks
     assert "shift0(" not in model, blocks
+
+
+def _classes(*names: str, n: int = 20) -> str:
+    """Classes of n methods each, named apart: what of each a context shows tells which
+    type the cursor's receiver was taken for."""
+    return "".join(
+        f"export class {name} {{\n" + "".join(
+            f"  {name.lower()}Method{i}(depth: number): number {{ return depth }}\n"
+            for i in range(n)) + "}\n\n" for name in names)
+
+
+@pytest.mark.parametrize("lines, typed", [
+    # The type of a member of a call's result, not of the call's result.
+    ("  let $before = $pos.parent(), kind = $before.node().type\n  kind.", "NodeType"),
+    # Destructured fields, renamed or not.
+    ("  const {$from, $to: end} = state.selection\n  $from.", "ResolvedPos"),
+    ("  const {$from, $to: end} = state.selection\n  end.", "NodeType"),
+    # An element of a typed array, by index or as a loop's variable.
+    ("  let top = this.frontier[this.depth]\n  top.", "ResolvedPos"),
+    ("  let top = this.kinds[this.depth]\n  top.", "NodeType"),
+    ("  for (const range of state.selection.ranges) {\n    range.", "ResolvedPos"),
+    ("  for (const kind of state.selection.kinds) {\n    kind.", "NodeType"),
+    # Optional chaining and non-null assertions.
+    ("  const kind = $pos?.parent()!.node().type\n  kind.", "NodeType"),
+])
+def test_a_receiver_s_type_follows_fields_calls_elements_and_destructuring(
+        tmp_path: Path, lines: str, typed: str) -> None:
+    """What `x.` is typed on is inferred through `a.b().c`, `const {a, b: c} = x`,
+    `xs[i]`, `for (const x of xs)` and `a?.b()!.c`: the context holds that type's members,
+    not those of a type a step short of it, or of its sibling. (Without the inference, the
+    parameter's type `Decoy` would fill the budget.)"""
+    (tmp_path / "types.ts").write_text(_classes("NodeType", "ResolvedPos", "Decoy"))
+    (tmp_path / "model.ts").write_text(
+        'import { NodeType, ResolvedPos } from "./types"\n\n'
+        "export class Node {\n  type: NodeType\n}\n\n"
+        "export class Pos {\n  parent(): Pos { return this }\n"
+        "  node(): Node { return null! }\n}\n\n"
+        "export class Selection {\n  $from: ResolvedPos\n  $to: NodeType\n"
+        "  ranges: readonly ResolvedPos[]\n  kinds: readonly NodeType[]\n}\n\n"
+        "export class State {\n  selection: Selection\n}\n")
+    text = ('import { Pos, State } from "./model"\n'
+            'import { Decoy, NodeType, ResolvedPos } from "./types"\n\n'
+            "export class Fitter {\n  frontier: ResolvedPos[] = []\n  kinds: NodeType[] = []\n"
+            f"  depth = 0\n\n  fit(state: State, $pos: Pos, hint: Decoy) {{\n{lines}\n  }}\n}}\n")
+    offset = text.index(lines) + len(lines)
+    blocks = _context_of(tmp_path, tmp_path / "fit.ts", text, offset, 900)
+    other = "ResolvedPos" if typed == "NodeType" else "NodeType"
+    shown = blocks.get("types.ts", "")
+    assert f"{typed.lower()}Method0(depth: number): number" in shown, blocks
+    assert f"{other.lower()}Method0(" not in shown, blocks
+
+
+def test_a_python_loop_variable_has_its_list_s_element_type(tmp_path: Path) -> None:
+    (tmp_path / "shapes.py").write_text("".join(
+        f"class {name}:\n" + "".join(f"    def {verb}{i}(self, depth: int) -> int:"
+                                     "\n        return depth\n\n" for i in range(20))
+        for name, verb in (("Item", "alpha"), ("Order", "beta"), ("Decoy", "gamma")))
+        + "class Store:\n    items: list[Item]\n    orders: list[Order]\n")
+    text = ("from shapes import Decoy, Store\n\n\nclass Cart:\n    store: Store\n\n"
+            "    def total(self, hint: Decoy):\n        for x in self.store.orders:\n"
+            "            x.")
+    blocks = _context_of(tmp_path, tmp_path / "cart.py", text, len(text), 900)
+    shown = blocks.get("shapes.py", "")
+    assert "def beta0(self, depth: int) -> int" in shown, blocks
+    assert "def alpha0(" not in shown, blocks

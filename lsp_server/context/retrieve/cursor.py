@@ -17,6 +17,8 @@ _CHAIN = re.compile(rf"{NAME}(?:\s*(?:\.|->|::)\s*#?{NAME})*")
 _SEP = re.compile(r"\s*(?:\.|->|::)\s*")
 _AFTER_CLOSE = re.compile(rf"[)\]]\s*(?:\.|->)\s*({NAME})")
 _CALL_MEMBER = re.compile(rf"(?<![\w.$])([A-Za-z_$][\w.$]*)\([^()\n]*\)\s*\.\s*({NAME})")
+# `xs[i].name`: an element has its array's type name, so `xs` is the receiver to read.
+_INDEX = re.compile(r"(?<=[\w$\])])\[([^\[\]\n]*)\](?=\s*\.)")
 _SELF_NAMES = frozenset({"self", "this", "cls"})
 _KEYWORDS = frozenset(
     """and as assert async await break case catch class const continue def default del delete
@@ -27,6 +29,20 @@ _KEYWORDS = frozenset(
     char long short unsigned signed double byte print len range list dict set tuple object
     isinstance super property staticmethod classmethod""".split()
 )
+
+
+def plain_chains(line: str, index_names: bool = True) -> str:
+    """Return a line with its member chains in the form the rest reads: TypeScript's
+    `a?.b` and `a!.b` as `a.b`; `xs[i].b` as `xs.b`, with what the index names after the
+    line (`; i`, unless not index_names), so that it still counts."""
+    if "?." in line or "!." in line:
+        line = line.replace("?.", ".").replace("!.", ".")
+    if "]" in line:
+        inner: list[str] = []
+        line = _INDEX.sub(lambda m: inner.append(m.group(1)) or "", line)
+        if inner and index_names:
+            line += " ; " + " ; ".join(inner)
+    return line
 
 
 @dataclass(slots=True)
@@ -63,6 +79,7 @@ class _Cursor:
             delta = self.line - (first + i)
             if delta == 0:
                 line = line[:cursor_col]
+            line = plain_chains(line)
             prox = _proximity(delta)
             before = delta > 0 or delta == 0
             # `f(x).name`, `a[0].name`: members of something this cannot name.

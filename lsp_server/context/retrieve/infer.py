@@ -1,6 +1,6 @@
 """Receiver type inference: the enclosing class and function, local variables' types
-from assignments and annotations, the type of `a.b().c`, and which types the cursor is
-about."""
+from annotations, assignments, destructuring and loops, the type of `a.b().c[i]`, and which
+types the cursor is about."""
 
 from __future__ import annotations
 
@@ -14,18 +14,29 @@ from lsp_server.context.retrieve.scope import Scope, _dirname
 from lsp_server.context.symbols import CONTAINER_KINDS, Definition
 from lsp_server.positions import newline_above
 
-# Assignments whose right-hand side tells a variable's type: `x = Foo(`, `x := NewFoo(`,
-# `const x = new Foo(`, `x: Foo = ...`, `Foo x = ...`.
+# Assignments: `x = <expr>`, `x := <expr>`, `const x: Foo = <expr>`, and `a, err := <expr>`
+# (the first name); what the expression's type is, _receiver_at reads.
 _ASSIGN = re.compile(
-    rf"(?<![\w.$])(?:(?:const|let|var|auto)\s+)?({NAME})"
-    r"\s*(?::\s*([\w.]+(?:\[[\w., |]*\])?)\s*)?"
-    r"(?::=|=(?!=))\s*(?:await\s+|new\s+|&)*([A-Za-z_$][\w.$]*)\s*[({<]"
+    rf"(?<![\w.$])(?:(?:const|let|var|auto)\s+)?({NAME})(?:\s*,\s*{NAME})*"
+    r"\s*(?::\s*([\w.]+(?:\[[\w., |]*\])?)\s*)?(?::=|=(?![=>]))\s*"
 )
-_ALIAS_OF_MEMBER = re.compile(
-    rf"(?<![\w.$])(?:(?:const|let|var)\s+)?({NAME})\s*(?::=|=(?!=))\s*"
-    rf"((?:self|this)(?:\s*\.\s*#?{NAME})+)\s*(?:;|$)", re.M)
+# `const {$from, $to: end} = <expr>`: each name has the type of that field of the expression's.
+_DESTRUCTURE = re.compile(r"(?<![\w$])(?:const|let|var)\s*\{([^{}]*)\}\s*(?::[^=\n]*)?=(?![=>])\s*")
+# A loop's variable is an element of what it loops over, and an element has its array's
+# (or list's, or slice's) type name: `for (const x of xs)`, `for x in xs:`, `for _, x := range xs`.
+_LOOP = re.compile(
+    rf"\bfor\s*(?:\(\s*(?:const|let|var)\s+({NAME})\s+of|({NAME})\s+in"
+    rf"|{NAME}\s*,\s*({NAME})\s*:=\s*range)\s+")
+_PREFIX = re.compile(r"(?:(?:await|new|yield)\s+|[&*])*")
+_NAME = re.compile(NAME)
+_LINK = re.compile(rf"#?{NAME}")
+_DOT = re.compile(r"\s*(?:\??\.|->|::)\s*")
+_TYPE_ARGS = re.compile(r"<[^<>()=;\n]*>(?=\()")
+_CLOSERS = {"(": ")", "[": "]", "{": "}"}
 _ANNOTATED = re.compile(rf"(?<![\w.$])({NAME})\s*\??\s*:\s*(?:[\w.]+\[)?\*?([A-Z][\w.]*)")
 _GO_PARAM = re.compile(r"\b([a-z_]\w*)\s+\*?(?:\[\])?([\w.]*[A-Z]\w*)")
+# In a Go signature, parameters of the package's own unexported types too: `root *node`.
+_GO_DECLARED = re.compile(r"[(,]\s*([a-z_]\w*)\s+\*?(?:\[\])?([a-z_]\w*)\s*[,)]")
 _TYPED_DECL = re.compile(r"\b([A-Z]\w*)(?:<[^<>;=]*>)?[*&\s]+([a-z_]\w*)\s*[=;,)]")
 _WITH_AS = re.compile(r"\bwith\s+([\w.]+)\s*\(.*?\)\s+as\s+(\w+)")
 # Members of one type worth ranking: gin's Context has over 100 methods, each of which a
@@ -45,6 +56,61 @@ _LOCAL_PATTERNS: dict[str, tuple[re.Pattern[str], ...]] = {
 def _last(expr: str) -> str:
     expr = expr.split("[")[0]
     return re.split(r"\.|::", expr)[-1].lstrip("*&")
+
+
+def _receiver_at(text: str, i: int) -> str:
+    """Return the expression that starts at text[i] as type_of_expr reads it, or '':
+    `$before.node().type`; `new Foo<T>(a)` and Go's `&pkg.Foo{...}` as `Foo()` and
+    `pkg.Foo()`; `this.frontier[this.depth]` as `this.frontier` (an element has its array's
+    type name). It ends where the line or the chain does."""
+    end = text.find("\n", i)
+    end = len(text) if end < 0 else end
+    i = _PREFIX.match(text, i, end).end()
+    parts: list[str] = []
+    while True:
+        m = _LINK.match(text, i, end)
+        if m is None:
+            break
+        part, i = m.group(), m.end()
+        args = _TYPE_ARGS.match(text, i, end)
+        if args is not None:
+            i = args.end()
+        while i < end and text[i] in "([{!":
+            c = text[i]
+            if c == "!":  # TypeScript's non-null assertion
+                if text.startswith("!=", i):
+                    break
+                i += 1
+                continue
+            if c == "{" and not part[:1].isupper():
+                break  # a block, not a composite literal
+            if c != "[":
+                part = part.removesuffix("()") + "()"
+            i = _closing(text, i, end)
+            if i < 0:
+                parts.append(part)
+                return ".".join(parts)
+        parts.append(part)
+        dot = _DOT.match(text, i, end)
+        if dot is None:
+            break
+        i = dot.end()
+    return ".".join(parts)
+
+
+def _closing(text: str, i: int, end: int) -> int:
+    """Return the offset after the bracket that closes text[i] on its line, or -1."""
+    depth = 0
+    opener, closer = text[i], _CLOSERS[text[i]]
+    for j in range(i, end):
+        c = text[j]
+        if c == opener:
+            depth += 1
+        elif c == closer:
+            depth -= 1
+            if depth == 0:
+                return j + 1
+    return -1
 
 
 class Types(_Step):
@@ -120,28 +186,56 @@ class Types(_Step):
         region = self.text[max(start, floor):self.offset + 1000]
         if self.enclosing_fn is not None:
             region = self.enclosing_fn.signature + "\n" + region
-        # Only lines that assign or annotate can tell a type: scan just those.
-        region = "\n".join(ln for ln in region.split("\n") if "=" in ln or ":" in ln
-                           or self.lang not in TYPED_LANGUAGES)
-        for m in _ASSIGN.finditer(region):
-            var, ann, callee = m.group(1), m.group(2), m.group(3)
-            tname = _last(ann) if ann else self._type_of_call(callee)
-            if tname:
-                self.local_types[var] = tname
-        for m in _ALIAS_OF_MEMBER.finditer(region):  # `const cache = this.#queryCache`
-            if m.group(1) not in self.local_types:
-                tname = self.type_of_expr(m.group(2).replace(" ", ""))
-                if tname:
-                    self.local_types[m.group(1)] = tname
+            if self.lang == "go":
+                for m in _GO_DECLARED.finditer(self.enclosing_fn.signature):
+                    self.local_types[m.group(1)] = m.group(2)
+        # Only lines that assign, annotate or loop can tell a type: scan just those, in order,
+        # so that each sees the types of the lines above it.
+        for ln in region.split("\n"):
+            if "=" in ln or ":" in ln or " of " in ln or " in " in ln \
+                    or self.lang not in TYPED_LANGUAGES:
+                self._read_line_types(ln)
+
+    def _read_line_types(self, line: str) -> None:
+        """Record the types one line gives its variables: by annotation, assignment,
+        destructuring, or as a loop's element."""
         for pattern in _LOCAL_PATTERNS.get(self.lang, (_ANNOTATED, _TYPED_DECL)):
-            for m in pattern.finditer(region):
+            for m in pattern.finditer(line):
                 a, b = m.group(1), m.group(2)
                 if pattern is _TYPED_DECL:
                     a, b = b, a
                 if pattern is _WITH_AS:
                     a, b = b, self._type_of_call(a) or ""
-                if b and a not in self.local_types:
+                if b and a not in self.local_types:  # an assignment tells better
                     self.local_types[a] = _last(b)
+        for m in _DESTRUCTURE.finditer(line):
+            tname = self._type_at(line, m.end())
+            for item in m.group(1).split(",") if tname else ():
+                field, _, alias = item.split("=")[0].partition(":")  # `key: alias = default`
+                field, alias = field.strip(), alias.strip() or field.strip()
+                if _NAME.fullmatch(field) and _NAME.fullmatch(alias):
+                    found = self.as_type(self._field_type(tname, field))
+                    if found:
+                        self.local_types[alias] = found
+        for m in _LOOP.finditer(line):
+            tname = self._type_at(line, m.end())
+            if tname:
+                self.local_types[m.group(1) or m.group(2) or m.group(3)] = tname
+        for m in _ASSIGN.finditer(line):
+            var, ann = m.group(1), m.group(2)
+            tname = _last(ann) if ann else self._type_at(line, m.end())
+            if tname:
+                self.local_types[var] = tname
+
+    def _type_at(self, line: str, i: int) -> str:
+        """Return the type of the expression that starts at line[i], or ''."""
+        expr = _receiver_at(line, i)
+        if not expr:
+            return ""
+        found = self.type_of_expr(expr)
+        if not found and expr.endswith("()") and "(" not in expr[:-2]:
+            found = self._type_of_call(expr[:-2])  # `pkg.NewFoo()`, `module.Foo()`
+        return found
 
     def _type_of_call(self, callee: str) -> str:
         """Return the type a call produces: a class constructor or a function's return type."""
@@ -221,15 +315,16 @@ class Types(_Step):
         for p in parts[1:]:
             if not t:
                 return ""
-            if p.endswith("()"):
-                t = self._type_of_call(p[:-2])
+            if p.endswith("()"):  # the method's own result, else any function of that name
+                t = self.as_type(self._field_type(t, p[:-2])) or self._type_of_call(p[:-2])
             else:
                 t = self.as_type(self._field_type(t, p))
         return t
 
     def as_type(self, name: str) -> str:
-        """Return name when it is a type; when it is a factory function, the type it returns."""
-        if not name or self.owners(name):
+        """Return name when it is a type (a class, or one with methods, like Go's
+        `type errorMsgs []*Error`); when it is a factory function, the type it returns."""
+        if not name or self.owners(name) or self.members(name):
             return name
         for d in self.current.definitions:
             if d.name == name and d.kind in CONTAINER_KINDS:

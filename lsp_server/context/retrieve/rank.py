@@ -10,7 +10,15 @@ from functools import lru_cache
 
 from lsp_server.context.index import FileEntry
 from lsp_server.context.names import name_pieces
-from lsp_server.context.retrieve.cursor import _ID, _SELF_NAMES, _SEP, NAME, _Cursor, _Occ
+from lsp_server.context.retrieve.cursor import (
+    _ID,
+    _SELF_NAMES,
+    _SEP,
+    NAME,
+    _Cursor,
+    _Occ,
+    plain_chains,
+)
 from lsp_server.context.retrieve.infer import Types
 from lsp_server.context.retrieve.model import _Cand
 from lsp_server.context.retrieve.query import Query, _Step
@@ -235,7 +243,8 @@ class Ranker(_Step):
     def _typed_receiver(self) -> None:
         """`c.` or `pkg.` typed right before the cursor: what follows is one of that type's
         members or that module's names, the most used first."""
-        m = _TYPING_MEMBER.search(self.text[max(0, self.offset - 200):self.offset])
+        m = _TYPING_MEMBER.search(plain_chains(self.text[max(0, self.offset - 200):self.offset],
+                                                 index_names=False))
         if m is None:
             return
         expr = _SEP.sub(".", m.group(1))

@@ -28,7 +28,8 @@ _TYPE_WRAPPERS = frozenset(
     Pin HashMap BTreeMap std shared_ptr unique_ptr weak_ptr vector optional const mut dyn impl
     None null undefined void any unknown int str bool float bytes string number boolean object
     error byte rune uint8 int64 int32 uint64 uint32 float64 float32 interface struct chan func
-    map self Self this public private protected virtual extends implements""".split()
+    map self Self this public private protected virtual extends implements readonly keyof
+    typeof unique""".split()
 )
 
 
