@@ -172,9 +172,24 @@ def test_type_name_of() -> None:
     assert type_name_of("*http.Client") == "Client"
     assert type_name_of("Promise<Response>") == "Response"
     assert type_name_of("list[int]") == ""
+    assert type_name_of("readonly ResolvedPos[]") == "ResolvedPos"
 
 
 def test_broken_code_still_yields_definitions() -> None:
     defs = _defs("def ok(a):\n    return a\n\ndef broken(:\n    pass\n\nclass Fine:\n"
                  "    def m(self): ...\n", "python")
     assert ("", "ok") in defs and ("Fine", "m") in defs
+
+
+def test_python_bases_written_with_type_arguments() -> None:
+    """`class UDPSocket(UnreliableObjectStream[UDPPacketType])` inherits from
+    UnreliableObjectStream; `Generic[T]` and `Protocol` say nothing of what it inherits."""
+    src = b"class A(B[T], m.C[int], Generic[T], D, Protocol[T]):\n    pass\n"
+    assert extract(src, "python").definitions[0].bases == ("B", "C", "D")
+
+
+def test_go_grouped_variables_are_definitions() -> None:
+    src = b"package p\n\nvar (\n\tErrClosed = errors.New(\"closed\")\n\tdebug bool\n)\n"
+    found = {d.name: (d.kind, d.signature) for d in extract(src, "go").definitions}
+    assert found == {"ErrClosed": ("variable", '\tErrClosed = errors.New("closed")'),
+                     "debug": ("variable", "\tdebug bool")}

@@ -41,7 +41,10 @@ class _Go(_Extractor):
                         self.type_spec(spec, child)
             elif t in ("const_declaration", "var_declaration"):
                 kind = "constant" if t == "const_declaration" else "variable"
-                specs = [s for s in child.named_children if s.type in ("const_spec", "var_spec")]
+                # A grouped `var ( ... )` holds its specs in a `var_spec_list`.
+                specs = [s for c in child.named_children
+                         for s in (c.named_children if c.type == "var_spec_list" else (c,))
+                         if s.type in ("const_spec", "var_spec")]
                 for s in specs:
                     tname = type_name_of(_text(src, s.child_by_field_name("type")))
                     sig = _whole(src, child) if len(specs) == 1 else "\t" + _text(src, s)

@@ -82,8 +82,12 @@ class _Python(_Extractor):
         supers = node.child_by_field_name("superclasses")
         if supers is not None:
             for arg in supers.named_children:
+                if arg.type == "subscript":  # `Stream[T_Item]`, `Generic[T]`: the class itself
+                    arg = arg.child_by_field_name("value") or arg
                 if arg.type in ("identifier", "attribute"):
-                    bases.append(_text(self.src, arg).rsplit(".", 1)[-1])
+                    base = _text(self.src, arg).rsplit(".", 1)[-1]
+                    if base not in ("Generic", "Protocol"):
+                        bases.append(base)
         self.add(name, "class", container, node, _head(self.src, node, body), self._doc(body),
                  bases=tuple(bases), start=node)
         if body is None:
