@@ -391,3 +391,18 @@ def test_a_go_receiver_of_an_unexported_or_slice_type(tmp_path: Path, head: str,
     shown = blocks.get("types.go", "")
     verb = "alpha" if typed == "node" else "beta"
     assert f") {verb}0(depth int) int" in shown, blocks
+
+
+def test_of_names_used_alike_a_function_comes_before_a_variable(tmp_path: Path) -> None:
+    """The function's head tells how to call it; the variable's (`strChunked =
+    []byte("chunked")`) tells little. With room for one, the function is shown, though the
+    variable is named a line closer to the cursor."""
+    (tmp_path / "args.go").write_text(
+        "package app\n\nvar (\n\tstrChunked = []byte(\"chunked\")\n)\n\n"
+        "func setArgBytes(h []byte, v []byte) []byte { return h }\n")
+    text = ("package app\n\nfunc fill(h []byte) {\n\th = setArgBytes(h, nil)\n"
+            "\tv := strChunked\n\t\n}\n")
+    offset = text.index("\t\n}") + 1
+    blocks = _context_of(tmp_path, "fill.go", text, offset, 110)
+    assert "func setArgBytes(h []byte, v []byte) []byte" in blocks.get("args.go", ""), blocks
+    assert "strChunked" not in blocks.get("args.go", ""), blocks

@@ -529,3 +529,31 @@ def test_a_python_loop_variable_has_its_list_s_element_type(tmp_path: Path) -> N
     shown = blocks.get("shapes.py", "")
     assert "def beta0(self, depth: int) -> int" in shown, blocks
     assert "def alpha0(" not in shown, blocks
+
+
+def test_a_receiver_declared_at_the_top_of_the_file_has_its_type(tmp_path: Path) -> None:
+    """`_idle_workers.` in a function, with `_idle_workers: RunVar[Workers] = RunVar(...)`
+    at the top of the file, is about RunVar's members."""
+    (tmp_path / "shapes.py").write_text("".join(
+        f"class {name}:\n" + "".join(f"    def {verb}{i}(self, depth: int) -> int:"
+                                     "\n        return depth\n\n" for i in range(20))
+        for name, verb in (("RunVar", "alpha"), ("Decoy", "gamma"))))
+    text = ("from shapes import Decoy, RunVar\n\n_idle_workers: RunVar[list] = RunVar('w')\n"
+            + "".join(f"CONSTANT_{i} = {i}\n" for i in range(30)) +
+            "\n\ndef run(hint: Decoy):\n    _idle_workers.")
+    blocks = _context_of(tmp_path, tmp_path / "run.py", text, len(text), 900)
+    assert "def alpha0(self, depth: int) -> int" in blocks.get("shapes.py", ""), blocks
+
+
+def test_a_constant_that_holds_a_function_ranks_as_a_function(tmp_path: Path) -> None:
+    """`export const map: {...} = dual(2, (self, f) => ...)` (Effect's style) is a function
+    as much as `export function` is: named a line closer to the cursor, it comes first."""
+    (tmp_path / "lib.ts").write_text(
+        "export const pipeMap: { (self: number): number } = dual(1, (self: number) => self)\n"
+        "export function otherFn(x: number): number { return x }\n")
+    text = ('import { otherFn, pipeMap } from "./lib"\n\n'
+            "export function run(x: number) {\n  const a = otherFn(x)\n  const b = pipeMap\n"
+            "  \n}\n")
+    offset = text.index("  \n}") + 2
+    blocks = _context_of(tmp_path, tmp_path / "run.ts", text, offset, 150)
+    assert "export const pipeMap" in blocks.get("lib.ts", ""), blocks

@@ -9,7 +9,7 @@ import pytest
 from lsp_server.context.index import FileEntry
 from lsp_server.context.languages import get_parser, language_for_path, parses
 from lsp_server.context.repo_context import RepoContext
-from lsp_server.context.retrieve import render_definition
+from lsp_server.context.retrieve import FILE_HEADER_CHARS, render_definition
 from lsp_server.context.retrieve.budget import select
 from lsp_server.context.retrieve.model import _Cand
 from lsp_server.context.retrieve.render import render_file
@@ -352,3 +352,38 @@ def test_comments_inside_a_head_are_left_out(language: str, src: str, shown: str
     text = render_definition(d, language)
     assert shown in text and gone not in text, text
     assert parses(text, language), text
+
+
+def test_go_specs_of_one_group_are_shown_in_one_group_without_alignment() -> None:
+    """Constants chosen from one `const ( ... )` are shown in one, as the source has them,
+    without gofmt's padding; a group of another kind, or further down, stays apart. The
+    budget counts one group's `const (` and `)` once."""
+    src = ("package binding\n\nconst (\n\tMIMEJSON              = \"application/json\"\n"
+           "\tMIMEHTML              = \"text/html\"\n\t// MIMEXML is XML.\n"
+           "\tMIMEXML               = \"application/xml\"\n)\n\n"
+           "const (\n\tlevelA = iota\n\tlevelB\n)\n\nvar (\n\tdebug  = false\n\tquiet = true\n)\n")
+    symbols = extract(src.encode(), "go")
+    entry = FileEntry("/r/binding.go", "binding.go", "/r", symbols)
+    cands = {id(d): _Cand(entry, d, 1.0, "import") for d in symbols.definitions}
+    text = select(cands, 6000, sticky=frozenset(), skip=set(), tier0=set(), caches={})[0].text
+    assert text == ('const (\n\tMIMEJSON = "application/json"\n\tMIMEHTML = "text/html"\n'
+                    '\t// MIMEXML is XML.\n\tMIMEXML = "application/xml"\n)\n'
+                    "const (\n\tlevelA = iota\n\tlevelB\n)\n"
+                    "var (\n\tdebug = false\n\tquiet = true\n)\n"), text
+    assert parses(text, "go")
+    # What the block costs with its header, and the 40 characters selection leaves spare.
+    budget = len(text) + len("binding.go") + FILE_HEADER_CHARS + 40
+    assert select(cands, budget, sticky=frozenset(), skip=set(), tier0=set(),
+                  caches={})[0].text == text
+
+
+def test_a_declaration_in_two_build_tag_variants_is_shown_once() -> None:
+    """gin's binding.go and binding_nomsgpack.go declare the same names under opposite build
+    tags: one copy is worth showing, and the budget goes to something else."""
+    src = "package binding\n\ntype Binding interface {\n\tName() string\n}\n"
+    a, b = (FileEntry(f"/r/{n}", n, "/r", extract(src.encode(), "go"))
+            for n in ("binding.go", "binding_nomsgpack.go"))
+    cands = {id(d): _Cand(e, d, 1.0 if e is a else 0.9, "import")
+             for e in (a, b) for d in e.symbols.definitions}
+    blocks = select(cands, 6000, sticky=frozenset(), skip=set(), tier0=set(), caches={})
+    assert [blk.rel for blk in blocks] == ["binding.go"], blocks

@@ -14,10 +14,13 @@ from lsp_server.context.retrieve.render import (
     _member_indent,
     closing,
     enclosing,
+    go_groups,
+    group_cost,
     opens,
     render_definition,
     render_file,
 )
+from lsp_server.context.retrieve.scope import _dirname
 from lsp_server.context.symbols import CONTAINER_KINDS, Definition
 
 _STICKY_GAIN = 1.3  # how much a definition chosen just before is preferred
@@ -38,6 +41,17 @@ def _parent(caches: dict[str, dict], e: FileEntry, d: Definition) -> Definition 
                 by_name.setdefault(x.name, []).append(x)
         found = cache[e.path] = (e.symbols, by_name)
     return enclosing(found[1].get(d.container, ()), d)
+
+
+def _group(caches: dict[str, dict], e: FileEntry, d: Definition) -> int | None:
+    """Return the first line of the Go `const ( ... )` group a spec belongs to, or None."""
+    if e.symbols.language != "go":
+        return None
+    cache = caches.setdefault("go_groups", {})
+    found = cache.get(e.path)
+    if found is None or found[0] is not e.symbols:
+        found = cache[e.path] = (e.symbols, go_groups(e.symbols.definitions))
+    return found[1].get(id(d))
 
 
 def _cost(caches: dict[str, dict], d: Definition, lang: str, with_doc: bool, indent: str) -> int:
@@ -117,13 +131,18 @@ def select(candidates: dict[int, _Cand], budget: int, *, sticky: frozenset[tuple
     # Containers shown, by place: a member needs the very declaration that holds it (an
     # interface TypeScript merges from two declarations has two heads of the same name).
     heads: set[tuple[str, int]] = set()
+    # The same declaration in two files of one directory (Go's build-tag variants, such as
+    # gin's binding.go and binding_nomsgpack.go) is shown once.
+    declared: set[tuple[str, str, str, str]] = set()
+    groups: set[tuple[str, int]] = set()  # Go `const ( ... )` groups shown, by file and line
     used = 0
     header_cost: dict[str, int] = {}
     misses = 0
     for c in cands:
         if used >= budget - 40 or misses > 60:
             break
-        if _key(c.entry, c.d) in chosen_ids or (c.entry.path, c.d.start_line) in skip:
+        if _key(c.entry, c.d) in chosen_ids or (c.entry.path, c.d.start_line) in skip \
+                or _declaration(c.entry, c.d) in declared:
             continue
         e = c.entry
         lang = e.symbols.language
@@ -144,6 +163,9 @@ def select(candidates: dict[int, _Cand], budget: int, *, sticky: frozenset[tuple
             extra.append(pc)
         if e.path not in header_cost:
             cost += len(e.rel) + FILE_HEADER_CHARS
+        group = _group(caches, e, c.d)
+        if group is not None and (e.path, group) in groups:
+            cost -= group_cost(c.d)  # shown in the group already open
         if used + cost > budget:
             if c.with_doc and c.d.doc:
                 c.with_doc = False
@@ -154,10 +176,13 @@ def select(candidates: dict[int, _Cand], budget: int, *, sticky: frozenset[tuple
         misses = 0
         used += cost
         header_cost[e.path] = 1
+        if group is not None:
+            groups.add((e.path, group))
         lst = chosen.setdefault(e.path, [])
         for x in [*extra, c]:
             lst.append(x)
             chosen_ids.add(_key(x.entry, x.d))
+            declared.add(_declaration(x.entry, x.d))
             if x.d.kind in CONTAINER_KINDS:
                 heads.add((e.path, x.d.start_line))
     # Spend what is left on doc lines of what was chosen without them, best first.
@@ -187,3 +212,7 @@ def select(candidates: dict[int, _Cand], budget: int, *, sticky: frozenset[tuple
 
 def _key(e: FileEntry, d: Definition) -> tuple[str, str, str, str]:
     return (e.path, d.name, d.container, d.kind)
+
+
+def _declaration(e: FileEntry, d: Definition) -> tuple[str, str, str, str]:
+    return (_dirname(e.path), d.container, d.name, d.signature)

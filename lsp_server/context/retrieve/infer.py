@@ -126,6 +126,7 @@ class Types(_Step):
         self.enclosing_fn: Definition | None = None
         self.receiver_var = ""
         self.local_types: dict[str, str] = {}
+        self._top_level: dict[str, Definition] | None = None  # the file's own, by name
 
     def find_enclosing(self) -> None:
         """Find the class and function around the cursor (and a Go method's receiver)."""
@@ -311,7 +312,7 @@ class Types(_Step):
             d = self.scope.bindings[head][0][1]
             t = d.name if d.kind in CONTAINER_KINDS else d.type_name
         else:
-            return ""
+            t = self._module_level_type(head)
         for p in parts[1:]:
             if not t:
                 return ""
@@ -320,6 +321,21 @@ class Types(_Step):
             else:
                 t = self.as_type(self._field_type(t, p))
         return t
+
+    def _module_level_type(self, name: str) -> str:
+        """Return the type of a name the current file declares at its top level: a class
+        itself, or a variable's type (`_pool: RunVar[Pool] = RunVar(...)`)."""
+        if self._top_level is None:
+            self._top_level = {}
+            for d in self.current.definitions:
+                typed = d.kind in CONTAINER_KINDS or (
+                    d.kind in ("variable", "constant") and bool(d.type_name))
+                if typed and not d.container:
+                    self._top_level.setdefault(d.name, d)
+        d = self._top_level.get(name)
+        if d is None:
+            return ""
+        return d.name if d.kind in CONTAINER_KINDS else self.as_type(d.type_name)
 
     def as_type(self, name: str) -> str:
         """Return name when it is a type (a class, or one with methods, like Go's

@@ -41,6 +41,16 @@ _NEAR_PROX = 0.7
 _ANALOGUE_GAIN = 0.35
 _ANALOGUE_SPREAD = 2.0
 _SIBLINGS = 4  # functions named like the one around the cursor whose bodies are looked at
+# A variable's or constant's declaration tells less of how to use it than a function's or
+# type's head does (`strChunked = []byte("chunked")`): of the same evidence, it comes after,
+# unless it holds a function (`export const map: {...} = dual(2, (self, f) => ...)`).
+_VALUE_KINDS = frozenset({"variable", "constant"})
+_VALUE_FACTOR = 0.8
+_FUNCTION_VALUE = re.compile(r"=>|\bfunction\b|\blambda\b|\bfunc\s*\(")
+
+
+def _callable(d: Definition) -> bool:
+    return _FUNCTION_VALUE.search(d.signature) is not None
 
 
 @lru_cache(maxsize=65_536)
@@ -100,6 +110,8 @@ class Ranker(_Step):
             return
         if not self.in_test and _is_test(e.rel):
             score *= 0.25  # test helpers rarely matter to code under test
+        if d.kind in _VALUE_KINDS and not d.container and not _callable(d):
+            score *= _VALUE_FACTOR
         c = self.cands.get(id(d))
         if c is None:
             self.cands[id(d)] = _Cand(e, d, score, source)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -97,13 +98,59 @@ def render_definition(d: Definition, language: str, *, with_doc: bool = True,
         if doc:
             return f'{sig}\n{indent}    """{doc}"""'
         return f"{sig} ..."
-    if language == "go" and d.kind in ("constant", "variable") and sig.startswith("\t"):
-        # One spec of a `const ( ... )` / `var ( ... )` group: shown in a group of its own.
-        keyword = "const" if d.kind == "constant" else "var"
-        sig = f"{keyword} (\n{sig}\n)"
+    if is_go_spec(d, language):
+        # One spec of a `const ( ... )` / `var ( ... )` group: shown in a group of its own
+        # (render_file puts the specs of one group chosen together back in one).
+        sig = f"{_GROUP_KEYWORD[d.kind]} (\n{_unaligned(sig)}\n)"
     if brace and doc:
         return f"{indent}// {doc}\n{sig}"
     return sig
+
+
+_GROUP_KEYWORD = {"constant": "const", "variable": "var"}
+_GO_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|`[^`]*`|\'(?:[^\'\\\n]|\\.)*\'')
+_ALIGNMENT = re.compile(r"(?<=\S)[ \t]{2,}")
+
+
+def is_go_spec(d: Definition, language: str) -> bool:
+    """Return whether a definition is one spec of a Go `const ( ... )` or `var ( ... )`."""
+    return language == "go" and d.kind in _GROUP_KEYWORD and d.signature.startswith("\t")
+
+
+def group_cost(d: Definition) -> int:
+    """Return what a spec's own group costs (`const (`, `)`): saved when it joins another."""
+    return len(_GROUP_KEYWORD[d.kind]) + 4
+
+
+def go_groups(definitions: Sequence[Definition]) -> dict[int, int]:
+    """Return, by id, the first line of the group each Go spec belongs to: specs of one
+    kind at most two lines apart (between two groups are at least `)` and `const (`)."""
+    groups: dict[int, int] = {}
+    prev: Definition | None = None
+    key = -1
+    for d in sorted((d for d in definitions if is_go_spec(d, "go")),
+                    key=lambda d: d.start_line):
+        if prev is None or d.kind != prev.kind or d.start_line - prev.end_line > 2:
+            key = d.start_line
+        groups[id(d)] = key
+        prev = d
+    return groups
+
+
+def _unaligned(spec: str) -> str:
+    """Return a one-line spec without gofmt's alignment (`MIMEJSON = "application/json"`
+    for `MIMEJSON              = "application/json"`): still the same Go, in fewer
+    characters."""
+    if "\n" in spec:
+        return spec
+    out: list[str] = []
+    last = 0
+    for m in _GO_STRING.finditer(spec):
+        out.append(_ALIGNMENT.sub(" ", spec[last:m.start()]))
+        out.append(m.group())
+        last = m.end()
+    out.append(_ALIGNMENT.sub(" ", spec[last:]))
+    return "".join(out)
 
 
 def opens(d: Definition, language: str) -> bool:
@@ -156,8 +203,19 @@ def render_file(entry: FileEntry, chosen: Sequence[_Cand]) -> str:
     ordered = sorted(chosen, key=lambda c: (c.d.start_line, c.d.kind not in CONTAINER_KINDS))
     out: list[str] = []
     open_containers: list[Definition] = []
+    groups = go_groups(entry.symbols.definitions) if lang == "go" else {}
+    open_group = None  # the Go `const ( ... )` group the last piece shows, if any
+    last: Definition | None = None
     for c in ordered:
         d = c.d
+        group = groups.get(id(d))
+        if group is not None and group == open_group:  # the same group: one `const ( ... )`
+            if last is None or d.start_line != last.start_line:  # `a, b = 1, 2`: one spec
+                doc = f"\t// {d.doc}\n" if c.with_doc and d.doc else ""
+                out[-1] = f"{out[-1][:-2]}\n{doc}{_unaligned(d.signature)}\n)"
+            last = d
+            continue
+        open_group, last = group, d
         parent = enclosing(containers.get(d.container, ()), d) if d.container else None
         if parent is not None and not _declared_inside(parent, d):
             parent = None  # shown where it is written: after the type, as the source has it
