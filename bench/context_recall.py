@@ -152,6 +152,9 @@ def _def_patterns(lang: str, name: str) -> list[re.Pattern[str]]:
                        rf"(?:\([^)]*\)|\w+)\s*(?::[^=]*)?=>", re.M),
             re.compile(rf"^\s+{mods}{n}\??\s*(?:<[^>]*>)?\s*\([^;]*\)\s*(?::\s*[^;{{]+)?"
                        rf"\s*(?:[{{;]|\{{[^{{}}\n]*\}})\s*$", re.M),
+            # A method signature of an interface written without semicolons.
+            re.compile(rf"^\s+{mods}{n}\??\s*(?:<[^>]*>)?\s*\([^;]*\)\s*:(?:[^;{{=]|=>)+$",
+                       re.M),
             re.compile(rf"^\s+{mods}{n}\s*(?::[^=]*)?=\s*(?:async\s*)?(?:\([^)]*\)|\w+)"
                        rf"\s*(?::[^=]*)?=>", re.M),
             # A callable member of an interface or object type: `cancel: (why?: string) => void`
@@ -171,6 +174,8 @@ _ALL_DEFS = {
         r"|^\s+(?:(?:public|private|protected|static|readonly|async|abstract|override|get|set)"
         r"\s+)*(\w+)\??\s*(?:<[^>]*>)?\s*\([^;]*\)\s*(?::\s*[^;{]+)?\s*"
         r"(?:[{;]|\{[^{}\n]*\})\s*$"
+        r"|^\s+(?:(?:readonly|get|set)\s+)*(\w+)\??\s*(?:<[^>]*>)?\s*\([^;]*\)\s*:"
+        r"(?:[^;{=]|=>)+$"
         r"|^\s+(?:(?:public|private|protected|static|readonly|override)\s+)*(\w+)\s*"
         r"(?::[^=]*)?=\s*(?:async\s*)?(?:\([^)]*\)|\w+)\s*(?::[^=]*)?=>"),
 }
