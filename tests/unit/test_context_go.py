@@ -351,18 +351,22 @@ def test_a_helper_named_after_the_function_being_written(tmp_path: Path) -> None
     ("\tx, err := s.find()\n\t_ = err\n\tx.", "Route"),
     ("\tx := &s.groups[0]\n\tx.", "Group"),
     ("\tx := s.routes[0].group\n\tx.", "Group"),
+    # A map's values.
+    ("\tfor name, x := range s.byName {\n\t\tx.", "Route"),
+    ("\tx := s.byName[\"home\"]\n\tx.", "Route"),
 ])
 def test_a_go_receiver_s_type_follows_ranges_results_and_fields(
         tmp_path: Path, lines: str, typed: str) -> None:
-    """`x.` after `for _, x := range xs`, `x, err := f()` or `x := &a.b[0].c` is about that
-    element's, result's or field's type; without it, the parameter's type would fill the
-    budget."""
+    """`x.` after `for _, x := range xs`, `x, err := f()`, `x := &a.b[0].c` or `x := m[k]`
+    is about that element's, result's, field's or map value's type; without it, the
+    parameter's type would fill the budget."""
     decls = "".join(f"type {name} struct{{ group *Group }}\n\n" + "".join(
         f"func (r *{name}) {verb}{i}(depth int) int {{ return depth }}\n" for i in range(20))
         for name, verb in (("Route", "Alpha"), ("Group", "Beta"), ("Decoy", "Gamma")))
     (tmp_path / "types.go").write_text(
         f"package app\n\n{decls}\ntype Server struct {{\n\troutes []*Route\n"
-        "\tgroups []Group\n}\n\nfunc (s *Server) find() (*Route, error) { return nil, nil }\n")
+        "\tgroups []Group\n\tbyName map[Group]*Route\n}\n\n"
+        "func (s *Server) find() (*Route, error) { return nil, nil }\n")
     text = f"package app\n\nfunc serve(s *Server, hint *Decoy) {{\n{lines}\n}}\n"
     offset = text.index(lines) + len(lines)
     blocks = _context_of(tmp_path, "serve.go", text, offset, 900)
@@ -406,3 +410,18 @@ def test_of_names_used_alike_a_function_comes_before_a_variable(tmp_path: Path) 
     blocks = _context_of(tmp_path, "fill.go", text, offset, 110)
     assert "func setArgBytes(h []byte, v []byte) []byte" in blocks.get("args.go", ""), blocks
     assert "strChunked" not in blocks.get("args.go", ""), blocks
+
+
+def test_a_named_non_struct_type_s_methods_come_with_its_variables(tmp_path: Path) -> None:
+    """`var l Level` with `type Level int8`: Level has no struct or interface, but its
+    methods are what `l` is for."""
+    (tmp_path / "level.go").write_text(
+        "package app\n\ntype Level int8\n\n"
+        "func (l *Level) UnmarshalText(text []byte) error { return nil }\n\n"
+        "type Decoy struct{}\n\n" + "".join(
+            f"func (d *Decoy) Gamma{i}(depth int) int {{ return depth }}\n" for i in range(20)))
+    text = "package app\n\nfunc parse(hint *Decoy) error {\n\tvar l Level\n\t\n}\n"
+    offset = text.index("\t\n}") + 1
+    blocks = _context_of(tmp_path, "parse.go", text, offset, 600)
+    assert "func (l *Level) UnmarshalText(text []byte) error" in blocks.get("level.go", ""), \
+        blocks

@@ -173,6 +173,8 @@ def test_type_name_of() -> None:
     assert type_name_of("Promise<Response>") == "Response"
     assert type_name_of("list[int]") == ""
     assert type_name_of("readonly ResolvedPos[]") == "ResolvedPos"
+    assert type_name_of("map[Level]*color.Color") == "Color"  # what `m[k]` gives
+    assert type_name_of("map[Level]string") == ""
 
 
 def test_broken_code_still_yields_definitions() -> None:

@@ -27,6 +27,7 @@ _DESTRUCTURE = re.compile(r"(?<![\w$])(?:const|let|var)\s*\{([^{}]*)\}\s*(?::[^=
 _LOOP = re.compile(
     rf"\bfor\s*(?:\(\s*(?:const|let|var)\s+({NAME})\s+of|({NAME})\s+in"
     rf"|{NAME}\s*,\s*({NAME})\s*:=\s*range)\s+")
+_COMMENT = re.compile(r"\s*(?://|#(?![A-Za-z_$])|/?\*)")  # a comment's words are not declarations
 _PREFIX = re.compile(r"(?:(?:await|new|yield)\s+|[&*])*")
 _NAME = re.compile(NAME)
 _LINK = re.compile(rf"#?{NAME}")
@@ -193,8 +194,8 @@ class Types(_Step):
         # Only lines that assign, annotate or loop can tell a type: scan just those, in order,
         # so that each sees the types of the lines above it.
         for ln in region.split("\n"):
-            if "=" in ln or ":" in ln or " of " in ln or " in " in ln \
-                    or self.lang not in TYPED_LANGUAGES:
+            if ("=" in ln or ":" in ln or " of " in ln or " in " in ln
+                    or self.lang not in TYPED_LANGUAGES) and not _COMMENT.match(ln):
                 self._read_line_types(ln)
 
     def _read_line_types(self, line: str) -> None:
@@ -274,8 +275,8 @@ class Types(_Step):
                     return d.name
                 if d.type_name:
                     return d.type_name
-        if name[:1].isupper():
-            return name
+        if name[:1].isupper() and (self.lang != "go" or self.owners(name)):
+            return name  # a constructor; in Go, a conversion (an exported function is not)
         return ""
 
     def _field_type(self, tname: str, member: str, depth: int = 0) -> str:
@@ -350,8 +351,8 @@ class Types(_Step):
     def bump_type(self, tname: str, weight: float, only_known: bool = False) -> None:
         if not tname or tname in _KEYWORDS:
             return
-        if only_known and not self.owners(tname):
-            return
+        if only_known and not (self.owners(tname) or self.members(tname)):
+            return  # neither declared as a class or struct nor given methods (`type Level int8`)
         if weight > self.type_weights.get(tname, 0.0):
             self.type_weights[tname] = weight
 

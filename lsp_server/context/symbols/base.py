@@ -171,6 +171,8 @@ def type_name_of(text: str) -> str:
     """Return the bare name of the type that matters in a type expression, or ''."""
     if not text:
         return ""
+    if text.startswith("map[") and "]" in text:  # Go: a map's values, what `m[k]` gives
+        return type_name_of(text[text.index("]") + 1:])
     for qualified in _QUALIFIED.findall(text):
         ident = re.split(r"\.|::", qualified)[-1]
         if ident not in _TYPE_WRAPPERS:
