@@ -425,3 +425,18 @@ def test_a_named_non_struct_type_s_methods_come_with_its_variables(tmp_path: Pat
     blocks = _context_of(tmp_path, "parse.go", text, offset, 600)
     assert "func (l *Level) UnmarshalText(text []byte) error" in blocks.get("level.go", ""), \
         blocks
+
+
+def test_what_makes_the_argument_the_call_takes_comes_first(tmp_path: Path) -> None:
+    """Among `Backoff(op, options ...Option)`'s arguments, the package's functions that
+    return an Option (`Retries(n)`) come before its other functions."""
+    (tmp_path / "retry.go").write_text(
+        "package app\n\ntype Option func(*Options)\n\ntype Options struct{ n int }\n\n"
+        "func Backoff(op func() error, options ...Option) error { return nil }\n\n"
+        + "".join(f"func helper{i}(x int) int {{ return x }}\n" for i in range(30))
+        + "\nfunc Retries(n int) Option { return nil }\n")
+    text = ("package app\n\nfunc run() error {\n\treturn Backoff(func() error {\n"
+            "\t\treturn nil\n\t},\n\t\t\n\t)\n}\n")
+    offset = text.index("\t\t\n\t)") + 2
+    blocks = _context_of(tmp_path, "run.go", text, offset, 400)
+    assert "func Retries(n int) Option" in blocks.get("retry.go", ""), blocks

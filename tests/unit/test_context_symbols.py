@@ -175,6 +175,8 @@ def test_type_name_of() -> None:
     assert type_name_of("readonly ResolvedPos[]") == "ResolvedPos"
     assert type_name_of("map[Level]*color.Color") == "Color"  # what `m[k]` gives
     assert type_name_of("map[Level]string") == ""
+    assert type_name_of("Option") == "Option"  # Go's `type Option func(*Options)`
+    assert type_name_of("Option<Token>") == "Token"
 
 
 def test_broken_code_still_yields_definitions() -> None:

@@ -12,6 +12,7 @@ from lsp_server.context.index import FileEntry
 from lsp_server.context.names import name_pieces
 from lsp_server.context.retrieve.cursor import (
     _ID,
+    _KEYWORDS,
     _SELF_NAMES,
     _SEP,
     NAME,
@@ -41,6 +42,9 @@ _NEAR_PROX = 0.7
 _ANALOGUE_GAIN = 0.35
 _ANALOGUE_SPREAD = 2.0
 _SIBLINGS = 4  # functions named like the one around the cursor whose bodies are looked at
+# A first use that makes what the call around the cursor takes (`Retries(3)` among the
+# `...Option` arguments of `Backoff(`) gains this much.
+_ARGUMENT_GAIN = 0.3
 # A variable's or constant's declaration tells less of how to use it than a function's or
 # type's head does (`strChunked = []byte("chunked")`): of the same evidence, it comes after,
 # unless it holds a function (`export const map: {...} = dual(2, (self, f) => ...)`).
@@ -64,6 +68,45 @@ def _singular(word: str) -> str:
     """Return a word without a plural's `s` (`Strings` beside `String`, `Options` beside
     `Option`), the same way on both sides of a comparison."""
     return word[:-1] if len(word) >= 4 and word[-1] == "s" and word[-2] != "s" else word
+
+
+_CALLEE = re.compile(rf"((?:{NAME}\s*\.\s*)*{NAME})\s*$")
+
+
+def _enclosing_callee(text: str, offset: int) -> str:
+    """Return the function whose argument list holds the cursor (`Backoff` for a cursor
+    among `Backoff(op,\n  Retries(3),\n  |`), or '' when it is in none, or in a block."""
+    depth = 0
+    for i in range(offset - 1, max(-1, offset - 3000), -1):
+        c = text[i]
+        if c in ")]}":
+            depth += 1
+        elif c in "([{":
+            if depth:
+                depth -= 1
+            elif c != "(":
+                return ""
+            else:
+                m = _CALLEE.search(text, max(0, i - 200), i)
+                return _SEP.sub(".", m.group(1)) if m else ""
+    return ""
+
+
+def _parameters(signature: str, name: str) -> str:
+    """Return the text of a declaration's parameter list (after its name), or ''."""
+    start = signature.find(name + "(")
+    if start < 0:
+        return ""
+    start += len(name)
+    depth = 0
+    for i in range(start, len(signature)):
+        if signature[i] == "(":
+            depth += 1
+        elif signature[i] == ")":
+            depth -= 1
+            if depth == 0:
+                return signature[start + 1:i]
+    return signature[start + 1:]
 
 
 _TYPING_MEMBER = re.compile(rf"(?<![\w.#$])((?:{NAME}\s*(?:\.|->|::)\s*#?)*{NAME})"
@@ -103,6 +146,7 @@ class Ranker(_Step):
         self.reach_self = False  # whether the cursor is in a method of the enclosing class
         self.own: set[str] = set()  # the enclosing class's bases, when `this` reaches them
         self.near_words: set[str] | None = None  # the words of the lines around the cursor
+        self.argument_types: frozenset[str] | None = None  # see _argument_types
 
     def add(self, e: FileEntry, d: Definition, score: float, source: str) -> None:
         """Record evidence for a definition: the best score wins, each other adds a little."""
@@ -187,7 +231,7 @@ class Ranker(_Step):
                 continue
             for d in e.symbols.definitions:
                 if d.kind in _PACKAGE_KINDS and not d.container:
-                    found.append((self._prior(d.name, 0.08 if d.name[:1].islower() else 0.05),
+                    found.append((self._prior(d, 0.08 if d.name[:1].islower() else 0.05),
                                   e, d))
         # Enough to fill what is left of the context, cheap to rank.
         for score, e, d in heapq.nlargest(_HELPERS, found, key=lambda x: x[0]):
@@ -231,7 +275,8 @@ class Ranker(_Step):
     def _imported_packages(self) -> None:
         """Offer what imported Go packages export, for first uses: `chi.NewRouter()` in a
         file that imports chi but calls nothing of it yet. Ranked by how widely the
-        repository uses each name, below anything the file names."""
+        repository uses each name (and whether it makes what the call around the cursor
+        takes), below anything the file names."""
         for alias, files in self.scope.module_aliases.items():
             if not alias or alias == "*" or alias not in self.current.references:
                 continue
@@ -245,12 +290,13 @@ class Ranker(_Step):
                 for d in e.symbols.definitions:
                     if not d.container and d.name[:1].isupper():
                         pop = self._popularity(d.name)
+                        if self._makes_argument(d):
+                            pop += _ARGUMENT_GAIN
                         if pop > 0.2:
                             found.append((-pop, d.name, e, d))
             found.sort(key=lambda x: x[:2])
-            for neg, _, e, d in found[:_PACKAGE_NAMES]:
-                self.add(e, d, 0.08 - 0.3 * neg + _AFFINITY_GAIN * self._affinity(d.name),
-                         "package")
+            for _, _, e, d in found[:_PACKAGE_NAMES]:
+                self.add(e, d, self._prior(d, 0.08), "package")
 
     def _typed_receiver(self) -> None:
         """`c.` or `pkg.` typed right before the cursor: what follows is one of that type's
@@ -333,13 +379,55 @@ class Ranker(_Step):
                           ) -> list[tuple[float, FileEntry, Definition]]:
         """Score a module's public names as its next first use: how widely the repository
         uses each, and how the code around the cursor is named."""
-        return [(self._prior(d.name, 0.15), e, d) for e, d in found
+        return [(self._prior(d, 0.15), e, d) for e, d in found
                 if not d.name.startswith("_")]
 
-    def _prior(self, name: str, base: float) -> float:
+    def _prior(self, d: Definition, base: float) -> float:
         """Return how likely a name not used yet is to come next: a base for where it comes
-        from, plus how widely the repository uses it and how the code here is named."""
-        return base + 0.3 * self._popularity(name) + _AFFINITY_GAIN * self._affinity(name)
+        from, plus how widely the repository uses it, how the code here is named, and whether
+        it makes what the call around the cursor takes."""
+        return base + 0.3 * self._popularity(d.name) + _AFFINITY_GAIN * self._affinity(d.name) \
+            + (_ARGUMENT_GAIN if self._makes_argument(d) else 0.0)
+
+    def _makes_argument(self, d: Definition) -> bool:
+        """Return whether a definition makes a value of a type the call around the cursor
+        takes: `Retries(n)` returns the `Option` of `Backoff(op, options ...Option)`."""
+        wanted = self.argument_types
+        if wanted is None:
+            wanted = self.argument_types = self._argument_types()
+        if not wanted:
+            return False
+        if d.kind in CONTAINER_KINDS:
+            return d.name in wanted
+        return d.kind in ("function", "method") and d.type_name in wanted
+
+    def _argument_types(self) -> frozenset[str]:
+        """Return the types named in the parameters of the call whose arguments the cursor
+        is among (`Backoff(` several lines up, its other arguments closed)."""
+        callee = _enclosing_callee(self.text, self.offset)
+        if not callee:
+            return frozenset()
+        receiver, _, name = callee.rpartition(".")
+        defs: list[Definition] = []
+        if receiver:
+            files = self.scope.module_aliases.get(receiver)
+            if files:
+                defs = [d for _, d in self.scope.lookup_in(files, name)]
+            else:
+                tname = self.types.type_of_expr(receiver)
+                defs = [d for _, d in self.types.members_and_inherited(tname)
+                        if d.name == name] if tname else []
+        else:
+            defs = [d for _, d in self.scope.bindings.get(name, ())]
+            pkg = self.scope.module_aliases.get("", ()) if self.lang == "go" else ()
+            if pkg:
+                defs += [d for _, d in self.scope.scope_names(tuple(pkg)).get(name, ())]
+            defs += [d for d in self.current.definitions if d.name == name and not d.container]
+        found: set[str] = set()
+        for d in defs[:3]:
+            found.update(n for n in _ID.findall(_parameters(d.signature, d.name))
+                         if n[:1].isupper() and n not in _KEYWORDS)
+        return frozenset(found)
 
     def _object_literal(self, expr: str) -> tuple[FileEntry, Definition] | None:
         """Return the imported object literal a receiver names (`aggregationFns` from

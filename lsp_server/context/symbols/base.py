@@ -19,17 +19,22 @@ MAX_DECLARATION_LINES = 12  # short type aliases, enums, constants are shown who
 _IDENT_STR = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _QUALIFIED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:(?:\.|::)[A-Za-z_][A-Za-z0-9_]*)*")
 _DOC_QUOTE = re.compile(r"^[rRbBuUfF]{0,2}(?:\"\"\"|'''|\"|')")
-# Wrappers around the type that matters: `Optional[Session]` is about `Session`.
+# Generic wrappers around the type that matters: `Optional[Session]` is about `Session`.
+# Written alone, such a name is the type itself (Go's `type Option func(*Options)`).
 _TYPE_WRAPPERS = frozenset(
     """Optional Union List Dict Set FrozenSet Tuple Sequence Mapping MutableMapping Iterable
     Iterator Generator AsyncIterator AsyncGenerator Awaitable Coroutine Callable Type ClassVar
     Final Annotated list dict set frozenset tuple type Promise Array ReadonlyArray Readonly Partial
-    Required Record Map Set Observable Option Result Box Rc Arc Vec RefCell Mutex Cell Ref RefMut
-    Pin HashMap BTreeMap std shared_ptr unique_ptr weak_ptr vector optional const mut dyn impl
-    None null undefined void any unknown int str bool float bytes string number boolean object
-    error byte rune uint8 int64 int32 uint64 uint32 float64 float32 interface struct chan func
-    map self Self this public private protected virtual extends implements readonly keyof
-    typeof unique""".split()
+    Required Record Map Observable Option Result Box Rc Arc Vec RefCell Mutex Cell Ref RefMut
+    Pin HashMap BTreeMap shared_ptr unique_ptr weak_ptr vector optional""".split()
+)
+# Names in a type that are never the type that matters: the languages' own scalars, and
+# keywords and modifiers written among types.
+_NOT_TYPES = frozenset(
+    """std const mut dyn impl None null undefined void any unknown int str bool float bytes
+    string number boolean object error byte rune uint8 int64 int32 uint64 uint32 float64 float32
+    interface struct chan func map self Self this public private protected virtual extends
+    implements readonly keyof typeof unique""".split()
 )
 
 
@@ -173,10 +178,12 @@ def type_name_of(text: str) -> str:
         return ""
     if text.startswith("map[") and "]" in text:  # Go: a map's values, what `m[k]` gives
         return type_name_of(text[text.index("]") + 1:])
-    for qualified in _QUALIFIED.findall(text):
-        ident = re.split(r"\.|::", qualified)[-1]
-        if ident not in _TYPE_WRAPPERS:
-            return ident
+    for m in _QUALIFIED.finditer(text):
+        ident = re.split(r"\.|::", m.group())[-1]
+        if ident in _NOT_TYPES or (ident in _TYPE_WRAPPERS
+                                   and text[m.end():].lstrip()[:1] in ("[", "<")):
+            continue
+        return ident
     return ""
 
 

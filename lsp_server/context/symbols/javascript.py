@@ -7,6 +7,7 @@ from tree_sitter import Node
 
 from lsp_server.context.symbols.base import (
     _IDENT_STR,
+    _NOT_TYPES,
     _TYPE_WRAPPERS,
     _comment_doc,
     _Extractor,
@@ -146,7 +147,7 @@ class _JavaScript(_Extractor):
         for sub in node.named_children:
             if sub.type == clause:
                 return tuple(b for b in _IDENT_STR.findall(_text(self.src, sub))
-                             if b not in ("extends", "implements") and b not in _TYPE_WRAPPERS)
+                             if b not in _NOT_TYPES and b not in _TYPE_WRAPPERS)
         return ()
 
     def klass(self, node: Node, container: str, start: Node) -> None:
