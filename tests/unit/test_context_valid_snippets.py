@@ -11,7 +11,7 @@ from lsp_server.context.languages import get_parser, language_for_path, parses
 from lsp_server.context.repo_context import RepoContext
 from lsp_server.context.retrieve import FILE_HEADER_CHARS, render_definition
 from lsp_server.context.retrieve.budget import select
-from lsp_server.context.retrieve.model import _Cand
+from lsp_server.context.retrieve.model import ContextBlock, _Cand
 from lsp_server.context.retrieve.render import render_file
 from lsp_server.context.symbols import MAX_SIGNATURE_CHARS, Definition, extract
 from lsp_server.context.windows import whole_units
@@ -20,6 +20,11 @@ from tests.unit._ctx_helpers import fixture_repo
 
 def _errors(language: str, text: str) -> bool:
     return get_parser(language).parse(text.encode()).root_node.has_error
+
+
+def _select(cands: dict[int, _Cand], budget: int) -> list[ContextBlock]:
+    """Choose within budget, with nothing sticky, skipped or in the first tier."""
+    return select(cands, budget, sticky=frozenset(), skip=set(), tier0=set(), caches={})
 
 
 @pytest.mark.parametrize("fixture", ["ctx_gin", "ctx_go", "ctx_py", "ctx_ts", "ctx_monorepo"])
@@ -195,7 +200,7 @@ def test_definitions_that_do_not_render_as_code_are_left_out() -> None:
     entry = FileEntry("/r/mod.py", "mod.py", "/r", symbols)
     cands = {id(d): _Cand(entry, d, 1.0 if d.name == "huge" else 0.5, "import")
              for d in symbols.definitions}
-    blocks = select(cands, 6000, sticky=frozenset(), skip=set(), tier0=set(), caches={})
+    blocks = _select(cands, 6000)
     assert [s.start_line for b in blocks for s in b.snippets] == [4]
     assert not _errors("python", blocks[0].text)
 
@@ -261,7 +266,7 @@ def test_typescript_variance_annotations_are_read_as_typescript() -> None:
     assert {("", "Route"), ("Route", "init"), ("Route", "id"), ("", "after")} <= names
     entry = FileEntry("/r/route.ts", "route.ts", "/r", symbols)
     cands = {id(d): _Cand(entry, d, 1.0, "type") for d in symbols.definitions}
-    blocks = select(cands, 6000, sticky=frozenset(), skip=set(), tier0=set(), caches={})
+    blocks = _select(cands, 6000)
     text = blocks[0].text
     assert "in out TPath" in text and "init = (opts: { index: number }): void" in text, text
     assert parses(text, "typescript"), text
@@ -304,8 +309,7 @@ def test_a_member_is_shown_inside_the_declaration_that_holds_it() -> None:
         # The first declaration of the name is chosen first, as an imported type would be.
         cands = {id(d): _Cand(entry, d, 0.9, "member"),
                  **{id(h): _Cand(entry, h, 1.0, "type") for h in heads[:1]}}
-        text = select(cands, 6000, sticky=frozenset(), skip=set(), tier0=set(),
-                      caches={})[0].text
+        text = _select(cands, 6000)[0].text
         assert parses(text, "typescript"), text
         assert f"readonly {member}" in text, text
 
@@ -365,7 +369,7 @@ def test_go_specs_of_one_group_are_shown_in_one_group_without_alignment() -> Non
     symbols = extract(src.encode(), "go")
     entry = FileEntry("/r/binding.go", "binding.go", "/r", symbols)
     cands = {id(d): _Cand(entry, d, 1.0, "import") for d in symbols.definitions}
-    text = select(cands, 6000, sticky=frozenset(), skip=set(), tier0=set(), caches={})[0].text
+    text = _select(cands, 6000)[0].text
     assert text == ('const (\n\tMIMEJSON = "application/json"\n\tMIMEHTML = "text/html"\n'
                     '\t// MIMEXML is XML.\n\tMIMEXML = "application/xml"\n)\n'
                     "const (\n\tlevelA = iota\n\tlevelB\n)\n"
@@ -373,8 +377,7 @@ def test_go_specs_of_one_group_are_shown_in_one_group_without_alignment() -> Non
     assert parses(text, "go")
     # What the block costs with its header, and the 40 characters selection leaves spare.
     budget = len(text) + len("binding.go") + FILE_HEADER_CHARS + 40
-    assert select(cands, budget, sticky=frozenset(), skip=set(), tier0=set(),
-                  caches={})[0].text == text
+    assert _select(cands, budget)[0].text == text
 
 
 def test_a_declaration_in_two_build_tag_variants_is_shown_once() -> None:
@@ -385,5 +388,5 @@ def test_a_declaration_in_two_build_tag_variants_is_shown_once() -> None:
             for n in ("binding.go", "binding_nomsgpack.go"))
     cands = {id(d): _Cand(e, d, 1.0 if e is a else 0.9, "import")
              for e in (a, b) for d in e.symbols.definitions}
-    blocks = select(cands, 6000, sticky=frozenset(), skip=set(), tier0=set(), caches={})
+    blocks = _select(cands, 6000)
     assert [blk.rel for blk in blocks] == ["binding.go"], blocks
