@@ -22,6 +22,11 @@ def _errors(language: str, text: str) -> bool:
     return get_parser(language).parse(text.encode()).root_node.has_error
 
 
+def _entry(src: str, rel: str, language: str) -> FileEntry:
+    """Return an index entry for a file of this source, as the index would hold it."""
+    return FileEntry(f"/r/{rel}", rel, "/r", extract(src.encode(), language))
+
+
 def _select(cands: dict[int, _Cand], budget: int) -> list[ContextBlock]:
     """Choose within budget, with nothing sticky, skipped or in the first tier."""
     return select(cands, budget, sticky=frozenset(), skip=set(), tier0=set(), caches={})
@@ -182,8 +187,8 @@ def test_an_interface_in_a_namespace_is_closed_inside_it() -> None:
            "  export interface BaseEnvelope {\n    id?: RequestId;\n  }\n"
            "  export interface Request extends BaseEnvelope {\n    method: string;\n  }\n}\n"
            "export function parse(x: string): JSONRPC2.Request { return JSON.parse(x) }\n")
-    symbols = extract(src.encode(), "typescript")
-    entry = FileEntry("/r/env.ts", "env.ts", "/r", symbols)
+    entry = _entry(src, "env.ts", "typescript")
+    symbols = entry.symbols
     text = render_file(entry, [_Cand(entry, d, 1.0, "type") for d in symbols.definitions])
     assert not _errors("typescript", text), text
     assert text.count("}") == text.count("{")
@@ -301,8 +306,8 @@ def test_a_member_is_shown_inside_the_declaration_that_holds_it() -> None:
            "    export interface Patch<A> {\n      readonly chunk: A\n    }\n  }\n"
            "  export namespace HashSet {\n    export interface Patch<A> {\n"
            "      readonly set: A\n    }\n  }\n}\n")
-    symbols = extract(src.encode(), "typescript")
-    entry = FileEntry("/r/pool.ts", "pool.ts", "/r", symbols)
+    entry = _entry(src, "pool.ts", "typescript")
+    symbols = entry.symbols
     heads = [d for d in symbols.definitions if d.kind == "interface"]
     for member in ("size", "chunk"):
         d = next(x for x in symbols.definitions if x.name == member)
@@ -366,8 +371,8 @@ def test_go_specs_of_one_group_are_shown_in_one_group_without_alignment() -> Non
            "\tMIMEHTML              = \"text/html\"\n\t// MIMEXML is XML.\n"
            "\tMIMEXML               = \"application/xml\"\n)\n\n"
            "const (\n\tlevelA = iota\n\tlevelB\n)\n\nvar (\n\tdebug  = false\n\tquiet = true\n)\n")
-    symbols = extract(src.encode(), "go")
-    entry = FileEntry("/r/binding.go", "binding.go", "/r", symbols)
+    entry = _entry(src, "binding.go", "go")
+    symbols = entry.symbols
     cands = {id(d): _Cand(entry, d, 1.0, "import") for d in symbols.definitions}
     text = _select(cands, 6000)[0].text
     assert text == ('const (\n\tMIMEJSON = "application/json"\n\tMIMEHTML = "text/html"\n'
@@ -384,8 +389,7 @@ def test_a_declaration_in_two_build_tag_variants_is_shown_once() -> None:
     """gin's binding.go and binding_nomsgpack.go declare the same names under opposite build
     tags: one copy is worth showing, and the budget goes to something else."""
     src = "package binding\n\ntype Binding interface {\n\tName() string\n}\n"
-    a, b = (FileEntry(f"/r/{n}", n, "/r", extract(src.encode(), "go"))
-            for n in ("binding.go", "binding_nomsgpack.go"))
+    a, b = (_entry(src, n, "go") for n in ("binding.go", "binding_nomsgpack.go"))
     cands = {id(d): _Cand(e, d, 1.0 if e is a else 0.9, "import")
              for e in (a, b) for d in e.symbols.definitions}
     blocks = _select(cands, 6000)

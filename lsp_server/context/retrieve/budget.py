@@ -43,15 +43,15 @@ def _parent(caches: dict[str, dict], e: FileEntry, d: Definition) -> Definition 
     return enclosing(found[1].get(d.container, ()), d)
 
 
-def _group(caches: dict[str, dict], e: FileEntry, d: Definition) -> int | None:
-    """Return the first line of the Go `const ( ... )` group a spec belongs to, or None."""
+def _groups(caches: dict[str, dict], e: FileEntry) -> dict[int, int]:
+    """Return the Go `const ( ... )` groups of a file's specs (see `go_groups`), memoised."""
     if e.symbols.language != "go":
-        return None
+        return {}
     cache = caches.setdefault("go_groups", {})
     found = cache.get(e.path)
     if found is None or found[0] is not e.symbols:
         found = cache[e.path] = (e.symbols, go_groups(e.symbols.definitions))
-    return found[1].get(id(d))
+    return found[1]
 
 
 def _cost(caches: dict[str, dict], d: Definition, lang: str, with_doc: bool, indent: str) -> int:
@@ -163,7 +163,7 @@ def select(candidates: dict[int, _Cand], budget: int, *, sticky: frozenset[tuple
             extra.append(pc)
         if e.path not in header_cost:
             cost += len(e.rel) + FILE_HEADER_CHARS
-        group = _group(caches, e, c.d)
+        group = _groups(caches, e).get(id(c.d))
         if group is not None and (e.path, group) in groups:
             cost -= group_cost(c.d)  # shown in the group already open
         if used + cost > budget:
@@ -202,7 +202,7 @@ def select(candidates: dict[int, _Cand], budget: int, *, sticky: frozenset[tuple
     blocks: list[ContextBlock] = []
     for p, items in chosen.items():
         e = items[0].entry
-        text = render_file(e, items)
+        text = render_file(e, items, _groups(caches, e))
         snippets = [Snippet(p, e.rel, x.d.start_line, x.d.end_line, "", round(x.score, 3),
                             x.source) for x in items]
         tier = 0 if p in tier0 else 1

@@ -127,7 +127,7 @@ class Types(_Step):
         self.enclosing_fn: Definition | None = None
         self.receiver_var = ""
         self.local_types: dict[str, str] = {}
-        self._top_level: dict[str, Definition] | None = None  # the file's own, by name
+        self._here: dict[str, list[Definition]] | None = None  # see defined_here
 
     def find_enclosing(self) -> None:
         """Find the class and function around the cursor (and a Go method's receiver)."""
@@ -269,24 +269,22 @@ class Types(_Step):
                 return d.name
             if d.type_name:
                 return d.type_name
-        for d in self.current.definitions:
-            if d.name == name:
-                if d.kind in CONTAINER_KINDS:
-                    return d.name
-                if d.type_name:
-                    return d.type_name
-        if name[:1].isupper() and (self.lang != "go" or self.owners(name)):
+        for d in self.defined_here(name):
+            if d.kind in CONTAINER_KINDS:
+                return d.name
+            if d.type_name:
+                return d.type_name
+        if name[:1].isupper() and (self.lang != "go" or self.known_type(name)):
             return name  # a constructor; in Go, a conversion (an exported function is not)
         return ""
 
     def _field_type(self, tname: str, member: str, depth: int = 0) -> str:
         """Return the declared type of a field or method result, looking up base classes too."""
-        bases: list[str] = []
-        for d in self.current.definitions:
-            if d.container == tname and d.name == member and d.type_name:
+        for d in self.defined_here(member):
+            if d.container == tname and d.type_name:
                 return d.type_name
-            if d.name == tname and d.kind in CONTAINER_KINDS:
-                bases.extend(d.bases)
+        bases = [b for d in self.defined_here(tname) if d.kind in CONTAINER_KINDS
+                 for b in d.bases]
         for _, d in self.members(tname):
             if d.name == member and d.type_name:
                 return d.type_name
@@ -326,33 +324,40 @@ class Types(_Step):
     def _module_level_type(self, name: str) -> str:
         """Return the type of a name the current file declares at its top level: a class
         itself, or a variable's type (`_pool: RunVar[Pool] = RunVar(...)`)."""
-        if self._top_level is None:
-            self._top_level = {}
-            for d in self.current.definitions:
-                typed = d.kind in CONTAINER_KINDS or (
-                    d.kind in ("variable", "constant") and bool(d.type_name))
-                if typed and not d.container:
-                    self._top_level.setdefault(d.name, d)
-        d = self._top_level.get(name)
-        if d is None:
-            return ""
-        return d.name if d.kind in CONTAINER_KINDS else self.as_type(d.type_name)
+        for d in self.defined_here(name):
+            if not d.container:
+                if d.kind in CONTAINER_KINDS:
+                    return d.name
+                if d.kind in ("variable", "constant") and d.type_name:
+                    return self.as_type(d.type_name)
+        return ""
 
     def as_type(self, name: str) -> str:
         """Return name when it is a type (a class, or one with methods, like Go's
         `type errorMsgs []*Error`); when it is a factory function, the type it returns."""
-        if not name or self.owners(name) or self.members(name):
+        if not name or self.known_type(name) or any(
+                d.kind in CONTAINER_KINDS for d in self.defined_here(name)):
             return name
-        for d in self.current.definitions:
-            if d.name == name and d.kind in CONTAINER_KINDS:
-                return name
         return self._type_of_call(name) or name
+
+    def known_type(self, name: str) -> bool:
+        """Return whether the repository declares a type of this name as a class or struct,
+        or gives it methods (`type Level int8`)."""
+        return bool(self.owners(name) or self.members(name))
+
+    def defined_here(self, name: str) -> list[Definition]:
+        """Return the current file's definitions of a name, in file order."""
+        if self._here is None:
+            self._here = {}
+            for d in self.current.definitions:
+                self._here.setdefault(d.name, []).append(d)
+        return self._here.get(name, [])
 
     def bump_type(self, tname: str, weight: float, only_known: bool = False) -> None:
         if not tname or tname in _KEYWORDS:
             return
-        if only_known and not (self.owners(tname) or self.members(tname)):
-            return  # neither declared as a class or struct nor given methods (`type Level int8`)
+        if only_known and not self.known_type(tname):
+            return
         if weight > self.type_weights.get(tname, 0.0):
             self.type_weights[tname] = weight
 
@@ -381,8 +386,8 @@ class Types(_Step):
         for _ in range(2):
             bases: list[str] = []
             for t in level:
-                for d in self.current.definitions:
-                    if d.name == t and d.kind in CONTAINER_KINDS:
+                for d in self.defined_here(t):
+                    if d.kind in CONTAINER_KINDS:
                         bases.extend(d.bases)
                 for _, d in self.owners(t)[:2]:
                     bases.extend(d.bases)

@@ -53,8 +53,9 @@ _VALUE_FACTOR = 0.8
 _FUNCTION_VALUE = re.compile(r"=>|\bfunction\b|\blambda\b|\bfunc\s*\(")
 
 
-def _callable(d: Definition) -> bool:
-    return _FUNCTION_VALUE.search(d.signature) is not None
+@lru_cache(maxsize=16_384)
+def _holds_function(signature: str) -> bool:
+    return _FUNCTION_VALUE.search(signature) is not None
 
 
 @lru_cache(maxsize=65_536)
@@ -154,7 +155,7 @@ class Ranker(_Step):
             return
         if not self.in_test and _is_test(e.rel):
             score *= 0.25  # test helpers rarely matter to code under test
-        if d.kind in _VALUE_KINDS and not d.container and not _callable(d):
+        if d.kind in _VALUE_KINDS and not d.container and not _holds_function(d.signature):
             score *= _VALUE_FACTOR
         c = self.cands.get(id(d))
         if c is None:
@@ -422,7 +423,7 @@ class Ranker(_Step):
             pkg = self.scope.module_aliases.get("", ()) if self.lang == "go" else ()
             if pkg:
                 defs += [d for _, d in self.scope.scope_names(tuple(pkg)).get(name, ())]
-            defs += [d for d in self.current.definitions if d.name == name and not d.container]
+            defs += [d for d in self.types.defined_here(name) if not d.container]
         found: set[str] = set()
         for d in defs[:3]:
             found.update(n for n in _ID.findall(_parameters(d.signature, d.name))

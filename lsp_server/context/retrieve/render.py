@@ -191,9 +191,11 @@ def _member_indent(container_sig: str, language: str) -> str:
     return _indent_of(container_sig) + indent_unit(language)
 
 
-def render_file(entry: FileEntry, chosen: Sequence[_Cand]) -> str:
+def render_file(entry: FileEntry, chosen: Sequence[_Cand],
+                groups: dict[int, int] | None = None) -> str:
     """Render the chosen definitions of one file in source order, members inside their
-    containers (nested ones, such as an interface in a namespace, inside both)."""
+    containers (nested ones, such as an interface in a namespace, inside both), and the
+    Go specs of one group in one (`groups`: see `go_groups`, computed when not given)."""
     lang = entry.symbols.language
     brace = lang in _BRACE_LANGS
     containers: dict[str, list[Definition]] = {}
@@ -203,7 +205,8 @@ def render_file(entry: FileEntry, chosen: Sequence[_Cand]) -> str:
     ordered = sorted(chosen, key=lambda c: (c.d.start_line, c.d.kind not in CONTAINER_KINDS))
     out: list[str] = []
     open_containers: list[Definition] = []
-    groups = go_groups(entry.symbols.definitions) if lang == "go" else {}
+    if groups is None:
+        groups = go_groups(entry.symbols.definitions) if lang == "go" else {}
     open_group = None  # the Go `const ( ... )` group the last piece shows, if any
     last: Definition | None = None
     for c in ordered:
