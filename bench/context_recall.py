@@ -27,7 +27,8 @@ sources, assembled into `packages/*` workspaces the way their upstream monorepos
 out, build output removed as in a source checkout) and Go (Debian's -dev source packages).
 
     python bench/context_recall.py --fetch            # download the default repos first
-    python bench/context_recall.py [--previous | --fresh | --held-out | --recent | --unseen]
+    python bench/context_recall.py [--previous | --fresh | --held-out | --recent | --prior
+                                      | --unseen]
     python bench/context_recall.py --repo NAME=PATH:LANG [--repo ...]
 """
 
@@ -104,14 +105,23 @@ RECENT_REPOS = [
     ("resty", "resty", "go"),
     ("fasthttp", "fasthttp", "go"),
 ]
-# The newest set, measured once before any change of the version that added it (--unseen).
-UNSEEN_REPOS = [
+# Measured once before the changes they then informed, after the --recent set (--prior).
+PRIOR_REPOS = [
     ("typer", "typer", "python"),
     ("tomlkit", "tomlkit", "python"),
     ("prosemirror", "prosemirror", "typescript"),
     ("form", "tanstack-form", "typescript"),
     ("zap", "zap", "go"),
     ("pflag", "pflag", "go"),
+]
+# The newest set, measured once before any change of the version that added it (--unseen).
+UNSEEN_REPOS = [
+    ("werkzeug", "werkzeug", "python"),
+    ("cattrs", "cattrs", "python"),
+    ("milkdown", "milkdown", "typescript"),
+    ("tldraw", "tldraw", "typescript"),
+    ("logrus", "logrus", "go"),
+    ("websocket", "websocket", "go"),
 ]
 CHARS_PER_TOKEN = 3.2  # lsp_server.model.tokens.ESTIMATED_CHARS_PER_TOKEN
 DEFAULT_BUDGETS = "1024t,6000"
@@ -141,6 +151,7 @@ def _def_patterns(lang: str, name: str) -> list[re.Pattern[str]]:
                 re.compile(rf"^\s*(?:type\s+)?{n}\s+(?:struct|interface)\b", re.M),
                 re.compile(rf"^\s*type\s+{n}\b", re.M),
                 re.compile(rf"^\s+{n}\s*\([^)]*\)", re.M)]
+    gen = _GENERIC
     mods = r"(?:(?:export|default|declare|abstract|async|public|private|protected|static|" \
            r"readonly|override|get|set)\s+)*"
     return [re.compile(rf"^\s*{mods}function\*?\s+{n}\b", re.M),
@@ -150,17 +161,19 @@ def _def_patterns(lang: str, name: str) -> list[re.Pattern[str]]:
             re.compile(rf"^\s*{mods}type\s+{n}\s*[=<]", re.M),
             re.compile(rf"^\s*{mods}(?:const|let)\s+{n}\s*(?::[^=]*)?=\s*(?:async\s*)?"
                        rf"(?:\([^)]*\)|\w+)\s*(?::[^=]*)?=>", re.M),
-            re.compile(rf"^\s+{mods}{n}\??\s*(?:<[^>]*>)?\s*\([^;]*\)\s*(?::\s*[^;{{]+)?"
+            re.compile(rf"^\s+{mods}{n}\??\s*{gen}?\s*\([^;]*\)\s*(?::\s*[^;{{]+)?"
                        rf"\s*(?:[{{;]|\{{[^{{}}\n]*\}})\s*$", re.M),
             # A method signature of an interface written without semicolons.
-            re.compile(rf"^\s+{mods}{n}\??\s*(?:<[^>]*>)?\s*\([^;]*\)\s*:(?:[^;{{=]|=>)+$",
+            re.compile(rf"^\s+{mods}{n}\??\s*{gen}?\s*\([^;]*\)\s*:(?:[^;{{=]|=>)+$",
                        re.M),
             re.compile(rf"^\s+{mods}{n}\s*(?::[^=]*)?=\s*(?:async\s*)?(?:\([^)]*\)|\w+)"
                        rf"\s*(?::[^=]*)?=>", re.M),
             # A callable member of an interface or object type: `cancel: (why?: string) => void`
-            re.compile(rf"^\s+{mods}{n}\??\s*:\s*(?:<[^>]*>\s*)?\([^)]*\)\s*=>", re.M)]
+            re.compile(rf"^\s+{mods}{n}\??\s*:\s*(?:{gen}\s*)?\([^)]*\)\s*=>", re.M)]
 
 
+# Type parameters, nested once: `<K extends IdOf<R>>`.
+_GENERIC = r"(?:<(?:[^<>]|<[^<>]*>)*>)"
 _ALL_DEFS = {
     "python": re.compile(r"^\s*(?:async\s+)?def\s+(\w+)\s*\(|^\s*class\s+(\w+)\b"),
     "go": re.compile(r"^\s*func\s+(?:\([^)]*\)\s*)?(\w+)\s*[\[(]|^\s*type\s+(\w+)\b"
@@ -172,9 +185,9 @@ _ALL_DEFS = {
         r"|^\s*(?:export\s+)?(?:const|let)\s+(\w+)\s*(?::[^=]*)?=\s*(?:async\s*)?"
         r"(?:\([^)]*\)|\w+)\s*(?::[^=]*)?=>"
         r"|^\s+(?:(?:public|private|protected|static|readonly|async|abstract|override|get|set)"
-        r"\s+)*(\w+)\??\s*(?:<[^>]*>)?\s*\([^;]*\)\s*(?::\s*[^;{]+)?\s*"
+        r"\s+)*(\w+)\??\s*" + _GENERIC + r"?\s*\([^;]*\)\s*(?::\s*[^;{]+)?\s*"
         r"(?:[{;]|\{[^{}\n]*\})\s*$"
-        r"|^\s+(?:(?:readonly|get|set)\s+)*(\w+)\??\s*(?:<[^>]*>)?\s*\([^;]*\)\s*:"
+        r"|^\s+(?:(?:readonly|get|set)\s+)*(\w+)\??\s*" + _GENERIC + r"?\s*\([^;]*\)\s*:"
         r"(?:[^;{=]|=>)+$"
         r"|^\s+(?:(?:public|private|protected|static|readonly|override)\s+)*(\w+)\s*"
         r"(?::[^=]*)?=\s*(?:async\s*)?(?:\([^)]*\)|\w+)\s*(?::[^=]*)?=>"),
@@ -201,7 +214,7 @@ _BUILTIN_METHODS = {
     "go": frozenset("""append cap clear close complex copy delete imag len make max min new panic
         print println real recover Error String Write Read Close Len Less Swap Lock Unlock
         RLock RUnlock Done Err Value Deadline Header WriteHeader Get Set Add Del Wait Load Store
-        Do Scan Next Reset Bytes Flush Seek Stat Name Sync Printf Println Sprintf Errorf Fprintf
+        Do Put Scan Next Reset Bytes Flush Seek Stat Name Sync Printf Println Sprintf Errorf Fprintf
         ServeHTTP Query Encode Decode Marshal Unmarshal Context WithValue Hijack Write
         WriteString ReadFrom WriteTo Int Float64 Bool Is As Unwrap""".split()),
 }
@@ -455,10 +468,38 @@ def _receiver_type(repo: Repo, before: str, receiver: str) -> str:
     return best
 
 
-def _defines_member(repo: Repo, tname: str, member: str) -> set[str]:
-    """Return the files where repository type `tname` defines `member`."""
+_BASES = {
+    "python": re.compile(r"class\s+\w+\s*\(([^)]*)\)"),
+    "typescript": re.compile(r"(?:class|interface)\s+\w+\s*(?:<.*?>)?\s*((?:extends|implements)"
+                             r"\b[^{]*)"),
+}
+
+
+def _bases(repo: Repo, site: Site) -> list[str]:
+    """Return the names of the types a class or interface declaration extends or
+    implements (`interface Atom<V> extends Signal<V>` -> Signal)."""
+    pattern = _BASES.get(repo.lang)
+    head = repo.texts[site.rel].split("\n")[site.line]
+    m = pattern.search(head) if pattern else None
+    if m is None:
+        return []
+    listed = m.group(1)
+    for _ in range(2):  # type arguments, nested once: `Atom<Record<K, V>>`, `Stream[Packet]`
+        listed = re.sub(r"<[^<>]*>|\[[^\[\]]*\]", "", listed)
+    return [n for n in re.findall(r"([A-Za-z_]\w*)\s*(?:,|$|\{)", listed.strip() + ",")
+            if n not in ("extends", "implements", "object", "metaclass")]
+
+
+def _defines_member(repo: Repo, tname: str, member: str, depth: int = 0) -> set[str]:
+    """Return the files where repository type `tname`, or a type it extends, defines
+    `member`."""
     out: set[str] = set()
     type_sites = repo.sites.get(tname, ())
+    if repo.lang != "go" and depth < 3:
+        for t in type_sites:
+            for base in _bases(repo, t):
+                if base != tname:
+                    out |= _defines_member(repo, base, member, depth + 1)
     pats = _def_patterns(repo.lang, member)
     if repo.lang == "go":
         method = re.compile(rf"^func\s*\(\s*\w*\s*\*?{re.escape(tname)}(?:\[[^\]]*\])?\s*\)"
@@ -544,13 +585,14 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
             code = _STRING.sub('""', code)
             if repo.lang == "go":  # raw strings and struct tags (`json:"name"`)
                 code = re.sub(r"`[^`]*`", '""', code)
+            # Positions below are in `code`, whose strings are emptied.
             for m in _ID.finditer(code):
                 sym = m.group()
                 if sym in _KEYWORDS or sym in local or sym in (x for x, _, _ in syms):
                     continue
-                member = m.start() > 0 and line[m.start() - 1] == "."
+                member = m.start() > 0 and code[m.start() - 1] == "."
                 # `trio.to_thread.run_sync`: a module's attribute, never a method.
-                module = _module_file(repo, line[:m.start()], modules) if member else None
+                module = _module_file(repo, code[:m.start()], modules) if member else None
                 every = _distinct([s for s in repo.sites.get(sym, [])
                                    if not s.method or (member and module is None)])
                 sites = [s for s in every if s.rel != rel]
@@ -560,13 +602,13 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
                     continue  # imported from another package: not the repo's namesake
                 qual = None
                 if member:
-                    qual = re.search(r"(?<![\w.])(\w+)\.$", line[:m.start()])
+                    qual = re.search(r"(?<![\w.])(\w+)\.$", code[:m.start()])
                     if qual and qual.group(1) in foreign:
                         continue  # `errors.New`: another module's package, not this repo's
                 builtin = sym in _BUILTIN_METHODS[repo.lang]
                 gold = frozenset(s.rel for s in sites)
-                recv = re.search(r"(\w+)\s*\.$", line[:m.start()]) if member else None
-                tname = _receiver_type(repo, prefix + line[:m.start()],
+                recv = re.search(r"(\w+)\s*\.$", code[:m.start()]) if member else None
+                tname = _receiver_type(repo, prefix + code[:m.start()],
                                        recv.group(1)) if recv else ""
                 if tname.split(".")[0] in foreign:
                     continue  # `r.URL` with `r *http.Request`: another module's type
@@ -865,7 +907,7 @@ def _npm_package(dest: str, spec: str, into: str) -> None:
     os.makedirs(into, exist_ok=True)
     subprocess.run(["tar", "xzf", out, "-C", into, "--strip-components=1"], cwd=dest,
                    check=True)
-    for build in ("dist", "build", "lib"):
+    for build in ("dist", "dist-cjs", "dist-esm", "build", "lib"):
         path = os.path.join(into, build)
         if os.path.isdir(path) and os.path.isdir(os.path.join(into, "src")):
             shutil.rmtree(path)
@@ -905,7 +947,7 @@ def fetch(dest: str) -> None:
                     "jinja2==3.1.6", "marshmallow==3.26.*", "starlette==0.41.3",
                     "attrs==24.2.0", "fastapi==0.115.5", "anyio==4.6.2.post1",
                     "structlog==24.4.0", "trio==0.27.0", "typer==0.12.5",
-                    "tomlkit==0.13.2"], check=True)
+                    "tomlkit==0.13.2", "werkzeug==3.1.3", "cattrs==24.1.2"], check=True)
     for whl in os.listdir(wheels):
         name = whl.split("-")[0].lower()
         subprocess.run(["unzip", "-q", "-o", os.path.join(wheels, whl), "-d",
@@ -944,6 +986,18 @@ def fetch(dest: str) -> None:
                                      ("view", "prosemirror-view@1.36.0")])
     _workspace(dest, "tanstack-form", [("form-core", "@tanstack/form-core@0.35.0"),
                                        ("store", "@tanstack/store@0.5.5")])
+    # Milkdown's packages import each other by name, as do tldraw's store, state, utils and
+    # schema.
+    _workspace(dest, "milkdown", [("core", "@milkdown/core@7.5.0"),
+                                  ("ctx", "@milkdown/ctx@7.5.0"),
+                                  ("transformer", "@milkdown/transformer@7.5.0"),
+                                  ("utils", "@milkdown/utils@7.5.0"),
+                                  ("prose", "@milkdown/prose@7.5.0"),
+                                  ("preset-commonmark", "@milkdown/preset-commonmark@7.5.0")])
+    _workspace(dest, "tldraw", [("store", "@tldraw/store@3.4.1"),
+                                ("state", "@tldraw/state@3.4.1"),
+                                ("utils", "@tldraw/utils@3.4.1"),
+                                ("tlschema", "@tldraw/tlschema@3.4.1")])
     # Go sources are on neither PyPI nor npm; Debian ships them as -dev packages.
     for package, source, name in (
             ("golang-github-gin-gonic-gin-dev", "github.com/gin-gonic/gin", "gin"),
@@ -956,7 +1010,10 @@ def fetch(dest: str) -> None:
             ("golang-github-go-resty-resty-dev", "github.com/go-resty/resty", "resty"),
             ("golang-github-valyala-fasthttp-dev", "github.com/valyala/fasthttp", "fasthttp"),
             ("golang-go.uber-zap-dev", "go.uber.org/zap", "zap"),
-            ("golang-github-spf13-pflag-dev", "github.com/spf13/pflag", "pflag")):
+            ("golang-github-spf13-pflag-dev", "github.com/spf13/pflag", "pflag"),
+            ("golang-github-sirupsen-logrus-dev", "github.com/sirupsen/logrus", "logrus"),
+            ("golang-github-gorilla-websocket-dev", "github.com/gorilla/websocket",
+             "websocket")):
         _debian_go(dest, package, source, name)
 
 
@@ -984,6 +1041,8 @@ def main() -> int:
                                            "ranking was frozen"),
             ("--recent", RECENT_REPOS, "the set measured once before the last version's "
                                        "changes"),
+            ("--prior", PRIOR_REPOS, "the set measured once before the changes after "
+                                     "--recent's"),
             ("--unseen", UNSEEN_REPOS, "the newest set, measured once before changes")):
         which.add_argument(flag, dest="repos", action="store_const", const=repos,
                            default=DEFAULT_REPOS, help=f"measure {what}")
