@@ -557,3 +557,44 @@ def test_a_constant_that_holds_a_function_ranks_as_a_function(tmp_path: Path) ->
     offset = text.index("  \n}") + 2
     blocks = _context_of(tmp_path, tmp_path / "run.ts", text, offset, 150)
     assert "export const pipeMap" in blocks.get("lib.ts", ""), blocks
+
+
+_SPECS = (
+    'import { ParserState, SerializerState } from "./types"\n\n'
+    "export interface NodeParserSpec {\n  runner: (state: ParserState, node: string) => void\n}"
+    "\n\nexport interface NodeSerializerSpec {\n"
+    "  runner: (state: SerializerState, node: string) => void\n}\n\n"
+    "export interface NodeSchema {\n  parseMarkdown: NodeParserSpec\n"
+    "  toMarkdown: NodeSerializerSpec\n}\n\n"
+    "export type Plugin = { meta?: string } & ((state: ParserState) => void)\n\n"
+    "export type Listener = (entry: SerializerState, source: string) => void\n\n"
+    "export function schema(name: string, factory: (state: ParserState) => NodeSchema) {}\n\n"
+    "export class Store {\n  listen(fn: Listener): void {}\n}\n")
+
+
+@pytest.mark.parametrize("lines, typed", [
+    # A property of an object literal, as the type of the property holding it declares it.
+    ("export const spec: NodeSchema = {\n  parseMarkdown: {\n    runner: (state, node) => {\n"
+     "      state.", "ParserState"),
+    ("export const spec: NodeSchema = {\n  toMarkdown: {\n    runner: (state) => {\n"
+     "      state.", "SerializerState"),
+    # A variable of a function type.
+    ("export const plugin: Plugin = (state) => {\n  state.", "ParserState"),
+    # An argument, as the parameter it is given to declares it (directly or by an alias).
+    ('schema("x", state => {\n  state.', "ParserState"),
+    ("export function watch(store: Store, hint: Decoy) {\n"
+     "  store.listen(async (entry, source) => {\n    entry.", "SerializerState"),
+])
+def test_a_callback_s_parameters_have_the_types_its_target_declares(
+        tmp_path: Path, lines: str, typed: str) -> None:
+    """`runner: (state, node) =>` declares no types, but what it is given to does: the
+    context holds the members of the type the callback's parameter is declared with there."""
+    (tmp_path / "types.ts").write_text(_classes("ParserState", "SerializerState", "Decoy"))
+    (tmp_path / "spec.ts").write_text(_SPECS)
+    text = ('import { NodeSchema, Plugin, Store, schema } from "./spec"\n'
+            'import { Decoy } from "./types"\n\n' + lines)
+    blocks = _context_of(tmp_path, tmp_path / "use.ts", text, len(text), 900)
+    other = "SerializerState" if typed == "ParserState" else "ParserState"
+    shown = blocks.get("types.ts", "")
+    assert f"{typed.lower()}Method0(depth: number): number" in shown, blocks
+    assert f"{other.lower()}Method0(" not in shown, blocks

@@ -176,6 +176,9 @@ def test_type_name_of() -> None:
     assert type_name_of("map[Level]*color.Color") == "Color"  # what `m[k]` gives
     assert type_name_of("map[Level]string") == ""
     assert type_name_of("Option") == "Option"  # Go's `type Option func(*Options)`
+    # A TypeScript function type: what calling it gives, not its first parameter's name.
+    assert type_name_of("(state: ParserState, node: Node) => void") == ""
+    assert type_name_of("<T>(make: (x: X) => T) => Store<T>") == "Store"
     assert type_name_of("Option<Token>") == "Token"
 
 

@@ -17,8 +17,9 @@ from lsp_server.context.languages import LANGUAGES
 # 4: Rust use trees and `mod x;`, C include kinds; 5: windows; 6: elisions; 7: TS variance;
 # 8: object literal properties; 9: long strings in heads elided; 10: TS call signatures,
 # comments left out of heads; 11: `readonly T[]` typed as T, Python's `Base[T]` bases, Go's
-# `var ( ... )` groups, `map[K]V` typed as V, a wrapper's name alone as itself (Go's `Option`)
-FORMAT_VERSION = 11
+# `var ( ... )` groups, `map[K]V` typed as V, a wrapper's name alone as itself (Go's `Option`);
+# 12: a TypeScript function type typed as what it returns
+FORMAT_VERSION = 12
 
 # What the stored symbols depend on besides FORMAT_VERSION: a new parser or grammar release
 # may extract differently, so the cache is dropped when any of these versions changes.

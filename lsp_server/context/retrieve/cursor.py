@@ -1,4 +1,4 @@
-"""What the lines around the cursor name, and how close to it."""
+"""What the lines around the cursor name, and how close to it; the call it is in."""
 
 from __future__ import annotations
 
@@ -45,6 +45,33 @@ def plain_chains(line: str, index_names: bool = True) -> str:
     return line
 
 
+# A callee, with TypeScript's type arguments (`computed<S[]>(`).
+_CALLEE = re.compile(rf"((?:{NAME}\s*\.\s*)*{NAME})\s*(?:<[^()]*>)?\s*$")
+
+
+def enclosing_call(text: str, offset: int) -> tuple[str, int]:
+    """Return the function whose argument list holds an offset (`Backoff` for a cursor
+    among `Backoff(op,\n  Retries(3),\n  |`) and which argument the offset is in (2), or
+    ('', -1) when it is in none, or in a block."""
+    depth = 0
+    argument = 0
+    for i in range(offset - 1, max(-1, offset - 3000), -1):
+        c = text[i]
+        if c in ")]}":
+            depth += 1
+        elif c in "([{":
+            if depth:
+                depth -= 1
+            elif c != "(":
+                return "", -1
+            else:
+                m = _CALLEE.search(text, max(0, i - 200), i)
+                return (_SEP.sub(".", m.group(1)), argument) if m else ("", -1)
+        elif c == "," and not depth:
+            argument += 1
+    return "", -1
+
+
 @dataclass(slots=True)
 class _Occ:
     prox: float = 0.0
@@ -61,7 +88,7 @@ def _proximity(delta: int) -> float:
 
 
 class _Cursor:
-    """What the lines around the cursor name, and how close to it."""
+    """What the lines around the cursor name, and how close to it; the call it is in."""
 
     def __init__(self, text: str, offset: int, file_names: tuple[str, ...] = ()) -> None:
         self.line = text.count("\n", 0, offset)

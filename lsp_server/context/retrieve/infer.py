@@ -1,6 +1,6 @@
 """Receiver type inference: the enclosing class and function, local variables' types
-from annotations, assignments, destructuring and loops, the type of `a.b().c[i]`, and which
-types the cursor is about."""
+from annotations, assignments, destructuring, loops and what a callback is given to, the
+type of `a.b().c[i]`, and which types the cursor is about."""
 
 from __future__ import annotations
 
@@ -8,10 +8,17 @@ import re
 
 from lsp_server.context.index import FileEntry
 from lsp_server.context.languages import TYPED_LANGUAGES
-from lsp_server.context.retrieve.cursor import _ID, _KEYWORDS, _SELF_NAMES, NAME, _Cursor
+from lsp_server.context.retrieve.cursor import (
+    _ID,
+    _KEYWORDS,
+    _SELF_NAMES,
+    NAME,
+    _Cursor,
+    enclosing_call,
+)
 from lsp_server.context.retrieve.query import Query, _Step
 from lsp_server.context.retrieve.scope import Scope, _dirname
-from lsp_server.context.symbols import CONTAINER_KINDS, Definition
+from lsp_server.context.symbols import CONTAINER_KINDS, Definition, type_name_of
 from lsp_server.positions import newline_above
 
 # Assignments: `x = <expr>`, `x := <expr>`, `const x: Foo = <expr>`, and `a, err := <expr>`
@@ -52,6 +59,79 @@ _LOCAL_PATTERNS: dict[str, tuple[re.Pattern[str], ...]] = {
     "go": (_GO_PARAM,),
     "rust": (_ANNOTATED,),
 }
+
+
+# An arrow function whose parameters are not annotated (`(state, node) =>`, `ctx =>`): they
+# take their types from what the function is given to, which _ARROW_TARGET reads before it.
+_ARROW = re.compile(rf"(?:\(\s*((?:{NAME}\s*,\s*)*{NAME})\s*,?\s*\)|(?<![\w$.])({NAME}))\s*=>")
+# A property (`runner: (state) =>`), or a variable or property of a declared type
+# (`const plugin: MilkdownPlugin = (ctx) =>`).
+_ARROW_TARGET = re.compile(
+    rf"(?<![\w$.])({NAME})\s*[?!]?\s*:\s*(?:([\w.]+)\s*(?:<[^=]*>)?\s*=\s*)?(?:async\s*)?$")
+_OPEN_KEY = re.compile(rf"(?<![\w$.])({NAME})\s*[?!]?\s*:\s*$")
+_ARROW_AFTER = re.compile(r"\s*=>")
+_ARROW_LANGUAGES = frozenset({"typescript", "tsx", "javascript"})
+
+
+def parameters(signature: str, name: str) -> str:
+    """Return the text of a declaration's parameter list (after its name and type
+    parameters), or ''."""
+    m = re.search(rf"(?<![\w$]){re.escape(name)}\s*(?:<[^()]*>)?\s*\(", signature)
+    if m is None:
+        return ""
+    end = _closing(signature, m.end() - 1, len(signature))
+    return signature[m.end():end - 1] if end > 0 else signature[m.end():]
+
+
+def _split(text: str) -> list[str]:
+    """Split a parameter list at its own commas (not those of `Map<K, V>` or `{a, b}`)."""
+    parts: list[str] = []
+    depth = 0
+    start = 0
+    for i, c in enumerate(text):
+        if c in "([{<":
+            depth += 1
+        elif c in ")]}>" and not (c == ">" and text[i - 1:i] == "="):
+            depth -= 1
+        elif c == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _parameter_types(params: str) -> list[str]:
+    """Return the type name each parameter of a list is annotated with ('' where none)."""
+    out = []
+    for param in _split(params):
+        depth = 0
+        colon = -1
+        for i, c in enumerate(param):
+            if c in "([{<":
+                depth += 1
+            elif c in ")]}>":
+                depth -= 1
+            elif c == ":" and depth == 0:
+                colon = i
+                break
+            elif c == "=" and depth == 0:
+                break
+        out.append(_last(type_name_of(param[colon + 1:].strip())) if colon >= 0 else "")
+    return out
+
+
+def _function_type(text: str) -> list[str] | None:
+    """Return the parameter types of the first function type a type expression holds
+    (`{ meta?: Meta } & ((ctx: Ctx) => CtxRunner)` -> [Ctx]), or None."""
+    i = text.find("(")
+    while i >= 0:
+        end = _closing(text, i, len(text))
+        if end < 0:
+            return None
+        if _ARROW_AFTER.match(text, end):
+            return _parameter_types(text[i + 1:end - 1])
+        i = text.find("(", i + 1)
+    return None
 
 
 def _last(expr: str) -> str:
@@ -185,18 +265,134 @@ class Types(_Step):
             start = max(start, pos)
         # Sixty lines up are plenty to see where a variable came from.
         floor = newline_above(self.text, self.offset, 60)
-        region = self.text[max(start, floor):self.offset + 1000]
         if self.enclosing_fn is not None:
-            region = self.enclosing_fn.signature + "\n" + region
             if self.lang == "go":
                 for m in _GO_DECLARED.finditer(self.enclosing_fn.signature):
                     self.local_types[m.group(1)] = m.group(2)
-        # Only lines that assign, annotate or loop can tell a type: scan just those, in order,
-        # so that each sees the types of the lines above it.
-        for ln in region.split("\n"):
+            self._read_lines(self.enclosing_fn.signature)
+            if start < floor:  # the function's own head, where its callback parameters are
+                head_end = self.text.find("\n", start)
+                self._read_lines(self.text[start:head_end if head_end >= 0 else None], start)
+        begin = max(start, floor)
+        self._read_lines(self.text[begin:self.offset + 1000], begin)
+
+    def _read_lines(self, text: str, at: int = -1) -> None:
+        """Read the types lines give, in order, so that each sees the types of the lines
+        above it; `at` is where text starts in the file (-1 when it is not the file's)."""
+        for ln in text.split("\n"):
+            if 0 <= at < self.offset and "=>" in ln and self.lang in _ARROW_LANGUAGES:
+                self._callback_parameters(at, min(at + len(ln), self.offset))
+            # Only lines that assign, annotate or loop can tell a type.
             if ("=" in ln or ":" in ln or " of " in ln or " in " in ln
                     or self.lang not in TYPED_LANGUAGES) and not _COMMENT.match(ln):
                 self._read_line_types(ln)
+            if at >= 0:
+                at += len(ln) + 1
+
+    def _callback_parameters(self, start: int, end: int) -> None:
+        """Type the parameters of arrow functions that declare none from what each function
+        is given to: a property of a declared type (`runner: (state, node) =>` in a
+        `parseMarkdown: {...}` whose type declares `runner: (state: ParserState, ...) =>`),
+        a variable of a function type (`const p: MilkdownPlugin = (ctx) =>`), or a
+        parameter of a function type (`store.listen((entry) =>`)."""
+        for m in _ARROW.finditer(self.text, start, end):
+            names = [n.strip() for n in (m.group(1) or m.group(2)).split(",")]
+            line_start = self.text.rfind("\n", 0, m.start()) + 1
+            target = _ARROW_TARGET.search(self.text, line_start, m.start())
+            if target is not None and target.group(2):
+                types = self._function_type_of(target.group(2))
+            elif target is not None:
+                types = self._property_parameters(target.group(1), target.start())
+            else:
+                types = self._argument_parameters(m.start())
+            for name, tname in zip(names, types or (), strict=False):
+                if tname and name not in _KEYWORDS and self.known_type(tname):
+                    self.local_types[name] = tname
+
+    def _function_type_of(self, tname: str) -> list[str] | None:
+        """Return the parameter types of the function type a type alias names."""
+        for _, d in self.named_defs(_last(tname), 4):
+            if d.kind == "type":
+                found = _function_type(d.signature.partition("=")[2])
+                if found is not None:
+                    return found
+        return None
+
+    def _declared_parameters(self, d: Definition) -> list[str] | None:
+        """Return the parameter types a function, method, or a property of a function
+        type declares."""
+        if d.kind in ("function", "method"):
+            return _parameter_types(parameters(d.signature, d.name))
+        declared = d.signature.partition(d.name)[2].lstrip(" ?!:=")
+        return _function_type(declared) if "=>" in declared else \
+            self._function_type_of(type_name_of(declared))
+
+    def _property_parameters(self, key: str, at: int) -> list[str] | None:
+        """Return the parameter types of the property `key` of an object literal declares,
+        as the types of the enclosing property's value declare it (when they are found)."""
+        defs = [d for _, d in self.named_defs(key) if d.container]
+        parent = self._enclosing_key(at)
+        if parent:
+            holders = {self.as_type(d.type_name) for _, d in self.named_defs(parent)
+                       if d.container and d.type_name}
+            defs = [d for d in defs if d.container in holders] or defs
+        found = [t for t in map(self._declared_parameters, defs) if t]
+        if not found:
+            return None
+        # Where the declarations disagree on a parameter's type, it stays unknown.
+        return [t if all(i < len(f) and f[i] == t for f in found) else ""
+                for i, t in enumerate(found[0])]
+
+    def _enclosing_key(self, at: int) -> str:
+        """Return the property whose object literal value holds an offset (`parseMarkdown`
+        for `parseMarkdown: { match, |`), or ''."""
+        depth = 0
+        for i in range(at - 1, max(-1, at - 2000), -1):
+            c = self.text[i]
+            if c in ")]}":
+                depth += 1
+            elif c in "([{":
+                if depth:
+                    depth -= 1
+                elif c != "{":
+                    return ""
+                else:
+                    m = _OPEN_KEY.search(self.text, max(0, i - 100), i)
+                    return m.group(1) if m else ""
+        return ""
+
+    def _argument_parameters(self, at: int) -> list[str] | None:
+        """Return the parameter types of the function type a call's parameter declares,
+        for a function given as that argument (`computed(name, (last) =>`)."""
+        callee, argument = enclosing_call(self.text, at)
+        if not callee:
+            return None
+        for d in self.callee_definitions(callee)[:3]:
+            params = _split(parameters(d.signature, d.name))
+            if argument < len(params):
+                declared = params[argument].partition(":")[2].strip()
+                found = _function_type(declared) if "=>" in declared else \
+                    self._function_type_of(type_name_of(declared))
+                if found:
+                    return found
+        return None
+
+    def callee_definitions(self, callee: str) -> list[Definition]:
+        """Return the definitions a call's callee may mean (`Backoff`, `pkg.Backoff`,
+        `c.JSON`)."""
+        receiver, _, name = callee.rpartition(".")
+        if receiver:
+            files = self.scope.module_aliases.get(receiver)
+            if files:
+                return [d for _, d in self.scope.lookup_in(files, name)]
+            tname = self.type_of_expr(receiver)
+            return [d for _, d in self.members_and_inherited(tname)
+                    if d.name == name] if tname else []
+        defs = [d for _, d in self.scope.bindings.get(name, ())]
+        pkg = self.scope.module_aliases.get("", ()) if self.lang == "go" else ()
+        if pkg:
+            defs += [d for _, d in self.scope.scope_names(tuple(pkg)).get(name, ())]
+        return defs + [d for d in self.defined_here(name) if not d.container]
 
     def _read_line_types(self, line: str) -> None:
         """Record the types one line gives its variables: by annotation, assignment,

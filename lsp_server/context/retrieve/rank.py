@@ -18,9 +18,10 @@ from lsp_server.context.retrieve.cursor import (
     NAME,
     _Cursor,
     _Occ,
+    enclosing_call,
     plain_chains,
 )
-from lsp_server.context.retrieve.infer import Types
+from lsp_server.context.retrieve.infer import Types, parameters
 from lsp_server.context.retrieve.model import _Cand
 from lsp_server.context.retrieve.query import Query, _Step
 from lsp_server.context.retrieve.scope import Scope, _is_test
@@ -69,45 +70,6 @@ def _singular(word: str) -> str:
     """Return a word without a plural's `s` (`Strings` beside `String`, `Options` beside
     `Option`), the same way on both sides of a comparison."""
     return word[:-1] if len(word) >= 4 and word[-1] == "s" and word[-2] != "s" else word
-
-
-_CALLEE = re.compile(rf"((?:{NAME}\s*\.\s*)*{NAME})\s*$")
-
-
-def _enclosing_callee(text: str, offset: int) -> str:
-    """Return the function whose argument list holds the cursor (`Backoff` for a cursor
-    among `Backoff(op,\n  Retries(3),\n  |`), or '' when it is in none, or in a block."""
-    depth = 0
-    for i in range(offset - 1, max(-1, offset - 3000), -1):
-        c = text[i]
-        if c in ")]}":
-            depth += 1
-        elif c in "([{":
-            if depth:
-                depth -= 1
-            elif c != "(":
-                return ""
-            else:
-                m = _CALLEE.search(text, max(0, i - 200), i)
-                return _SEP.sub(".", m.group(1)) if m else ""
-    return ""
-
-
-def _parameters(signature: str, name: str) -> str:
-    """Return the text of a declaration's parameter list (after its name), or ''."""
-    start = signature.find(name + "(")
-    if start < 0:
-        return ""
-    start += len(name)
-    depth = 0
-    for i in range(start, len(signature)):
-        if signature[i] == "(":
-            depth += 1
-        elif signature[i] == ")":
-            depth -= 1
-            if depth == 0:
-                return signature[start + 1:i]
-    return signature[start + 1:]
 
 
 _TYPING_MEMBER = re.compile(rf"(?<![\w.#$])((?:{NAME}\s*(?:\.|->|::)\s*#?)*{NAME})"
@@ -405,28 +367,13 @@ class Ranker(_Step):
     def _argument_types(self) -> frozenset[str]:
         """Return the types named in the parameters of the call whose arguments the cursor
         is among (`Backoff(` several lines up, its other arguments closed)."""
-        callee = _enclosing_callee(self.text, self.offset)
+        callee, _ = enclosing_call(self.text, self.offset)
         if not callee:
             return frozenset()
-        receiver, _, name = callee.rpartition(".")
-        defs: list[Definition] = []
-        if receiver:
-            files = self.scope.module_aliases.get(receiver)
-            if files:
-                defs = [d for _, d in self.scope.lookup_in(files, name)]
-            else:
-                tname = self.types.type_of_expr(receiver)
-                defs = [d for _, d in self.types.members_and_inherited(tname)
-                        if d.name == name] if tname else []
-        else:
-            defs = [d for _, d in self.scope.bindings.get(name, ())]
-            pkg = self.scope.module_aliases.get("", ()) if self.lang == "go" else ()
-            if pkg:
-                defs += [d for _, d in self.scope.scope_names(tuple(pkg)).get(name, ())]
-            defs += [d for d in self.types.defined_here(name) if not d.container]
+        defs = self.types.callee_definitions(callee)
         found: set[str] = set()
         for d in defs[:3]:
-            found.update(n for n in _ID.findall(_parameters(d.signature, d.name))
+            found.update(n for n in _ID.findall(parameters(d.signature, d.name))
                          if n[:1].isupper() and n not in _KEYWORDS)
         return frozenset(found)
 

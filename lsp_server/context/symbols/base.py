@@ -172,12 +172,21 @@ def _cut(text: str) -> str:
     return text
 
 
+# The head of a TypeScript function type, up to its arrow: `<T>(a: A, b: (x: X) => Y) =>`.
+_FUNCTION_TYPE = re.compile(r"(?:<[^()]*>\s*)?\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\)\s*=>")
+
+
 def type_name_of(text: str) -> str:
     """Return the bare name of the type that matters in a type expression, or ''."""
     if not text:
         return ""
     if text.startswith("map[") and "]" in text:  # Go: a map's values, what `m[k]` gives
         return type_name_of(text[text.index("]") + 1:])
+    if text[:1] in "(<" and "=>" in text:
+        # A function type: what calling it gives (`(state: ParserState) => Node` -> Node).
+        m = _FUNCTION_TYPE.match(text)
+        if m is not None:
+            return type_name_of(text[m.end():].strip())
     for m in _QUALIFIED.finditer(text):
         ident = re.split(r"\.|::", m.group())[-1]
         if ident in _NOT_TYPES or (ident in _TYPE_WRAPPERS
