@@ -166,6 +166,14 @@ def test_line_breaks_that_mean_something_stay(language: str, head: str) -> None:
          "export type Options = { /* ... */ };"),
         ("python", "FILTERS = {\n" + "".join(f'    "f{i}": f{i},\n' for i in range(20)) + "}\n",
          "FILTERS", "FILTERS = {...}"),
+        # A conditional type has no bracket to elide: its value goes, after the `=` (a
+        # comment before the value would swallow the elision).
+        ("typescript", "export type DeepValue<\n  // the object\n  TValue,\n  TAccessor,\n> =\n"
+         "  // recurse\n  unknown extends TValue\n    ? TValue\n" + "".join(
+             f"    : TAccessor extends `key{i}` ? DeepValue<TValue[{i}], TAccessor>\n"
+             for i in range(30))
+         + "    : never\n", "DeepValue",
+         "export type DeepValue<\n  // the object\n  TValue,\n  TAccessor,\n> = /* ... */ any"),
         ("go", "package p\n\nvar Codes = map[string]int{\n" + "".join(
             f'\t"k{i}": {i},\n' for i in range(20)) + "}\n", "Codes",
          "var Codes = map[string]int{ /* ... */ }"),

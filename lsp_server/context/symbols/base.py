@@ -123,15 +123,25 @@ def _head_text(src: bytes, node: Node, begin: int, end: int) -> str:
     return text
 
 
-def _whole(src: bytes, node: Node, start: Node | None = None) -> str:
+def _whole(src: bytes, node: Node, start: Node | None = None,
+           value: Node | None = None) -> str:
     """Return a short declaration whole; a long one with the contents of its outermost
     bracketed part elided (`= { /* ... */ }`, in Python `{...}`); one of many short lines
-    and no such part whole; else its first lines (which the context then leaves out: they
-    are not code)."""
+    and no such part whole; else, for a TypeScript type alias whose `value` is given, its
+    head with the value elided (`= /* ... */ any`: a long conditional type has no such
+    part); else its first lines (which the context then leaves out: they are not code)."""
     begin = (start or node).start_byte
     text = src[begin:node.end_byte].decode("utf-8", "replace").rstrip()
     if text.count("\n") >= MAX_DECLARATION_LINES or len(text) > MAX_DECLARATION_CHARS:
         short = _elided(src, node, begin)
+        if short is None and value is not None and len(text) > MAX_DECLARATION_CHARS:
+            # Up to its `=`: a comment between it and the value would swallow the elision.
+            cut = max((c.end_byte for c in node.children
+                       if c.type == "=" and c.end_byte <= value.start_byte), default=0)
+            head = src[begin:cut].decode("utf-8", "replace").rstrip()
+            if cut and head.count("\n") < MAX_DECLARATION_LINES and \
+                    len(head) <= MAX_DECLARATION_CHARS:
+                short = head + " /* ... */ any"
         text = short or (text if len(text) <= MAX_DECLARATION_CHARS else _cut(text))
     return _indent(src, begin) + text
 

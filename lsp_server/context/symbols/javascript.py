@@ -93,7 +93,8 @@ class _JavaScript(_Extractor):
             self.interface(child, container, start)
         elif t == "type_alias_declaration":
             name = _text(src, child.child_by_field_name("name"))
-            self.add(name, "type", container, child, _whole(src, child, start),
+            self.add(name, "type", container, child,
+                     _whole(src, child, start, child.child_by_field_name("value")),
                      _comment_doc(src, start), start=start)
         elif t == "enum_declaration":
             name = _text(src, child.child_by_field_name("name"))
