@@ -366,9 +366,10 @@ def _namespace_imports(repo: Repo, rel: str, text: str) -> dict[str, str]:
 
 
 @functools.cache
-def _package_names(root: str) -> frozenset[str]:
-    """Return the names of the npm packages inside a repository (its workspace packages)."""
-    names = set()
+def _package_dirs(root: str) -> dict[str, str]:
+    """Return the npm packages inside a repository (its workspace packages): name ->
+    directory, relative to the root ('' for the root's own)."""
+    found = {}
     for directory, dirs, files in os.walk(root):
         dirs[:] = [d for d in dirs if d != "node_modules" and not d.startswith(".")]
         if "package.json" in files:
@@ -376,8 +377,65 @@ def _package_names(root: str) -> frozenset[str]:
                 with contextlib.suppress(ValueError):
                     name = json.load(fh).get("name")
                     if isinstance(name, str):
-                        names.add(name)
-    return frozenset(names)
+                        path = os.path.relpath(directory, root)
+                        found[name] = "" if path == "." else path
+    return found
+
+
+def _package_names(root: str) -> frozenset[str]:
+    """Return the names of the npm packages inside a repository (its workspace packages)."""
+    return frozenset(_package_dirs(root))
+
+
+def _package_of(repo: Repo, rel: str) -> str:
+    """Return the directory of the workspace package a file belongs to ('' for none)."""
+    return max((d for d in _package_dirs(repo.root).values()
+                if d and (rel + "/").startswith(d + "/")), key=len, default="")
+
+
+def _meant_sites(repo: Repo, rel: str, text: str, tname: str) -> list[Site]:
+    """Return the declarations of a type a file means by its name: the one there is; of
+    several, those its import names the module or package of (TypeScript, Python), or its
+    own package declares (Go); none when that cannot be told (prosemirror-view declares a
+    `NodeType` of its own beside prosemirror-model's)."""
+    sites = [s for s in repo.sites.get(tname, ()) if not s.method]
+    if len({s.rel for s in sites}) <= 1:
+        return sites
+    where: str | None = None  # a path prefix the meant declaration is under
+    if repo.lang == "go":
+        where = os.path.dirname(rel)
+        return [s for s in sites if os.path.dirname(s.rel) == where]
+    if repo.lang == "typescript":
+        for m in re.finditer(r"import\s+(?:type\s+)?\{([^}]*)\}\s*from\s*['\"]([^'\"]+)['\"]",
+                             text):
+            if tname in (part.split()[-1] for part in m.group(1).split(",") if part.strip()):
+                spec = m.group(2)
+                if spec.startswith("."):  # the file it names, else the package it is in
+                    base = re.sub(r"\.(?:js|ts|tsx)$", "",
+                                  os.path.normpath(os.path.join(os.path.dirname(rel), spec)))
+                    named = [s for s in sites if s.rel.startswith((base + ".", base + "/"))]
+                    if named:
+                        return named
+                    where = _package_of(repo, rel)
+                else:
+                    where = next((d for n, d in _package_dirs(repo.root).items()
+                                  if spec == n or spec.startswith(n + "/")), None)
+    else:
+        for m in re.finditer(r"^\s*from\s+([\w.]+)\s+import\s+\(?([\w, \n]+)", text, re.M):
+            if tname in (part.split()[-1] for part in m.group(2).split(",") if part.strip()):
+                module = m.group(1)
+                if module.startswith("."):
+                    up = len(module) - len(module.lstrip("."))
+                    base = os.path.dirname(rel)
+                    for _ in range(up - 1):
+                        base = os.path.dirname(base)
+                    where = os.path.join(base, *module.lstrip(".").split(".")).rstrip("/")
+                else:
+                    where = module.replace(".", "/")
+    if where is None:
+        return []
+    prefix = where + "/" if where else ""
+    return [s for s in sites if s.rel.startswith(prefix) or s.rel.startswith(where + ".")]
 
 
 def _foreign_packages(repo: Repo, text: str) -> set[str]:
@@ -490,16 +548,17 @@ def _bases(repo: Repo, site: Site) -> list[str]:
             if n not in ("extends", "implements", "object", "metaclass")]
 
 
-def _defines_member(repo: Repo, tname: str, member: str, depth: int = 0) -> set[str]:
-    """Return the files where repository type `tname`, or a type it extends, defines
-    `member`."""
+def _defines_member(repo: Repo, tname: str, member: str, type_sites: list[Site],
+                    depth: int = 0) -> set[str]:
+    """Return the files where repository type `tname`, declared at `type_sites`, or a type
+    it extends, defines `member`."""
     out: set[str] = set()
-    type_sites = repo.sites.get(tname, ())
     if repo.lang != "go" and depth < 3:
         for t in type_sites:
             for base in _bases(repo, t):
                 if base != tname:
-                    out |= _defines_member(repo, base, member, depth + 1)
+                    out |= _defines_member(repo, base, member, repo.sites.get(base, []),
+                                           depth + 1)
     pats = _def_patterns(repo.lang, member)
     if repo.lang == "go":
         method = re.compile(rf"^func\s*\(\s*\w*\s*\*?{re.escape(tname)}(?:\[[^\]]*\])?\s*\)"
@@ -624,7 +683,9 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
                     gold = frozenset({via})
                 elif len(every) > 1 or builtin or (member and sym in repo.fields):
                     # Ambiguous by name: a target only through its receiver's declared type.
-                    gold = frozenset(_defines_member(repo, tname, sym) - {rel}) if tname \
+                    gold = frozenset(_defines_member(
+                        repo, tname, sym, _meant_sites(repo, rel, text, tname)) - {rel}) \
+                        if tname \
                         else frozenset()
                     if not gold:
                         continue
