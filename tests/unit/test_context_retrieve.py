@@ -418,7 +418,10 @@ def test_what_a_package_imports_is_offered_for_first_uses_of_it(tmp_path: Path) 
     assert "def wait_task_rescheduled" in blocks.get("lib/_core/_traps.py", ""), blocks
 
 
-def test_what_code_like_this_calls_elsewhere_comes_next(tmp_path: Path) -> None:
+# The index cuts files into 20-line windows: padded by 14 lines, the code like the cursor's
+# fills the end of one, and what it calls next starts the next.
+@pytest.mark.parametrize("padding", [0, 14])
+def test_what_code_like_this_calls_elsewhere_comes_next(tmp_path: Path, padding: int) -> None:
     """Every view of the app reads the header, parses the token, then checks its
     signature: a new view that has just parsed one is shown `verify_signature`, among
     forty helpers of the same module, as widely used, that nothing near the cursor names."""
@@ -429,12 +432,12 @@ def test_what_code_like_this_calls_elsewhere_comes_next(tmp_path: Path) -> None:
     (app / "auth.py").write_text(
         "def parse_token(header):\n    return header.split()[-1]\n\n\n" + helpers +
         "def verify_signature(token, key):\n    return bool(token and key)\n")
-    for n in range(4):  # each helper as widely used as `verify_signature`
+    for n in range(6):  # each helper as widely used as `verify_signature`
         (app / f"jobs_{n}.py").write_text("from app import auth\n\n" + "".join(
             f"auth.helper_{i}(job, config_{n})\n" + "\n" * 19 for i in range(40)))
-    for view in ("orders", "invoices", "payments"):
+    for view in ("orders", "invoices", "payments", "refunds", "shipments", "returns"):
         (app / f"{view}.py").write_text(
-            "from app import auth\n\n\n"
+            "from app import auth\n\n\n" + "# views\n" * padding +
             f"def list_{view}(request, settings):\n"
             "    header = request.headers['Authorization']\n"
             "    token = auth.parse_token(header)\n"

@@ -86,6 +86,10 @@ class SimilarWindows:
         for share, p, a in self.index.chunks.search(query, exclude={path}, limit=_ANALOGUES):
             chunk = self._chunk_text(p, a)
             if chunk:
+                # What follows the match, too: it may end where the window does.
+                after = self._chunk_text(p, a + WINDOW_LINES)
+                if after:
+                    chunk += "\n" + "\n".join(after.split("\n")[:WINDOW_LINES // 2])
                 out.append((share, p, chunk))
         return out
 
