@@ -662,8 +662,11 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
                 qual = None
                 if member:
                     qual = re.search(r"(?<![\w.])(\w+)\.$", code[:m.start()])
-                    if qual and qual.group(1) in foreign:
-                        continue  # `errors.New`: another module's package, not this repo's
+                    head = re.search(r"(?<![\w.])(\w+)(?:\.\w+)*\.$", code[:m.start()])
+                    if head and head.group(1) in foreign:
+                        # `errors.New`, `sniffio.current_async_library_cvar.reset`: another
+                        # module's package, or what it holds, not this repo's.
+                        continue
                 builtin = sym in _BUILTIN_METHODS[repo.lang]
                 gold = frozenset(s.rel for s in sites)
                 recv = re.search(r"(\w+)\s*\.$", code[:m.start()]) if member else None
