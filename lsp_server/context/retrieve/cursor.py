@@ -1,4 +1,4 @@
-"""What the lines around the cursor name, and how close to it; the call it is in."""
+"""What the lines around the cursor name, and how close to it; the call or literal it is in."""
 
 from __future__ import annotations
 
@@ -49,27 +49,47 @@ def plain_chains(line: str, index_names: bool = True) -> str:
 _CALLEE = re.compile(rf"((?:{NAME}\s*\.\s*)*{NAME})\s*(?:<[^()]*>)?\s*$")
 
 
-def enclosing_call(text: str, offset: int) -> tuple[str, int]:
-    """Return the function whose argument list holds an offset (`Backoff` for a cursor
-    among `Backoff(op,\n  Retries(3),\n  |`) and which argument the offset is in (2), or
-    ('', -1) when it is in none, or in a block."""
+def _unclosed(text: str, offset: int) -> tuple[int, int]:
+    """Return where the bracket that holds an offset opens (-1 when none does, within 3,000
+    characters), and how many commas of its own lie between them."""
     depth = 0
-    argument = 0
+    commas = 0
     for i in range(offset - 1, max(-1, offset - 3000), -1):
         c = text[i]
         if c in ")]}":
             depth += 1
         elif c in "([{":
-            if depth:
-                depth -= 1
-            elif c != "(":
-                return "", -1
-            else:
-                m = _CALLEE.search(text, max(0, i - 200), i)
-                return (_SEP.sub(".", m.group(1)), argument) if m else ("", -1)
+            if not depth:
+                return i, commas
+            depth -= 1
         elif c == "," and not depth:
-            argument += 1
-    return "", -1
+            commas += 1
+    return -1, 0
+
+
+def enclosing_call(text: str, offset: int) -> tuple[str, int]:
+    """Return the function whose argument list holds an offset (`Backoff` for a cursor
+    among `Backoff(op,\n  Retries(3),\n  |`) and which argument the offset is in (2), or
+    ('', -1) when it is in none, or in a block."""
+    i, argument = _unclosed(text, offset)
+    if i < 0 or text[i] != "(":
+        return "", -1
+    m = _CALLEE.search(text, max(0, i - 200), i)
+    return (_SEP.sub(".", m.group(1)), argument) if m else ("", -1)
+
+
+# A Go composite literal's type, right before its brace: `&Command{`, `cobra.Command{`.
+_LITERAL_TYPE = re.compile(rf"(?<![\w\]])((?:{NAME}\.)?{NAME})$")
+
+
+def enclosing_literal(text: str, offset: int) -> str:
+    """Return the type of the Go composite literal whose fields an offset is among
+    (`Command` for `&Command{\n\tUse: "x",\n\t|`), or ''."""
+    i, _ = _unclosed(text, offset)
+    if i < 0 or text[i] != "{":
+        return ""
+    m = _LITERAL_TYPE.search(text, max(0, i - 200), i)
+    return _SEP.sub(".", m.group(1)) if m else ""
 
 
 @dataclass(slots=True)
@@ -88,7 +108,7 @@ def _proximity(delta: int) -> float:
 
 
 class _Cursor:
-    """What the lines around the cursor name, and how close to it; the call it is in."""
+    """What the lines around the cursor name, and how close to it."""
 
     def __init__(self, text: str, offset: int, file_names: tuple[str, ...] = ()) -> None:
         self.line = text.count("\n", 0, offset)

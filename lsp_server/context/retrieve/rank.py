@@ -19,6 +19,7 @@ from lsp_server.context.retrieve.cursor import (
     _Cursor,
     _Occ,
     enclosing_call,
+    enclosing_literal,
     plain_chains,
 )
 from lsp_server.context.retrieve.infer import Types, parameters
@@ -46,12 +47,21 @@ _SIBLINGS = 4  # functions named like the one around the cursor whose bodies are
 # A first use that makes what the call around the cursor takes (`Retries(3)` among the
 # `...Option` arguments of `Backoff(`) gains this much.
 _ARGUMENT_GAIN = 0.3
+# A first use that makes what the function around the cursor returns gains this much, when
+# the package has at most _RESULT_MAKERS such helpers (see Ranker._makes_result).
+_RESULT_GAIN = 0.2
+_RESULT_MAKERS = 3
 # A variable's or constant's declaration tells less of how to use it than a function's or
 # type's head does (`strChunked = []byte("chunked")`): of the same evidence, it comes after,
 # unless it holds a function (`export const map: {...} = dual(2, (self, f) => ...)`).
 _VALUE_KINDS = frozenset({"variable", "constant"})
 _VALUE_FACTOR = 0.8
 _FUNCTION_VALUE = re.compile(r"=>|\bfunction\b|\blambda\b|\bfunc\s*\(")
+
+
+def _is_helper(d: Definition) -> bool:
+    """Return whether a Go definition is a package's own function (not exported)."""
+    return d.kind in ("function", "method") and d.name[:1].islower()
 
 
 @lru_cache(maxsize=16_384)
@@ -110,6 +120,7 @@ class Ranker(_Step):
         self.own: set[str] = set()  # the enclosing class's bases, when `this` reaches them
         self.near_words: set[str] | None = None  # the words of the lines around the cursor
         self.argument_types: frozenset[str] | None = None  # see _argument_types
+        self.result_makers: int | None = None  # see _makes_result
 
     def add(self, e: FileEntry, d: Definition, score: float, source: str) -> None:
         """Record evidence for a definition: the best score wins, each other adds a little."""
@@ -348,9 +359,29 @@ class Ranker(_Step):
     def _prior(self, d: Definition, base: float) -> float:
         """Return how likely a name not used yet is to come next: a base for where it comes
         from, plus how widely the repository uses it, how the code here is named, and whether
-        it makes what the call around the cursor takes."""
+        it makes what the call (or literal) around the cursor takes, or what the function
+        around it returns."""
         return base + 0.3 * self._popularity(d.name) + _AFFINITY_GAIN * self._affinity(d.name) \
-            + (_ARGUMENT_GAIN if self._makes_argument(d) else 0.0)
+            + (_ARGUMENT_GAIN if self._makes_argument(d) else 0.0) \
+            + (_RESULT_GAIN if self._makes_result(d) else 0.0)
+
+    def _makes_result(self, d: Definition) -> bool:
+        """Return whether a function is one of the Go package's few own helpers that make
+        what the function around the cursor returns: `newConn(...)` returns the `*Conn`
+        that `Dial` is written to return. (Exported functions are its API, which its own
+        code seldom calls; and where twenty helpers return a MiddlewareFunc, that tells
+        nothing of which one comes next.)"""
+        fn = self.types.enclosing_fn
+        if fn is None or not fn.type_name or d is fn or d.type_name != fn.type_name or \
+                not _is_helper(d) or self.lang != "go":
+            return False
+        makers = self.result_makers
+        if makers is None:
+            makers = self.result_makers = sum(
+                1 for p in self.scope.module_aliases.get("", ())[:_PACKAGE_FILES]
+                if (e := self.index.entry(p)) is not None
+                for x in e.symbols.definitions if x.type_name == fn.type_name and _is_helper(x))
+        return makers <= _RESULT_MAKERS
 
     def _makes_argument(self, d: Definition) -> bool:
         """Return whether a definition makes a value of a type the call around the cursor
@@ -366,10 +397,14 @@ class Ranker(_Step):
 
     def _argument_types(self) -> frozenset[str]:
         """Return the types named in the parameters of the call whose arguments the cursor
-        is among (`Backoff(` several lines up, its other arguments closed)."""
+        is among (`Backoff(` several lines up, its other arguments closed), or the types of
+        the fields of the Go composite literal it is in (`&Command{`: `PositionalArgs`)."""
         callee, _ = enclosing_call(self.text, self.offset)
         if not callee:
-            return frozenset()
+            literal = enclosing_literal(self.text, self.offset) if self.lang == "go" else ""
+            return frozenset(
+                d.type_name for _, d in self.types.members(literal.rpartition(".")[2])
+                if d.kind == "field" and d.type_name) if literal else frozenset()
         defs = self.types.callee_definitions(callee)
         found: set[str] = set()
         for d in defs[:3]:
