@@ -146,7 +146,7 @@ def test_doc_lines_give_way_to_more_definitions_in_a_tight_budget() -> None:
     assert [s.start_line for b in blocks for s in b.snippets] == [0, 5]
     # The strongest evidence keeps its doc line from the start.
     cands = {id(d): _Cand(entry, d, score, "import")
-             for d, score in zip(defs, (1.1, 0.6), strict=True)}
+             for d, score in zip(defs, (1.3, 0.6), strict=True)}
     blocks = select(cands, budget, sticky=frozenset(), skip=set(), tier0=set(), caches={})
     assert doc in blocks[0].text
 

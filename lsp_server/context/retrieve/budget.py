@@ -24,10 +24,11 @@ from lsp_server.context.retrieve.scope import _dirname
 from lsp_server.context.symbols import CONTAINER_KINDS, Definition
 
 _STICKY_GAIN = 1.3  # how much a definition chosen just before is preferred
-# Doc lines come with a definition from the start only for the strongest evidence (a name the
-# cursor's own lines use, the members of `x.` being typed); the others get theirs from what is
-# left once every definition that fits is in: another signature is worth more than a doc line.
-_DOC_FIRST_SCORE = 0.9
+# Doc lines come with a definition from the start only for the strongest evidence (a member
+# the cursor's own lines call, the popular members of `x.` being typed); the others get theirs
+# from what is left once every definition that fits is in: another signature is worth more
+# than a doc line (one line, often cut mid-sentence).
+_DOC_FIRST_SCORE = 1.2
 
 
 def _parent(caches: dict[str, dict], e: FileEntry, d: Definition) -> Definition | None:
