@@ -427,47 +427,37 @@ def test_a_named_non_struct_type_s_methods_come_with_its_variables(tmp_path: Pat
         blocks
 
 
-def test_what_makes_the_argument_the_call_takes_comes_first(tmp_path: Path) -> None:
-    """Among `Backoff(op, options ...Option)`'s arguments, the package's functions that
-    return an Option (`Retries(n)`) come before its other functions."""
-    (tmp_path / "retry.go").write_text(
-        "package app\n\ntype Option func(*Options)\n\ntype Options struct{ n int }\n\n"
-        "func Backoff(op func() error, options ...Option) error { return nil }\n\n"
-        + "".join(f"func helper{i}(x int) int {{ return x }}\n" for i in range(30))
-        + "\nfunc Retries(n int) Option { return nil }\n")
-    text = ("package app\n\nfunc run() error {\n\treturn Backoff(func() error {\n"
-            "\t\treturn nil\n\t},\n\t\t\n\t)\n}\n")
-    offset = text.index("\t\t\n\t)") + 2
-    blocks = _context_of(tmp_path, "run.go", text, offset, 400)
-    assert "func Retries(n int) Option" in blocks.get("retry.go", ""), blocks
+_HELPERS = "".join(f"func helper{i}(x int) int {{ return x }}\n" for i in range(30))
 
 
-def test_what_makes_what_the_function_returns_comes_first(tmp_path: Path) -> None:
-    """`Dial` is written to return a `*Conn`: of the package's functions, the one that
-    makes a Conn (`newConn`) comes before the others, as little used as it is."""
-    (tmp_path / "conn.go").write_text(
-        "package ws\n\ntype Conn struct{ server bool }\n\n"
-        + "".join(f"func helper{i}(x int) int {{ return x }}\n" for i in range(30))
-        + "\nfunc newConn(server bool) *Conn { return &Conn{server} }\n")
-    # Far enough below the head that the words near the cursor do not name a Conn.
-    text = ("package ws\n\nfunc Dial(url string) (*Conn, error) {\n"
-            + "\tif url == \"\" {\n\t\treturn nil, nil\n\t}\n" * 4 + "\t\n}\n")
-    offset = text.index("\t\n}") + 1
-    blocks = _context_of(tmp_path, "dial.go", text, offset, 300)
-    assert "func newConn(server bool) *Conn" in blocks.get("conn.go", ""), blocks
-
-
-def test_what_makes_a_field_of_the_literal_comes_first(tmp_path: Path) -> None:
-    """Among the fields of a `&Command{...}` literal, the package's functions that return
-    a field's type (`MinimumNArgs(n)` makes the `Args PositionalArgs`) come before its
-    other functions."""
-    (tmp_path / "args.go").write_text(
-        "package cli\n\ntype PositionalArgs func(args []string) error\n\n"
-        "type Command struct {\n\tUse  string\n\tArgs PositionalArgs\n}\n\n"
-        + "".join(f"func helper{i}(x int) int {{ return x }}\n" for i in range(30))
-        + "\nfunc MinimumNArgs(n int) PositionalArgs { return nil }\n")
-    text = ("package cli\n\nfunc complete() *Command {\n\treturn &Command{\n"
-            "\t\tUse: \"complete\",\n\t\t\n\t}\n}\n")
-    offset = text.index("\t\t\n\t}") + 2
-    blocks = _context_of(tmp_path, "complete.go", text, offset, 400)
-    assert "func MinimumNArgs(n int) PositionalArgs" in blocks.get("args.go", ""), blocks
+@pytest.mark.parametrize("declared, maker, text, budget", [
+    # Among `Backoff(op, options ...Option)`'s arguments, what returns an Option.
+    ("type Option func(*Options)\n\ntype Options struct{ n int }\n\n"
+     "func Backoff(op func() error, options ...Option) error { return nil }\n",
+     "func Retries(n int) Option",
+     "func run() error {\n\treturn Backoff(func() error {\n\t\treturn nil\n\t},\n\t\t|\n\t)\n}\n",
+     400),
+    # In `Dial`, written to return a `*Conn`, the helper that makes one; far enough below
+    # the head that the words near the cursor do not name a Conn.
+    ("type Conn struct{ server bool }\n", "func newConn(server bool) *Conn",
+     "func Dial(url string) (*Conn, error) {\n"
+     + "\tif url == \"\" {\n\t\treturn nil, nil\n\t}\n" * 4 + "\t|\n}\n", 300),
+    # Among the fields of a `&Command{...}` literal, what returns a field's type
+    # (`MinimumNArgs(n)` makes the `Args PositionalArgs`).
+    ("type PositionalArgs func(args []string) error\n\n"
+     "type Command struct {\n\tUse  string\n\tArgs PositionalArgs\n}\n",
+     "func MinimumNArgs(n int) PositionalArgs",
+     "func complete() *Command {\n\treturn &Command{\n\t\tUse: \"complete\",\n\t\t|\n\t}\n}\n",
+     400),
+])
+def test_what_makes_what_the_code_around_the_cursor_needs_comes_first(
+        tmp_path: Path, declared: str, maker: str, text: str, budget: int) -> None:
+    """Of thirty package functions as little used, the one that makes what the code
+    around the cursor needs (the call's argument, the function's result, the literal's
+    field) comes first."""
+    (tmp_path / "lib.go").write_text(
+        f"package app\n\n{declared}\n{_HELPERS}\n{maker} {{ return nil }}\n")
+    text = "package app\n\n" + text
+    offset = text.index("|")
+    blocks = _context_of(tmp_path, "edit.go", text.replace("|", ""), offset, budget)
+    assert maker in blocks.get("lib.go", ""), blocks
