@@ -49,7 +49,7 @@ def plain_chains(line: str, index_names: bool = True) -> str:
 _CALLEE = re.compile(rf"((?:{NAME}\s*\.\s*)*{NAME})\s*(?:<[^()]*>)?\s*$")
 
 
-def _unclosed(text: str, offset: int) -> tuple[int, int]:
+def unclosed(text: str, offset: int) -> tuple[int, int]:
     """Return where the bracket that holds an offset opens (-1 when none does, within 3,000
     characters), and how many commas of its own lie between them."""
     depth = 0
@@ -71,7 +71,7 @@ def enclosing_call(text: str, offset: int) -> tuple[str, int]:
     """Return the function whose argument list holds an offset (`Backoff` for a cursor
     among `Backoff(op,\n  Retries(3),\n  |`) and which argument the offset is in (2), or
     ('', -1) when it is in none, or in a block."""
-    i, argument = _unclosed(text, offset)
+    i, argument = unclosed(text, offset)
     if i < 0 or text[i] != "(":
         return "", -1
     m = _CALLEE.search(text, max(0, i - 200), i)
@@ -85,7 +85,7 @@ _LITERAL_TYPE = re.compile(rf"(?<![\w\]])((?:{NAME}\.)?{NAME})$")
 def enclosing_literal(text: str, offset: int) -> str:
     """Return the type of the Go composite literal whose fields an offset is among
     (`Command` for `&Command{\n\tUse: "x",\n\t|`), or ''."""
-    i, _ = _unclosed(text, offset)
+    i, _ = unclosed(text, offset)
     if i < 0 or text[i] != "{":
         return ""
     m = _LITERAL_TYPE.search(text, max(0, i - 200), i)

@@ -15,6 +15,7 @@ from lsp_server.context.retrieve.cursor import (
     NAME,
     _Cursor,
     enclosing_call,
+    unclosed,
 )
 from lsp_server.context.retrieve.query import Query, _Step
 from lsp_server.context.retrieve.scope import Scope, _dirname
@@ -323,13 +324,18 @@ class Types(_Step):
         type declares."""
         if d.kind in ("function", "method"):
             return _parameter_types(parameters(d.signature, d.name))
-        declared = d.signature.partition(d.name)[2].lstrip(" ?!:=")
+        return self._callable_parameters(d.signature.partition(d.name)[2].lstrip(" ?!:="))
+
+    def _callable_parameters(self, declared: str) -> list[str] | None:
+        """Return the parameter types of a declared function type, written out
+        (`(state: ParserState) => void`) or named (`Listener`)."""
         return _function_type(declared) if "=>" in declared else \
             self._function_type_of(type_name_of(declared))
 
     def _property_parameters(self, key: str, at: int) -> list[str] | None:
-        """Return the parameter types of the property `key` of an object literal declares,
-        as the types of the enclosing property's value declare it (when they are found)."""
+        """Return the parameter types the declarations of a property named `key` give the
+        function an object literal holds there: of the type the property around the literal
+        is declared with, when that is found (`parseMarkdown: NodeParserSpec`)."""
         defs = [d for _, d in self.named_defs(key) if d.container]
         parent = self._enclosing_key(at)
         if parent:
@@ -346,20 +352,11 @@ class Types(_Step):
     def _enclosing_key(self, at: int) -> str:
         """Return the property whose object literal value holds an offset (`parseMarkdown`
         for `parseMarkdown: { match, |`), or ''."""
-        depth = 0
-        for i in range(at - 1, max(-1, at - 2000), -1):
-            c = self.text[i]
-            if c in ")]}":
-                depth += 1
-            elif c in "([{":
-                if depth:
-                    depth -= 1
-                elif c != "{":
-                    return ""
-                else:
-                    m = _OPEN_KEY.search(self.text, max(0, i - 100), i)
-                    return m.group(1) if m else ""
-        return ""
+        i, _ = unclosed(self.text, at)
+        if i < 0 or self.text[i] != "{":
+            return ""
+        m = _OPEN_KEY.search(self.text, max(0, i - 100), i)
+        return m.group(1) if m else ""
 
     def _argument_parameters(self, at: int) -> list[str] | None:
         """Return the parameter types of the function type a call's parameter declares,
@@ -370,9 +367,7 @@ class Types(_Step):
         for d in self.callee_definitions(callee)[:3]:
             params = _split(parameters(d.signature, d.name))
             if argument < len(params):
-                declared = params[argument].partition(":")[2].strip()
-                found = _function_type(declared) if "=>" in declared else \
-                    self._function_type_of(type_name_of(declared))
+                found = self._callable_parameters(params[argument].partition(":")[2].strip())
                 if found:
                     return found
         return None
