@@ -11,7 +11,9 @@ tree-sitter index under test; every block the context holds is also parsed with 
 and must be code of its language with no syntax error. A name defined more than once in the
 repository, or a member named like a method of the language's own types (`forEach`,
 `append`, `Write`, DOM methods), is a target only when its receiver's declared type (found
-with the same plain patterns) is a repository type that defines it. A name the file imports
+with the same plain patterns) is a repository type that defines it, or extends one that
+does; of several declarations of that type's name, the one the file's imports name (or, in
+Go, its own package's), and none when that cannot be told. A name the file imports
 from another package (`import type { NoInfer } from '@tanstack/react-store'`) is not the
 repository's namesake, and is no target. A bare name never means a class's method. A
 member of a TypeScript namespace import (`import * as Effect from "./Effect.js"`), or of a
