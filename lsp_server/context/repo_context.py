@@ -437,12 +437,11 @@ class RepoContext:
     def _read_chunk(self, key: tuple[str, int, str]) -> str | None:
         path, line, _ = key
         text = read_text_or_none(path, self.index.max_file_bytes)
-        lines = text[: self.index.max_file_bytes].split("\n") if text is not None else None
         with self._chunk_lock:
             self._chunk_reads.discard(key)
-            if lines is None:
+            if text is None:
                 return None
-            text = whole_units("\n".join(lines), language_for_path(path), line,
+            text = whole_units(text[: self.index.max_file_bytes], language_for_path(path), line,
                                line + WINDOW_LINES - 1) or ""
             self._chunks[key] = text
         return text or None

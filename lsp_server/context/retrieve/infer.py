@@ -5,6 +5,8 @@ type of `a.b().c[i]`, and which types the cursor is about."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from itertools import pairwise
 
 from lsp_server.context.index import FileEntry
 from lsp_server.context.languages import TYPED_LANGUAGES
@@ -84,40 +86,34 @@ def parameters(signature: str, name: str) -> str:
     return signature[m.end():end - 1] if end > 0 else signature[m.end():]
 
 
-def _split(text: str) -> list[str]:
-    """Split a parameter list at its own commas (not those of `Map<K, V>` or `{a, b}`)."""
-    parts: list[str] = []
+def _top_level(text: str, wanted: str) -> Iterator[int]:
+    """Yield where the characters of `wanted` stand outside every bracket of text (not the
+    commas of `Map<K, V>` or `{a, b}`; the `>` of an arrow closes none)."""
     depth = 0
-    start = 0
     for i, c in enumerate(text):
         if c in "([{<":
             depth += 1
         elif c in ")]}>" and not (c == ">" and text[i - 1:i] == "="):
             depth -= 1
-        elif c == "," and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    parts.append(text[start:])
-    return [p.strip() for p in parts if p.strip()]
+        elif c in wanted and depth == 0:
+            yield i
+
+
+def _split(text: str) -> list[str]:
+    """Split a parameter list at its own commas."""
+    cuts = [-1, *_top_level(text, ","), len(text)]
+    parts = (text[a + 1:b].strip() for a, b in pairwise(cuts))
+    return [p for p in parts if p]
 
 
 def _parameter_types(params: str) -> list[str]:
-    """Return the type name each parameter of a list is annotated with ('' where none)."""
+    """Return the type name each parameter of a list is annotated with ('' where none: no
+    `:` before a default's `=`)."""
     out = []
     for param in _split(params):
-        depth = 0
-        colon = -1
-        for i, c in enumerate(param):
-            if c in "([{<":
-                depth += 1
-            elif c in ")]}>":
-                depth -= 1
-            elif c == ":" and depth == 0:
-                colon = i
-                break
-            elif c == "=" and depth == 0:
-                break
-        out.append(_last(type_name_of(param[colon + 1:].strip())) if colon >= 0 else "")
+        mark = next(_top_level(param, ":="), -1)
+        out.append(_last(type_name_of(param[mark + 1:].strip()))
+                   if mark >= 0 and param[mark] == ":" else "")
     return out
 
 
@@ -271,9 +267,10 @@ class Types(_Step):
                 for m in _GO_DECLARED.finditer(self.enclosing_fn.signature):
                     self.local_types[m.group(1)] = m.group(2)
             self._read_lines(self.enclosing_fn.signature)
-            if start < floor:  # the function's own head, where its callback parameters are
+            if start < floor:  # the function's own head: its callback parameters
                 head_end = self.text.find("\n", start)
-                self._read_lines(self.text[start:head_end if head_end >= 0 else None], start)
+                self._callback_parameters(start, min(self.offset, head_end if head_end >= 0
+                                                     else len(self.text)))
         begin = max(start, floor)
         self._read_lines(self.text[begin:self.offset + 1000], begin)
 
