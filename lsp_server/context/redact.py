@@ -86,26 +86,35 @@ def looks_like_secret(token: str) -> bool:
 
 def _camel_case_words(token: str) -> bool:
     """Return whether a token reads as CamelCase words (`RemovedInMarshmallow4Warning`,
-    `MIMEApplicationJSONCharsetUTF8`): every piece a word of two or more letters with a
-    vowel, an acronym, or a number of up to four digits, four characters a piece on
-    average, with four digits at most in all. A random key breaks into many one- and
-    two-letter pieces."""
-    if not token.isalnum() or not token.isascii():
-        return False
+    `MIMEApplicationJSONCharsetUTF8`, `convertBase64ToUint8Array`): every piece a word of
+    two or more letters with a vowel or an acronym, each maybe followed by a number of up to
+    four digits (`Base64`, `UTF8`), four characters a piece on average, with four digits at
+    most in all. A random key breaks into many one- and two-letter pieces."""
+    if not token.isalnum() or not token.isascii() or token[0].isdigit():
+        return False  # a name never starts with a digit
     pieces = name_pieces(token)
-    if "".join(pieces) != token or sum(c.isdigit() for c in token) > 4 or \
-            len(pieces) * 4 > len(token):
+    if "".join(pieces) != token or sum(c.isdigit() for c in token) > 4:
+        return False
+    words: list[str] = []
+    for p in pieces:
+        if p.isdigit() and len(p) > 4:  # `TestBasicAuth401`, `Iso8601`
+            return False
+        if p.isdigit() and words and not words[-1][-1].isdigit():
+            words[-1] += p  # a word's number: `Base64`, `Uint8`
+        else:
+            words.append(p)
+    if len(words) * 4 > len(token):
         return False
     singles = 0
-    for p in pieces:
-        if p.isdigit():
-            if len(p) > 4:  # `TestBasicAuth401`, `Iso8601`
+    for p in words:
+        word = p.rstrip("0123456789")
+        if not word:
+            continue
+        if word.isupper():
+            singles += len(word) == 1
+            if len(word) > 6:
                 return False
-        elif p.isupper():
-            singles += len(p) == 1
-            if len(p) > 6:
-                return False
-        elif len(p) < 2 or not any(v in p.lower() for v in "aeiouy"):
+        elif len(word) < 2 or not any(v in word.lower() for v in "aeiouy"):
             return False
     return singles <= 2
 
