@@ -30,7 +30,7 @@ out, build output removed as in a source checkout) and Go (Debian's -dev source 
 
     python bench/context_recall.py --fetch            # download the default repos first
     python bench/context_recall.py [--previous | --fresh | --held-out | --recent | --prior
-                                      | --unseen]
+                                      | --last | --unseen]
     python bench/context_recall.py --repo NAME=PATH:LANG [--repo ...]
 """
 
@@ -116,14 +116,23 @@ PRIOR_REPOS = [
     ("zap", "zap", "go"),
     ("pflag", "pflag", "go"),
 ]
-# The newest set, measured once before any change of the version that added it (--unseen).
-UNSEEN_REPOS = [
+# Measured once before the changes they then informed, after the --prior set (--last).
+LAST_REPOS = [
     ("werkzeug", "werkzeug", "python"),
     ("cattrs", "cattrs", "python"),
     ("milkdown", "milkdown", "typescript"),
     ("tldraw", "tldraw", "typescript"),
     ("logrus", "logrus", "go"),
     ("websocket", "websocket", "go"),
+]
+# The newest set, measured once before any change of the version that added it (--unseen).
+UNSEEN_REPOS = [
+    ("httpcore", "httpcore", "python"),
+    ("aiohttp", "aiohttp", "python"),
+    ("ai-sdk", "ai-sdk", "typescript"),
+    ("blocknote", "blocknote", "typescript"),
+    ("afero", "afero", "go"),
+    ("sqlx", "sqlx", "go"),
 ]
 CHARS_PER_TOKEN = 3.2  # lsp_server.model.tokens.ESTIMATED_CHARS_PER_TOKEN
 DEFAULT_BUDGETS = "1024t,6000"
@@ -563,12 +572,23 @@ def _defines_member(repo: Repo, tname: str, member: str, type_sites: list[Site],
                                            depth + 1)
     pats = _def_patterns(repo.lang, member)
     if repo.lang == "go":
-        method = re.compile(rf"^func\s*\(\s*\w*\s*\*?{re.escape(tname)}(?:\[[^\]]*\])?\s*\)"
-                            rf"\s*{re.escape(member)}\s*[\[(]", re.M)
+        method = re.compile(rf"^func\s*\(\s*(?:\w+\s+)?\*?{re.escape(tname)}(?:\[[^\]]*\])?"
+                            rf"\s*\)\s*{re.escape(member)}\s*[\[(]", re.M)
         dirs = {os.path.dirname(t.rel) for t in type_sites}
         for rel, text in repo.texts.items():
             if os.path.dirname(rel) in dirs and method.search(text):
                 out.add(rel)
+        # An interface's method set: `\tStat(name string) (os.FileInfo, error)` in its body.
+        listed = re.compile(rf"^\t{re.escape(member)}\s*\(")
+        for t in type_sites:
+            lines = repo.texts[t.rel].split("\n")
+            if not re.search(r"\binterface\s*\{\s*$", lines[t.line]):
+                continue
+            for line in lines[t.line + 1:]:
+                if line.startswith("}"):
+                    break
+                if listed.match(line):
+                    out.add(t.rel)
         return out
     for t in type_sites:
         if any(p.search(repo.texts[t.rel]) for p in pats):
@@ -1013,7 +1033,8 @@ def fetch(dest: str) -> None:
                     "jinja2==3.1.6", "marshmallow==3.26.*", "starlette==0.41.3",
                     "attrs==24.2.0", "fastapi==0.115.5", "anyio==4.6.2.post1",
                     "structlog==24.4.0", "trio==0.27.0", "typer==0.12.5",
-                    "tomlkit==0.13.2", "werkzeug==3.1.3", "cattrs==24.1.2"], check=True)
+                    "tomlkit==0.13.2", "werkzeug==3.1.3", "cattrs==24.1.2",
+                    "httpcore==1.0.7", "aiohttp==3.11.11"], check=True)
     for whl in os.listdir(wheels):
         name = whl.split("-")[0].lower()
         subprocess.run(["unzip", "-q", "-o", os.path.join(wheels, whl), "-d",
@@ -1064,6 +1085,12 @@ def fetch(dest: str) -> None:
                                 ("state", "@tldraw/state@3.4.1"),
                                 ("utils", "@tldraw/utils@3.4.1"),
                                 ("tlschema", "@tldraw/tlschema@3.4.1")])
+    # The AI SDK's packages import each other by name; BlockNote's editor core.
+    _workspace(dest, "ai-sdk", [("ai", "ai@6.0.326"),
+                                ("provider", "@ai-sdk/provider@3.0.19"),
+                                ("provider-utils", "@ai-sdk/provider-utils@4.0.65"),
+                                ("gateway", "@ai-sdk/gateway@3.0.232")])
+    _workspace(dest, "blocknote", [("core", "@blocknote/core@0.55.0")])
     # Go sources are on neither PyPI nor npm; Debian ships them as -dev packages.
     for package, source, name in (
             ("golang-github-gin-gonic-gin-dev", "github.com/gin-gonic/gin", "gin"),
@@ -1079,7 +1106,9 @@ def fetch(dest: str) -> None:
             ("golang-github-spf13-pflag-dev", "github.com/spf13/pflag", "pflag"),
             ("golang-github-sirupsen-logrus-dev", "github.com/sirupsen/logrus", "logrus"),
             ("golang-github-gorilla-websocket-dev", "github.com/gorilla/websocket",
-             "websocket")):
+             "websocket"),
+            ("golang-github-spf13-afero-dev", "github.com/spf13/afero", "afero"),
+            ("golang-github-jmoiron-sqlx-dev", "github.com/jmoiron/sqlx", "sqlx")):
         _debian_go(dest, package, source, name)
 
 
@@ -1109,6 +1138,8 @@ def main() -> int:
                                        "changes"),
             ("--prior", PRIOR_REPOS, "the set measured once before the changes after "
                                      "--recent's"),
+            ("--last", LAST_REPOS, "the set measured once before the changes after "
+                                   "--prior's"),
             ("--unseen", UNSEEN_REPOS, "the newest set, measured once before changes")):
         which.add_argument(flag, dest="repos", action="store_const", const=repos,
                            default=DEFAULT_REPOS, help=f"measure {what}")
