@@ -2,25 +2,28 @@
 
 For sampled lines that use a symbol defined in another file of the repository (imported by
 name, reached as a member `x.name`, or, in Go, a name of the same package), the line is
-blanked in the buffer, the cursor put at its start, and each strategy asked for a cross-file
-context within a budget (1,024 tokens, estimated at 3.2 characters a token, and the server's
-default of 6,000 characters). A symbol counts as recalled when, in the block of a file that
-defines it, a defining line (`def name(`, `class Name`, `func Name(`, `interface Name`, ...)
-appears. Defining lines are found with plain regular expressions, independent of the
-tree-sitter index under test; every block the context holds is also parsed with tree-sitter,
-and must be code of its language with no syntax error. A name defined more than once in the
-repository, or a member named like a method of the language's own types (`forEach`,
-`append`, `Write`, DOM methods), is a target only when its receiver's declared type (found
-with the same plain patterns) is a repository type that defines it, or extends one that
-does; of several declarations of that type's name, the one the file's imports name (or, in
-Go, its own package's), and none when that cannot be told. A name the file imports
-from another package (`import type { NoInfer } from '@tanstack/react-store'`) is not the
-repository's namesake, and is no target. A bare name never means a class's method. A
-member of a TypeScript namespace import (`import * as Effect from "./Effect.js"`), or of a
-Python module the file imports (`trio.to_thread.run_sync`), is that module's own declaration
-when it has one, and never a method. TypeScript
-cursors are sampled in .ts files, but definitions in .tsx files count too (a name defined
-in both is ambiguous).
+blanked in the buffer, the cursor put at its start, and each strategy asked for a
+cross-file context within a budget (1,024 tokens, estimated at 3.2 characters a token, and
+the server's default of 6,000 characters). A symbol counts as recalled when, in the block
+of a file that defines it, a defining line (`def name(`, `class Name`, `func Name(`,
+`interface Name`, ...) appears. Defining lines are found with plain regular expressions,
+independent of the tree-sitter index under test; every block the context holds is also
+parsed with tree-sitter, and must be code of its language with no syntax error. A name
+defined more than once in the repository, or a member named like a method of the language's
+own types (`forEach`, `append`, `Write`, DOM methods), is a target only when its receiver's
+declared type (found with the same plain patterns) is a repository type that defines it (a
+Go interface, in its method set), or extends one that does; of several declarations of that
+type's name, the one the file's imports name (or, in Go, its own package's), and none when
+that cannot be told. A name the file imports from another package (`import type { NoInfer }
+from '@tanstack/react-store'`) is not the repository's namesake, and is no target. A bare
+name never means a class's method, and in TypeScript a member `x.name` never means a
+module's own function (unless x is that module); a method of an object literal, or of a
+class that extends another package's type (its own `eq` overriding the base's), is a target
+only through x's type. A member of a TypeScript namespace import (`import * as Effect from
+"./Effect.js"`), or of a Python module the file imports (`trio.to_thread.run_sync`), is
+that module's own declaration when it has one, and never a method. TypeScript cursors are
+sampled in .ts files, but definitions in .tsx files count too (a name defined in both is
+ambiguous).
 
 Recall is reported per repository, per language and overall, for symbols already named
 before the cursor and for first uses. The default repositories are ones no earlier version
@@ -172,7 +175,8 @@ def _def_patterns(lang: str, name: str) -> list[re.Pattern[str]]:
             re.compile(rf"^\s*{mods}type\s+{n}\s*[=<]", re.M),
             re.compile(rf"^\s*{mods}(?:const|let)\s+{n}\s*(?::[^=]*)?=\s*(?:async\s*)?"
                        rf"(?:\([^)]*\)|\w+)\s*(?::[^=]*)?=>", re.M),
-            re.compile(rf"^\s+{mods}{n}\??\s*{gen}?\s*\([^;]*\)\s*(?::\s*[^;{{]+)?"
+            re.compile(rf"^\s+{_NOT_CALL.format(n=n)}{mods}{n}\??\s*{gen}?\s*\([^;]*\)"
+                       rf"\s*(?::\s*[^;{{]+)?"
                        rf"\s*(?:[{{;]|\{{[^{{}}\n]*\}})\s*$", re.M),
             # A method signature of an interface written without semicolons.
             re.compile(rf"^\s+{mods}{n}\??\s*{gen}?\s*\([^;]*\)\s*:(?:[^;{{=]|=>)+$",
@@ -180,9 +184,15 @@ def _def_patterns(lang: str, name: str) -> list[re.Pattern[str]]:
             re.compile(rf"^\s+{mods}{n}\s*(?::[^=]*)?=\s*(?:async\s*)?(?:\([^)]*\)|\w+)"
                        rf"\s*(?::[^=]*)?=>", re.M),
             # A callable member of an interface or object type: `cancel: (why?: string) => void`
-            re.compile(rf"^\s+{mods}{n}\??\s*:\s*(?:{gen}\s*)?\([^)]*\)\s*=>", re.M)]
+            re.compile(rf"^\s+{mods}{n}\??\s*:\s*(?:{gen}\s*)?\([^)]*\)\s*=>", re.M),
+            # A method head over several lines (see _OPEN_METHOD).
+            re.compile(rf"^\s+{mods}{n}\??\s*{gen}?\s*\((?:\s*\n\s*(?:\.\.\.)?\w+\??\s*:"
+                       rf"|[^;\n]*\)\s*:\s*[\w.]+<\s*$)", re.M)]
 
 
+# A call statement (`  invariant(x, "msg");`) is not a method declared without a body: its
+# arguments never start with a parameter's `name:`, nor is a return type after them.
+_NOT_CALL = r"(?!{n}\s*\((?!\s*(?:\.\.\.)?\w+\??\s*:)[^;\n]*\)\s*;\s*$)"
 # Type parameters, nested once: `<K extends IdOf<R>>`.
 _GENERIC = r"(?:<(?:[^<>]|<[^<>]*>)*>)"
 _ALL_DEFS = {
@@ -195,7 +205,8 @@ _ALL_DEFS = {
         r"|^\s*export\s+(?:declare\s+)?const\s+(\w+)\s*:"
         r"|^\s*(?:export\s+)?(?:const|let)\s+(\w+)\s*(?::[^=]*)?=\s*(?:async\s*)?"
         r"(?:\([^)]*\)|\w+)\s*(?::[^=]*)?=>"
-        r"|^\s+(?:(?:public|private|protected|static|readonly|async|abstract|override|get|set)"
+        r"|^\s+" + _NOT_CALL.format(n=r"\w+") +
+        r"(?:(?:public|private|protected|static|readonly|async|abstract|override|get|set)"
         r"\s+)*(\w+)\??\s*" + _GENERIC + r"?\s*\([^;]*\)\s*(?::\s*[^;{]+)?\s*"
         r"(?:[{;]|\{[^{}\n]*\})\s*$"
         r"|^\s+(?:(?:readonly|get|set)\s+)*(\w+)\??\s*" + _GENERIC + r"?\s*\([^;]*\)\s*:"
@@ -241,6 +252,10 @@ class Site:
     rel: str
     line: int
     method: bool = False  # declared in a class or interface body: never reached by a bare name
+    # A member of an object literal, or of a class extending another package's type (whose
+    # own `eq` or `toJSON` it overrides): `x.eq(...)` may as well mean another's, so it is a
+    # target only through x's type.
+    typed_only: bool = False
 
 
 @dataclass
@@ -277,6 +292,7 @@ def load_repo(name: str, root: str, lang: str, engine: RepoContext) -> Repo:
         repo.texts[rel] = text
         pattern = _ALL_DEFS[lang]
         in_interface = False
+        foreign: set[str] | None = None  # names this file imports from other packages
         lines = text.split("\n")
         for i, line in enumerate(lines):
             if lang == "go":
@@ -290,12 +306,21 @@ def load_repo(name: str, root: str, lang: str, engine: RepoContext) -> Repo:
                     if im:
                         repo.sites[im.group(1)].append(Site(rel, i))
                     continue
-            m = pattern.match(line)
+            m = pattern.match(line) or (_open_method(lines, i) if lang == "typescript"
+                                        else None)
             if m:
                 sym = next(g for g in m.groups() if g)
                 if sym not in _NOT_DEF:
-                    method = lang != "go" and _in_class(lines, i)
-                    repo.sites[sym].append(Site(rel, i, method))
+                    head = _class_head(lines, i) if lang != "go" else None
+                    typed_only = False
+                    if lang == "typescript" and line[:1].isspace():
+                        # An indented member: of a class (with a base of another package?)
+                        # or of an object literal.
+                        if head and foreign is None:
+                            foreign = _foreign_packages(repo, text)
+                        typed_only = head is None or any(
+                            b in (foreign or ()) for b in _listed_bases(lang, head))
+                    repo.sites[sym].append(Site(rel, i, head is not None, typed_only))
                 continue
             fm = _FIELD[lang].match(line)
             if fm:
@@ -305,19 +330,40 @@ def load_repo(name: str, root: str, lang: str, engine: RepoContext) -> Repo:
     return repo
 
 
+# A method whose head spans lines, as formatters write long ones: `public insertBlocks(`
+# with a parameter (`blocksToInsert: ...`) on the next line, or `getPosition(): Position<`
+# with the type's arguments on the next ones. (A call's arguments never read `name:`.)
+_MODS = r"(?:(?:public|private|protected|static|readonly|async|abstract|override|get|set)\s+)*"
+_OPEN_METHOD = re.compile(rf"^\s+{_MODS}(\w+)\??\s*{_GENERIC}?\s*"
+                          r"\((?:\s*|[^;]*\)\s*:\s*[\w.]+<\s*)$")
+_PARAMETER = re.compile(r"^\s*(?:\.\.\.)?\w+\??\s*:")
+
+
+def _open_method(lines: list[str], i: int) -> re.Match[str] | None:
+    """Return the match of a TypeScript method head that spans lines at line i, if any."""
+    m = _OPEN_METHOD.match(lines[i])
+    if m is None or m.group(1) in _NOT_DEF:
+        return None
+    if lines[i].rstrip().endswith("(") and not (
+            i + 1 < len(lines) and _PARAMETER.match(lines[i + 1])):
+        return None
+    return m
+
+
 _CLASS_LINE = re.compile(r"(?:(?:export|default|declare|abstract)\s+)*(?:class|interface)\b")
 
 
-def _in_class(lines: list[str], i: int) -> bool:
-    """Return whether line i is declared in the body of a class (or a TypeScript interface):
-    the nearest line above it that is indented less opens one."""
+def _class_head(lines: list[str], i: int) -> str | None:
+    """Return the head of the class (or TypeScript interface) in whose body line i is
+    declared, if it is: the nearest line above it that is indented less opens one (a type
+    parameter list's closing `>` aside)."""
     indent = len(lines[i]) - len(lines[i].lstrip())
     for line in reversed(lines[max(0, i - 3000):i]):
         stripped = line.lstrip()
-        if stripped and not stripped.startswith(("#", "//", "*", "/*", "@", ")", "}")) \
+        if stripped and not stripped.startswith(("#", "//", "*", "/*", "@", ")", "}", ">")) \
                 and len(line) - len(stripped) < indent:
-            return _CLASS_LINE.match(stripped) is not None
-    return False
+            return stripped if _CLASS_LINE.match(stripped) else None
+    return None
 
 
 _FIELD = {
@@ -547,8 +593,12 @@ _BASES = {
 def _bases(repo: Repo, site: Site) -> list[str]:
     """Return the names of the types a class or interface declaration extends or
     implements (`interface Atom<V> extends Signal<V>` -> Signal)."""
-    pattern = _BASES.get(repo.lang)
-    head = repo.texts[site.rel].split("\n")[site.line]
+    return _listed_bases(repo.lang, repo.texts[site.rel].split("\n")[site.line])
+
+
+def _listed_bases(lang: str, head: str) -> list[str]:
+    """Return the base names a class or interface head lists (see _bases)."""
+    pattern = _BASES.get(lang)
     m = pattern.search(head) if pattern else None
     if m is None:
         return []
@@ -674,8 +724,14 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
                 member = m.start() > 0 and code[m.start() - 1] == "."
                 # `trio.to_thread.run_sync`: a module's attribute, never a method.
                 module = _module_file(repo, code[:m.start()], modules) if member else None
+                # In TypeScript `x.name` is a member (of a class, an interface or an object
+                # literal), never a module's own function, unless x is that module.
+                members_only = member and repo.lang == "typescript" and not (
+                    (q := re.search(r"(?<![\w.])(\w+)\.$", code[:m.start()]))
+                    and q.group(1) in namespaces)
                 every = _distinct([s for s in repo.sites.get(sym, [])
-                                   if not s.method or (member and module is None)])
+                                   if ((s.method or s.typed_only) if members_only
+                                       else not s.method or (member and module is None))])
                 sites = [s for s in every if s.rel != rel]
                 if not sites or sym in assigned:
                     continue  # an attribute or variable this file defines itself
@@ -706,7 +762,8 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
                     if not any(s.rel == via and not s.method for s in sites):
                         continue  # re-exported from elsewhere: not seen by these patterns
                     gold = frozenset({via})
-                elif len(every) > 1 or builtin or (member and sym in repo.fields):
+                elif len(every) > 1 or builtin or (member and sym in repo.fields) or \
+                        any(s.typed_only for s in every):
                     # Ambiguous by name: a target only through its receiver's declared type.
                     gold = frozenset(_defines_member(
                         repo, tname, sym, _meant_sites(repo, rel, text, tname)) - {rel}) \
