@@ -161,9 +161,9 @@ def test_line_breaks_that_mean_something_stay(language: str, head: str) -> None:
     [
         ("typescript", "export const CODES = {\n" + "".join(f"  K{i}: {i},\n" for i in range(20))
          + "} as const;\n", "CODES", "export const CODES = { /* ... */ } as const;"),
-        ("typescript", "export type Options = {\n" + "".join(
+        ("typescript", "export type Options = Base & {\n" + "".join(
             f"  k{i}?: string;\n" for i in range(20)) + "};\n", "Options",
-         "export type Options = { /* ... */ };"),
+         "export type Options = Base & { /* ... */ };"),
         ("python", "FILTERS = {\n" + "".join(f'    "f{i}": f{i},\n' for i in range(20)) + "}\n",
          "FILTERS", "FILTERS = {...}"),
         # A conditional type has no bracket to elide: its value goes, after the `=` (a
@@ -186,6 +186,23 @@ def test_a_long_declaration_is_shown_with_its_inside_elided(
     d = next(d for d in extract(src.encode(), language).definitions if d.name == name)
     assert d.signature == shown
     assert not _errors(language, render_definition(d, language) + "\n")
+
+
+def test_a_long_object_type_alias_is_shown_with_the_members_chosen() -> None:
+    """A type alias of an object type too long to show whole is a container, like an
+    interface: its chosen members are shown inside it, and it is closed; a short one is
+    shown whole."""
+    src = ("export type Short = { x: number; y: number };\n"
+           "export type Options = {\n" + "".join(f"  k{i}?: string;\n" for i in range(20))
+           + "  open(\n    path: string,\n  ): void;\n};\n")
+    entry = _entry(src, "options.ts", "typescript")
+    defs = {d.name: d for d in entry.symbols.definitions}
+    assert defs["Short"].signature == "export type Short = { x: number; y: number };"
+    assert defs["open"].container == "Options" and defs["k3"].container == "Options"
+    text = render_file(entry, [_Cand(entry, defs[n], 1.0, "type")
+                               for n in ("Short", "Options", "open")])
+    assert "export type Options = {\n  open(path: string): void;\n}" in text, text
+    assert not _errors("typescript", text), text
 
 
 def test_an_interface_in_a_namespace_is_closed_inside_it() -> None:

@@ -132,7 +132,7 @@ def _whole(src: bytes, node: Node, start: Node | None = None,
     part); else its first lines (which the context then leaves out: they are not code)."""
     begin = (start or node).start_byte
     text = src[begin:node.end_byte].decode("utf-8", "replace").rstrip()
-    if text.count("\n") >= MAX_DECLARATION_LINES or len(text) > MAX_DECLARATION_CHARS:
+    if _too_long(text):
         short = _elided(src, node, begin)
         if short is None and value is not None and len(text) > MAX_DECLARATION_CHARS:
             # Up to its `=`: a comment between it and the value would swallow the elision.
@@ -144,6 +144,11 @@ def _whole(src: bytes, node: Node, start: Node | None = None,
                 short = head + " /* ... */ any"
         text = short or (text if len(text) <= MAX_DECLARATION_CHARS else _cut(text))
     return _indent(src, begin) + text
+
+
+def _too_long(text: str) -> bool:
+    """Return whether a declaration's text is too long to show whole."""
+    return text.count("\n") >= MAX_DECLARATION_LINES or len(text) > MAX_DECLARATION_CHARS
 
 
 _OPENERS = {"{": "}", "[": "]", "(": ")"}

@@ -14,6 +14,7 @@ from lsp_server.context.symbols.base import (
     _head,
     _string_content,
     _text,
+    _too_long,
     _whole,
     type_name_of,
 )
@@ -92,9 +93,16 @@ class _JavaScript(_Extractor):
         elif t == "interface_declaration":
             self.interface(child, container, start)
         elif t == "type_alias_declaration":
+            value = child.child_by_field_name("value")
+            if value is not None and value.type == "object_type" and \
+                    _too_long(_text(src, start)):
+                # `type Provider = { getThread(id: string): Thread; ... }` is an interface
+                # by another name: too long to show whole, its members are what `provider.`
+                # reaches, each shown on its own.
+                self.interface(child, container, start, value)
+                return
             name = _text(src, child.child_by_field_name("name"))
-            self.add(name, "type", container, child,
-                     _whole(src, child, start, child.child_by_field_name("value")),
+            self.add(name, "type", container, child, _whole(src, child, start, value),
                      _comment_doc(src, start), start=start)
         elif t == "enum_declaration":
             name = _text(src, child.child_by_field_name("name"))
@@ -181,10 +189,13 @@ class _JavaScript(_Extractor):
                              _whole(src, member), _comment_doc(src, member),
                              type_name_of(ftype))
 
-    def interface(self, node: Node, container: str, start: Node) -> None:
+    def interface(self, node: Node, container: str, start: Node,
+                  body: Node | None = None) -> None:
+        """Record an interface (or a type alias of an object type, whose `body` is given)
+        and its members."""
         src = self.src
         name = _text(src, node.child_by_field_name("name"))
-        body = node.child_by_field_name("body")
+        body = body or node.child_by_field_name("body")
         self.add(name, "interface", container, node, _head(src, node, body, start),
                  _comment_doc(src, start), bases=self._bases(node, "extends_type_clause"),
                  start=start)
