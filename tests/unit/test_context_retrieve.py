@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from lsp_server.context.index import FileEntry
+from lsp_server.context.languages import get_parser
 from lsp_server.context.repo_context import RepoContext
 from lsp_server.context.retrieve import FILE_HEADER_CHARS, render_definition
 from lsp_server.context.retrieve.budget import select
@@ -601,3 +602,49 @@ def test_a_callback_s_parameters_have_the_types_its_target_declares(
     shown = blocks.get("types.ts", "")
     assert f"{typed.lower()}Method0(depth: number): number" in shown, blocks
     assert f"{other.lower()}Method0(" not in shown, blocks
+
+
+def test_an_imported_name_the_file_does_not_use_yet_comes_first(tmp_path: Path) -> None:
+    """Of 30 imported names, 29 used far from the cursor, the one the file uses nowhere yet
+    (`Option17`) is what it was imported for: in a tight budget, it is shown."""
+    src = tmp_path / "src"
+    src.mkdir()
+    names = [f"Option{i}" for i in range(30)]
+    for name in names:
+        (src / f"{name}.ts").write_text(f"export function make{name}(id: string): number "
+                                        f"{{\n  return id.length\n}}\n"
+                                        f"export interface {name} {{\n  id: string\n}}\n")
+    imports = "".join(f"import type {{ {n} }} from './{n}'\n" for n in names)
+    far = "".join(f"export function use{i}(o: {n}): string {{\n  return o.id\n}}\n"
+                  for i, n in enumerate(names) if n != "Option17")
+    text = f"{imports}\n{far}{chr(10) * 60}export function next(): void {{\n  \n}}\n"
+    path = src / "use.ts"
+    path.write_text(text)
+    at = text.index("void {\n  \n") + len("void {\n  ")
+    with built_engine(tmp_path, tmp_path / "cache") as engine:
+        blocks = _blocks(engine, path, text, at, 600)
+    assert "interface Option17" in blocks.get("src/Option17.ts", ""), sorted(blocks)
+
+
+def test_a_type_alias_of_an_object_type_has_members(tmp_path: Path) -> None:
+    """`provider: Provider` with `type Provider = { updateThread(...): void; ... }`: what
+    `this.provider.` reaches are the alias's members, shown inside it as code."""
+    src = tmp_path / "src"
+    src.mkdir()
+    members = "".join(f"  method{i}(id: string): void;\n" for i in range(30))
+    (src / "types.ts").write_text(
+        "export type Provider = {\n" + members +
+        "  updateThread(\n    id: string,\n    data: { resolved: boolean },\n  ): void;\n};\n")
+    text = ("import type { Provider } from './types'\n\nexport class Store {\n"
+            "  constructor(private readonly provider: Provider) {}\n\n"
+            "  resolve(id: string): void {\n    this.provider.updateThread(id, "
+            "{ resolved: true })\n  }\n}\n")
+    path = src / "store.ts"
+    path.write_text(text)
+    at = text.index("updateThread(id")
+    with built_engine(tmp_path, tmp_path / "cache") as engine:
+        blocks = _blocks(engine, path, text[:at] + text[at + len("updateThread"):], at)
+    shown = blocks["src/types.ts"]
+    assert "export type Provider = {" in shown
+    assert "updateThread(id: string, data: { resolved: boolean }): void;" in shown
+    assert not get_parser("typescript").parse(shown.encode()).root_node.has_error

@@ -39,6 +39,9 @@ _PACKAGE_KINDS = frozenset({"function", "struct", "interface", "type"})
 # to this much; those lines are the ones at least this close (about 6 above, 1 below).
 _AFFINITY_GAIN = 0.3
 _NEAR_PROX = 0.7
+# An imported name the buffer uses nowhere yet is as likely to come next as one named a few
+# lines above the cursor.
+_UNUSED_FLOOR = 0.85
 # A definition that code like the cursor's uses elsewhere gains up to this much: when
 # half of those windows (or their best matches) use it, all of it.
 _ANALOGUE_GAIN = 0.35
@@ -121,6 +124,7 @@ class Ranker(_Step):
         self.near_words: set[str] | None = None  # the words of the lines around the cursor
         self.argument_types: frozenset[str] | None = None  # see _argument_types
         self.result_makers: int | None = None  # see _makes_result
+        self.imports_end: int | None = None  # see _imports_end
 
     def add(self, e: FileEntry, d: Definition, score: float, source: str) -> None:
         """Record evidence for a definition: the best score wins, each other adds a little."""
@@ -468,6 +472,8 @@ class Ranker(_Step):
                 # Used only far from here: as likely as a first use named like the code
                 # around the cursor.
                 floor = 0.3 + _AFFINITY_GAIN * self._affinity(name)
+                if self._unused(name):
+                    floor = max(floor, _UNUSED_FLOOR)
                 for e, d in bound:
                     self.add(e, d, 0.9 * max(o.prox, floor) + 0.25, "import")
                     self.tier0.add(e.path)
@@ -505,6 +511,41 @@ class Ranker(_Step):
                 if 0 < len(defs) <= 3:
                     for e, d in defs:
                         self.add(e, d, 0.6 * o.prox / len(defs), "named")
+
+    def _unused(self, name: str) -> bool:
+        """Return whether an imported name appears nowhere in the buffer after the imports:
+        the file was written to use it, and has not yet (Go imports packages, not names)."""
+        if self.lang == "go":
+            return False
+        end = self.imports_end
+        if end is None:
+            end = self.imports_end = self._imports_end()
+        return re.compile(rf"(?<![\w$]){re.escape(name)}(?![\w$])").search(self.text, end) \
+            is None
+
+    def _imports_end(self) -> int:
+        """Return the offset where the import statements above the file's first definition
+        end (after the brackets of the last one close: `import {\n  a,\n} from './a'`)."""
+        first = min((d.start_line for d in self.current.definitions), default=1 << 30)
+        rows = [i.line for i in self.current.imports if i.line < first]
+        if not rows:
+            return 0
+        text = self.text
+        at = 0
+        for _ in range(max(rows)):
+            at = text.find("\n", at) + 1
+            if at == 0:
+                return len(text)
+        depth = 0
+        while True:
+            end = text.find("\n", at)
+            line = text[at:] if end < 0 else text[at:end]
+            depth += sum(line.count(c) for c in "({[") - sum(line.count(c) for c in ")}]")
+            if end < 0:
+                return len(text)
+            at = end + 1
+            if depth <= 0:
+                return at
 
     def _types(self) -> None:
         cur = self.cursor
