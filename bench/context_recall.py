@@ -14,16 +14,17 @@ own types (`forEach`, `append`, `Write`, DOM methods), is a target only when its
 declared type (found with the same plain patterns) is a repository type that defines it (a
 Go interface, in its method set), or extends one that does; of several declarations of that
 type's name, the one the file's imports name (or, in Go, its own package's), and none when
-that cannot be told. A name the file imports from another package (`import type { NoInfer }
-from '@tanstack/react-store'`) is not the repository's namesake, and is no target. A bare
-name never means a class's method, and in TypeScript a member `x.name` never means a
-module's own function (unless x is that module); a method of an object literal, or of a
-class that extends another package's type (its own `eq` overriding the base's), is a target
-only through x's type. A member of a TypeScript namespace import (`import * as Effect from
-"./Effect.js"`), or of a Python module the file imports (`trio.to_thread.run_sync`), is
-that module's own declaration when it has one, and never a method. TypeScript cursors are
-sampled in .ts files, but definitions in .tsx files count too (a name defined in both is
-ambiguous).
+that cannot be told. So is any member whose receiver's type those patterns find (a Go `v :=
+reflect.ValueOf(x)` is of another package, its `v.Kind()` not the repository's). A name the
+file imports from another package (`import type { NoInfer } from '@tanstack/react-store'`)
+is not the repository's namesake, and is no target. A bare name never means a class's
+method, and in TypeScript a member `x.name` never means a module's own function (unless x
+is that module); a method of an object literal, or of a class that extends another
+package's type (its own `eq` overriding the base's), is a target only through x's type. A
+member of a TypeScript namespace import (`import * as Effect from "./Effect.js"`), or of a
+Python module the file imports (`trio.to_thread.run_sync`), is that module's own
+declaration when it has one, and never a method. TypeScript cursors are sampled in .ts
+files, but definitions in .tsx files count too (a name defined in both is ambiguous).
 
 Recall is reported per repository, per language and overall, for symbols already named
 before the cursor and for first uses. The default repositories are ones no earlier version
@@ -573,13 +574,26 @@ def _receiver_type(repo: Repo, before: str, receiver: str) -> str:
         "typescript": [rf"\b{v}\s*[?!]?\s*:\s*([A-Z]\w*)", rf"\b{v}\s*=\s*new\s+([A-Z]\w*)"],
         "go": [rf"\b{v}\s+\*?((?:\w+\.)?[A-Za-z_]\w*)\s*[,)]",
                rf"\bvar\s+{v}\s+\*?((?:\w+\.)?[A-Za-z_]\w*)",
-               rf"\b{v}\s*:?=\s*&?((?:\w+\.)?[A-Za-z_]\w*)\s*\{{"],
+               rf"\b{v}\s*:?=\s*&?((?:\w+\.)?[A-Za-z_]\w*)\s*\{{",
+               # What a call returns (`v := reflect.ValueOf(x)`): see below.
+               rf"\b{v}\s*(?:,\s*\w+\s*)*:?=\s*((?:\w+\.)?[A-Za-z_]\w*)(\()"],
     }[repo.lang]
     best, where = "", -1
     for pattern in patterns:
         for m in re.finditer(pattern, before):
             if m.start() > where:
-                best, where = m.group(1), m.start()
+                call = m.re.groups > 1 and m.group(2)
+                best, where = m.group(1) + ("(" if call else ""), m.start()
+    if best.endswith("("):
+        # `reflect.ValueOf()` is another module's; a repository function, the type its
+        # head says it returns (`func Open(...) (*DB, error)`), if one.
+        fn = best[:-1]
+        if "." in fn:
+            return fn
+        heads = [repo.texts[s.rel].split("\n")[s.line] for s in repo.sites.get(fn, ())]
+        found = {m.group(1) for h in heads
+                 if (m := re.search(r"\)\s*\(?\*?([A-Za-z_]\w*)\s*[,{]", h))}
+        return found.pop() if len(found) == 1 else ""
     return best
 
 
@@ -763,7 +777,10 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
                         continue  # re-exported from elsewhere: not seen by these patterns
                     gold = frozenset({via})
                 elif len(every) > 1 or builtin or (member and sym in repo.fields) or \
-                        any(s.typed_only for s in every):
+                        any(s.typed_only for s in every) or (member and tname):
+                    # (A receiver of a declared type is that type's, or not the repository's:
+                    # `v.Kind()` with `v := reflect.ValueOf(x)`, `self._decoder.reset()`
+                    # with `_decoder: codecs.IncrementalDecoder`.)
                     # Ambiguous by name: a target only through its receiver's declared type.
                     gold = frozenset(_defines_member(
                         repo, tname, sym, _meant_sites(repo, rel, text, tname)) - {rel}) \
@@ -1050,10 +1067,12 @@ def _npm_package(dest: str, spec: str, into: str) -> None:
     os.makedirs(into, exist_ok=True)
     subprocess.run(["tar", "xzf", out, "-C", into, "--strip-components=1"], cwd=dest,
                    check=True)
-    for build in ("dist", "dist-cjs", "dist-esm", "build", "lib"):
+    for build in ("dist", "dist-cjs", "dist-esm", "build", "lib", "types"):
         path = os.path.join(into, build)
-        if os.path.isdir(path) and os.path.isdir(os.path.join(into, "src")):
-            shutil.rmtree(path)
+        if os.path.isdir(path) and os.path.isdir(os.path.join(into, "src")) and (
+                build != "types" or all(f.endswith(".d.ts") for _, _, fs in os.walk(path)
+                                        for f in fs)):
+            shutil.rmtree(path)  # (`types/`: declarations generated from the sources)
 
 
 def _workspace(dest: str, name: str, packages: list[tuple[str, str]]) -> None:
