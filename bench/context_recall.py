@@ -186,8 +186,9 @@ def _def_patterns(lang: str, name: str) -> list[re.Pattern[str]]:
                        rf"\s*(?::[^=]*)?=>", re.M),
             # A callable member of an interface or object type: `cancel: (why?: string) => void`
             re.compile(rf"^\s+{mods}{n}\??\s*:\s*(?:{gen}\s*)?\([^)]*\)\s*=>", re.M),
-            # A method head over several lines (see _OPEN_METHOD).
-            re.compile(rf"^\s+{mods}{n}\??\s*{gen}?\s*\((?:\s*\n\s*(?:\.\.\.)?\w+\??\s*:"
+            # A method head over several lines (see _OPEN_METHOD), or one whose parameter
+            # types hold braces and semicolons: a first parameter with its type.
+            re.compile(rf"^\s+{mods}{n}\??\s*{gen}?\s*\((?:\s*(?:\.\.\.)?\w+\??\s*:"
                        rf"|[^;\n]*\)\s*:\s*[\w.]+<\s*$)", re.M)]
 
 

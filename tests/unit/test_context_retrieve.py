@@ -11,6 +11,7 @@ from lsp_server.context.languages import get_parser
 from lsp_server.context.repo_context import RepoContext
 from lsp_server.context.retrieve import FILE_HEADER_CHARS, render_definition
 from lsp_server.context.retrieve.budget import select
+from lsp_server.context.retrieve.infer import _receiver_at
 from lsp_server.context.retrieve.model import _Cand
 from lsp_server.context.symbols import Definition, FileSymbols
 from tests.unit._ctx_helpers import add_unwanted_files, built_engine, fixture_repo
@@ -492,6 +493,9 @@ def _classes(*names: str, n: int = 20) -> str:
     ("  for (const kind of state.selection.kinds) {\n    kind.", "NodeType"),
     # Optional chaining and non-null assertions.
     ("  const kind = $pos?.parent()!.node().type\n  kind.", "NodeType"),
+    # A call whose type arguments go on over the next lines; one declared 80 lines up.
+    ("  const kind = make<{\n    depth: number\n  }>({ depth: 1 })\n  kind.", "NodeType"),
+    ("  const kind = make(1)\n" + "  this.depth += 1\n" * 80 + "  kind.", "NodeType"),
 ])
 def test_a_receiver_s_type_follows_fields_calls_elements_and_destructuring(
         tmp_path: Path, lines: str, typed: str) -> None:
@@ -507,8 +511,9 @@ def test_a_receiver_s_type_follows_fields_calls_elements_and_destructuring(
         "  node(): Node { return null! }\n}\n\n"
         "export class Selection {\n  $from: ResolvedPos\n  $to: NodeType\n"
         "  ranges: readonly ResolvedPos[]\n  kinds: readonly NodeType[]\n}\n\n"
-        "export class State {\n  selection: Selection\n}\n")
-    text = ('import { Pos, State } from "./model"\n'
+        "export class State {\n  selection: Selection\n}\n\n"
+        "export function make<T>(x: T): NodeType { return null! }\n")
+    text = ('import { Pos, State, make } from "./model"\n'
             'import { Decoy, NodeType, ResolvedPos } from "./types"\n\n'
             "export class Fitter {\n  frontier: ResolvedPos[] = []\n  kinds: NodeType[] = []\n"
             f"  depth = 0\n\n  fit(state: State, $pos: Pos, hint: Decoy) {{\n{lines}\n  }}\n}}\n")
@@ -648,3 +653,37 @@ def test_a_type_alias_of_an_object_type_has_members(tmp_path: Path) -> None:
     assert "export type Provider = {" in shown
     assert "updateThread(id: string, data: { resolved: boolean }): void;" in shown
     assert not get_parser("typescript").parse(shown.encode()).root_node.has_error
+
+
+def test_members_of_x_typed_named_like_what_they_are_assigned_to_come_first(
+        tmp_path: Path) -> None:
+    """`const block = editor.` among forty members of Editor: the one named like the
+    variable (`blockAt`) is shown in a tight budget, though its head is the longest."""
+    (tmp_path / "editor.ts").write_text(
+        "export class Editor {\n" + "".join(f"  action{i}(depth: number): number {{ return 1 }}\n"
+                                              for i in range(40))
+        + "  blockAt(index: number, options: { deep: boolean, strict: boolean, "
+          "cached: boolean }): string { return '' }\n}\n")
+    text = ('import { Editor } from "./editor"\n\n'
+            "export function run(editor: Editor): void {\n  const block = editor.")
+    blocks = _context_of(tmp_path, tmp_path / "run.ts", text, len(text), 400)
+    assert "blockAt(index: number" in blocks.get("editor.ts", ""), blocks
+
+
+def test_a_variable_declared_from_itself_far_up_is_read_once(tmp_path: Path) -> None:
+    """`let node = node.parent`, far above `node.`: looking its type up reads that line,
+    which asks for `node`'s type again; it is read once, not until the stack runs out."""
+    (tmp_path / "types.ts").write_text(_classes("NodeType"))
+    text = ('import { NodeType } from "./types"\n\nexport function walk(start: NodeType) {\n'
+            "  let node = node.parent\n  let a = b, b = a\n" + "  step()\n" * 80 + "  node.")
+    blocks = _context_of(tmp_path, tmp_path / "walk.ts", text, len(text), 900)
+    assert "types.ts" in blocks
+
+
+def test_a_call_s_type_arguments_may_go_on_over_the_next_lines() -> None:
+    """`createStore<{` (the object type on the lines below) is a call, whose result a
+    variable holds; `a < b` is no call."""
+    for line, expr in (("const store = createStore<{", "createStore()"),
+                       ("const box = make<Point>(x).value", "make().value"),
+                       ("const ok = a < b", "a")):
+        assert _receiver_at(line, line.index("=") + 2) == expr, line

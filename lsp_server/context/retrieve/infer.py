@@ -42,7 +42,12 @@ _PREFIX = re.compile(r"(?:(?:await|new|yield)\s+|[&*])*")
 _NAME = re.compile(NAME)
 _LINK = re.compile(rf"#?{NAME}")
 _DOT = re.compile(r"\s*(?:\??\.|->|::)\s*")
-_TYPE_ARGS = re.compile(r"<[^<>()=;\n]*>(?=\()")
+# How far up a variable of code outside any declared function is looked for (see
+# Types._declared_above).
+_FAR_LINES = 400
+# Type arguments of a call (`createStore<T>(`); or ones the line does not close, right after
+# the name (`createStore<{` with the object type over the next lines).
+_TYPE_ARGS = re.compile(r"<[^<>()=;\n]*>(?=\()|<(?=[\w{\[(])[^>\n]*$")
 _CLOSERS = {"(": ")", "[": "]", "{": "}"}
 _ANNOTATED = re.compile(rf"(?<![\w.$])({NAME})\s*\??\s*:\s*(?:[\w.]+\[)?\*?([A-Z][\w.]*)")
 _GO_PARAM = re.compile(r"\b([a-z_]\w*)\s+\*?(?:\[\])?([\w.]*[A-Z]\w*)")
@@ -152,6 +157,9 @@ def _receiver_at(text: str, i: int) -> str:
         part, i = m.group(), m.end()
         args = _TYPE_ARGS.match(text, i, end)
         if args is not None:
+            if not args.group().endswith(">"):  # the call's type arguments go on below
+                parts.append(part + "()")
+                return ".".join(parts)
             i = args.end()
         while i < end and text[i] in "([{!":
             c = text[i]
@@ -205,6 +213,11 @@ class Types(_Step):
         self.receiver_var = ""
         self.local_types: dict[str, str] = {}
         self._here: dict[str, list[Definition]] | None = None  # see defined_here
+        # Where the enclosing function starts (else _FAR_LINES up), and where the lines
+        # find_local_types reads do: a variable declared between them is looked up on
+        # demand (_declared_above).
+        self._fn_start = self._read_from = 0
+        self._looked_up: set[str] = set()
 
     def find_enclosing(self) -> None:
         """Find the class and function around the cursor (and a Go method's receiver)."""
@@ -251,6 +264,9 @@ class Types(_Step):
         """Infer variable types from assignments and annotations above the cursor."""
         self.local_types: dict[str, str] = {}
         start = self.cursor.window_start
+        # (Outside any declared function, such as in a callback given to a call, a variable
+        # may be declared a few hundred lines up.)
+        self._fn_start = newline_above(self.text, self.offset, _FAR_LINES)
         if self.enclosing_fn is not None:
             # The enclosing function's own text, not the whole window.
             pos = 0
@@ -260,6 +276,7 @@ class Types(_Step):
                     break
                 pos = nxt + 1
             start = max(start, pos)
+            self._fn_start = pos
         # Sixty lines up are plenty to see where a variable came from.
         floor = newline_above(self.text, self.offset, 60)
         if self.enclosing_fn is not None:
@@ -272,6 +289,7 @@ class Types(_Step):
                 self._callback_parameters(start, min(self.offset, head_end if head_end >= 0
                                                      else len(self.text)))
         begin = max(start, floor)
+        self._read_from = begin
         self._read_lines(self.text[begin:self.offset + 1000], begin)
 
     def _read_lines(self, text: str, at: int = -1) -> None:
@@ -499,7 +517,7 @@ class Types(_Step):
             d = self.scope.bindings[head][0][1]
             t = d.name if d.kind in CONTAINER_KINDS else d.type_name
         else:
-            t = self._module_level_type(head)
+            t = self._module_level_type(head) or self._declared_above(head)
         for p in parts[1:]:
             if not t:
                 return ""
@@ -508,6 +526,25 @@ class Types(_Step):
             else:
                 t = self.as_type(self._field_type(t, p))
         return t
+
+    def _declared_above(self, name: str) -> str:
+        """Return the type of a variable of the function around the cursor declared above
+        the lines find_local_types reads (`const store = createStore(...)`, 200 lines up in
+        a long function)."""
+        if self._fn_start >= self._read_from or not _NAME.fullmatch(name) or \
+                name in self._looked_up:
+            return ""
+        self._looked_up.add(name)  # once: `node = node.parent` reads its own line
+        declared = re.compile(rf"^[ \t]*(?:(?:const|let|var)\s+)?{re.escape(name)}\s*"
+                              r"(?::[^=\n]*)?(?::=|=(?![=>]))", re.M)
+        # The last one above the cursor.
+        found = max(declared.finditer(self.text, self._fn_start, self._read_from),
+                    key=lambda m: m.start(), default=None)
+        if found is None:
+            return ""
+        line = self.text[found.start():self._read_from].split("\n", 1)[0]
+        self._read_line_types(line)
+        return self.local_types.get(name, "")
 
     def _module_level_type(self, name: str) -> str:
         """Return the type of a name the current file declares at its top level: a class

@@ -298,8 +298,8 @@ class Ranker(_Step):
             private = d.name.startswith(("_", "#")) or (self.lang == "go"
                                                          and not d.name[:1].isupper()
                                                          and files is not None)
-            self.add(e, d, (1.1 + 0.3 * self._popularity(d.name)) * (0.4 if private else 1.0),
-                     "member")
+            self.add(e, d, (1.1 + 0.3 * self._popularity(d.name) + _AFFINITY_GAIN *
+                            self._affinity(d.name)) * (0.4 if private else 1.0), "member")
 
     def _receivers(self) -> None:
         cur = self.cursor
