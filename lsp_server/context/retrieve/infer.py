@@ -45,6 +45,9 @@ _DOT = re.compile(r"\s*(?:\??\.|->|::)\s*")
 # How far up a variable of code outside any declared function is looked for (see
 # Types._declared_above).
 _FAR_LINES = 400
+# A line that declares or assigns a variable: `const store: Store = `, `node = `, `n := `.
+_DECLARATION = re.compile(rf"[ \t]*(?:(?:const|let|var)\s+)?({NAME})\s*(?::[^=\n]*)?"
+                          r"(?::=|=(?![=>]))")
 # Type arguments of a call (`createStore<T>(`); or ones the line does not close, right after
 # the name (`createStore<{` with the object type over the next lines).
 _TYPE_ARGS = re.compile(r"<[^<>()=;\n]*>(?=\()|<(?=[\w{\[(])[^>\n]*$")
@@ -535,16 +538,17 @@ class Types(_Step):
                 name in self._looked_up:
             return ""
         self._looked_up.add(name)  # once: `node = node.parent` reads its own line
-        declared = re.compile(rf"^[ \t]*(?:(?:const|let|var)\s+)?{re.escape(name)}\s*"
-                              r"(?::[^=\n]*)?(?::=|=(?![=>]))", re.M)
-        # The last one above the cursor.
-        found = max(declared.finditer(self.text, self._fn_start, self._read_from),
-                    key=lambda m: m.start(), default=None)
-        if found is None:
-            return ""
-        line = self.text[found.start():self._read_from].split("\n", 1)[0]
-        self._read_line_types(line)
-        return self.local_types.get(name, "")
+        text = self.text
+        at = text.rfind(name, self._fn_start, self._read_from)
+        while at >= 0:  # the last declaration above the cursor
+            start = text.rfind("\n", 0, at) + 1
+            m = _DECLARATION.match(text, start, self._read_from)
+            if m is not None and m.start(1) == at and m.group(1) == name:
+                end = text.find("\n", at)
+                self._read_line_types(text[start:end if end >= 0 else len(text)])
+                return self.local_types.get(name, "")
+            at = text.rfind(name, self._fn_start, at)
+        return ""
 
     def _module_level_type(self, name: str) -> str:
         """Return the type of a name the current file declares at its top level: a class

@@ -67,6 +67,10 @@ def _is_helper(d: Definition) -> bool:
     return d.kind in ("function", "method") and d.name[:1].islower()
 
 
+def _word_char(c: str) -> bool:
+    return c.isalnum() or c in "_$" if c else False
+
+
 @lru_cache(maxsize=16_384)
 def _holds_function(signature: str) -> bool:
     return _FUNCTION_VALUE.search(signature) is not None
@@ -520,8 +524,14 @@ class Ranker(_Step):
         end = self.imports_end
         if end is None:
             end = self.imports_end = self._imports_end()
-        return re.compile(rf"(?<![\w$]){re.escape(name)}(?![\w$])").search(self.text, end) \
-            is None
+        text = self.text
+        at = text.find(name, end)
+        while at >= 0:  # (str.find: a pattern compiled per name costs more than the scan)
+            after = at + len(name)
+            if not _word_char(text[at - 1:at]) and not _word_char(text[after:after + 1]):
+                return False
+            at = text.find(name, after)
+        return True
 
     def _imports_end(self) -> int:
         """Return the offset where the import statements above the file's first definition
