@@ -195,6 +195,8 @@ def _def_patterns(lang: str, name: str) -> list[re.Pattern[str]]:
 # A call statement (`  invariant(x, "msg");`) is not a method declared without a body: its
 # arguments never start with a parameter's `name:`, nor is a return type after them.
 _NOT_CALL = r"(?!{n}\s*\((?!\s*(?:\.\.\.)?\w+\??\s*:)[^;\n]*\)\s*;\s*$)"
+# The modifiers a class member's head may start with.
+_MODS = r"(?:(?:public|private|protected|static|readonly|async|abstract|override|get|set)\s+)*"
 # Type parameters, nested once: `<K extends IdOf<R>>`.
 _GENERIC = r"(?:<(?:[^<>]|<[^<>]*>)*>)"
 _ALL_DEFS = {
@@ -207,9 +209,8 @@ _ALL_DEFS = {
         r"|^\s*export\s+(?:declare\s+)?const\s+(\w+)\s*:"
         r"|^\s*(?:export\s+)?(?:const|let)\s+(\w+)\s*(?::[^=]*)?=\s*(?:async\s*)?"
         r"(?:\([^)]*\)|\w+)\s*(?::[^=]*)?=>"
-        r"|^\s+" + _NOT_CALL.format(n=r"\w+") +
-        r"(?:(?:public|private|protected|static|readonly|async|abstract|override|get|set)"
-        r"\s+)*(\w+)\??\s*" + _GENERIC + r"?\s*\([^;]*\)\s*(?::\s*[^;{]+)?\s*"
+        r"|^\s+" + _NOT_CALL.format(n=r"\w+") + _MODS +
+        r"(\w+)\??\s*" + _GENERIC + r"?\s*\([^;]*\)\s*(?::\s*[^;{]+)?\s*"
         r"(?:[{;]|\{[^{}\n]*\})\s*$"
         r"|^\s+(?:(?:readonly|get|set)\s+)*(\w+)\??\s*" + _GENERIC + r"?\s*\([^;]*\)\s*:"
         r"(?:[^;{=]|=>)+$"
@@ -335,7 +336,6 @@ def load_repo(name: str, root: str, lang: str, engine: RepoContext) -> Repo:
 # A method whose head spans lines, as formatters write long ones: `public insertBlocks(`
 # with a parameter (`blocksToInsert: ...`) on the next line, or `getPosition(): Position<`
 # with the type's arguments on the next ones. (A call's arguments never read `name:`.)
-_MODS = r"(?:(?:public|private|protected|static|readonly|async|abstract|override|get|set)\s+)*"
 _OPEN_METHOD = re.compile(rf"^\s+{_MODS}(\w+)\??\s*{_GENERIC}?\s*"
                           r"\((?:\s*|[^;]*\)\s*:\s*[\w.]+<\s*)$")
 _PARAMETER = re.compile(r"^\s*(?:\.\.\.)?\w+\??\s*:")
@@ -570,28 +570,26 @@ def _receiver_type(repo: Repo, before: str, receiver: str) -> str:
         found = re.findall(r"^\s*(?:export\s+)?(?:default\s+)?(?:abstract\s+)?class\s+(\w+)",
                            before, re.M)
         return found[-1] if found else ""
+    # What a Go call returns (`v := reflect.ValueOf(x)`): see below.
+    go_call = rf"\b{v}\s*(?:,\s*\w+\s*)*:?=\s*((?:\w+\.)?[A-Za-z_]\w*)\("
     patterns = {
         "python": [rf"\b{v}\s*:\s*(?:\w+\.)?([A-Z]\w*)", rf"\b{v}\s*=\s*(?:\w+\.)?([A-Z]\w*)\("],
         "typescript": [rf"\b{v}\s*[?!]?\s*:\s*([A-Z]\w*)", rf"\b{v}\s*=\s*new\s+([A-Z]\w*)"],
         "go": [rf"\b{v}\s+\*?((?:\w+\.)?[A-Za-z_]\w*)\s*[,)]",
                rf"\bvar\s+{v}\s+\*?((?:\w+\.)?[A-Za-z_]\w*)",
-               rf"\b{v}\s*:?=\s*&?((?:\w+\.)?[A-Za-z_]\w*)\s*\{{",
-               # What a call returns (`v := reflect.ValueOf(x)`): see below.
-               rf"\b{v}\s*(?:,\s*\w+\s*)*:?=\s*((?:\w+\.)?[A-Za-z_]\w*)(\()"],
+               rf"\b{v}\s*:?=\s*&?((?:\w+\.)?[A-Za-z_]\w*)\s*\{{", go_call],
     }[repo.lang]
-    best, where = "", -1
+    best, where, call = "", -1, False
     for pattern in patterns:
         for m in re.finditer(pattern, before):
             if m.start() > where:
-                call = m.re.groups > 1 and m.group(2)
-                best, where = m.group(1) + ("(" if call else ""), m.start()
-    if best.endswith("("):
+                best, where, call = m.group(1), m.start(), pattern is go_call
+    if call:
         # `reflect.ValueOf()` is another module's; a repository function, the type its
         # head says it returns (`func Open(...) (*DB, error)`), if one.
-        fn = best[:-1]
-        if "." in fn:
-            return fn
-        heads = [repo.texts[s.rel].split("\n")[s.line] for s in repo.sites.get(fn, ())]
+        if "." in best:
+            return best
+        heads = [repo.texts[s.rel].split("\n")[s.line] for s in repo.sites.get(best, ())]
         found = {m.group(1) for h in heads
                  if (m := re.search(r"\)\s*\(?\*?([A-Za-z_]\w*)\s*[,{]", h))}
         return found.pop() if len(found) == 1 else ""
@@ -739,11 +737,12 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
                 member = m.start() > 0 and code[m.start() - 1] == "."
                 # `trio.to_thread.run_sync`: a module's attribute, never a method.
                 module = _module_file(repo, code[:m.start()], modules) if member else None
+                # `x.name`: x, when it is a plain name.
+                qual = re.search(r"(?<![\w.])(\w+)\.$", code[:m.start()]) if member else None
                 # In TypeScript `x.name` is a member (of a class, an interface or an object
                 # literal), never a module's own function, unless x is that module.
                 members_only = member and repo.lang == "typescript" and not (
-                    (q := re.search(r"(?<![\w.])(\w+)\.$", code[:m.start()]))
-                    and q.group(1) in namespaces)
+                    qual and qual.group(1) in namespaces)
                 every = _distinct([s for s in repo.sites.get(sym, [])
                                    if ((s.method or s.typed_only) if members_only
                                        else not s.method or (member and module is None))])
@@ -752,9 +751,7 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
                     continue  # an attribute or variable this file defines itself
                 if not member and sym in foreign:
                     continue  # imported from another package: not the repo's namesake
-                qual = None
                 if member:
-                    qual = re.search(r"(?<![\w.])(\w+)\.$", code[:m.start()])
                     head = re.search(r"(?<![\w.])(\w+)(?:\.\w+)*\.$", code[:m.start()])
                     if head and head.group(1) in foreign:
                         # `errors.New`, `sniffio.current_async_library_cvar.reset`: another

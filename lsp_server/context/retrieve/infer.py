@@ -45,7 +45,8 @@ _DOT = re.compile(r"\s*(?:\??\.|->|::)\s*")
 # How far up a variable of code outside any declared function is looked for (see
 # Types._declared_above).
 _FAR_LINES = 400
-# A line that declares or assigns a variable: `const store: Store = `, `node = `, `n := `.
+# A line that declares or assigns a variable: `const store: Store<T> = `, `node = `, `n := `
+# (_ASSIGN, which reads the type of such a line, takes no annotation with type arguments).
 _DECLARATION = re.compile(rf"[ \t]*(?:(?:const|let|var)\s+)?({NAME})\s*(?::[^=\n]*)?"
                           r"(?::=|=(?![=>]))")
 # Type arguments of a call (`createStore<T>(`); or ones the line does not close, right after
@@ -216,10 +217,11 @@ class Types(_Step):
         self.receiver_var = ""
         self.local_types: dict[str, str] = {}
         self._here: dict[str, list[Definition]] | None = None  # see defined_here
-        # Where the enclosing function starts (else _FAR_LINES up), and where the lines
-        # find_local_types reads do: a variable declared between them is looked up on
-        # demand (_declared_above).
-        self._fn_start = self._read_from = 0
+        # Where the enclosing function starts (None: there is none, so _FAR_LINES up), and
+        # where the lines find_local_types reads do: a variable declared between them is
+        # looked up on demand (_declared_above).
+        self._fn_start: int | None = None
+        self._read_from = 0
         self._looked_up: set[str] = set()
 
     def find_enclosing(self) -> None:
@@ -267,9 +269,6 @@ class Types(_Step):
         """Infer variable types from assignments and annotations above the cursor."""
         self.local_types: dict[str, str] = {}
         start = self.cursor.window_start
-        # (Outside any declared function, such as in a callback given to a call, a variable
-        # may be declared a few hundred lines up.)
-        self._fn_start = newline_above(self.text, self.offset, _FAR_LINES)
         if self.enclosing_fn is not None:
             # The enclosing function's own text, not the whole window.
             pos = 0
@@ -534,12 +533,15 @@ class Types(_Step):
         """Return the type of a variable of the function around the cursor declared above
         the lines find_local_types reads (`const store = createStore(...)`, 200 lines up in
         a long function)."""
-        if self._fn_start >= self._read_from or not _NAME.fullmatch(name) or \
-                name in self._looked_up:
+        if name in self._looked_up or not _NAME.fullmatch(name):
             return ""
         self._looked_up.add(name)  # once: `node = node.parent` reads its own line
         text = self.text
-        at = text.rfind(name, self._fn_start, self._read_from)
+        # Outside any declared function (in a callback given to a call, say), a variable
+        # may be declared a few hundred lines up.
+        first = self._fn_start if self._fn_start is not None else newline_above(
+            text, self.offset, _FAR_LINES)
+        at = text.rfind(name, first, self._read_from)
         while at >= 0:  # the last declaration above the cursor
             start = text.rfind("\n", 0, at) + 1
             m = _DECLARATION.match(text, start, self._read_from)
@@ -547,7 +549,7 @@ class Types(_Step):
                 end = text.find("\n", at)
                 self._read_line_types(text[start:end if end >= 0 else len(text)])
                 return self.local_types.get(name, "")
-            at = text.rfind(name, self._fn_start, at)
+            at = text.rfind(name, first, at)
         return ""
 
     def _module_level_type(self, name: str) -> str:

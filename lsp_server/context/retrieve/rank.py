@@ -27,6 +27,7 @@ from lsp_server.context.retrieve.model import _Cand
 from lsp_server.context.retrieve.query import Query, _Step
 from lsp_server.context.retrieve.scope import Scope, _is_test
 from lsp_server.context.symbols import CONTAINER_KINDS, Definition
+from lsp_server.positions import line_start
 
 _PACKAGE_FILES = 80  # files of an imported Go package looked at for its exported names
 _PACKAGE_NAMES = 60  # of which the most used are offered to first uses
@@ -541,11 +542,7 @@ class Ranker(_Step):
         if not rows:
             return 0
         text = self.text
-        at = 0
-        for _ in range(max(rows)):
-            at = text.find("\n", at) + 1
-            if at == 0:
-                return len(text)
+        at = line_start(text, max(rows))
         depth = 0
         while True:
             end = text.find("\n", at)
