@@ -34,7 +34,7 @@ out, build output removed as in a source checkout) and Go (Debian's -dev source 
 
     python bench/context_recall.py --fetch            # download the default repos first
     python bench/context_recall.py [--previous | --fresh | --held-out | --recent | --prior
-                                      | --last | --unseen]
+                                      | --last | --eighth | --unseen]
     python bench/context_recall.py --repo NAME=PATH:LANG [--repo ...]
 """
 
@@ -129,14 +129,23 @@ LAST_REPOS = [
     ("logrus", "logrus", "go"),
     ("websocket", "websocket", "go"),
 ]
-# The newest set, measured once before any change of the version that added it (--unseen).
-UNSEEN_REPOS = [
+# Measured once before the changes they then informed, after the --last set (--eighth).
+EIGHTH_REPOS = [
     ("httpcore", "httpcore", "python"),
     ("aiohttp", "aiohttp", "python"),
     ("ai-sdk", "ai-sdk", "typescript"),
     ("blocknote", "blocknote", "typescript"),
     ("afero", "afero", "go"),
     ("sqlx", "sqlx", "go"),
+]
+# The newest set, measured once before any change of the version that added it (--unseen).
+UNSEEN_REPOS = [
+    ("alembic", "alembic", "python"),
+    ("dramatiq", "dramatiq", "python"),
+    ("tanstack-db", "tanstack-db", "typescript"),
+    ("hocuspocus", "hocuspocus", "typescript"),
+    ("validator", "validator", "go"),
+    ("hcl", "hcl", "go"),
 ]
 CHARS_PER_TOKEN = 3.2  # lsp_server.model.tokens.ESTIMATED_CHARS_PER_TOKEN
 DEFAULT_BUDGETS = "1024t,6000"
@@ -1108,7 +1117,8 @@ def fetch(dest: str) -> None:
                     "attrs==24.2.0", "fastapi==0.115.5", "anyio==4.6.2.post1",
                     "structlog==24.4.0", "trio==0.27.0", "typer==0.12.5",
                     "tomlkit==0.13.2", "werkzeug==3.1.3", "cattrs==24.1.2",
-                    "httpcore==1.0.7", "aiohttp==3.11.11"], check=True)
+                    "httpcore==1.0.7", "aiohttp==3.11.11", "alembic==1.14.0",
+                    "dramatiq==1.17.1"], check=True)
     for whl in os.listdir(wheels):
         name = whl.split("-")[0].lower()
         subprocess.run(["unzip", "-q", "-o", os.path.join(wheels, whl), "-d",
@@ -1165,6 +1175,15 @@ def fetch(dest: str) -> None:
                                 ("provider-utils", "@ai-sdk/provider-utils@4.0.65"),
                                 ("gateway", "@ai-sdk/gateway@3.0.232")])
     _workspace(dest, "blocknote", [("core", "@blocknote/core@0.55.0")])
+    # TanStack DB's collections import its core by name; Hocuspocus's server and extensions
+    # import its common package.
+    _workspace(dest, "tanstack-db", [("db", "@tanstack/db@0.15.2"),
+                                     ("db-ivm", "@tanstack/db-ivm@0.2.0"),
+                                     ("query-db-collection",
+                                      "@tanstack/query-db-collection@1.4.8")])
+    _workspace(dest, "hocuspocus", [(d, f"@hocuspocus/{d}@3.4.4") for d in (
+        "server", "provider", "common", "extension-database", "extension-redis",
+        "extension-logger")])
     # Go sources are on neither PyPI nor npm; Debian ships them as -dev packages.
     for package, source, name in (
             ("golang-github-gin-gonic-gin-dev", "github.com/gin-gonic/gin", "gin"),
@@ -1182,7 +1201,10 @@ def fetch(dest: str) -> None:
             ("golang-github-gorilla-websocket-dev", "github.com/gorilla/websocket",
              "websocket"),
             ("golang-github-spf13-afero-dev", "github.com/spf13/afero", "afero"),
-            ("golang-github-jmoiron-sqlx-dev", "github.com/jmoiron/sqlx", "sqlx")):
+            ("golang-github-jmoiron-sqlx-dev", "github.com/jmoiron/sqlx", "sqlx"),
+            ("golang-github-go-playground-validator-v10-dev",
+             "github.com/go-playground/validator/v10", "validator"),
+            ("golang-github-hashicorp-hcl-dev", "github.com/hashicorp/hcl", "hcl")):
         _debian_go(dest, package, source, name)
 
 
@@ -1214,6 +1236,8 @@ def main() -> int:
                                      "--recent's"),
             ("--last", LAST_REPOS, "the set measured once before the changes after "
                                    "--prior's"),
+            ("--eighth", EIGHTH_REPOS, "the set measured once before the changes after "
+                                       "--last's"),
             ("--unseen", UNSEEN_REPOS, "the newest set, measured once before changes")):
         which.add_argument(flag, dest="repos", action="store_const", const=repos,
                            default=DEFAULT_REPOS, help=f"measure {what}")
