@@ -87,9 +87,10 @@ def looks_like_secret(token: str) -> bool:
 def _camel_case_words(token: str) -> bool:
     """Return whether a token reads as CamelCase words (`RemovedInMarshmallow4Warning`,
     `MIMEApplicationJSONCharsetUTF8`, `convertBase64ToUint8Array`): every piece a word of
-    two or more letters with a vowel or an acronym, each maybe followed by a number of up to
-    four digits (`Base64`, `UTF8`), four characters a piece on average, with four digits at
-    most in all. A random key breaks into many one- and two-letter pieces."""
+    two or more letters with a vowel or an acronym (the first may be an abbreviation:
+    `btcAddressRegexStringBech32`), each maybe followed by a number of up to four digits
+    (`Base64`, `UTF8`), four characters a piece on average, with four digits at most in all.
+    A random key breaks into many one- and two-letter pieces."""
     if not token.isalnum() or not token.isascii() or token[0].isdigit():
         return False  # a name never starts with a digit
     pieces = name_pieces(token)
@@ -105,18 +106,21 @@ def _camel_case_words(token: str) -> bool:
             words.append(p)
     if len(words) * 4 > len(token):
         return False
-    singles = 0
-    for p in words:
+    odd = 0  # one-letter acronyms
+    for i, p in enumerate(words):
         word = p.rstrip("0123456789")
         if not word:
             continue
         if word.isupper():
-            singles += len(word) == 1
+            odd += len(word) == 1
             if len(word) > 6:
                 return False
-        elif len(word) < 2 or not any(v in word.lower() for v in "aeiouy"):
+        elif len(word) < 2:
             return False
-    return singles <= 2
+        elif not any(v in word.lower() for v in "aeiouy"):
+            if len(word) > 4 or i:
+                return False  # (a name may start with an abbreviation: `btcAddress`)
+    return odd <= 2
 
 
 def _redact_candidate(match: re.Match[str]) -> str:
