@@ -161,18 +161,24 @@ def _exit_on_interrupt(signum: int, frame: object) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    in_terminal = sys.stdin.isatty()
+    if in_terminal:
+        # A person, not an editor: let Ctrl-C end it at once (the thread blocked reading
+        # stdin would otherwise keep the process alive). Set before the slow imports and the
+        # banner, whatever SIGINT was on entry: a shell without job control starts a
+        # background job with SIGINT ignored, and a Ctrl-C before this line was then dropped,
+        # so the server served on after a Ctrl-C sent as soon as the banner showed.
+        signal.signal(signal.SIGINT, _exit_on_interrupt)
+
     from lsp_server._pygls_compat import FramingError
     from lsp_server.server import create_server
 
-    if sys.stdin.isatty():
-        # A person, not an editor: say what this is, and let Ctrl-C end it at once (the
-        # thread blocked reading stdin would otherwise keep the process alive).
+    if in_terminal:
         print(
             "qwen-lsp: serving LSP on stdio; editors start this for you; see `qwen-lsp --help`",
             file=sys.stderr,
             flush=True,
         )
-        signal.signal(signal.SIGINT, _exit_on_interrupt)
     # stdout carries the protocol: anything printed by accident goes to stderr instead.
     protocol_out = sys.stdout.buffer
     sys.stdout = sys.stderr

@@ -242,6 +242,7 @@ def test_serving_in_a_terminal_says_so_and_stops_on_ctrl_c():
             except OSError:
                 break
         assert b"qwen-lsp: serving LSP on stdio; editors start this for you" in output
+        # The server sets its SIGINT handler before the banner: once it shows, Ctrl-C works.
         os.kill(pid, signal.SIGINT)
         # Generous on a loaded machine; what it says on the way out is read meanwhile, so
         # that a full terminal never holds it up.
@@ -264,6 +265,42 @@ def test_serving_in_a_terminal_says_so_and_stops_on_ctrl_c():
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
         os.close(fd)
+
+
+def test_ctrl_c_while_starting_stops_it_even_when_the_shell_ignored_sigint():
+    """A shell without job control starts a background job (`pytest &` in a script) with
+    SIGINT ignored, and the server inherits that: a Ctrl-C that came before the server set
+    its own handler was dropped, and the server served on. Here the terminal's output is
+    stopped, so the server blocks at its first write there (the banner): the handler must
+    already be set by then, and a Ctrl-C while it is starting must end it."""
+    import os
+    import signal
+    import termios
+    import time
+
+    master, terminal = os.openpty()
+    termios.tcflow(terminal, termios.TCOOFF)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited across fork and exec
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "lsp_server"], stdin=terminal,
+                                stdout=terminal, stderr=terminal, env=CLEAN_ENV,
+                                start_new_session=True)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    try:
+        # Start-up takes well under a second unloaded; the deadline is for a loaded machine.
+        deadline = time.monotonic() + 30
+        while proc.poll() is None and time.monotonic() < deadline:
+            proc.send_signal(signal.SIGINT)
+            time.sleep(0.05)
+        assert proc.returncode == 130, "qwen-lsp ignored Ctrl-C while starting"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        termios.tcflow(terminal, termios.TCOON)
+        os.close(terminal)
+        os.close(master)
 
 
 def test_doctor_names_where_a_bad_base_url_came_from():
