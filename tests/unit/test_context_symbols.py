@@ -200,3 +200,89 @@ def test_go_grouped_variables_are_definitions() -> None:
     found = {d.name: (d.kind, d.signature) for d in extract(src, "go").definitions}
     assert found == {"ErrClosed": ("variable", '\tErrClosed = errors.New("closed")'),
                      "debug": ("variable", "\tdebug bool")}
+
+
+def test_a_buffer_with_a_member_access_being_typed_still_declares_and_imports() -> None:
+    """`util.` typed in a method makes the grammar wrap the whole Python file in one error;
+    the file must still import and declare what it does (its imports are what `util.`
+    offers), and an open bracket on the typed line must not swallow the rest of the file."""
+    py = '''from .. import util
+from . import base
+
+
+class Impl(base.Base):
+    def run(self, x):
+        if x:
+            util.
+                "a message",
+            )
+        return x
+
+    def other(self):
+        return 1
+
+
+def helper():
+    pass
+'''
+    out = extract(py.encode(), "python", with_references=False)
+    assert [(i.module, i.names) for i in out.imports] == [("..", (("util", "util"),)),
+                                                          (".", (("base", "base"),))]
+    assert {(d.container, d.name) for d in out.definitions} >= {
+        ("", "Impl"), ("Impl", "run"), ("Impl", "other"), ("", "helper")}
+    bracket = "import os\n\nX = (os.path.\n\n\ndef f():\n    return X\n"
+    assert ("", "f") in _defs(bracket, "python")
+    ts = '''import { Store } from "./store";
+
+export class Provider {
+  private store = new Store();
+  connect(): void {
+    this.store.on("update", () => {
+      this.
+    });
+  }
+  disconnect(): void {}
+}
+'''
+    defs = _defs(ts, "typescript")
+    assert {("Provider", "connect"), ("Provider", "disconnect"), ("Provider", "store")} <= \
+        set(defs)
+
+
+def test_statements_a_python_parse_error_wraps_keep_their_level() -> None:
+    """Where an error breaks a class (a return annotation being typed), its indented
+    methods are not the module's functions."""
+    src = """import typing as t
+from . import nodes
+
+
+class Parser:
+    def parse_target(self, with_tuple: bool = True, extra=None) -> t.
+        if with_tuple:
+            target = self.parse_tuple(simplified=True, extra_end_rules=extra)
+        else:
+            target = self.parse_primary()
+        target.set_ctx("store")
+        return target
+
+    def parse_expression(self, with_condexpr: bool = True) -> nodes.Expr:
+        if with_condexpr:
+            return self.parse_condexpr()
+        return self.parse_or()
+
+    def parse_or(self) -> nodes.Expr:
+        lineno = self.stream.current.lineno
+        left = self.parse_and()
+        while self.stream.skip_if("name:or"):
+            right = self.parse_and()
+            left = nodes.Or(left, right, lineno=lineno)
+        return left
+
+
+def top():
+    pass
+"""
+    out = extract(src.encode(), "python", with_references=False)
+    assert len(out.imports) == 2
+    assert ("", "Parser") in {(d.container, d.name) for d in out.definitions}
+    assert not {d.name for d in out.definitions if not d.container} - {"Parser", "top"}

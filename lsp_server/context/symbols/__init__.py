@@ -7,6 +7,7 @@ language (or family: JavaScript/TypeScript, C/C++) walks its tree-sitter syntax 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from lsp_server.context.languages import for_grammar, get_parser
@@ -50,15 +51,58 @@ _EXTRACTORS: dict[str, Callable[[bytes, FileSymbols], _Extractor]] = {
 _PARSERS: dict[str, object] = {}
 
 
+# A member access the user is typing (`util.` at a line's end, `this?.`, `p->`, `Foo::`),
+# with the name before it.
+_TYPING_ACCESS = re.compile(rb"[\w$]*(?<=[\w$)\]>])[ \t]*(?:\?\.|\.|->|::)(?=[ \t]*\r?$)", re.M)
+
+
 def extract(src: bytes, language: str, *, with_references: bool = True) -> FileSymbols:
     """Parse one file's bytes and return its definitions, imports and references."""
     parser = _PARSERS.get(language)
     if parser is None:
         parser = _PARSERS[language] = get_parser(language)
-    tree = parser.parse(for_grammar(src, language))  # type: ignore[attr-defined]
-    out = FileSymbols(language, line_count=src.count(b"\n") + 1)
-    extractor = _EXTRACTORS[language](src, out)
-    extractor.run(tree.root_node)  # type: ignore[attr-defined]
+    grammar_src = for_grammar(src, language)
+    tree = parser.parse(grammar_src)  # type: ignore[attr-defined]
+    out = _symbols(src, language, tree.root_node)  # type: ignore[attr-defined]
+    if tree.root_node.has_error:  # type: ignore[attr-defined]
+        # A buffer mid-edit: `util.` typed in a method makes Python's grammar wrap the whole
+        # file in one error, and the file seems to declare and import nothing. Read it
+        # without the member access being typed (the same length: positions hold), as it
+        # will be once the member is typed, unless that finds less.
+        repaired = _TYPING_ACCESS.sub(_untyped, grammar_src)
+        if repaired != grammar_src:
+            other = _symbols(src, language, parser.parse(repaired).root_node)  # type: ignore
+            if len(other.definitions) + len(other.imports) >= \
+                    len(out.definitions) + len(out.imports):
+                out = other
     if with_references:
         out.references = references_of(src)
+    return out
+
+
+_OPENERS = {ord("("): ord(")"), ord("["): ord("]"), ord("{"): ord("}")}
+_QUOTED = re.compile(rb"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|`[^`]*`")
+
+
+def _untyped(m: re.Match[bytes]) -> bytes:
+    """Return a typed member access as its receiver's name (`util.` reads `util`), or, when
+    its line leaves brackets open, as their closers (`(nodes.` reads `()`: the rest of the
+    file is no longer inside the parenthesis). Always of the same length."""
+    typed = m[0]
+    line = m.string[m.string.rfind(b"\n", 0, m.start()) + 1:m.start()]
+    stack: list[int] = []
+    for c in _QUOTED.sub(b"", line):
+        if c in _OPENERS:
+            stack.append(_OPENERS[c])
+        elif stack and c == stack[-1]:
+            stack.pop()
+    if stack and len(stack) <= len(typed):
+        return bytes(reversed(stack)).ljust(len(typed))
+    name = re.match(rb"[\w$]*", typed)
+    return (name[0] if name else b"").ljust(len(typed))
+
+
+def _symbols(src: bytes, language: str, root: object) -> FileSymbols:
+    out = FileSymbols(language, line_count=src.count(b"\n") + 1)
+    _EXTRACTORS[language](src, out).run(root)  # type: ignore[arg-type]
     return out

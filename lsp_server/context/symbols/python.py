@@ -31,9 +31,13 @@ class _Python(_Extractor):
     def run(self, root: Node) -> None:
         self.body(root, "", False)
 
-    def body(self, node: Node, container: str, in_class: bool) -> None:
-        for child in node.named_children:
+    def body(self, node: Node, container: str, in_class: bool,
+             children: list[Node] | None = None) -> None:
+        for child in node.named_children if children is None else children:
             t = child.type
+            if t == "ERROR":  # a line being typed (`if x.`) can wrap the rest of the file
+                self.in_error(child, container, in_class)
+                continue
             start = child
             decorators: list[str] = []
             if t == "decorated_definition":
@@ -54,6 +58,13 @@ class _Python(_Extractor):
                     self.imports(child)
             elif t in _PY_TRANSPARENT:
                 self.body(child, container, in_class)
+
+    def in_error(self, node: Node, container: str, in_class: bool) -> None:
+        """Read the statements a parse error holds. At the top level, only those that start a
+        line: an indented `def` there is a method or a nested function whose class or
+        function the error broke, not a function of the module."""
+        self.body(node, container, in_class, None if container else
+                  [c for c in node.named_children if c.start_point[1] == 0])
 
     def _doc(self, body: Node | None) -> str:
         if body is None or body.named_child_count == 0:
