@@ -28,6 +28,7 @@ from lsp_server.context.retrieve import (
     Retriever,
     Snippet,
     context_cost,
+    typed_receiver,
 )
 from lsp_server.context.scanner import (
     DEFAULT_MAX_FILE_BYTES,
@@ -499,7 +500,9 @@ class RepoContext:
 
     def _result_key(self, path: str, text: str, offset: int, budget: int) -> tuple:
         """Key a retrieval by everything it reads except the cursor's own line: typing along a
-        line then reuses the answer, which also keeps the prompt prefix byte-stable."""
+        line then reuses the answer, which also keeps the prompt prefix byte-stable. Except
+        the receiver of a member being typed: `Chunk.` after `Effect.` on the same line asks
+        for Chunk's members, and `Chunk.ma` still for the same."""
         start = text.rfind("\n", 0, offset)
         end = text.find("\n", offset)
         end = len(text) if end < 0 else end
@@ -507,9 +510,10 @@ class RepoContext:
         below = newline_below(text, end, WINDOW_LINES_BELOW)
         indent = text[start + 1:offset]
         indent = indent[: len(indent) - len(indent.lstrip())]
+        receiver = typed_receiver(text[max(start + 1, offset - 200):offset])
         return (path, budget, self.index.generation, self._others_version(path),
                 text.count("\n", 0, offset), indent, hash(text[max(0, above):max(0, start)]),
-                hash(text[end:below]))
+                hash(text[end:below]), receiver and receiver[0])
 
     def _others_version(self, path: str) -> int:
         return self._edits_total - self._edits.get(path, 0)

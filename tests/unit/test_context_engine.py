@@ -158,18 +158,25 @@ def test_similar_code_from_other_open_files(root: Path, tmp_path: Path) -> None:
 
 
 def test_typing_along_a_line_reuses_the_answer(root: Path, tmp_path: Path) -> None:
+    """Typing a member's name after its receiver's dot reuses the answer (and keeps the
+    prompt's prefix as it was); a new receiver on the same line asks afresh."""
     engine = RepoContext([str(root)], cache_dir=str(tmp_path / "cache"), workers=1)
     engine.build_sync()
     current = root / "shop" / "checkout.py"
-    text = current.read_text() + "\ndef extra(cart):\n    \n"
+    text = current.read_text() + "\ndef extra(cart: Cart, item: Item):\n    cart.\n"
     offset = len(text) - 1
     engine.document_changed(str(current), text)
     first = engine.explain(str(current), text, offset, 6000)
-    typed = text[:offset] + "cart.add" + text[offset:]
+    typed = text[:offset] + "add" + text[offset:]
     engine.document_changed(str(current), typed)
-    again = engine.explain(str(current), typed, offset + 8, 6000)
+    again = engine.explain(str(current), typed, offset + 3, 6000)
     assert again.timings_ms.get("cached") == 1.0
     assert again.files == first.files
+    other_receiver = text[:offset] + "add_item(item." + text[offset:]
+    engine.document_changed(str(current), other_receiver)
+    item = engine.explain(str(current), other_receiver, offset + 14, 6000)
+    assert "cached" not in item.timings_ms
+    assert "def discounted" in {f.path: f.text for f in item.files}["shop/models.py"]
     # A change in another open file is part of the answer: no reuse then.
     other = root / "shop" / "report.py"
     engine.document_changed(str(other), other.read_text() + "\nX = 1\n")

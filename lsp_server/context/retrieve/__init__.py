@@ -6,7 +6,11 @@ scores candidate definitions, `budget` selects within the budget and `render` sh
 stubs; `similar` adds recently edited regions and similar windows.
 """
 
-from lsp_server.context.retrieve.cursor import WINDOW_LINES_ABOVE, WINDOW_LINES_BELOW
+from lsp_server.context.retrieve.cursor import (
+    WINDOW_LINES_ABOVE,
+    WINDOW_LINES_BELOW,
+    typed_receiver,
+)
 from lsp_server.context.retrieve.model import (
     FILE_HEADER_CHARS,
     ContextBlock,
@@ -31,4 +35,5 @@ __all__ = [
     "context_cost",
     "render_definition",
     "render_file",
+    "typed_receiver",
 ]

@@ -31,6 +31,18 @@ _KEYWORDS = frozenset(
 )
 
 
+# The receiver of a member being typed at a line's end: `c` of `c.` (and of `c.JS`).
+_TYPED_RECEIVER = re.compile(rf"(?<![\w.#$])((?:{NAME}\s*(?:\.|->|::)\s*#?)*{NAME})"
+                             r"\s*(?:\.|->|::)\s*(#?[\w$]*)$")
+
+
+def typed_receiver(before: str) -> tuple[str, str] | None:
+    """Return the receiver of the member typed at the end of `before` (`c.`, `c.JS`,
+    `this.store?.`) as a plain chain, with what of the member is typed so far; or None."""
+    m = _TYPED_RECEIVER.search(plain_chains(before, index_names=False))
+    return None if m is None else (_SEP.sub(".", m.group(1)), m.group(2))
+
+
 def plain_chains(line: str, index_names: bool = True) -> str:
     """Return a line with its member chains in the form the rest reads: TypeScript's
     `a?.b` and `a!.b` as `a.b`; `xs[i].b` as `xs.b`, with what the index names after the

@@ -14,13 +14,11 @@ from lsp_server.context.retrieve.cursor import (
     _ID,
     _KEYWORDS,
     _SELF_NAMES,
-    _SEP,
-    NAME,
     _Cursor,
     _Occ,
     enclosing_call,
     enclosing_literal,
-    plain_chains,
+    typed_receiver,
 )
 from lsp_server.context.retrieve.infer import Types, parameters
 from lsp_server.context.retrieve.model import _Cand
@@ -88,10 +86,6 @@ def _singular(word: str) -> str:
     """Return a word without a plural's `s` (`Strings` beside `String`, `Options` beside
     `Option`), the same way on both sides of a comparison."""
     return word[:-1] if len(word) >= 4 and word[-1] == "s" and word[-2] != "s" else word
-
-
-_TYPING_MEMBER = re.compile(rf"(?<![\w.#$])((?:{NAME}\s*(?:\.|->|::)\s*#?)*{NAME})"
-                            r"\s*(?:\.|->|::)\s*$")
 
 
 # TypeScript's access modifiers: such a member is called only inside its class (and, when
@@ -284,11 +278,10 @@ class Ranker(_Step):
     def _typed_receiver(self) -> None:
         """`c.` or `pkg.` typed right before the cursor: what follows is one of that type's
         members or that module's names, the most used first."""
-        m = _TYPING_MEMBER.search(plain_chains(self.text[max(0, self.offset - 200):self.offset],
-                                                 index_names=False))
-        if m is None:
+        typed = typed_receiver(self.text[max(0, self.offset - 200):self.offset])
+        if typed is None or typed[1]:
             return
-        expr = _SEP.sub(".", m.group(1))
+        expr = typed[0]
         files = self.scope.module_aliases.get(expr) if expr else None
         literal = self._object_literal(expr)
         if files:
