@@ -670,6 +670,21 @@ def test_members_of_x_typed_named_like_what_they_are_assigned_to_come_first(
     assert "blockAt(index: number" in blocks.get("editor.ts", ""), blocks
 
 
+def test_members_the_file_already_calls_on_the_receiver_come_first(tmp_path: Path) -> None:
+    """`editor.` among forty members of Editor, sixty lines below a call of
+    `editor.moveTo(...)`: that member is shown in a tight budget, the others not."""
+    (tmp_path / "editor.ts").write_text(
+        "export class Editor {\n" + "".join(f"  action{i}(depth: number): number {{ return 1 }}\n"
+                                              for i in range(40))
+        + "  moveTo(index: number, options: { deep: boolean, strict: boolean, "
+          "cached: boolean }): string { return '' }\n}\n")
+    text = ('import { Editor } from "./editor"\n\n'
+            "export function run(editor: Editor): void {\n  editor.moveTo(1, {})\n"
+            + "  step()\n" * 60 + "  const next = editor.")
+    blocks = _context_of(tmp_path, tmp_path / "run.ts", text, len(text), 400)
+    assert "moveTo(index: number" in blocks.get("editor.ts", ""), blocks
+
+
 def test_a_variable_declared_from_itself_far_up_is_read_once(tmp_path: Path) -> None:
     """`let node = node.parent`, far above `node.`: looking its type up reads that line,
     which asks for `node`'s type again; it is read once, not until the stack runs out."""

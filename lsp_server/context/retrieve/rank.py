@@ -37,6 +37,8 @@ _PACKAGE_KINDS = frozenset({"function", "struct", "interface", "type"})
 # A first use whose words the lines around the cursor use (see Ranker._affinity) gains up
 # to this much; those lines are the ones at least this close (about 6 above, 1 below).
 _AFFINITY_GAIN = 0.3
+# What the file already calls on the receiver being typed (`editor.getBlock(...)` above).
+_USED_GAIN = 0.3
 _NEAR_PROX = 0.7
 # An imported name the buffer uses nowhere yet is as likely to come next as one named a few
 # lines above the cursor.
@@ -292,12 +294,14 @@ class Ranker(_Step):
         else:
             tname = self.types.type_of_expr(expr)
             found = self.types.members_and_inherited(tname) if tname else []
+        used = self.cursor.member_calls.get(expr, {})
         for e, d in found:
             private = d.name.startswith(("_", "#")) or (self.lang == "go"
                                                          and not d.name[:1].isupper()
                                                          and files is not None)
             self.add(e, d, (1.1 + 0.3 * self._popularity(d.name) + _AFFINITY_GAIN *
-                            self._affinity(d.name)) * (0.4 if private else 1.0), "member")
+                            self._affinity(d.name) + (_USED_GAIN if d.name in used else 0.0))
+                     * (0.4 if private else 1.0), "member")
 
     def _receivers(self) -> None:
         cur = self.cursor
