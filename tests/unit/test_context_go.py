@@ -461,3 +461,24 @@ def test_what_makes_what_the_code_around_the_cursor_needs_comes_first(
     offset = text.index("|")
     blocks = _context_of(tmp_path, "edit.go", text.replace("|", ""), offset, budget)
     assert maker in blocks.get("lib.go", ""), blocks
+
+
+def test_a_func_literal_s_parameter_shadows_the_variable_above(tmp_path: Path) -> None:
+    """`r := NewMux()` above, then `r.Route("/v1", func(r Router) {`: inside the literal,
+    `r.` means a Router's methods; after its body, the Mux's again."""
+    (tmp_path / "go.mod").write_text("module example.com/web\n\ngo 1.21\n")
+    (tmp_path / "mux.go").write_text(
+        "package web\n\ntype Mux struct{}\n\nfunc NewMux() *Mux { return &Mux{} }\n\n"
+        + "".join(f"func (mx *Mux) Handle{i}(pattern string, depth int) {{}}\n"
+                  for i in range(30)))
+    (tmp_path / "router.go").write_text(
+        "package web\n\ntype Router interface {\n"
+        + "".join(f"\tMount{i}(pattern string, child Router)\n" for i in range(8)) + "}\n")
+    head = ("package web\n\nfunc routes() {\n\tr := NewMux()\n\tr.Handle1(\"/\", 1)\n"
+            "\tr.Route(\"/v1\", func(r Router) {\n")
+    inside = head + "\t\tr."
+    blocks = _context_of(tmp_path, "routes.go", inside, len(inside), 700)
+    assert "Mount3(pattern string, child Router)" in blocks.get("router.go", ""), blocks
+    after = head + "\t\tr.Mount1(\"/a\", nil)\n\t})\n\tr."
+    blocks = _context_of(tmp_path, "routes.go", after, len(after), 700)
+    assert "func (mx *Mux) Handle5(" in blocks.get("mux.go", ""), blocks

@@ -58,6 +58,8 @@ _GO_PARAM = re.compile(r"\b([a-z_]\w*)\s+\*?(?:\[\])?([\w.]*[A-Z]\w*)")
 # In a Go signature, parameters of the package's own unexported types too: `root *node`.
 _GO_DECLARED = re.compile(r"[(,]\s*([a-z_]\w*)\s+\*?(?:\[\])?([a-z_]\w*)\s*[,)]")
 _TYPED_DECL = re.compile(r"\b([A-Z]\w*)(?:<[^<>;=]*>)?[*&\s]+([a-z_]\w*)\s*[=;,)]")
+# The head of a Go func literal whose body a brace opens: `r.Route("/v1", func(r chi.Router) {`.
+_GO_LITERAL = re.compile(r"\bfunc\s*\(([^()]*)\)[^{}]*$")
 _WITH_AS = re.compile(r"\bwith\s+([\w.]+)\s*\(.*?\)\s+as\s+(\w+)")
 # Members of one type worth ranking: gin's Context has over 100 methods, each of which a
 # handler may call next.
@@ -293,6 +295,27 @@ class Types(_Step):
         begin = max(start, floor)
         self._read_from = begin
         self._read_lines(self.text[begin:self.offset + 1000], begin)
+        if self.lang == "go":
+            self._go_literal_parameters(start)
+
+    def _go_literal_parameters(self, start: int) -> None:
+        """Type the parameters of the Go func literals the cursor is in, the innermost
+        first: `func(r chi.Router) {` declares the `r` its body uses, whatever the lines
+        above assigned to an `r` of the function around it (lines are read in order, and
+        the literal's body may have ended before the cursor)."""
+        declared: set[str] = set()
+        at = self.offset
+        for _ in range(8):
+            i, _ = unclosed(self.text, at)
+            if i < start:
+                break
+            if self.text[i] == "{":
+                m = _GO_LITERAL.search(self.text, self.text.rfind("\n", 0, i) + 1, i)
+                for p in _GO_PARAM.finditer(m.group(1)) if m else ():
+                    if p.group(1) not in declared:
+                        declared.add(p.group(1))
+                        self.local_types[p.group(1)] = _last(p.group(2))
+            at = i
 
     def _read_lines(self, text: str, at: int = -1) -> None:
         """Read the types lines give, in order, so that each sees the types of the lines
