@@ -229,8 +229,9 @@ _ALL_DEFS = {
 # Methods of the languages' own containers and strings: `headers.get(...)` on a dict is not a
 # use of the repository's `get`, so such names are not sampled.
 _BUILTIN_METHODS = {
-    "python": frozenset(n for t in (dict, list, str, set, bytes, tuple, object, int, float)
-                        for n in dir(t)) | {"read", "write", "close", "readline", "flush"},
+    "python": frozenset(n for t in (dict, list, str, set, bytes, tuple, object, int, float,
+                                    type) for n in dir(t))  # (type: `cls.__name__`)
+              | {"read", "write", "close", "readline", "flush"},
     "typescript": frozenset(
         """get set has delete clear add push pop shift unshift slice splice map filter reduce
         forEach find findIndex some every includes indexOf join concat keys values entries
