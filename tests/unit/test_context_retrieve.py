@@ -685,6 +685,25 @@ def test_members_the_file_already_calls_on_the_receiver_come_first(tmp_path: Pat
     assert "moveTo(index: number" in blocks.get("editor.ts", ""), blocks
 
 
+def test_an_untyped_python_name_is_a_member_of_the_class_it_is_named_after(
+        tmp_path: Path) -> None:
+    """dramatiq's middleware takes `broker` and `message` without annotations, and keeps
+    `self.broker`: right after `broker.` (or `self.broker.`, `target_broker.`), Broker's
+    methods are what comes next, among forty other classes' methods."""
+    (tmp_path / "broker.py").write_text(
+        "class Broker:\n    def get_actor(self, name):\n        return name\n\n"
+        "    def emit_after(self, signal, *args):\n        pass\n")
+    (tmp_path / "others.py").write_text("".join(
+        f"class Other{i}:\n    def act{i}(self, depth, width):\n        return depth\n\n"
+        for i in range(40)))
+    for receiver in ("broker", "self.broker", "target_broker"):
+        text = ("from others import *\n\n\nclass Worker:\n"
+                "    def __init__(self, broker):\n        self.broker = broker\n\n"
+                f"    def after(self, broker, target_broker, message):\n        {receiver}.")
+        blocks = _context_of(tmp_path, tmp_path / "worker.py", text, len(text), 500)
+        assert "def get_actor(self, name)" in blocks.get("broker.py", ""), (receiver, blocks)
+
+
 def test_a_variable_declared_from_itself_far_up_is_read_once(tmp_path: Path) -> None:
     """`let node = node.parent`, far above `node.`: looking its type up reads that line,
     which asks for `node`'s type again; it is read once, not until the stack runs out."""

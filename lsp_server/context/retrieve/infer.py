@@ -58,6 +58,9 @@ _GO_PARAM = re.compile(r"\b([a-z_]\w*)\s+\*?(?:\[\])?([\w.]*[A-Z]\w*)")
 # In a Go signature, parameters of the package's own unexported types too: `root *node`.
 _GO_DECLARED = re.compile(r"[(,]\s*([a-z_]\w*)\s+\*?(?:\[\])?([a-z_]\w*)\s*[,)]")
 _TYPED_DECL = re.compile(r"\b([A-Z]\w*)(?:<[^<>;=]*>)?[*&\s]+([a-z_]\w*)\s*[=;,)]")
+# Languages whose variables seldom declare a type, named after their class instead.
+_NAMED_LIKE_LANGUAGES = frozenset({"python", "javascript"})
+_SNAKE = re.compile(r"_*[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 # The head of a Go func literal whose body a brace opens: `r.Route("/v1", func(r chi.Router) {`.
 _GO_LITERAL = re.compile(r"\bfunc\s*\(([^()]*)\)[^{}]*$")
 _WITH_AS = re.compile(r"\bwith\s+([\w.]+)\s*\(.*?\)\s+as\s+(\w+)")
@@ -528,8 +531,9 @@ class Types(_Step):
                     return found
         return ""
 
-    def type_of_expr(self, expr: str) -> str:
-        """Return the type name of a receiver expression like `self.session` or `x`."""
+    def type_of_expr(self, expr: str, named_like: bool = False) -> str:
+        """Return the type name of a receiver expression like `self.session` or `x`; with
+        named_like, an untyped name's the class it is named after (see _class_named_like)."""
         parts = expr.split(".")
         head = parts[0]
         if head in _SELF_NAMES or (head == self.receiver_var and head):
@@ -543,14 +547,32 @@ class Types(_Step):
             t = d.name if d.kind in CONTAINER_KINDS else d.type_name
         else:
             t = self._module_level_type(head) or self._declared_above(head)
+        if not t and len(parts) == 1 and named_like:
+            t = self._class_named_like(head)
         for p in parts[1:]:
             if not t:
                 return ""
             if p.endswith("()"):  # the method's own result, else any function of that name
                 t = self.as_type(self._field_type(t, p[:-2])) or self._type_of_call(p[:-2])
             else:
-                t = self.as_type(self._field_type(t, p))
+                t = self.as_type(self._field_type(t, p)) or (
+                    self._class_named_like(p) if named_like else "")
         return t
+
+    def _class_named_like(self, name: str) -> str:
+        """Return the one class of the repository a Python or JavaScript name without a
+        declared type is named after (`broker` is a Broker, `self.broker` too, and
+        `target_actor` an Actor), or ''. Code without annotations names its variables so;
+        a guess, made only for the receiver of the member being typed."""
+        if self.lang not in _NAMED_LIKE_LANGUAGES or not _SNAKE.fullmatch(name):
+            return ""
+        words = name.strip("_").split("_")
+        for tname in dict.fromkeys(("".join(w.capitalize() for w in words),
+                                    words[-1].capitalize())):
+            classes = {e.path for e, d in self.owners(tname) if d.kind == "class"}
+            if len(classes) == 1:
+                return tname
+        return ""
 
     def _declared_above(self, name: str) -> str:
         """Return the type of a variable of the function around the cursor declared above

@@ -292,7 +292,7 @@ class Ranker(_Step):
         elif literal is not None:
             found = [(e, d) for _, e, d in self._literal_targets(*literal)]
         else:
-            tname = self.types.type_of_expr(expr)
+            tname = self.types.type_of_expr(expr, named_like=True)
             found = self.types.members_and_inherited(tname) if tname else []
         used = self.cursor.member_calls.get(expr, {})
         for e, d in found:
