@@ -655,15 +655,21 @@ def test_a_type_alias_of_an_object_type_has_members(tmp_path: Path) -> None:
     assert not get_parser("typescript").parse(shown.encode()).root_node.has_error
 
 
+def _editor_of_forty_one_members(root: Path, name: str) -> None:
+    """Write editor.ts: class Editor with forty short members and `name`, whose head is
+    the longest."""
+    (root / "editor.ts").write_text(
+        "export class Editor {\n" + "".join(f"  action{i}(depth: number): number {{ return 1 }}\n"
+                                              for i in range(40))
+        + f"  {name}(index: number, options: {{ deep: boolean, strict: boolean, "
+          "cached: boolean }): string { return '' }\n}\n")
+
+
 def test_members_of_x_typed_named_like_what_they_are_assigned_to_come_first(
         tmp_path: Path) -> None:
     """`const block = editor.` among forty members of Editor: the one named like the
     variable (`blockAt`) is shown in a tight budget, though its head is the longest."""
-    (tmp_path / "editor.ts").write_text(
-        "export class Editor {\n" + "".join(f"  action{i}(depth: number): number {{ return 1 }}\n"
-                                              for i in range(40))
-        + "  blockAt(index: number, options: { deep: boolean, strict: boolean, "
-          "cached: boolean }): string { return '' }\n}\n")
+    _editor_of_forty_one_members(tmp_path, "blockAt")
     text = ('import { Editor } from "./editor"\n\n'
             "export function run(editor: Editor): void {\n  const block = editor.")
     blocks = _context_of(tmp_path, tmp_path / "run.ts", text, len(text), 400)
@@ -673,11 +679,7 @@ def test_members_of_x_typed_named_like_what_they_are_assigned_to_come_first(
 def test_members_the_file_already_calls_on_the_receiver_come_first(tmp_path: Path) -> None:
     """`editor.` among forty members of Editor, sixty lines below a call of
     `editor.moveTo(...)`: that member is shown in a tight budget, the others not."""
-    (tmp_path / "editor.ts").write_text(
-        "export class Editor {\n" + "".join(f"  action{i}(depth: number): number {{ return 1 }}\n"
-                                              for i in range(40))
-        + "  moveTo(index: number, options: { deep: boolean, strict: boolean, "
-          "cached: boolean }): string { return '' }\n}\n")
+    _editor_of_forty_one_members(tmp_path, "moveTo")
     text = ('import { Editor } from "./editor"\n\n'
             "export function run(editor: Editor): void {\n  editor.moveTo(1, {})\n"
             + "  step()\n" * 60 + "  const next = editor.")
