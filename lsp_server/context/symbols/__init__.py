@@ -53,7 +53,7 @@ _PARSERS: dict[str, object] = {}
 
 # A member access the user is typing (`util.` at a line's end, `this?.`, `p->`, `Foo::`),
 # with the name before it.
-_TYPING_ACCESS = re.compile(rb"[\w$]*(?<=[\w$)\]>])[ \t]*(?:\?\.|\.|->|::)(?=[ \t]*\r?$)", re.M)
+_TYPING_ACCESS = re.compile(rb"([\w$]*)(?<=[\w$)\]>])[ \t]*(?:\?\.|\.|->|::)(?=[ \t]*\r?$)", re.M)
 
 
 def extract(src: bytes, language: str, *, with_references: bool = True) -> FileSymbols:
@@ -98,8 +98,7 @@ def _untyped(m: re.Match[bytes]) -> bytes:
             stack.pop()
     if stack and len(stack) <= len(typed):
         return bytes(reversed(stack)).ljust(len(typed))
-    name = re.match(rb"[\w$]*", typed)
-    return (name[0] if name else b"").ljust(len(typed))
+    return m[1].ljust(len(typed))
 
 
 def _symbols(src: bytes, language: str, root: object) -> FileSymbols:
