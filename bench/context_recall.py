@@ -17,12 +17,12 @@ type's name, the one the file's imports name (or, in Go, its own package's), and
 that cannot be told. So is any member whose receiver's type those patterns find (a Go `v :=
 reflect.ValueOf(x)` is of another package, its `v.Kind()` not the repository's). A name the
 file imports from another package (`import type { NoInfer } from '@tanstack/react-store'`)
-is not the repository's namesake, and is no target. A bare name never means a class's
-method, and in TypeScript a member `x.name` never means a module's own function (unless x
-is that module); a method of an object literal, or of a class that extends another
-package's type (its own `eq` overriding the base's), is a target only through x's type. A
-member of a TypeScript namespace import (`import * as Effect from "./Effect.js"`), or of a
-Python module the file imports (`trio.to_thread.run_sync`), is that module's own
+is not the repository's namesake, and is no target. A bare name never means a class's (or a
+Go type's) method, and in TypeScript a member `x.name` never means a module's own function
+(unless x is that module); a method of an object literal, or of a class that extends
+another package's type (its own `eq` overriding the base's), is a target only through x's
+type. A member of a TypeScript namespace import (`import * as Effect from "./Effect.js"`),
+or of a Python module the file imports (`trio.to_thread.run_sync`), is that module's own
 declaration when it has one, and never a method. TypeScript cursors are sampled in .ts
 files, but definitions in .tsx files count too (a name defined in both is ambiguous).
 
@@ -34,7 +34,8 @@ out, build output removed as in a source checkout) and Go (Debian's -dev source 
 
     python bench/context_recall.py --fetch            # download the default repos first
     python bench/context_recall.py [--previous | --fresh | --held-out | --recent | --prior
-                                      | --last | --eighth | --unseen]
+                                      | --last | --eighth | --ninth
+                                      | --unseen]
     python bench/context_recall.py --repo NAME=PATH:LANG [--repo ...]
 """
 
@@ -138,14 +139,23 @@ EIGHTH_REPOS = [
     ("afero", "afero", "go"),
     ("sqlx", "sqlx", "go"),
 ]
-# The newest set, measured once before any change of the version that added it (--unseen).
-UNSEEN_REPOS = [
+# Measured once before the changes they then informed, after the --eighth set (--ninth).
+NINTH_REPOS = [
     ("alembic", "alembic", "python"),
     ("dramatiq", "dramatiq", "python"),
     ("tanstack-db", "tanstack-db", "typescript"),
     ("hocuspocus", "hocuspocus", "typescript"),
     ("validator", "validator", "go"),
     ("hcl", "hcl", "go"),
+]
+# The newest set, measured once before any change of the version that added it (--unseen).
+UNSEEN_REPOS = [
+    ("kombu", "kombu", "python"),
+    ("arrow", "arrow", "python"),
+    ("lexical", "lexical", "typescript"),
+    ("powersync", "powersync", "typescript"),
+    ("bubbletea", "bubbletea", "go"),
+    ("redigo", "redigo", "go"),
 ]
 CHARS_PER_TOKEN = 3.2  # lsp_server.model.tokens.ESTIMATED_CHARS_PER_TOKEN
 DEFAULT_BUDGETS = "1024t,6000"
@@ -154,7 +164,8 @@ EXTENSIONS = {"python": (".py",), "typescript": (".ts",), "go": (".go",)}
 # cursors are sampled only in the EXTENSIONS ones.
 DEFINED_IN = {**EXTENSIONS, "typescript": (".ts", ".tsx")}
 WINDOW = 20
-_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# (`$` is a letter of JavaScript names: Lexical's `$getRoot`, ProseMirror's `$pos`.)
+_ID = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'')
 _KEYWORDS = frozenset(
     """False None True and as assert async await break class continue def del elif else except
@@ -178,10 +189,10 @@ def _def_patterns(lang: str, name: str) -> list[re.Pattern[str]]:
     gen = _GENERIC
     mods = r"(?:(?:export|default|declare|abstract|async|public|private|protected|static|" \
            r"readonly|override|get|set)\s+)*"
-    return [re.compile(rf"^\s*{mods}function\*?\s+{n}\b", re.M),
+    return [re.compile(rf"^\s*{mods}function\*?\s+{n}(?![\w$])", re.M),
             # A function declared by its type (`export const map: {...} = dual(...)`).
             re.compile(rf"^\s*export\s+(?:declare\s+)?const\s+{n}\s*:", re.M),
-            re.compile(rf"^\s*{mods}(?:class|interface|enum)\s+{n}\b", re.M),
+            re.compile(rf"^\s*{mods}(?:class|interface|enum)\s+{n}(?![\w$])", re.M),
             re.compile(rf"^\s*{mods}type\s+{n}\s*[=<]", re.M),
             re.compile(rf"^\s*{mods}(?:const|let)\s+{n}\s*(?::[^=]*)?=\s*(?:async\s*)?"
                        rf"(?:\([^)]*\)|\w+)\s*(?::[^=]*)?=>", re.M),
@@ -214,16 +225,16 @@ _ALL_DEFS = {
                      r"|^\s*(\w+)\s+(?:struct|interface)\s*\{"),
     "typescript": re.compile(
         r"^\s*(?:(?:export|default|declare|abstract|async)\s+)*(?:function\*?|class|interface|"
-        r"enum)\s+(\w+)|^\s*(?:export\s+)?(?:declare\s+)?type\s+(\w+)\s*[=<]"
-        r"|^\s*export\s+(?:declare\s+)?const\s+(\w+)\s*:"
-        r"|^\s*(?:export\s+)?(?:const|let)\s+(\w+)\s*(?::[^=]*)?=\s*(?:async\s*)?"
+        r"enum)\s+([\w$]+)|^\s*(?:export\s+)?(?:declare\s+)?type\s+([\w$]+)\s*[=<]"
+        r"|^\s*export\s+(?:declare\s+)?const\s+([\w$]+)\s*:"
+        r"|^\s*(?:export\s+)?(?:const|let)\s+([\w$]+)\s*(?::[^=]*)?=\s*(?:async\s*)?"
         r"(?:\([^)]*\)|\w+)\s*(?::[^=]*)?=>"
-        r"|^\s+" + _NOT_CALL.format(n=r"\w+") + _MODS +
-        r"(\w+)\??\s*" + _GENERIC + r"?\s*\([^;]*\)\s*(?::\s*[^;{]+)?\s*"
+        r"|^\s+" + _NOT_CALL.format(n=r"[\w$]+") + _MODS +
+        r"([\w$]+)\??\s*" + _GENERIC + r"?\s*\([^;]*\)\s*(?::\s*[^;{]+)?\s*"
         r"(?:[{;]|\{[^{}\n]*\})\s*$"
-        r"|^\s+(?:(?:readonly|get|set)\s+)*(\w+)\??\s*" + _GENERIC + r"?\s*\([^;]*\)\s*:"
+        r"|^\s+(?:(?:readonly|get|set)\s+)*([\w$]+)\??\s*" + _GENERIC + r"?\s*\([^;]*\)\s*:"
         r"(?:[^;{=]|=>)+$"
-        r"|^\s+(?:(?:public|private|protected|static|readonly|override)\s+)*(\w+)\s*"
+        r"|^\s+(?:(?:public|private|protected|static|readonly|override)\s+)*([\w$]+)\s*"
         r"(?::[^=]*)?=\s*(?:async\s*)?(?:\([^)]*\)|\w+)\s*(?::[^=]*)?=>"),
 }
 # Methods of the languages' own containers and strings: `headers.get(...)` on a dict is not a
@@ -231,7 +242,9 @@ _ALL_DEFS = {
 _BUILTIN_METHODS = {
     "python": frozenset(n for t in (dict, list, str, set, bytes, tuple, object, int, float,
                                     type) for n in dir(t))  # (type: `cls.__name__`)
-              | {"read", "write", "close", "readline", "flush"},
+              # files, and the standard library's loggers (`logger.debug(...)`)
+              | {"read", "write", "close", "readline", "flush", "fileno", "debug", "info",
+                 "warning", "error", "exception", "critical"},
     "typescript": frozenset(
         """get set has delete clear add push pop shift unshift slice splice map filter reduce
         forEach find findIndex some every includes indexOf join concat keys values entries
@@ -317,7 +330,7 @@ def load_repo(name: str, root: str, lang: str, engine: RepoContext) -> Repo:
                 elif in_interface:
                     im = re.match(r"^\t(\w+)\s*\(", line)
                     if im:
-                        repo.sites[im.group(1)].append(Site(rel, i))
+                        repo.sites[im.group(1)].append(Site(rel, i, method=True))
                     continue
             m = pattern.match(line) or (_open_method(lines, i) if lang == "typescript"
                                         else None)
@@ -325,6 +338,10 @@ def load_repo(name: str, root: str, lang: str, engine: RepoContext) -> Repo:
                 sym = next(g for g in m.groups() if g)
                 if sym not in _NOT_DEF:
                     head = _class_head(lines, i) if lang != "go" else None
+                    # A Go method (`func (p *Pool) dial(`) is a bare name's as little as a
+                    # class's: `dial(network, addr)` calls a parameter.
+                    method = head is not None or (lang == "go" and
+                                                  re.match(r"\s*func\s*\(", line) is not None)
                     typed_only = False
                     if lang == "typescript" and line[:1].isspace():
                         # An indented member: of a class (with a base of another package?)
@@ -333,7 +350,7 @@ def load_repo(name: str, root: str, lang: str, engine: RepoContext) -> Repo:
                             foreign = _foreign_packages(repo, text)
                         typed_only = head is None or any(
                             b in (foreign or ()) for b in _listed_bases(lang, head))
-                    repo.sites[sym].append(Site(rel, i, head is not None, typed_only))
+                    repo.sites[sym].append(Site(rel, i, method, typed_only))
                 continue
             fm = _FIELD[lang].match(line)
             if fm:
@@ -584,7 +601,8 @@ def _receiver_type(repo: Repo, before: str, receiver: str) -> str:
     go_call = rf"\b{v}\s*(?:,\s*\w+\s*)*:?=\s*((?:\w+\.)?[A-Za-z_]\w*)\("
     patterns = {
         "python": [rf"\b{v}\s*:\s*(?:\w+\.)?([A-Z]\w*)", rf"\b{v}\s*=\s*(?:\w+\.)?([A-Z]\w*)\("],
-        "typescript": [rf"\b{v}\s*[?!]?\s*:\s*([A-Z]\w*)", rf"\b{v}\s*=\s*new\s+([A-Z]\w*)"],
+        "typescript": [rf"(?<![\w$]){v}\s*[?!]?\s*:\s*([A-Z]\w*)",
+                       rf"(?<![\w$]){v}\s*=\s*new\s+([A-Z]\w*)"],
         "go": [rf"\b{v}\s+\*?((?:\w+\.)?[A-Za-z_]\w*)\s*[,)]",
                rf"\bvar\s+{v}\s+\*?((?:\w+\.)?[A-Za-z_]\w*)",
                rf"\b{v}\s*:?=\s*&?((?:\w+\.)?[A-Za-z_]\w*)\s*\{{", go_call],
@@ -748,7 +766,7 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
                 # `trio.to_thread.run_sync`: a module's attribute, never a method.
                 module = _module_file(repo, code[:m.start()], modules) if member else None
                 # `x.name`: x, when it is a plain name.
-                qual = re.search(r"(?<![\w.])(\w+)\.$", code[:m.start()]) if member else None
+                qual = re.search(r"(?<![\w.$])([\w$]+)\.$", code[:m.start()]) if member else None
                 # In TypeScript `x.name` is a member (of a class, an interface or an object
                 # literal), never a module's own function, unless x is that module.
                 members_only = member and repo.lang == "typescript" and not (
@@ -762,14 +780,14 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
                 if not member and sym in foreign:
                     continue  # imported from another package: not the repo's namesake
                 if member:
-                    head = re.search(r"(?<![\w.])(\w+)(?:\.\w+)*\.$", code[:m.start()])
+                    head = re.search(r"(?<![\w.$])([\w$]+)(?:\.\w+)*\.$", code[:m.start()])
                     if head and head.group(1) in foreign:
                         # `errors.New`, `sniffio.current_async_library_cvar.reset`: another
                         # module's package, or what it holds, not this repo's.
                         continue
                 builtin = sym in _BUILTIN_METHODS[repo.lang]
                 gold = frozenset(s.rel for s in sites)
-                recv = re.search(r"(\w+)\s*\.$", code[:m.start()]) if member else None
+                recv = re.search(r"([\w$]+)\s*\.$", code[:m.start()]) if member else None
                 tname = _receiver_type(repo, prefix + code[:m.start()],
                                        recv.group(1)) if recv else ""
                 if tname.split(".")[0] in foreign:
@@ -800,7 +818,7 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
                     os.path.dirname(s.rel) == pkg_dir for s in sites)
                 if not (member or sym in imported or same_pkg):
                     continue
-                named = re.search(rf"\b{re.escape(sym)}\b", prefix) is not None
+                named = re.search(rf"(?<![\w$]){re.escape(sym)}(?![\w$])", prefix) is not None
                 syms.append((sym, named, gold))
             if syms:
                 out.append(Sample(rel, i, syms))
@@ -1119,7 +1137,7 @@ def fetch(dest: str) -> None:
                     "structlog==24.4.0", "trio==0.27.0", "typer==0.12.5",
                     "tomlkit==0.13.2", "werkzeug==3.1.3", "cattrs==24.1.2",
                     "httpcore==1.0.7", "aiohttp==3.11.11", "alembic==1.14.0",
-                    "dramatiq==1.17.1"], check=True)
+                    "dramatiq==1.17.1", "kombu==5.4.2", "arrow==1.3.0"], check=True)
     for whl in os.listdir(wheels):
         name = whl.split("-")[0].lower()
         subprocess.run(["unzip", "-q", "-o", os.path.join(wheels, whl), "-d",
@@ -1185,6 +1203,12 @@ def fetch(dest: str) -> None:
     _workspace(dest, "hocuspocus", [(d, f"@hocuspocus/{d}@3.4.4") for d in (
         "server", "provider", "common", "extension-database", "extension-redis",
         "extension-logger")])
+    # Lexical's editor core and the packages that import it by name; PowerSync's client
+    # core.
+    _workspace(dest, "lexical", [("lexical", "lexical@0.52.0")] + [
+        (d, f"@lexical/{d}@0.52.0") for d in ("utils", "selection", "list", "rich-text",
+                                              "table", "clipboard", "html", "history")])
+    _workspace(dest, "powersync", [("common", "@powersync/common@2.3.0")])
     # Go sources are on neither PyPI nor npm; Debian ships them as -dev packages.
     for package, source, name in (
             ("golang-github-gin-gonic-gin-dev", "github.com/gin-gonic/gin", "gin"),
@@ -1205,7 +1229,10 @@ def fetch(dest: str) -> None:
             ("golang-github-jmoiron-sqlx-dev", "github.com/jmoiron/sqlx", "sqlx"),
             ("golang-github-go-playground-validator-v10-dev",
              "github.com/go-playground/validator/v10", "validator"),
-            ("golang-github-hashicorp-hcl-dev", "github.com/hashicorp/hcl", "hcl")):
+            ("golang-github-hashicorp-hcl-dev", "github.com/hashicorp/hcl", "hcl"),
+            ("golang-github-charmbracelet-bubbletea-dev",
+             "github.com/charmbracelet/bubbletea", "bubbletea"),
+            ("golang-github-gomodule-redigo-dev", "github.com/gomodule/redigo", "redigo")):
         _debian_go(dest, package, source, name)
 
 
@@ -1239,6 +1266,8 @@ def main() -> int:
                                    "--prior's"),
             ("--eighth", EIGHTH_REPOS, "the set measured once before the changes after "
                                        "--last's"),
+            ("--ninth", NINTH_REPOS, "the set measured once before the changes after "
+                                     "--eighth's"),
             ("--unseen", UNSEEN_REPOS, "the newest set, measured once before changes")):
         which.add_argument(flag, dest="repos", action="store_const", const=repos,
                            default=DEFAULT_REPOS, help=f"measure {what}")
