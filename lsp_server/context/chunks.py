@@ -17,11 +17,12 @@ import threading
 from array import array
 from collections.abc import Iterable, Sequence
 
+from lsp_server.context.names import LONG_IDENTIFIER
 from lsp_server.positions import newline_above
 
 WINDOW_LINES = 20
 # Keywords and the most common names say nothing about what code is about.
-_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]+")
+_ID = re.compile(LONG_IDENTIFIER)
 _COMMON = frozenset(
     """and assert async await break case catch class const continue def default delete else
     elif enum except export extends false False final finally for from func function impl
@@ -33,7 +34,7 @@ _COMMON = frozenset(
 )
 # Bounds on memory and query time: tokens in more than this share of windows are dropped
 # from scoring (their weight is near zero anyway); a query looks at its rarest tokens only.
-_ID_BYTES = re.compile(rb"[A-Za-z_][A-Za-z0-9_]+")
+_ID_BYTES = re.compile(LONG_IDENTIFIER.encode())
 _COMMON_BYTES = frozenset(w.encode() for w in _COMMON)
 _MAX_DF_SHARE = 0.02
 _MAX_DF_FLOOR = 64

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import re
 
+# A name in code. `$` is a letter of JavaScript (and Java) names: `$getRoot` and `value$`
+# are names of their own, not `getRoot` and `value`.
+_START, _PART = "A-Za-z_$", "A-Za-z0-9_$"
+IDENTIFIER = rf"[{_START}][{_PART}]*"
+LONG_IDENTIFIER = rf"[{_START}][{_PART}]+"  # of two characters or more
+
 # An acronym before a capitalised word, a (capitalised) word, an acronym, a number.
 _PIECE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 

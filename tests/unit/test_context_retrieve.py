@@ -471,6 +471,20 @@ def test_a_dollar_sign_is_a_letter_of_javascript_names(tmp_path: Path) -> None:
     assert "shift0(" not in model, blocks
 
 
+def test_an_imported_dollar_function_used_far_above_is_still_in_scope(tmp_path: Path) -> None:
+    """Lexical's `$getRoot` is a name of its own: used 100 lines above the cursor, it counts
+    as a name the file uses, as `getRoot` would."""
+    (tmp_path / "utils.ts").write_text(
+        "export function $getRoot(): RootNode { return root }\n"
+        "export function $createTextNode(text: string): TextNode { return new TextNode(text) }\n"
+        "export class RootNode {}\nexport class TextNode { constructor(t: string) {} }\n")
+    filler = "".join(f"  const v{i} = {i}\n" for i in range(100))
+    text = ('import { $getRoot, $createTextNode } from "./utils"\n\n'
+            "export function build() {\n  const root = $getRoot()\n" + filler + "  \n}\n")
+    blocks = _context_of(tmp_path, tmp_path / "build.ts", text, text.rindex("  \n") + 2, 1500)
+    assert "export function $getRoot(): RootNode" in blocks.get("utils.ts", ""), blocks
+
+
 def _classes(*names: str, n: int = 20) -> str:
     """Classes of n methods each, named apart: what of each a context shows tells which
     type the cursor's receiver was taken for."""

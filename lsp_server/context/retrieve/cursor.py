@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from lsp_server.context.names import IDENTIFIER
 from lsp_server.positions import newline_above, newline_below
 
 WINDOW_LINES_ABOVE = 80
 WINDOW_LINES_BELOW = 30
-_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ID = re.compile(IDENTIFIER)
 # A name in the code around a cursor: `$` is a letter of JavaScript names (`$pos` is not `pos`).
 NAME = r"[A-Za-z_$][\w$]*"
 # `this.#cache.notify`: a JavaScript private member (`#cache`) is a link of the chain too.

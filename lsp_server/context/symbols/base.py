@@ -6,6 +6,7 @@ import re
 
 from tree_sitter import Node
 
+from lsp_server.context.names import IDENTIFIER
 from lsp_server.context.symbols.model import Definition, FileSymbols
 
 # A head longer than this (a constructor with 25 typed parameters fits) is cut, and a cut
@@ -16,8 +17,8 @@ MAX_DOC_CHARS = 140
 MAX_FIELDS_PER_CLASS = 40
 MAX_DECLARATION_LINES = 12  # short type aliases, enums, constants are shown whole
 
-_IDENT_STR = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_QUALIFIED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:(?:\.|::)[A-Za-z_][A-Za-z0-9_]*)*")
+_IDENT_STR = re.compile(IDENTIFIER)
+_QUALIFIED = re.compile(rf"{IDENTIFIER}(?:(?:\.|::){IDENTIFIER})*")
 _DOC_QUOTE = re.compile(r"^[rRbBuUfF]{0,2}(?:\"\"\"|'''|\"|')")
 # Generic wrappers around the type that matters: `Optional[Session]` is about `Session`.
 # Written alone, such a name is the type itself (Go's `type Option func(*Options)`).

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-_IDENT = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+from lsp_server.context.names import IDENTIFIER
+
+_IDENT = re.compile(IDENTIFIER.encode())
 STOP_WORDS = frozenset(
     b"""and as assert async await break case catch class const continue def default del delete
     do elif else enum except export extends false False final finally fn for from func function
