@@ -164,7 +164,9 @@ class JsWorkspace:
                     break
                 d = os.path.dirname(d)
         globs = {r: self._globs(r) for r in self.roots}
-        for d in sorted(candidates):
+        # A root last: a workspace's package of the root's own name is what imports of that
+        # name mean (`lexical` beside a monorepo root that calls itself `lexical`).
+        for d in sorted(candidates, key=lambda d: (d in self.roots, d)):
             manifest = self._manifest(d)
             name = manifest.get("name") if manifest else None
             if not isinstance(name, str) or not name:

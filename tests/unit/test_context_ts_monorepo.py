@@ -51,6 +51,39 @@ def test_workspace_globs_decide_which_package_json_counts(mono) -> None:
     assert Path(workspace.packages["@acme/web"]) == root / "apps" / "web"  # pnpm-workspace
 
 
+def test_a_package_named_like_the_root_is_the_package(tmp_path: Path) -> None:
+    """A monorepo's root package.json may carry its main package's name (`lexical` beside
+    packages/lexical): imports of that name mean the workspace's package."""
+    root = fixture_repo("ctx_monorepo", tmp_path)
+    manifest = root / "package.json"
+    manifest.write_text(manifest.read_text().replace('"acme"', '"@acme/shared"'))
+    with built_engine(root, tmp_path / "cache") as engine:
+        assert _resolves(root, engine, "@acme/shared") == ["packages/shared/src/index.ts"]
+
+
+def test_a_default_import_is_the_file_s_default_export(tmp_path: Path) -> None:
+    """`import place from "./position"` binds the `export default` function, not the first
+    declaration of its file; `export default px;` below `function px` binds px."""
+    (tmp_path / "position.ts").write_text(
+        "const observerConfig = { subtree: true };\n\n"
+        "export default function placeOnRange(range: Range): void {}\n")
+    (tmp_path / "px.ts").write_text(
+        "const UNIT = 'px';\n\nfunction px(value: number): string { return value + UNIT }\n\n"
+        "export default px;\n")
+    text = ('import place from "./position";\nimport toPx from "./px";\n\n'
+            "export function mark(range: Range) {\n  place(range);\n  toPx(1);\n  \n}\n")
+    (tmp_path / "mark.ts").write_text(text)
+    with built_engine(tmp_path, tmp_path / "cache") as engine:
+        files = engine.context_files(str(tmp_path / "mark.ts"), text, text.rindex("  \n") + 2,
+                                     3000)
+    blocks = {f.path: f.text for f in files}
+    assert "export default function placeOnRange(range: Range): void" in blocks.get(
+        "position.ts", ""), blocks
+    assert "observerConfig" not in blocks.get("position.ts", "")
+    assert "function px(value: number): string" in blocks.get("px.ts", ""), blocks
+    assert "UNIT" not in blocks.get("px.ts", "")
+
+
 @pytest.mark.parametrize(
     ("line", "rel", "definition"),
     [

@@ -34,6 +34,19 @@ def _is_test(rel: str) -> bool:
     return _TEST_PATH.search(rel) is not None
 
 
+_EXPORT_DEFAULT = re.compile(r"(?:\s*@[^\n]*\n)*\s*export\s+default\b")
+
+
+def _default_export(e: FileEntry, alias: str) -> Definition | None:
+    """Return what `import alias from "./file"` names: the file's `export default`
+    declaration; else its top-level definition of the alias's name, or of the file's (an
+    `export default px;` below `function px`); else its first."""
+    exported = [d for d in e.symbols.definitions if not d.container]
+    stem = os.path.basename(e.path).split(".")[0]
+    return next((d for d in exported if _EXPORT_DEFAULT.match(d.signature)), None) or next(
+        (d for d in exported if d.name in (alias, stem)), None) or next(iter(exported), None)
+
+
 class Scope(_Step):
     """The files and names one file sees: bound once per retrieval by `bind`."""
 
@@ -72,12 +85,10 @@ class Scope(_Step):
                 if not targets:
                     continue
                 if name == "default":
-                    defs = [(self.index.entry(t), None) for t in targets[:1]]
-                    e = defs[0][0]
-                    if e is not None:
-                        exported = [d for d in e.symbols.definitions if not d.container]
-                        if exported:
-                            self.bindings[alias] = [(e, exported[0])]
+                    e = self.index.entry(targets[0])
+                    d = _default_export(e, alias) if e is not None else None
+                    if d is not None:
+                        self.bindings[alias] = [(e, d)]
                     continue
                 found = self.lookup_in(targets, name)
                 if found:
