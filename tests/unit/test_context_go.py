@@ -482,3 +482,23 @@ def test_a_func_literal_s_parameter_shadows_the_variable_above(tmp_path: Path) -
     after = head + "\t\tr.Mount1(\"/a\", nil)\n\t})\n\tr."
     blocks = _context_of(tmp_path, "routes.go", after, len(after), 700)
     assert "func (mx *Mux) Handle5(" in blocks.get("mux.go", ""), blocks
+
+
+@pytest.mark.parametrize(("opened", "closing"), [
+    ("\tu := acquireURI()\n", "func releaseURI(u *URI)"),
+    ("\tmu.RLock()\n", "func (m *RWMutex) RUnlock()"),
+])
+def test_what_closes_what_the_code_above_opened_comes_first(
+        tmp_path: Path, opened: str, closing: str) -> None:
+    """Ten lines below `acquireURI()`, of thirty helpers named in part like the code around the
+    cursor, `releaseURI` is likeliest; below `mu.RLock()`, `mu.RUnlock()`."""
+    (tmp_path / "pool.go").write_text(
+        "package app\n\ntype URI struct{ path string }\n\ntype RWMutex struct{}\n\n"
+        "func acquireURI() *URI { return &URI{} }\n\nfunc releaseURI(u *URI) {}\n\n"
+        "func (m *RWMutex) RLock() {}\n\nfunc (m *RWMutex) RUnlock() {}\n\n"
+        + "".join(f"func (m *RWMutex) PathPiece{i}(n int) int {{ return n }}\n\n"
+                  f"func pathPiece{i}(n int) int {{ return n }}\n\n" for i in range(15)))
+    text = ("package app\n\nfunc handle(mu *RWMutex) int {\n" + opened
+            + "".join(f"\tpath{i} := {i}\n" for i in range(10)) + "\t")
+    blocks = _context_of(tmp_path, "handle.go", text + "\n}\n", len(text), 600)
+    assert closing in blocks.get("pool.go", ""), blocks

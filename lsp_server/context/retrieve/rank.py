@@ -40,6 +40,18 @@ _AFFINITY_GAIN = 0.3
 # What the file already calls on the receiver being typed (`editor.getBlock(...)` above).
 _USED_GAIN = 0.3
 _NEAR_PROX = 0.7
+# What closes what the code above opened (`u := AcquireURI()` ... `ReleaseURI(u)`, `mu.RLock()`
+# ... `mu.RUnlock()`, `self._lock.acquire()` ... `release()`): the closing word of a name,
+# and the opening words that, in its place, make a name used at least this close above
+# (about 35 lines).
+_CLOSES = {"release": ("acquire", "retain"), "unlock": ("lock",), "close": ("open",),
+           "stop": ("start",), "exit": ("enter",), "unsubscribe": ("subscribe",),
+           "unregister": ("register",), "detach": ("attach",), "disconnect": ("connect",),
+           "free": ("alloc",), "restore": ("save",), "end": ("begin", "start")}
+_OPENED_PROX = 0.3
+# Such a name is all of the code's affinity (see Ranker._affinity), and, of a package's or
+# module's many names offered to first uses, gains this much more.
+_CLOSING_GAIN = 0.25
 # An imported name the buffer uses nowhere yet is as likely to come next as one named a few
 # lines above the cursor.
 _UNUSED_FLOOR = 0.85
@@ -75,6 +87,9 @@ def _word_char(c: str) -> bool:
 @lru_cache(maxsize=16_384)
 def _holds_function(signature: str) -> bool:
     return _FUNCTION_VALUE.search(signature) is not None
+
+
+_pieces = lru_cache(maxsize=65_536)(name_pieces)
 
 
 @lru_cache(maxsize=65_536)
@@ -123,6 +138,7 @@ class Ranker(_Step):
         self.reach_self = False  # whether the cursor is in a method of the enclosing class
         self.own: set[str] = set()  # the enclosing class's bases, when `this` reaches them
         self.near_words: set[str] | None = None  # the words of the lines around the cursor
+        self.opened: set[tuple[str, ...]] | None = None  # see _closes
         self.argument_types: frozenset[str] | None = None  # see _argument_types
         self.result_makers: int | None = None  # see _makes_result
         self.imports_end: int | None = None  # see _imports_end
@@ -220,7 +236,13 @@ class Ranker(_Step):
         """Return the share of a name's words that the lines around the cursor use
         (`countSections` under `countParams(path)`, `tomlBinding{}` among `jsonBinding{}`):
         code written in parallel names what comes next; all of it for a name that holds every
-        word of the function around the cursor (`debugPrintWARNINGNew` in `New`)."""
+        word of the function around the cursor (`debugPrintWARNINGNew` in `New`), or for
+        one that closes what the lines above open (see _CLOSES)."""
+        o = self.cursor.occ.get(name)
+        if o is not None and o.prox > _FAINT:
+            return 0.0
+        if self._closes(name):
+            return 1.0
         near = self.near_words
         if near is None:
             near = self.near_words = set()
@@ -232,9 +254,6 @@ class Ranker(_Step):
                 near.update(_words(fn.name))
         if not near:
             return 0.0
-        o = self.cursor.occ.get(name)
-        if o is not None and o.prox > _FAINT:
-            return 0.0
         mine = _words(name)
         fn = self.types.enclosing_fn
         if fn is not None and fn.name != name:
@@ -242,6 +261,20 @@ class Ranker(_Step):
             if theirs and theirs <= mine:
                 return 1.0  # named after the function being written (`debugPrintWARNINGNew`)
         return len(mine & near) / len(mine) if mine else 0.0
+
+    def _closes(self, name: str) -> bool:
+        """Return whether a name closes what a name used above the cursor opens: it is that
+        name with one opening word in place of a closing one (`ReleaseURI`, `AcquireURI`)."""
+        pieces = [p.lower() for p in _pieces(name)]
+        if not any(p in _CLOSES for p in pieces):
+            return False
+        opened = self.opened
+        if opened is None:
+            opened = self.opened = {tuple(p.lower() for p in _pieces(n))
+                                    for n, o in self.cursor.occ.items()
+                                    if o.before and o.prox >= _OPENED_PROX}
+        return any((*pieces[:i], w, *pieces[i + 1:]) in opened
+                   for i, p in enumerate(pieces) for w in _CLOSES.get(p, ()))
 
     def _popularity(self, name: str) -> float:
         """Return how widely the repository uses a name (0 until similar code is indexed)."""
@@ -271,6 +304,8 @@ class Ranker(_Step):
                         pop = self._popularity(d.name)
                         if self._makes_argument(d):
                             pop += _ARGUMENT_GAIN
+                        if self._closes(d.name):
+                            pop += _CLOSING_GAIN
                         if pop > 0.2:
                             found.append((-pop, d.name, e, d))
             found.sort(key=lambda x: x[:2])
@@ -369,7 +404,8 @@ class Ranker(_Step):
         around it returns."""
         return base + 0.3 * self._popularity(d.name) + _AFFINITY_GAIN * self._affinity(d.name) \
             + (_ARGUMENT_GAIN if self._makes_argument(d) else 0.0) \
-            + (_RESULT_GAIN if self._makes_result(d) else 0.0)
+            + (_RESULT_GAIN if self._makes_result(d) else 0.0) \
+            + (_CLOSING_GAIN if self._closes(d.name) else 0.0)
 
     def _makes_result(self, d: Definition) -> bool:
         """Return whether a function is one of the Go package's few own helpers that make
