@@ -258,7 +258,8 @@ _BUILTIN_METHODS = {
         removeEventListener dispatchEvent querySelector querySelectorAll getElementById
         appendChild removeChild setAttribute getAttribute preventDefault stopPropagation focus
         blur click postMessage json text abort read write close getReader releaseLock enqueue
-        cancel""".split()),
+        cancel remove contains toggle insertBefore closest createElement createTextNode
+        cloneNode getBoundingClientRect""".split()),
     "go": frozenset("""append cap clear close complex copy delete imag len make max min new panic
         print println real recover Error String Write Read Close Len Less Swap Lock Unlock
         RLock RUnlock Done Err Value Deadline Header WriteHeader Get Set Add Del Wait Load Store
