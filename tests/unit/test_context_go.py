@@ -502,3 +502,29 @@ def test_what_closes_what_the_code_above_opened_comes_first(
             + "".join(f"\tpath{i} := {i}\n" for i in range(10)) + "\t")
     blocks = _context_of(tmp_path, "handle.go", text + "\n}\n", len(text), 600)
     assert closing in blocks.get("pool.go", ""), blocks
+
+
+def test_what_the_function_this_one_varies_calls_comes_next(tmp_path: Path) -> None:
+    """`PreparexContext` is `Preparex` with a context, and what Preparex calls next
+    (`isUnsafe(p)`), of sixty helpers as much used, is likeliest, though Preparex's body
+    lies across two of its file's 20-line windows."""
+    (tmp_path / "go.mod").write_text("module example.com/sqlx\n\ngo 1.21\n")
+    (tmp_path / "sqlx.go").write_text(
+        "package sqlx\n\n" + "".join(f"var pad{i} = {i}\n" for i in range(16))
+        + "func Preparex(p Preparer, query string) (*Stmt, error) {\n"
+        "\ts, err := p.Prepare(query)\n\tif err != nil {\n\t\treturn nil, err\n\t}\n"
+        "\treturn &Stmt{unsafe: isUnsafe(p), query: s}, err\n}\n\n"
+        "type Preparer interface{ Prepare(q string) (string, error) }\n\n"
+        "type Stmt struct {\n\tunsafe bool\n\tquery  string\n}\n")
+    (tmp_path / "util.go").write_text(
+        "package sqlx\n\n" + "".join(
+            f"func checkValue{i}(p Preparer) bool {{ return false }}\n\n" for i in range(60))
+        + "func isUnsafe(p Preparer) bool { return false }\n")
+    (tmp_path / "uses.go").write_text(
+        "package sqlx\n\nfunc useAll(p Preparer) {\n" + "".join(
+            f"\tcheckValue{i}(p)\n" for i in range(60)) + "}\n")
+    text = ("package sqlx\n\nfunc PreparexContext(ctx any, p Preparer, query string) "
+            "(*Stmt, error) {\n\ts, err := p.Prepare(query)\n\tif err != nil {\n"
+            "\t\treturn nil, err\n\t}\n\t")
+    blocks = _context_of(tmp_path, "sqlx_context.go", text + "\n}\n", len(text), 700)
+    assert "func isUnsafe(p Preparer) bool" in blocks.get("util.go", ""), blocks

@@ -94,19 +94,17 @@ class SimilarWindows:
         return out
 
     def bodies(self, defs: list[tuple[float, str, int]]) -> list[tuple[float, str, str]]:
-        """Return (weight, path, text) of the index's windows that hold the start of each of
-        `defs` (weight, path, first line), whose text is at hand: the next window too when
-        a definition starts in the second half of one."""
+        """Return (weight, path, text) of a window from the first line of each of `defs`
+        (weight, path, first line), whose text is at hand. (Not the index's windows around
+        it: a window holds only whole units, so a function across two windows was in
+        neither.)"""
         if self._chunk_text is None:
             return []
         out = []
         for weight, p, line in defs:
-            a = line - line % WINDOW_LINES
-            parts = [self._chunk_text(p, a)]
-            if line - a > WINDOW_LINES // 2:
-                parts.append(self._chunk_text(p, a + WINDOW_LINES))
-            if all(parts):
-                out.append((weight, p, "\n".join(filter(None, parts))))
+            text = self._chunk_text(p, line)
+            if text:
+                out.append((weight, p, text))
         return out
 
     def _windows(self, path: str, text: str) -> list[tuple[int, int, frozenset[str], str]]:
