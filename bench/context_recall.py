@@ -209,7 +209,9 @@ def _def_patterns(lang: str, name: str) -> list[re.Pattern[str]]:
             # A method head over several lines (see _OPEN_METHOD), or one whose parameter
             # types hold braces and semicolons: a first parameter with its type.
             re.compile(rf"^\s+{mods}{n}\??\s*{gen}?\s*\((?:\s*(?:\.\.\.)?\w+\??\s*:"
-                       rf"|[^;\n]*\)\s*:\s*[\w.]+<\s*$)", re.M)]
+                       rf"|[^;\n]*\)\s*:\s*[\w.]+<\s*$)", re.M),
+            # Its type parameters over several lines: `  build<` (see _OPEN_GENERIC).
+            re.compile(rf"^\s+{mods}{n}\s*<\s*$", re.M)]
 
 
 # A call statement (`  invariant(x, "msg");`) is not a method declared without a body: its
@@ -367,12 +369,21 @@ def load_repo(name: str, root: str, lang: str, engine: RepoContext) -> Repo:
 _OPEN_METHOD = re.compile(rf"^\s+{_MODS}(\w+)\??\s*{_GENERIC}?\s*"
                           r"\((?:\s*|[^;]*\)\s*:\s*[\w.]+<\s*)$")
 _PARAMETER = re.compile(r"^\s*(?:\.\.\.)?\w+\??\s*:")
+# A method whose type parameters span lines: `  build<`, ..., `  >(`.
+_OPEN_GENERIC = re.compile(rf"^\s+{_MODS}(\w+)\s*<\s*$")
+_GENERIC_END = re.compile(r"^\s*>\s*\(")
 
 
 def _open_method(lines: list[str], i: int) -> re.Match[str] | None:
     """Return the match of a TypeScript method head that spans lines at line i, if any."""
     m = _OPEN_METHOD.match(lines[i])
-    if m is None or m.group(1) in _NOT_DEF:
+    if m is None:
+        m = _OPEN_GENERIC.match(lines[i])
+        if m is None or m.group(1) in _NOT_DEF or not any(
+                _GENERIC_END.match(line) for line in lines[i + 1:i + 12]):
+            return None
+        return m
+    if m.group(1) in _NOT_DEF:
         return None
     if lines[i].rstrip().endswith("(") and not (
             i + 1 < len(lines) and _PARAMETER.match(lines[i + 1])):
