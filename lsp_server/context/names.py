@@ -1,4 +1,5 @@
-"""How identifiers split into words: `getHTTPClient` is get, HTTP, Client."""
+"""What a name is (`$getRoot` is one), and how names split into words: `getHTTPClient` is
+get, HTTP, Client."""
 
 from __future__ import annotations
 
