@@ -89,7 +89,18 @@ def _holds_function(signature: str) -> bool:
     return _FUNCTION_VALUE.search(signature) is not None
 
 
-_pieces = lru_cache(maxsize=65_536)(name_pieces)
+@lru_cache(maxsize=65_536)
+def _lower_pieces(name: str) -> tuple[str, ...]:
+    return tuple(p.lower() for p in name_pieces(name))
+
+
+@lru_cache(maxsize=65_536)
+def _openers(name: str) -> tuple[tuple[str, ...], ...]:
+    """Return the names (as lower-cased pieces) whose opening a name would close: itself
+    with an opening word in place of a closing one (`ReleaseURI`: acquire, uri)."""
+    pieces = _lower_pieces(name)
+    return tuple((*pieces[:i], w, *pieces[i + 1:])
+                 for i, p in enumerate(pieces) for w in _CLOSES.get(p, ()))
 
 
 @lru_cache(maxsize=65_536)
@@ -265,16 +276,14 @@ class Ranker(_Step):
     def _closes(self, name: str) -> bool:
         """Return whether a name closes what a name used above the cursor opens: it is that
         name with one opening word in place of a closing one (`ReleaseURI`, `AcquireURI`)."""
-        pieces = [p.lower() for p in _pieces(name)]
-        if not any(p in _CLOSES for p in pieces):
+        openers = _openers(name)
+        if not openers:
             return False
         opened = self.opened
         if opened is None:
-            opened = self.opened = {tuple(p.lower() for p in _pieces(n))
-                                    for n, o in self.cursor.occ.items()
+            opened = self.opened = {_lower_pieces(n) for n, o in self.cursor.occ.items()
                                     if o.before and o.prox >= _OPENED_PROX}
-        return any((*pieces[:i], w, *pieces[i + 1:]) in opened
-                   for i, p in enumerate(pieces) for w in _CLOSES.get(p, ()))
+        return any(k in opened for k in openers)
 
     def _popularity(self, name: str) -> float:
         """Return how widely the repository uses a name (0 until similar code is indexed)."""
