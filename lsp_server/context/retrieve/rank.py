@@ -96,8 +96,8 @@ def _lower_pieces(name: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=65_536)
 def _openers(name: str) -> tuple[tuple[str, ...], ...]:
-    """Return the names (as lower-cased pieces) whose opening a name would close: itself
-    with an opening word in place of a closing one (`ReleaseURI`: acquire, uri)."""
+    """Return the names (as lower-cased pieces) that open what a name closes: the name with
+    an opening word in place of a closing one (`ReleaseURI`: acquire, uri)."""
     pieces = _lower_pieces(name)
     return tuple((*pieces[:i], w, *pieces[i + 1:])
                  for i, p in enumerate(pieces) for w in _CLOSES.get(p, ()))
