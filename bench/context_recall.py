@@ -379,16 +379,12 @@ def _open_method(lines: list[str], i: int) -> re.Match[str] | None:
     m = _OPEN_METHOD.match(lines[i])
     if m is None:
         m = _OPEN_GENERIC.match(lines[i])
-        if m is None or m.group(1) in _NOT_DEF or not any(
-                _GENERIC_END.match(line) for line in lines[i + 1:i + 12]):
+        if m is None or not any(_GENERIC_END.match(line) for line in lines[i + 1:i + 12]):
             return None
-        return m
-    if m.group(1) in _NOT_DEF:
-        return None
-    if lines[i].rstrip().endswith("(") and not (
+    elif lines[i].rstrip().endswith("(") and not (
             i + 1 < len(lines) and _PARAMETER.match(lines[i + 1])):
         return None
-    return m
+    return None if m.group(1) in _NOT_DEF else m
 
 
 _CLASS_LINE = re.compile(r"(?:(?:export|default|declare|abstract)\s+)*(?:class|interface)\b")

@@ -107,7 +107,7 @@ def _openers(name: str) -> tuple[tuple[str, ...], ...]:
 def _words(name: str) -> frozenset[str]:
     """Return a name's words, lower-cased and singular, of three letters or more
     (`getHTTPClients` -> get, http, client)."""
-    return frozenset(_singular(w.lower()) for w in name_pieces(name) if len(w) >= 3)
+    return frozenset(_singular(w) for w in _lower_pieces(name) if len(w) >= 3)
 
 
 def _singular(word: str) -> str:
