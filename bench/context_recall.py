@@ -34,7 +34,7 @@ out, build output removed as in a source checkout) and Go (Debian's -dev source 
 
     python bench/context_recall.py --fetch            # download the default repos first
     python bench/context_recall.py [--previous | --fresh | --held-out | --recent | --prior
-                                      | --last | --eighth | --ninth
+                                      | --last | --eighth | --ninth | --tenth
                                       | --unseen]
     python bench/context_recall.py --repo NAME=PATH:LANG [--repo ...]
 """
@@ -148,14 +148,23 @@ NINTH_REPOS = [
     ("validator", "validator", "go"),
     ("hcl", "hcl", "go"),
 ]
-# The newest set, measured once before any change of the version that added it (--unseen).
-UNSEEN_REPOS = [
+# Measured once before the changes they then informed, after the --ninth set (--tenth).
+TENTH_REPOS = [
     ("kombu", "kombu", "python"),
     ("arrow", "arrow", "python"),
     ("lexical", "lexical", "typescript"),
     ("powersync", "powersync", "typescript"),
     ("bubbletea", "bubbletea", "go"),
     ("redigo", "redigo", "go"),
+]
+# The newest set, measured once before any change of the version that added it (--unseen).
+UNSEEN_REPOS = [
+    ("urllib3", "urllib3", "python"),
+    ("paramiko", "paramiko", "python"),
+    ("zod", "zod", "typescript"),
+    ("tanstack-pacer", "tanstack-pacer", "typescript"),
+    ("raft", "raft", "go"),
+    ("go-restful", "go-restful", "go"),
 ]
 CHARS_PER_TOKEN = 3.2  # lsp_server.model.tokens.ESTIMATED_CHARS_PER_TOKEN
 DEFAULT_BUDGETS = "1024t,6000"
@@ -1093,9 +1102,10 @@ def report(results: list[dict], budgets: list[int], labels: dict[int, str]) -> N
             print(f"  {lang:10} {labels[budget]:>22}: all {ours:.2f}; " + "; ".join(checks))
 
 
-def _npm_package(dest: str, spec: str, into: str) -> None:
-    """Unpack an npm package's tarball into `into`, without its build output: the sources
-    are what a checkout of the repository holds."""
+def _npm_package(dest: str, spec: str, into: str, built: tuple[str, ...] = ()) -> None:
+    """Unpack an npm package's tarball into `into`, without its build output (`built`
+    names more of it, beside `src/`): the sources are what a checkout of the repository
+    holds."""
     out = subprocess.run(["npm", "pack", "-q", spec], cwd=dest, check=True,
                          capture_output=True, text=True).stdout.strip().splitlines()[-1]
     os.makedirs(into, exist_ok=True)
@@ -1107,6 +1117,12 @@ def _npm_package(dest: str, spec: str, into: str) -> None:
                 build != "types" or all(f.endswith(".d.ts") for _, _, fs in os.walk(path)
                                         for f in fs)):
             shutil.rmtree(path)  # (`types/`: declarations generated from the sources)
+    for build in built:
+        path = os.path.join(into, build)
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        elif os.path.exists(path):
+            os.remove(path)
 
 
 def _workspace(dest: str, name: str, packages: list[tuple[str, str]]) -> None:
@@ -1145,7 +1161,8 @@ def fetch(dest: str) -> None:
                     "structlog==24.4.0", "trio==0.27.0", "typer==0.12.5",
                     "tomlkit==0.13.2", "werkzeug==3.1.3", "cattrs==24.1.2",
                     "httpcore==1.0.7", "aiohttp==3.11.11", "alembic==1.14.0",
-                    "dramatiq==1.17.1", "kombu==5.4.2", "arrow==1.3.0"], check=True)
+                    "dramatiq==1.17.1", "kombu==5.4.2", "arrow==1.3.0",
+                    "urllib3==2.2.3", "paramiko==3.5.0"], check=True)
     for whl in os.listdir(wheels):
         name = whl.split("-")[0].lower()
         subprocess.run(["unzip", "-q", "-o", os.path.join(wheels, whl), "-d",
@@ -1217,6 +1234,13 @@ def fetch(dest: str) -> None:
         (d, f"@lexical/{d}@0.52.0") for d in ("utils", "selection", "list", "rich-text",
                                               "table", "clipboard", "html", "history")])
     _workspace(dest, "powersync", [("common", "@powersync/common@2.3.0")])
+    # Zod 4's sources (its classic API, core and mini builds import each other by path);
+    # TanStack Pacer imports TanStack Store by name.
+    _npm_package(dest, "zod@4.1.12", os.path.join(dest, "zod"), built=(
+        "index.js", "index.cjs", "index.d.ts", "index.d.cts", "v3", "v4", "v4-mini", "mini",
+        "locales"))
+    _workspace(dest, "tanstack-pacer", [("pacer", "@tanstack/pacer@0.22.0"),
+                                        ("store", "@tanstack/store@0.11.2")])
     # Go sources are on neither PyPI nor npm; Debian ships them as -dev packages.
     for package, source, name in (
             ("golang-github-gin-gonic-gin-dev", "github.com/gin-gonic/gin", "gin"),
@@ -1240,7 +1264,10 @@ def fetch(dest: str) -> None:
             ("golang-github-hashicorp-hcl-dev", "github.com/hashicorp/hcl", "hcl"),
             ("golang-github-charmbracelet-bubbletea-dev",
              "github.com/charmbracelet/bubbletea", "bubbletea"),
-            ("golang-github-gomodule-redigo-dev", "github.com/gomodule/redigo", "redigo")):
+            ("golang-github-gomodule-redigo-dev", "github.com/gomodule/redigo", "redigo"),
+            ("golang-github-hashicorp-raft-dev", "github.com/hashicorp/raft", "raft"),
+            ("golang-github-emicklei-go-restful-dev", "github.com/emicklei/go-restful",
+             "go-restful")):
         _debian_go(dest, package, source, name)
 
 
@@ -1276,6 +1303,8 @@ def main() -> int:
                                        "--last's"),
             ("--ninth", NINTH_REPOS, "the set measured once before the changes after "
                                      "--eighth's"),
+            ("--tenth", TENTH_REPOS, "the set measured once before the changes after "
+                                     "--ninth's"),
             ("--unseen", UNSEEN_REPOS, "the newest set, measured once before changes")):
         which.add_argument(flag, dest="repos", action="store_const", const=repos,
                            default=DEFAULT_REPOS, help=f"measure {what}")
