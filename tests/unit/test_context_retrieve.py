@@ -295,6 +295,40 @@ def test_members_of_an_imported_object_literal_are_its_properties_definitions(
             "src/median.ts", ""), blocks
 
 
+@pytest.mark.parametrize("imported", [False, True])
+def test_a_constant_beside_an_interface_of_its_name_is_typed_by_its_own_type(
+        tmp_path: Path, imported: bool) -> None:
+    """`export interface $ZodType {...}` and `export const $ZodType: $constructor<$ZodType>`:
+    `$ZodType.init(inst, def)` reads the constant, so the members are those of
+    `$constructor`, declared in another file, not the interface's."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "core.ts").write_text(
+        "export interface $constructor<T> {\n  init(inst: T, def: unknown): void;\n}\n"
+        "export function $constructor<T>(name: string): $constructor<T> {\n"
+        "  return {} as $constructor<T>\n}\n")
+    filler = "".join(f"export interface Option{i} {{\n  value{i}: string\n}}\n"
+                     for i in range(60))
+    (src / "options.ts").write_text(filler)
+    declared = ("export interface $ZodType {\n  _zod: unknown;\n  parse(x: unknown): unknown;\n}\n"
+                "export const $ZodType: core.$constructor<$ZodType> = core.$constructor('t');\n")
+    names = ", ".join(f"Option{i}" for i in range(60))
+    head = f"import {{ {names} }} from './options'\n"
+    if imported:
+        (src / "types.ts").write_text("import * as core from './core'\n" + declared)
+        head += "import { $ZodType } from './types'\n\n"
+    else:
+        head += "import * as core from './core'\n" + declared
+    head += ("\nexport function a(inst: unknown): void {\n  $ZodType.init(inst, {});\n}\n\n"
+             "export function b(inst: unknown): void {\n  ")
+    text = head + "\n}\n"
+    path = src / "schemas.ts"
+    path.write_text(text)
+    with built_engine(tmp_path, tmp_path / "cache") as engine:
+        blocks = _blocks(engine, path, text, len(head), 1000)
+    assert "init(inst: T, def: unknown): void;" in blocks.get("src/core.ts", ""), blocks
+
+
 def test_a_module_member_used_far_from_the_cursor_is_a_candidate(tmp_path: Path) -> None:
     """`from app import routing`, then `routing.APIRoute` 200 lines above the cursor: the
     member is in scope like an imported name (ranked below the cursor's own evidence)."""

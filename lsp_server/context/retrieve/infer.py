@@ -5,7 +5,7 @@ type of `a.b().c[i]`, and which types the cursor is about."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from itertools import pairwise
 
 from lsp_server.context.index import FileEntry
@@ -148,6 +148,13 @@ def _function_type(text: str) -> list[str] | None:
 def _last(expr: str) -> str:
     expr = expr.split("[")[0]
     return re.split(r"\.|::", expr)[-1].lstrip("*&")
+
+
+def _values_first(defs: Iterable[Definition]) -> list[Definition]:
+    """Return the declarations of a name with its interfaces last: a receiver is a value,
+    so `$ZodType.init(...)` reads the constant declared beside `interface $ZodType`
+    (`export const $ZodType: $constructor<$ZodType>`), not the interface."""
+    return sorted(defs, key=lambda d: d.kind == "interface")
 
 
 def _receiver_at(text: str, i: int) -> str:
@@ -543,7 +550,10 @@ class Types(_Step):
         elif head in self.local_types:
             t = self.local_types[head]
         elif head in self.scope.bindings:
-            d = self.scope.bindings[head][0][1]
+            e, d = self.scope.bindings[head][0]
+            if d.kind == "interface":  # an import binds the first declaration of the name
+                d = _values_first(x for x in e.symbols.definitions
+                                  if x.name == d.name and x.container == d.container)[0]
             t = d.name if d.kind in CONTAINER_KINDS else d.type_name
         else:
             t = self._module_level_type(head) or self._declared_above(head)
@@ -600,7 +610,7 @@ class Types(_Step):
     def _module_level_type(self, name: str) -> str:
         """Return the type of a name the current file declares at its top level: a class
         itself, or a variable's type (`_pool: RunVar[Pool] = RunVar(...)`)."""
-        for d in self.defined_here(name):
+        for d in _values_first(self.defined_here(name)):
             if not d.container:
                 if d.kind in CONTAINER_KINDS:
                     return d.name
