@@ -159,13 +159,20 @@ def test_line_breaks_that_mean_something_stay(language: str, head: str) -> None:
 @pytest.mark.parametrize(
     ("language", "src", "name", "shown"),
     [
-        ("typescript", "export const CODES = {\n" + "".join(f"  K{i}: {i},\n" for i in range(20))
+        ("typescript", "export const CODES = {\n" + "".join(f"  K{i}: code({i}),\n"
+                                                             for i in range(20))
          + "} as const;\n", "CODES", "export const CODES = { /* ... */ } as const;"),
         ("typescript", "export type Options = Base & {\n" + "".join(
             f"  k{i}?: string;\n" for i in range(20)) + "};\n", "Options",
          "export type Options = Base & { /* ... */ };"),
-        ("python", "FILTERS = {\n" + "".join(f'    "f{i}": f{i},\n' for i in range(20)) + "}\n",
-         "FILTERS", "FILTERS = {...}"),
+        ("python", "FILTERS = {\n" + "".join(f'    "f{i}": wrap(f{i}),\n' for i in range(20))
+         + "}\n", "FILTERS", "FILTERS = {...}"),
+        # Names of definitions, not values: nothing `X.member` would name.
+        ("typescript", "export const plugins = [\n" + "".join(f"  plugin{i},\n" for i in range(14))
+         + "].flat();\n", "plugins", "export const plugins = [ /* ... */ ].flat();"),
+        # Plain values too many for one short line.
+        ("python", "WORDS = [\n" + "".join(f'    "{"w" * 70}{i}",\n' for i in range(20))
+         + "]\n", "WORDS", "WORDS = [...]"),
         # A conditional type has no bracket to elide: its value goes, after the `=` (a
         # comment before the value would swallow the elision).
         ("typescript", "export type DeepValue<\n  // the object\n  TValue,\n  TAccessor,\n> =\n"
@@ -175,7 +182,7 @@ def test_line_breaks_that_mean_something_stay(language: str, head: str) -> None:
          + "    : never\n", "DeepValue",
          "export type DeepValue<\n  // the object\n  TValue,\n  TAccessor,\n> = /* ... */ any"),
         ("go", "package p\n\nvar Codes = map[string]int{\n" + "".join(
-            f'\t"k{i}": {i},\n' for i in range(20)) + "}\n", "Codes",
+            f'\t"k{i}": code({i}),\n' for i in range(20)) + "}\n", "Codes",
          "var Codes = map[string]int{ /* ... */ }"),
     ],
 )
@@ -183,6 +190,40 @@ def test_a_long_declaration_is_shown_with_its_inside_elided(
         language: str, src: str, name: str, shown: str) -> None:
     """A declaration too long to show whole keeps its head and its brackets, the inside
     elided the way the language allows, instead of being cut after a dozen lines."""
+    d = next(d for d in extract(src.encode(), language).definitions if d.name == name)
+    assert d.signature == shown
+    assert not _errors(language, render_definition(d, language) + "\n")
+
+
+@pytest.mark.parametrize(
+    ("language", "src", "name", "shown"),
+    [
+        ("typescript", "export const Code = util.arrayToEnum([\n" + "".join(
+            f'  "code_{i}",\n' for i in range(16)) + "]);\n", "Code",
+         "export const Code = util.arrayToEnum([" + ", ".join(
+             f'"code_{i}"' for i in range(16)) + "]);"),
+        ("typescript", "export const FORMAT = {\n  // styles\n" + "".join(
+            f"  k{i}: IS_K{i},\n" for i in range(14)) + "  neg: -1,\n  ref: Other.K,\n"
+         "} as const;\n", "FORMAT", "export const FORMAT = { " + "".join(
+             f"k{i}: IS_K{i}, " for i in range(14)) + "neg: -1, ref: Other.K } as const;"),
+        ("typescript", "export enum Kind {\n" + "".join(f'  K{i} = "K{i}",\n' for i in range(14))
+         + "}\n", "Kind", "export enum Kind { " + ", ".join(
+             f'K{i} = "K{i}"' for i in range(14)) + " }"),
+        ("python", "NAMES = {\n" + "".join(f'    MSG_{i}: "name-{i}",\n' for i in range(14))
+         + "}\n", "NAMES", "NAMES = {" + ", ".join(
+             f'MSG_{i}: "name-{i}"' for i in range(14)) + "}"),
+        ("python", "__all__ = (\n" + "".join(f'    "Name{i}",\n' for i in range(14)) + ")\n",
+         "__all__", "__all__ = (" + ", ".join(f'"Name{i}"' for i in range(14)) + ")"),
+        ("go", "package p\n\nvar Codes = map[string]int{\n" + "".join(
+            f'\t"k{i}": {i},\n' for i in range(14)) + "}\n", "Codes",
+         "var Codes = map[string]int{" + ", ".join(f'"k{i}": {i}' for i in range(14)) + "}"),
+    ],
+)
+def test_a_long_list_of_plain_values_is_shown_on_one_line(
+        language: str, src: str, name: str, shown: str) -> None:
+    """The values a table or enum holds are what `X.member` names: written one a line,
+    too many lines to show whole, they are shown on one line (comments left out) rather
+    than elided, as long as each is a name or a literal."""
     d = next(d for d in extract(src.encode(), language).definitions if d.name == name)
     assert d.signature == shown
     assert not _errors(language, render_definition(d, language) + "\n")

@@ -16,6 +16,10 @@ MAX_DECLARATION_CHARS = 1_200  # a declaration shown whole, past which its insid
 MAX_DOC_CHARS = 140
 MAX_FIELDS_PER_CLASS = 40
 MAX_DECLARATION_LINES = 12  # short type aliases, enums, constants are shown whole
+# A long table's values shown on one line (see _listed) cost at most this, about a seventh
+# of what the smallest budget (1,024 tokens) holds: a longer one is elided, not to crowd out
+# the definitions that budget would show.
+MAX_LISTED_CHARS = 480
 
 _IDENT_STR = re.compile(IDENTIFIER)
 _QUALIFIED = re.compile(rf"{IDENTIFIER}(?:(?:\.|::){IDENTIFIER})*")
@@ -126,8 +130,9 @@ def _head_text(src: bytes, node: Node, begin: int, end: int) -> str:
 
 def _whole(src: bytes, node: Node, start: Node | None = None,
            value: Node | None = None) -> str:
-    """Return a short declaration whole; a long one with the contents of its outermost
-    bracketed part elided (`= { /* ... */ }`, in Python `{...}`); one of many short lines
+    """Return a short declaration whole; a long one with the items of its outermost
+    bracketed part on one line when they are plain values (see _listed), else with them
+    elided (`= { /* ... */ }`, in Python `{...}`); one of many short lines
     and no such part whole; else, for a TypeScript type alias whose `value` is given, its
     head with the value elided (`= /* ... */ any`: a long conditional type has no such
     part); else its first lines (which the context then leaves out: they are not code)."""
@@ -156,27 +161,93 @@ _OPENERS = {"{": "}", "[": "]", "(": ")"}
 
 
 def _elided(src: bytes, node: Node, begin: int) -> str | None:
-    """Return the declaration with the inside of its outermost multi-line bracketed part
-    replaced by an elision, or None when no such part makes it short."""
+    """Return the declaration with the items of its outermost multi-line bracketed part on
+    one line (see _listed), else with them replaced by an elision; or None when neither
+    makes it short."""
+    part = _outer_bracketed(node)
+    if part is None:
+        return None
+    tries = [(part, _listed(src, part))]
+    # `arrayToEnum([...])`: the list inside the call's parentheses.
+    named = [k for k in part.named_children if k.type not in _COMMENT_NODES]
+    if len(named) == 1 and len(named[0].children) >= 2 and \
+            _OPENERS.get(named[0].children[0].type) == named[0].children[-1].type:
+        tries.append((named[0], _listed(src, named[0])))
     root = node
     while root.parent is not None:
         root = root.parent
-    elision = "..." if root.type == "module" else " /* ... */ "  # Python: a module
+    elision = "..." if root.type == "module" else " /* ... */ "  # Python: "..."
+    tries.append((part, elision))
+    for target, items in tries:
+        if items is None:
+            continue
+        kids = target.children
+        text = (src[begin:kids[0].end_byte].decode("utf-8", "replace") + items
+                + src[kids[-1].start_byte:node.end_byte].decode("utf-8", "replace")).rstrip()
+        if text.count("\n") < MAX_DECLARATION_LINES and len(text) <= (
+                MAX_DECLARATION_CHARS if items is elision else MAX_LISTED_CHARS):
+            return text
+    return None
+
+
+def _outer_bracketed(node: Node) -> Node | None:
+    """Return the outermost bracketed part of a declaration that spans lines, or None."""
     level = [node]
     while level:
         for n in level:
             kids = n.children
             if len(kids) >= 2 and _OPENERS.get(kids[0].type) == kids[-1].type and \
                     n.end_point.row > n.start_point.row:
-                text = (src[begin:kids[0].end_byte].decode("utf-8", "replace") + elision
-                        + src[kids[-1].start_byte:node.end_byte].decode("utf-8", "replace"))
-                text = text.rstrip()
-                if text.count("\n") < MAX_DECLARATION_LINES and \
-                        len(text) <= MAX_DECLARATION_CHARS:
-                    return text
-                return None
+                return n
         level = [c for n in level for c in n.children]
     return None
+
+
+# The items of a list, table or enum written one a line that one line shows as well: the
+# values `X.member` names (`arrayToEnum(["invalid_type", ...])`, `{ bold: IS_BOLD, ... }`),
+# which an elision would hide. Names, literals, and pairs, tuples and lists of them; never
+# a call, a function or an object with members of its own.
+_PLAIN_LEAVES = frozenset({
+    "identifier", "property_identifier", "shorthand_property_identifier", "field_identifier",
+    "private_property_identifier", "type_identifier", "number", "integer", "float",
+    "int_literal", "float_literal", "imaginary_literal", "rune_literal", "true", "false",
+    "null", "undefined", "none", "nil", "iota", "string", "interpreted_string_literal",
+    "raw_string_literal", "string_literal", "char_literal", "boolean_literal",
+})
+_PLAIN_COMPOUNDS = frozenset({
+    "pair", "keyed_element", "literal_element", "enum_assignment", "member_expression",
+    "attribute", "selector_expression", "unary_expression", "tuple", "array", "list",
+    "literal_value", "expression_list", "concatenated_string", "template_string",
+    "string_fragment", "escape_sequence",
+})
+_MAX_LISTED_ITEM = 80
+_NAMES_ONLY = frozenset({"identifier", "shorthand_property_identifier", "member_expression",
+                         "attribute", "selector_expression", *_COMMENT_NODES})
+
+
+def _plain(node: Node) -> bool:
+    if node.type in _PLAIN_LEAVES:
+        return node.type != "string" or all(  # (a Python f-string holds code)
+            k.type != "interpolation" for k in node.children)
+    return node.type in _PLAIN_COMPOUNDS and all(_plain(k) for k in node.named_children)
+
+
+def _listed(src: bytes, part: Node) -> str | None:
+    """Return the items of a bracketed part on one line (`"a", "b"`; ` a: 1, b: 2 ` in a
+    JavaScript object's braces), or None unless each is a plain value (see _PLAIN_LEAVES)
+    on one short line, and not all are names."""
+    items: list[str] = []
+    for k in part.named_children:
+        if k.type in _COMMENT_NODES:
+            continue
+        text = _text(src, k)
+        if "\n" in text or len(text) > _MAX_LISTED_ITEM or not _plain(k):
+            return None
+        items.append(text)
+    if all(k.type in _NAMES_ONLY for k in part.named_children):
+        return None  # `[pluginA, pluginB]`: names of definitions, not values to name
+    pad = " " if part.type in ("object", "enum_body") else ""  # `{ a: 1 }`, `{"a": 1}`
+    return pad + ", ".join(items) + pad
 
 
 def _cut(text: str) -> str:
