@@ -180,6 +180,10 @@ def test_type_name_of() -> None:
     assert type_name_of("(state: ParserState, node: Node) => void") == ""
     assert type_name_of("<T>(make: (x: X) => T) => Store<T>") == "Store"
     assert type_name_of("Option<Token>") == "Token"
+    # TypeScript's utility types keep the members of the type they are given.
+    assert type_name_of('Omit<RouterOptions<T>, "history">') == "RouterOptions"
+    assert type_name_of("Required<Pick<Options, K>>") == "Options"
+    assert type_name_of("NonNullable<Session>") == "Session"
 
 
 def test_broken_code_still_yields_definitions() -> None:

@@ -22,8 +22,8 @@ from lsp_server.context.languages import LANGUAGES
 # 13: a TypeScript type alias of an object type has members, like an interface; 14: files
 # with a member access being typed, and Python statements a parse error wraps; 15: `$` is a
 # letter of names (`$getRoot` was `getRoot` among a file's references); 16: a long table's
-# plain values are kept, on one line
-FORMAT_VERSION = 16
+# plain values are kept, on one line; 17: `Omit<T, K>` and `Pick<T, K>` are about T
+FORMAT_VERSION = 17
 
 # What the stored symbols depend on besides FORMAT_VERSION: a new parser or grammar release
 # may extract differently, so the cache is dropped when any of these versions changes.

@@ -30,8 +30,9 @@ _TYPE_WRAPPERS = frozenset(
     """Optional Union List Dict Set FrozenSet Tuple Sequence Mapping MutableMapping Iterable
     Iterator Generator AsyncIterator AsyncGenerator Awaitable Coroutine Callable Type ClassVar
     Final Annotated list dict set frozenset tuple type Promise Array ReadonlyArray Readonly Partial
-    Required Record Map Observable Option Result Box Rc Arc Vec RefCell Mutex Cell Ref RefMut
-    Pin HashMap BTreeMap shared_ptr unique_ptr weak_ptr vector optional""".split()
+    Required Pick Omit NonNullable Awaited Record Map Observable Option Result Box Rc Arc Vec
+    RefCell Mutex Cell Ref RefMut Pin HashMap BTreeMap shared_ptr unique_ptr weak_ptr vector
+    optional""".split()
 )
 # Names in a type that are never the type that matters: the languages' own scalars, and
 # keywords and modifiers written among types.
