@@ -86,7 +86,7 @@ class Scope(_Step):
                     continue
                 if name == "default":
                     e = self.index.entry(targets[0])
-                    d = _default_export(e, alias) if e is not None else None
+                    d = self._default_export(e, alias) if e is not None else None
                     if d is not None:
                         self.bindings[alias] = [(e, d)]
                     continue
@@ -153,6 +153,15 @@ class Scope(_Step):
                             found.setdefault(name, []).append((e, d))
             cache[paths] = found
         return found
+
+    def _default_export(self, e: FileEntry, alias: str) -> Definition | None:
+        """Return what `import alias from` a file names (see _default_export; memoised: it
+        reads every top-level head of the file)."""
+        cache = self.caches.setdefault("default", {})
+        found = cache.get((e.path, alias))
+        if found is None or found[0] is not e.symbols:
+            found = cache[(e.path, alias)] = (e.symbols, _default_export(e, alias))
+        return found[1]
 
     def _top_level(self, e: FileEntry) -> tuple[dict[str, Definition],
                                                 dict[str, tuple[Import, str]], list[Import]]:

@@ -168,27 +168,29 @@ def _elided(src: bytes, node: Node, begin: int) -> str | None:
     part = _outer_bracketed(node)
     if part is None:
         return None
-    tries = [(part, _listed(src, part))]
-    # `arrayToEnum([...])`: the list inside the call's parentheses.
-    named = [k for k in part.named_children if k.type not in _COMMENT_NODES]
-    if len(named) == 1 and len(named[0].children) >= 2 and \
-            _OPENERS.get(named[0].children[0].type) == named[0].children[-1].type:
-        tries.append((named[0], _listed(src, named[0])))
     root = node
     while root.parent is not None:
         root = root.parent
     elision = "..." if root.type == "module" else " /* ... */ "  # Python: "..."
-    tries.append((part, elision))
-    for target, items in tries:
-        if items is None:
+    tries = [(part, _listed(src, part), MAX_LISTED_CHARS)]
+    items = _items(part)
+    if len(items) == 1 and _bracketed(items[0]):  # `arrayToEnum([...])`: the list inside
+        tries.append((items[0], _listed(src, items[0]), MAX_LISTED_CHARS))
+    tries.append((part, elision, MAX_DECLARATION_CHARS))
+    for target, inside, limit in tries:
+        if inside is None:
             continue
         kids = target.children
-        text = (src[begin:kids[0].end_byte].decode("utf-8", "replace") + items
+        text = (src[begin:kids[0].end_byte].decode("utf-8", "replace") + inside
                 + src[kids[-1].start_byte:node.end_byte].decode("utf-8", "replace")).rstrip()
-        if text.count("\n") < MAX_DECLARATION_LINES and len(text) <= (
-                MAX_DECLARATION_CHARS if items is elision else MAX_LISTED_CHARS):
+        if text.count("\n") < MAX_DECLARATION_LINES and len(text) <= limit:
             return text
     return None
+
+
+def _bracketed(n: Node) -> bool:
+    kids = n.children
+    return len(kids) >= 2 and _OPENERS.get(kids[0].type) == kids[-1].type
 
 
 def _outer_bracketed(node: Node) -> Node | None:
@@ -196,12 +198,15 @@ def _outer_bracketed(node: Node) -> Node | None:
     level = [node]
     while level:
         for n in level:
-            kids = n.children
-            if len(kids) >= 2 and _OPENERS.get(kids[0].type) == kids[-1].type and \
-                    n.end_point.row > n.start_point.row:
+            if _bracketed(n) and n.end_point.row > n.start_point.row:
                 return n
         level = [c for n in level for c in n.children]
     return None
+
+
+def _items(part: Node) -> list[Node]:
+    """Return the items of a bracketed part, without its comments."""
+    return [k for k in part.named_children if k.type not in _COMMENT_NODES]
 
 
 # The items of a list, table or enum written one a line that one line shows as well: the
@@ -214,16 +219,16 @@ _PLAIN_LEAVES = frozenset({
     "int_literal", "float_literal", "imaginary_literal", "rune_literal", "true", "false",
     "null", "undefined", "none", "nil", "iota", "string", "interpreted_string_literal",
     "raw_string_literal", "string_literal", "char_literal", "boolean_literal",
+    "string_fragment", "escape_sequence",
 })
 _PLAIN_COMPOUNDS = frozenset({
     "pair", "keyed_element", "literal_element", "enum_assignment", "member_expression",
     "attribute", "selector_expression", "unary_expression", "tuple", "array", "list",
     "literal_value", "expression_list", "concatenated_string", "template_string",
-    "string_fragment", "escape_sequence",
 })
 _MAX_LISTED_ITEM = 80
 _NAMES_ONLY = frozenset({"identifier", "shorthand_property_identifier", "member_expression",
-                         "attribute", "selector_expression", *_COMMENT_NODES})
+                         "attribute", "selector_expression"})
 
 
 def _plain(node: Node) -> bool:
@@ -237,18 +242,17 @@ def _listed(src: bytes, part: Node) -> str | None:
     """Return the items of a bracketed part on one line (`"a", "b"`; ` a: 1, b: 2 ` in a
     JavaScript object's braces), or None unless each is a plain value (see _PLAIN_LEAVES)
     on one short line, and not all are names."""
-    items: list[str] = []
-    for k in part.named_children:
-        if k.type in _COMMENT_NODES:
-            continue
+    items = _items(part)
+    if all(k.type in _NAMES_ONLY for k in items):
+        return None  # none, or `[pluginA, pluginB]`: names of definitions, not values
+    texts = []
+    for k in items:  # (stops at the first that is not: a data table may hold thousands)
         text = _text(src, k)
         if "\n" in text or len(text) > _MAX_LISTED_ITEM or not _plain(k):
             return None
-        items.append(text)
-    if all(k.type in _NAMES_ONLY for k in part.named_children):
-        return None  # `[pluginA, pluginB]`: names of definitions, not values to name
+        texts.append(text)
     pad = " " if part.type in ("object", "enum_body") else ""  # `{ a: 1 }`, `{"a": 1}`
-    return pad + ", ".join(items) + pad
+    return pad + ", ".join(texts) + pad
 
 
 def _cut(text: str) -> str:
