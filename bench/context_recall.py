@@ -35,7 +35,7 @@ out, build output removed as in a source checkout) and Go (Debian's -dev source 
     python bench/context_recall.py --fetch            # download the default repos first
     python bench/context_recall.py [--previous | --fresh | --held-out | --recent | --prior
                                       | --last | --eighth | --ninth | --tenth
-                                      | --unseen]
+                                      | --eleventh | --unseen]
     python bench/context_recall.py --repo NAME=PATH:LANG [--repo ...]
 """
 
@@ -157,14 +157,23 @@ TENTH_REPOS = [
     ("bubbletea", "bubbletea", "go"),
     ("redigo", "redigo", "go"),
 ]
-# The newest set, measured once before any change of the version that added it (--unseen).
-UNSEEN_REPOS = [
+# Measured once before the changes they then informed, after the --tenth set (--eleventh).
+ELEVENTH_REPOS = [
     ("urllib3", "urllib3", "python"),
     ("paramiko", "paramiko", "python"),
     ("zod", "zod", "typescript"),
     ("tanstack-pacer", "tanstack-pacer", "typescript"),
     ("raft", "raft", "go"),
     ("go-restful", "go-restful", "go"),
+]
+# The newest set, measured once before any change of the version that added it (--unseen).
+UNSEEN_REPOS = [
+    ("uvicorn", "uvicorn", "python"),
+    ("rq", "rq", "python"),
+    ("livekit", "livekit", "typescript"),
+    ("electric", "electric", "typescript"),
+    ("go-kit", "go-kit", "go"),
+    ("pgconn", "pgconn", "go"),
 ]
 CHARS_PER_TOKEN = 3.2  # lsp_server.model.tokens.ESTIMATED_CHARS_PER_TOKEN
 DEFAULT_BUDGETS = "1024t,6000"
@@ -1162,7 +1171,8 @@ def fetch(dest: str) -> None:
                     "tomlkit==0.13.2", "werkzeug==3.1.3", "cattrs==24.1.2",
                     "httpcore==1.0.7", "aiohttp==3.11.11", "alembic==1.14.0",
                     "dramatiq==1.17.1", "kombu==5.4.2", "arrow==1.3.0",
-                    "urllib3==2.2.3", "paramiko==3.5.0"], check=True)
+                    "urllib3==2.2.3", "paramiko==3.5.0", "uvicorn==0.32.1",
+                    "rq==1.16.2"], check=True)
     for whl in os.listdir(wheels):
         name = whl.split("-")[0].lower()
         subprocess.run(["unzip", "-q", "-o", os.path.join(wheels, whl), "-d",
@@ -1241,6 +1251,12 @@ def fetch(dest: str) -> None:
         "locales"))
     _workspace(dest, "tanstack-pacer", [("pacer", "@tanstack/pacer@0.22.0"),
                                         ("store", "@tanstack/store@0.11.2")])
+    # LiveKit's client SDK; Electric's TypeScript client and the packages that import it by
+    # name.
+    _npm_package(dest, "livekit-client@2.23.0", os.path.join(dest, "livekit"))
+    _workspace(dest, "electric", [("typescript-client", "@electric-sql/client@1.5.28"),
+                                  ("experimental", "@electric-sql/experimental@6.0.12"),
+                                  ("react-hooks", "@electric-sql/react@1.0.54")])
     # Go sources are on neither PyPI nor npm; Debian ships them as -dev packages.
     for package, source, name in (
             ("golang-github-gin-gonic-gin-dev", "github.com/gin-gonic/gin", "gin"),
@@ -1267,7 +1283,9 @@ def fetch(dest: str) -> None:
             ("golang-github-gomodule-redigo-dev", "github.com/gomodule/redigo", "redigo"),
             ("golang-github-hashicorp-raft-dev", "github.com/hashicorp/raft", "raft"),
             ("golang-github-emicklei-go-restful-dev", "github.com/emicklei/go-restful",
-             "go-restful")):
+             "go-restful"),
+            ("golang-github-go-kit-kit-dev", "github.com/go-kit/kit", "go-kit"),
+            ("golang-github-jackc-pgconn-dev", "github.com/jackc/pgconn", "pgconn")):
         _debian_go(dest, package, source, name)
 
 
@@ -1305,6 +1323,8 @@ def main() -> int:
                                      "--eighth's"),
             ("--tenth", TENTH_REPOS, "the set measured once before the changes after "
                                      "--ninth's"),
+            ("--eleventh", ELEVENTH_REPOS, "the set measured once before the changes after "
+                                           "--tenth's"),
             ("--unseen", UNSEEN_REPOS, "the newest set, measured once before changes")):
         which.add_argument(flag, dest="repos", action="store_const", const=repos,
                            default=DEFAULT_REPOS, help=f"measure {what}")
