@@ -59,6 +59,31 @@ class Client(Base):
     ]
 
 
+def test_a_python_field_set_from_a_parameter_has_the_parameter_s_type() -> None:
+    src = '''
+class Cycle:
+    def __init__(self, flow: "FlowControl", transport, limit: int = 3, *,
+                 conn: Optional[Conn] = None) -> None:
+        self.flow = flow  # shared with the protocol
+        self.transport = transport
+        self.conn = conn
+        self.limit = limit
+        self.backup = spare
+
+    @classmethod
+    def reset(cls, flow: Other):
+        self.other = flow
+'''
+    defs = _defs(src, "python")
+    assert defs[("Cycle", "flow")].type_name == "FlowControl"
+    assert defs[("Cycle", "conn")].type_name == "Conn"
+    # Unannotated, a builtin, or not a parameter: no type.
+    assert [defs[("Cycle", n)].type_name for n in ("transport", "limit", "backup")] == \
+        ["", "", ""]
+    # Each method's own parameters.
+    assert defs[("Cycle", "other")].type_name == "Other"
+
+
 def test_typescript_classes_interfaces_and_imports() -> None:
     src = '''
 import { Foo, Bar as Baz } from './foo';
@@ -184,6 +209,29 @@ def test_type_name_of() -> None:
     assert type_name_of('Omit<RouterOptions<T>, "history">') == "RouterOptions"
     assert type_name_of("Required<Pick<Options, K>>") == "Options"
     assert type_name_of("NonNullable<Session>") == "Session"
+    # A map's values, what `m.get(k)` gives, not its key type.
+    assert type_name_of("Map<TrackHandle, Descriptor>") == "Descriptor"
+    assert type_name_of("Record<Key, Set<Job>>") == "Job"
+    assert type_name_of("dict[JobId, list[Job]]") == "Job"
+    assert type_name_of("Map<Key>") == "Key"
+
+
+def test_typescript_maps_made_with_new_and_type_guards() -> None:
+    src = """
+export function $isText(node: Node | null): node is TextNode { return true }
+export const assertText = (node: Node): asserts node is TextNode => {}
+export class Manager {
+  private byHandle = new Map<TrackHandle, Descriptor>()
+  make(): Descriptor { return null! }
+}
+const byName = new Map<string, Participant>()
+"""
+    defs = _defs(src, "typescript")
+    assert defs[("Manager", "byHandle")].type_name == "Descriptor"
+    assert defs[("", "byName")].type_name == "Participant"
+    assert defs[("Manager", "make")].type_name == "Descriptor"
+    # A type guard returns a boolean: its `node is TextNode` names no type it returns.
+    assert defs[("", "$isText")].type_name == "" and defs[("", "assertText")].type_name == ""
 
 
 def test_broken_code_still_yields_definitions() -> None:

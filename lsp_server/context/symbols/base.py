@@ -34,6 +34,10 @@ _TYPE_WRAPPERS = frozenset(
     RefCell Mutex Cell Ref RefMut Pin HashMap BTreeMap shared_ptr unique_ptr weak_ptr vector
     optional""".split()
 )
+# Wrappers whose first type argument is a key: what matters is the values' type
+# (`Map<TrackHandle, Descriptor>` -> Descriptor), what `m.get(k)` gives.
+_KEYED = frozenset("""Map ReadonlyMap WeakMap Record Dict dict Mapping MutableMapping DefaultDict
+    defaultdict OrderedDict HashMap BTreeMap""".split())
 # Names in a type that are never the type that matters: the languages' own scalars, and
 # keywords and modifiers written among types.
 _NOT_TYPES = frozenset(
@@ -283,9 +287,30 @@ def type_name_of(text: str) -> str:
         ident = re.split(r"\.|::", m.group())[-1]
         if ident in _NOT_TYPES or (ident in _TYPE_WRAPPERS
                                    and text[m.end():].lstrip()[:1] in ("[", "<")):
+            if ident in _KEYED:
+                value = _value_argument(text, m.end())
+                if value is not None:
+                    return type_name_of(value)
             continue
         return ident
     return ""
+
+
+def _value_argument(text: str, at: int) -> str | None:
+    """Return what follows the first of the type arguments that open right after text[at]
+    (`Descriptor>` of `Map<Handle, Descriptor>`), or None when there is only one."""
+    depth = 0
+    for i in range(len(text) - len(text[at:].lstrip()), len(text)):
+        c = text[i]
+        if c in "<[(":
+            depth += 1
+        elif c in ">])" and not (c == ">" and text[i - 1] == "="):
+            depth -= 1
+            if depth == 0:
+                return None
+        elif c == "," and depth == 1:
+            return text[i + 1:]
+    return None
 
 
 def _first_doc_line(raw: str) -> str:

@@ -59,6 +59,22 @@ def _properties(src: bytes, value: Node | None) -> tuple[str, ...]:
     return tuple(found)
 
 
+def _returned(src: bytes, function: Node) -> str:
+    """Return the type name a function's return type declares; none for a type guard's
+    (`node is TextNode` is a boolean)."""
+    ret = function.child_by_field_name("return_type")
+    if ret is None or ret.type in ("type_predicate_annotation", "asserts_annotation"):
+        return ""
+    return type_name_of(_text(src, ret).lstrip(":").strip())
+
+
+def _constructed(src: bytes, new: Node) -> str:
+    """Return the type a `new` expression makes, with its type arguments (`new Map<K, V>()`
+    makes a `Map<K, V>`, whose values are V's)."""
+    return _text(src, new.child_by_field_name("constructor")) + \
+        _text(src, new.child_by_field_name("type_arguments"))
+
+
 class _JavaScript(_Extractor):
     def run(self, root: Node) -> None:
         self.body(root, "")
@@ -129,9 +145,8 @@ class _JavaScript(_Extractor):
         src = self.src
         name = _text(src, node.child_by_field_name("name"))
         body = node.child_by_field_name("body")
-        ret = node.child_by_field_name("return_type")
         self.add(name, kind, container, node, _head(src, node, body, start),
-                 _comment_doc(src, start), type_name_of(_text(src, ret)), start=start)
+                 _comment_doc(src, start), _returned(src, node), start=start)
         if kind == "method" and name == "constructor":
             self.parameter_properties(node, container)
 
@@ -178,12 +193,11 @@ class _JavaScript(_Extractor):
                 ftype = _text(src, member.child_by_field_name("type")).lstrip(":").strip()
                 value = member.child_by_field_name("value")
                 if not ftype and value is not None and value.type == "new_expression":
-                    ftype = _text(src, value.child_by_field_name("constructor"))
+                    ftype = _constructed(src, value)
                 if value is not None and value.type in _JS_FUNCTION_VALUES:
-                    ret = _text(src, value.child_by_field_name("return_type")).lstrip(":")
                     self.add(_text(src, key), "method", name, member,
                              _head(src, member, value.child_by_field_name("body")),
-                             _comment_doc(src, member), type_name_of(ret.strip()))
+                             _comment_doc(src, member), _returned(src, value))
                 else:
                     self.add(_text(src, key), "field", name, member,
                              _whole(src, member), _comment_doc(src, member),
@@ -222,10 +236,9 @@ class _JavaScript(_Extractor):
             name = _text(src, name_node)
             value = decl.child_by_field_name("value")
             if value is not None and value.type in _JS_FUNCTION_VALUES:
-                ret = value.child_by_field_name("return_type")
                 self.add(name, "function", container, node,
                          _head(src, node, value.child_by_field_name("body"), start),
-                         _comment_doc(src, start), type_name_of(_text(src, ret)), start=start)
+                         _comment_doc(src, start), _returned(src, value), start=start)
                 continue
             if value is not None and value.type == "call_expression":
                 fn = _text(src, value.child_by_field_name("function"))
@@ -237,7 +250,7 @@ class _JavaScript(_Extractor):
                     continue
             tname = type_name_of(_text(src, decl.child_by_field_name("type")).lstrip(":"))
             if not tname and value is not None and value.type == "new_expression":
-                tname = type_name_of(_text(src, value.child_by_field_name("constructor")))
+                tname = type_name_of(_constructed(src, value))
             kind = "constant" if name.isupper() else "variable"
             self.add(name, kind, container, node, _whole(src, node, start),
                      _comment_doc(src, start), tname, _properties(src, value), start=start)

@@ -20,6 +20,8 @@ from lsp_server.context.symbols.model import Definition, Import
 _SELF_FIELD = re.compile(
     rb"self\.([A-Za-z_][A-Za-z0-9_]*)\s*(?::\s*([^=\n]+?))?\s*=(?!=)\s*([A-Za-z_][\w.]*\()?"
 )
+# The rest of a `self.x = ` line that only names a variable: `flow` of `self.flow = flow`.
+_BARE_VALUE = re.compile(rb"([A-Za-z_]\w*)[ \t]*(?:#[^\n]*)?(?:\n|$)")
 
 _PY_TRANSPARENT = frozenset({
     "if_statement", "elif_clause", "else_clause", "try_statement", "except_clause",
@@ -114,6 +116,7 @@ class _Python(_Extractor):
             return
         known = {d.name for d in self.out.definitions if d.container == cls}
         base_row = body.start_point.row
+        methods = self._parameter_types(body)
         count = 0
         for m in _SELF_FIELD.finditer(chunk):
             fname = m.group(1).decode()
@@ -127,11 +130,39 @@ class _Python(_Extractor):
             line = chunk[m.start(): line_end if line_end >= 0 else len(chunk)]
             sig = line.decode("utf-8", "replace").strip()[:160]
             tname = type_name_of(ann) or (ctor.rsplit(".", 1)[-1] if ctor else "")
+            if not tname and not ctor:
+                bare = _BARE_VALUE.match(chunk, m.end())
+                if bare is not None:  # `self.flow = flow`: the parameter's annotation
+                    tname = next((types.get(bare.group(1).decode(), "")
+                                  for first, last, types in methods if first <= row <= last), "")
             self.out.definitions.append(Definition(fname, "field", cls, row, row, sig, "",
                                                    tname))
             count += 1
             if count >= MAX_FIELDS_PER_CLASS:
                 break
+
+    def _parameter_types(self, body: Node) -> list[tuple[int, int, dict[str, str]]]:
+        """Return, for each method of a class body, its rows and the type names its
+        parameters are annotated with."""
+        found = []
+        for child in body.named_children:
+            if child.type == "decorated_definition":
+                child = child.child_by_field_name("definition") or child
+            params = child.child_by_field_name("parameters") \
+                if child.type == "function_definition" else None
+            if params is None:
+                continue
+            types = {}
+            for p in params.named_children:
+                if p.type in ("typed_parameter", "typed_default_parameter"):
+                    name = p.child_by_field_name("name") or (
+                        p.named_children[0] if p.named_children else None)
+                    tname = type_name_of(_text(self.src, p.child_by_field_name("type")))
+                    if name is not None and name.type == "identifier" and tname:
+                        types[_text(self.src, name)] = tname
+            if types:
+                found.append((child.start_point.row, child.end_point.row, types))
+        return found
 
     def assignment(self, node: Node, container: str, in_class: bool) -> None:
         if node.named_child_count == 0:
