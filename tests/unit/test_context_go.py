@@ -354,18 +354,26 @@ def test_a_helper_named_after_the_function_being_written(tmp_path: Path) -> None
     # A map's values.
     ("\tfor name, x := range s.byName {\n\t\tx.", "Route"),
     ("\tx := s.byName[\"home\"]\n\tx.", "Route"),
+    # A type assertion, and a type switch's case.
+    ("\tif x, ok := s.any.(*Group); ok {\n\t\tx.", "Group"),
+    ("\tswitch x := s.any.(type) {\n\tcase *Route:\n\t\tx.", "Route"),
+    ("\tswitch x := s.any.(type) {\n\tcase *Route:\n\t\treturn\n\tcase Group:\n\t\tx.",
+     "Group"),
 ])
 def test_a_go_receiver_s_type_follows_ranges_results_and_fields(
         tmp_path: Path, lines: str, typed: str) -> None:
-    """`x.` after `for _, x := range xs`, `x, err := f()`, `x := &a.b[0].c` or `x := m[k]`
-    is about that element's, result's, field's or map value's type; without it, the
-    parameter's type would fill the budget."""
+    """`x.` after `for _, x := range xs`, `x, err := f()`, `x := &a.b[0].c`, `x := m[k]`,
+    `x, ok := v.(*T)` or a type switch's `case *T:` is about that element's, result's,
+    field's, map value's or asserted type; without it, the parameter's type would fill the
+    budget."""
     decls = "".join(f"type {name} struct{{ group *Group }}\n\n" + "".join(
         f"func (r *{name}) {verb}{i}(depth int) int {{ return depth }}\n" for i in range(20))
         for name, verb in (("Route", "Alpha"), ("Group", "Beta"), ("Decoy", "Gamma")))
     (tmp_path / "types.go").write_text(
         f"package app\n\n{decls}\ntype Server struct {{\n\troutes []*Route\n"
-        "\tgroups []Group\n\tbyName map[Group]*Route\n}\n\n"
+        "\tgroups []Group\n\tbyName map[Group]*Route\n\tany Node\n}\n\n"
+        "type Node interface {\n" + "".join(f"\tOmega{i}(depth int) int\n" for i in range(20))
+        + "}\n\n"
         "func (s *Server) find() (*Route, error) { return nil, nil }\n")
     text = f"package app\n\nfunc serve(s *Server, hint *Decoy) {{\n{lines}\n}}\n"
     offset = text.index(lines) + len(lines)
@@ -373,7 +381,7 @@ def test_a_go_receiver_s_type_follows_ranges_results_and_fields(
     shown = blocks.get("types.go", "")
     verb, other = ("Alpha", "Beta") if typed == "Route" else ("Beta", "Alpha")
     assert f") {verb}0(depth int) int" in shown, blocks
-    assert f") {other}0(" not in shown, blocks
+    assert f") {other}0(" not in shown and "Omega0(" not in shown, blocks
 
 
 @pytest.mark.parametrize("head, typed", [

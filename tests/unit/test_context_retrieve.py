@@ -573,6 +573,136 @@ def test_a_receiver_s_type_follows_fields_calls_elements_and_destructuring(
     assert f"{other.lower()}Method0(" not in shown, blocks
 
 
+def test_a_variable_named_like_a_keyword_has_its_type(tmp_path: Path) -> None:
+    """ProseMirror names its parameters `type` (`type: NodeType`)."""
+    (tmp_path / "types.ts").write_text(_classes("NodeType", "Decoy"))
+    text = ('import { Decoy, NodeType } from "./types"\n\n'
+            "export function wrap(hint: Decoy, type: NodeType) {\n  hint.decoyMethod1(0)\n"
+            "  type.\n}\n")
+    offset = text.index("  type.\n") + len("  type.")
+    blocks = _context_of(tmp_path, tmp_path / "wrap.ts", text, offset, 900)
+    assert "nodetypeMethod0(depth: number): number" in blocks.get("types.ts", ""), blocks
+
+
+@pytest.mark.parametrize("lines", [
+    "    for (const d of this.descriptors.values()) {\n      d.",
+    "    this.descriptors.get(handle)?.",
+    "    const found = this.byName.get(name)!\n    found.",
+])
+def test_a_map_s_values_have_its_value_type(tmp_path: Path, lines: str) -> None:
+    """A map is typed as its values (`new Map<Handle, Descriptor>()`, not its key type
+    `Handle`), and `get`, `values` give them."""
+    (tmp_path / "types.ts").write_text(_classes("Handle", "Descriptor", "Decoy"))
+    text = ('import { Decoy, Descriptor, Handle } from "./types"\n\n'
+            "export class Manager {\n"
+            "  private descriptors = new Map<Handle, Descriptor>()\n"
+            "  private byName: Map<Handle, Descriptor> = new Map()\n\n"
+            f"  reset(handle: Handle, name: Handle, hint: Decoy) {{\n{lines}\n  }}\n}}\n")
+    offset = text.index(lines) + len(lines)
+    blocks = _context_of(tmp_path, tmp_path / "manager.ts", text, offset, 900)
+    shown = blocks.get("types.ts", "")
+    assert "descriptorMethod0(depth: number): number" in shown, blocks
+    assert "handleMethod0(" not in shown and "decoyMethod0(" not in shown, blocks
+
+
+@pytest.mark.parametrize("lines", [
+    "    if (this.#state instanceof Paused) {\n      this.#state.",
+    "    if (hint instanceof Paused) {\n      hint.",
+])
+def test_a_test_of_a_value_s_class_tells_its_type(tmp_path: Path, lines: str) -> None:
+    """`x instanceof Paused` narrows `x: State | Paused` (and `hint: Decoy | Paused`)."""
+    (tmp_path / "types.ts").write_text(_classes("State", "Decoy", "Paused"))
+    text = ('import { Decoy, Paused, State } from "./types"\n\n'
+            "export class Stream {\n  #state: State | Paused\n\n"
+            f"  run(hint: Decoy | Paused) {{\n{lines}\n  }}\n}}\n")
+    offset = text.index(lines) + len(lines)
+    blocks = _context_of(tmp_path, tmp_path / "stream.ts", text, offset, 900)
+    shown = blocks.get("types.ts", "")
+    assert "pausedMethod0(depth: number): number" in shown, blocks
+    assert "decoyMethod0(" not in shown and "stateMethod0(" not in shown, blocks
+
+
+@pytest.mark.parametrize("line", [
+    "    const id = (await Registry.device(1, f(2))).",
+    "    this.byName.get(name).",
+])
+def test_a_member_typed_on_a_call_s_result_is_of_the_result_s_type(
+        tmp_path: Path, line: str) -> None:
+    """`Registry.device(...).` and `this.byName.get(name).` are about a Device, not the
+    Registry named on the line or the Decoy the line above uses."""
+    (tmp_path / "types.ts").write_text(
+        _classes("Decoy", "Device") + "export class Registry {\n"
+        "  static device(a: number, b: number): Device { return null! }\n"
+        + "".join(f"  registryMethod{i}(depth: number): number {{ return depth }}\n"
+                  for i in range(20)) + "}\n")
+    text = ('import { Decoy, Device, Registry } from "./types"\n\n'
+            "export class Room {\n  byName: Map<string, Device>\n\n"
+            "  async run(hint: Decoy, name: string) {\n    hint.decoyMethod3(1)\n"
+            f"{line}\n  }}\n}}\n")
+    offset = text.index(line) + len(line)
+    blocks = _context_of(tmp_path, tmp_path / "room.ts", text, offset, 900)
+    shown = blocks.get("types.ts", "")
+    assert "deviceMethod0(depth: number): number" in shown, blocks
+    assert "decoyMethod0(" not in shown and "registryMethod0(" not in shown, blocks
+
+
+@pytest.mark.parametrize("lines, typed", [
+    ("    if ($isElementNode(parent)) {\n      parent.", "elementnode"),
+    ("    if (\n      $isElementNode(parent) &&\n      parent.size > 1\n    ) {\n      parent.",
+     "elementnode"),
+    ("    const ok = $isElementNode(parent) && parent.", "elementnode"),
+    ("    if (!$isElementNode(this.#parent)) {\n      return\n    }\n    this.#parent.",
+     "elementnode"),
+    ("    if (!$isElementNode(parent)) return;\n    parent.", "elementnode"),
+    ("    assertElement(parent)\n    parent.", "elementnode"),
+    # Where the test does not hold: after its block, and inside a negated one.
+    ("    if ($isElementNode(parent)) {\n      return\n    }\n    parent.", "lexicalnode"),
+    ("    if (!$isElementNode(parent)) {\n      parent.", "lexicalnode"),
+    # Which of a union's types it is, a guard does not tell.
+    ("    if ($isEither(parent)) {\n      parent.", "lexicalnode"),
+])
+def test_a_type_guard_s_call_tells_its_argument_s_type(tmp_path: Path, lines: str,
+                                                       typed: str) -> None:
+    """Lexical's idiom: `$isElementNode(node)`, declared `node is ElementNode`, makes
+    `node.` about ElementNode where the test holds (and a guard's result is a boolean, not
+    its type)."""
+    (tmp_path / "types.ts").write_text(
+        _classes("LexicalNode", "ElementNode", "Decoy")
+        + "export function $isElementNode(\n  node: LexicalNode | null,\n"
+        "): node is ElementNode {\n  return node instanceof ElementNode\n}\n\n"
+        "export const assertElement = (node: LexicalNode): asserts node is ElementNode => {}\n"
+        "export function $isEither(node: LexicalNode): node is ElementNode | Decoy {\n"
+        "  return true\n}\n")
+    text = ('import { $isEither, $isElementNode, assertElement, Decoy, LexicalNode } '
+            'from "./types"\n\n'
+            "export class Walker {\n  #parent: LexicalNode\n\n"
+            f"  walk(parent: LexicalNode, hint: Decoy) {{\n{lines}\n  }}\n}}\n")
+    offset = text.index(lines) + len(lines)
+    blocks = _context_of(tmp_path, tmp_path / "walker.ts", text, offset, 900)
+    shown = blocks.get("types.ts", "")
+    other = "lexicalnode" if typed == "elementnode" else "elementnode"
+    assert f"{typed}Method0(depth: number): number" in shown, blocks
+    assert f"{other}Method0(" not in shown and "decoyMethod0(" not in shown, blocks
+
+
+@pytest.mark.parametrize("lines, typed", [
+    ("    if isinstance(node.value, Call):\n        node.value.", "alpha"),
+    ("    if not isinstance(node.value, Call):\n        return\n\n    node.value.", "alpha"),
+    ("    assert isinstance(node.value, Call)\n    node.value.", "alpha"),
+    ("    if isinstance(node.value, Call):\n        return\n    node.value.", "gamma"),
+])
+def test_a_python_isinstance_test_tells_the_type(tmp_path: Path, lines: str,
+                                                 typed: str) -> None:
+    (tmp_path / "shapes.py").write_text(_python_classes(("Call", "alpha"), ("Decoy", "gamma")))
+    text = ("from shapes import Call, Decoy\n\n\nclass Node:\n    value: Decoy\n\n\n"
+            f"def visit(node: Node):\n{lines}")
+    blocks = _context_of(tmp_path, tmp_path / "visit.py", text, len(text), 900)
+    shown = blocks.get("shapes.py", "")
+    other = "gamma" if typed == "alpha" else "alpha"
+    assert f"def {typed}0(self, depth: int) -> int" in shown, blocks
+    assert f"def {other}0(" not in shown, blocks
+
+
 def test_a_python_loop_variable_has_its_list_s_element_type(tmp_path: Path) -> None:
     (tmp_path / "shapes.py").write_text("".join(
         f"class {name}:\n" + "".join(f"    def {verb}{i}(self, depth: int) -> int:"
@@ -583,6 +713,50 @@ def test_a_python_loop_variable_has_its_list_s_element_type(tmp_path: Path) -> N
             "    def total(self, hint: Decoy):\n        for x in self.store.orders:\n"
             "            x.")
     blocks = _context_of(tmp_path, tmp_path / "cart.py", text, len(text), 900)
+    shown = blocks.get("shapes.py", "")
+    assert "def beta0(self, depth: int) -> int" in shown, blocks
+    assert "def alpha0(" not in shown, blocks
+
+
+def _python_classes(*names_and_verbs: tuple[str, str]) -> str:
+    return "".join(f"class {name}:\n" + "".join(
+        f"    def {verb}{i}(self, depth: int) -> int:\n        return depth\n\n"
+        for i in range(20)) for name, verb in names_and_verbs)
+
+
+def test_a_python_field_set_from_a_parameter_has_its_type(tmp_path: Path) -> None:
+    """`self.flow.` where `__init__` did `self.flow = flow` with `flow: FlowControl`."""
+    (tmp_path / "shapes.py").write_text(_python_classes(("FlowControl", "alpha"),
+                                                        ("Decoy", "gamma")))
+    text = ("from shapes import Decoy, FlowControl\n\n\nclass Cycle:\n"
+            "    def __init__(self, flow: FlowControl, hint: Decoy) -> None:\n"
+            "        self.flow = flow\n        self.hint = hint\n\n"
+            "    async def send(self):\n        self.flow.")
+    blocks = _context_of(tmp_path, tmp_path / "cycle.py", text, len(text), 900)
+    shown = blocks.get("shapes.py", "")
+    assert "def alpha0(self, depth: int) -> int" in shown, blocks
+    assert "def gamma0(" not in shown, blocks
+
+
+@pytest.mark.parametrize("lines", [
+    "    for worker in worker_class.all():\n        worker.",
+    "    worker = config.worker_class(raw)\n    worker.",
+])
+def test_a_call_whose_type_is_unknown_gives_none(tmp_path: Path, lines: str) -> None:
+    """`for worker in worker_class.all():` with `Queue.all -> list[Queue]` and
+    `Worker.all -> list[Worker]`: which one is called is unknown, so `worker.` is about the
+    class it is named after, not the first `all` found. Nor does calling a field tell
+    what it gives (`self.worker_class = import_attribute(name)`)."""
+    (tmp_path / "shapes.py").write_text(
+        _python_classes(("Queue", "alpha"), ("Worker", "beta"))
+        + "\n\ndef queues() -> list[Queue]:\n    return []\n\n\n"
+        "class QueueSet:\n    @classmethod\n    def all(cls) -> list[Queue]:\n        return []\n"
+        "\n\nclass WorkerSet:\n    @classmethod\n    def all(cls) -> list[Worker]:\n"
+        "        return []\n\n\ndef import_attribute(name: str) -> Queue:\n    return None\n"
+        "\n\nclass Config:\n    def __init__(self, name):\n"
+        "        self.worker_class = import_attribute(name)\n")
+    text = f"def show(worker_class, config, raw):\n{lines}"
+    blocks = _context_of(tmp_path, tmp_path / "show.py", text, len(text), 900)
     shown = blocks.get("shapes.py", "")
     assert "def beta0(self, depth: int) -> int" in shown, blocks
     assert "def alpha0(" not in shown, blocks

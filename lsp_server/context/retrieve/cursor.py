@@ -32,15 +32,30 @@ _KEYWORDS = frozenset(
 )
 
 
-# The receiver of a member being typed at a line's end: `c` of `c.` (and of `c.JS`).
-_TYPED_RECEIVER = re.compile(rf"(?<![\w.#$])((?:{NAME}\s*(?:\.|->|::)\s*#?)*{NAME})"
-                             r"\s*(?:\.|->|::)\s*(#?[\w$]*)$")
+# The receiver of a member being typed at a line's end: `c` of `c.` (and of `c.JS`), and
+# `Manager.instance()` of `Manager.instance().` (its arguments left out).
+_TYPED_RECEIVER = re.compile(rf"(?<![\w.#$])((?:{NAME}(?:\(\))?\s*(?:\.|->|::)\s*#?)*{NAME}"
+                             r"(?:\(\))?)\s*(?:\.|->|::)\s*(#?[\w$]*)$")
+# A call's arguments, closed on the line (one level of parentheses within, read again for
+# more), and an expression in parentheses before a member (`(await Devices.get()).`).
+_ARGUMENTS = re.compile(r"(?<=[\w$)\]])\((?:[^()\n]|\([^()\n]*\))*\)")
+_STRING = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'|`[^`\n]*`")
+_GROUPED = re.compile(rf"\((?:await\s+)?({NAME}(?:\(\))?(?:\.#?{NAME}(?:\(\))?)*)\)(?=\s*\.)")
 
 
 def typed_receiver(before: str) -> tuple[str, str] | None:
     """Return the receiver of the member typed at the end of `before` (`c.`, `c.JS`,
-    `this.store?.`) as a plain chain, with what of the member is typed so far; or None."""
-    m = _TYPED_RECEIVER.search(plain_chains(before, index_names=False))
+    `this.store?.`, `pool.get(id).`) as a plain chain (`pool.get()`), with what of the
+    member is typed so far; or None."""
+    chain = plain_chains(before, index_names=False)
+    if ")" in chain:
+        chain = _STRING.sub('""', chain)
+        for _ in range(3):
+            chain, n = _ARGUMENTS.subn("()", chain)
+            if not n:
+                break
+        chain = _GROUPED.sub(r"\1", chain)
+    m = _TYPED_RECEIVER.search(chain)
     return None if m is None else (_SEP.sub(".", m.group(1)), m.group(2))
 
 

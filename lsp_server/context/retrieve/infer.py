@@ -1,6 +1,6 @@
 """Receiver type inference: the enclosing class and function, local variables' types
-from annotations, assignments, destructuring, loops and what a callback is given to, the
-type of `a.b().c[i]`, and which types the cursor is about."""
+from annotations, assignments, destructuring, loops, class tests and type guards, and what a
+callback is given to, the type of `a.b().c[i]`, and which types the cursor is about."""
 
 from __future__ import annotations
 
@@ -67,6 +67,28 @@ _WITH_AS = re.compile(r"\bwith\s+([\w.]+)\s*\(.*?\)\s+as\s+(\w+)")
 # Members of one type worth ranking: gin's Context has over 100 methods, each of which a
 # handler may call next.
 _MAX_MEMBERS = 250
+_VALUE_KINDS = frozenset({"field", "variable", "constant"})
+# A test of a value's class: `x.y instanceof T`, `isinstance(x.y, T)`.
+_NARROW = re.compile(rf"(?<![\w$.#])({NAME}(?:\s*\.\s*#?{NAME})*)\s+instanceof\s+([\w.]+)"
+                     rf"|\bisinstance\(\s*({NAME}(?:\.{NAME})*)\s*,\s*([\w.]+)\s*\)")
+_SEP_SPACES = re.compile(r"\s+")
+# A test negated: `!isText(n)`, `!(n instanceof Text)`, `not isinstance(n, Text)`.
+_NEGATED = re.compile(r"(?:!\s*\(?|\bnot\s+)\s*$")
+# A Go type assertion (`v, ok := x.(*T)`, `switch v := x.(type)`), and a type switch's case
+# of one type.
+_GO_ASSERTION = re.compile(rf"({NAME})(?:\s*,\s*{NAME})?\s*:?=\s*[^=\n]*?\.\(\s*\*?([\w.]+)\s*\)")
+_GO_CASE = re.compile(r"\s*case\s+\*?([\w.]+)\s*:")
+# A call with one argument that may be a type guard's (`$isTextNode(node)`), and the result
+# a type guard declares (`): node is TextNode`, `): asserts node is TextNode`).
+_GUARD_CALL = re.compile(rf"(?<![\w$.])({NAME})\(\s*({NAME}(?:\s*\.\s*#?{NAME})*)\s*\)")
+# (Of a union, `track is LocalAudioTrack | RemoteAudioTrack`, which one is unknown.)
+_GUARD = re.compile(r"\)\s*:\s*(asserts\s+)?[\w$]+\s+is\s+([\w$.]+)(?!\s*\|)")
+_BLOCK_OR_END = re.compile(r"[{;]")
+# What a collection gives of its elements, or of itself (`m.get(k)`, `m.values()`,
+# `xs.filter(f)`): a collection's type name is its elements' (`Map<K, V>`, `list[Job]`).
+_ELEMENT_ACCESSORS = frozenset(
+    """get values at find findLast pop shift filter slice sort reverse concat toSorted
+    toReversed copy setdefault""".split())
 _GO_RECEIVER = re.compile(r"^\s*func\s*\(\s*(\w+)")
 _LOCAL_PATTERNS: dict[str, tuple[re.Pattern[str], ...]] = {
     "python": (_ANNOTATED, _WITH_AS),
@@ -228,6 +250,10 @@ class Types(_Step):
         self.enclosing_fn: Definition | None = None
         self.receiver_var = ""
         self.local_types: dict[str, str] = {}
+        # Members whose class a test above the cursor told (`this.state instanceof Paused`).
+        self.narrowed: dict[str, str] = {}
+        self._guards: dict[str, tuple[str, bool]] = {}  # see _guarded_type
+        self._switched = ""  # the variable of the Go type switch above the cursor
         self._here: dict[str, list[Definition]] | None = None  # see defined_here
         # Where the enclosing function starts (None: there is none, so _FAR_LINES up), and
         # where the lines find_local_types reads do: a variable declared between them is
@@ -337,8 +363,70 @@ class Types(_Step):
             if ("=" in ln or ":" in ln or " of " in ln or " in " in ln
                     or self.lang not in TYPED_LANGUAGES) and not _COMMENT.match(ln):
                 self._read_line_types(ln)
+            if 0 <= at < self.offset and ("instanceof" in ln or "isinstance" in ln or (
+                    "(" in ln and self.lang in _ARROW_LANGUAGES)):
+                self._read_narrowing(ln, at)
             if at >= 0:
                 at += len(ln) + 1
+
+    def _read_narrowing(self, line: str, at: int) -> None:
+        """Record what a test of a value's class tells of its type where the test holds:
+        `if (this.state instanceof PausedState) {`, `if isinstance(node, Call):` and a
+        call of a TypeScript type guard (`$isElementNode(node)`, declared `node is
+        ElementNode`) inside the block they open, and later on their line (`$isTextNode(n) &&
+        n.`); a negated one (`if (!$isTextNode(n)) return`) after its block."""
+        asserted = line.lstrip().startswith("assert ")  # Python's `assert isinstance(...)`
+        found = [(m.start(), m.group(1) or m.group(3), m.group(2) or m.group(4), asserted)
+                 for m in _NARROW.finditer(line)] if "instanceof" in line or \
+            "isinstance" in line else []
+        if self.lang in _ARROW_LANGUAGES:
+            found += [(m.start(), m.group(2), *guarded) for m in _GUARD_CALL.finditer(line)
+                      if (guarded := self._guarded_type(m.group(1)))[0]]
+        for i, expr, tname, always in found:
+            expr, tname = _SEP_SPACES.sub("", expr), _last(tname)
+            if not self.known_type(tname) or not (always or self._holds(line, at, i)):
+                continue
+            if "." in expr:
+                self.narrowed[expr] = tname
+            else:
+                self.local_types[expr] = tname
+
+    def _holds(self, line: str, at: int, i: int) -> bool:
+        """Return whether the test at line[i] (the line starts at `at`) holds at the cursor:
+        on the same line after it, or inside the block the line opens; if negated (`!` or
+        `not` before it), after that block."""
+        negated = _NEGATED.search(line, 0, i) is not None
+        if at + len(line) >= self.offset:  # the cursor's own line
+            return not negated and at + i < self.offset
+        if self.lang == "python":
+            indent = len(line) - len(line.lstrip())
+            body = self.text[at + len(line) + 1:self.offset]
+            inside = all(len(x) - len(x.lstrip()) > indent for x in body.split("\n")[:-1]
+                         if x.strip())
+            last = body.rpartition("\n")[2]
+            inside = inside and (not last.strip() or len(last) - len(last.lstrip()) > indent)
+        else:
+            # The block the test's statement opens, unless a `;` ends it first (`if
+            # (!isText(n)) return;`), after conditions over several lines.
+            m = _BLOCK_OR_END.search(self.text, at + i, min(self.offset, at + i + 400))
+            if m is None or m.group() == ";":
+                return negated
+            depth = 0
+            for c in self.text[m.start():self.offset]:
+                depth += c == "{"
+                depth -= c == "}"
+            inside = depth > 0
+        return inside != negated
+
+    def _guarded_type(self, callee: str) -> tuple[str, bool]:
+        """Return the type a TypeScript type guard tells its argument is ('' if it is none),
+        and whether it asserts it (`asserts node is T`: true on every line after the call)."""
+        found = self._guards.get(callee)
+        if found is None:
+            found = self._guards[callee] = next(
+                ((m.group(2), bool(m.group(1))) for d in self.callee_definitions(callee)[:3]
+                 if d.kind == "function" and (m := _GUARD.search(d.signature))), ("", False))
+        return found
 
     def _callback_parameters(self, start: int, end: int) -> None:
         """Type the parameters of arrow functions that declare none from what each function
@@ -449,8 +537,9 @@ class Types(_Step):
                     a, b = b, a
                 if pattern is _WITH_AS:
                     a, b = b, self._type_of_call(a) or ""
-                if b and a not in self.local_types:  # an assignment tells better
-                    self.local_types[a] = _last(b)
+                if b and a not in self.local_types and not (
+                        self.lang == "go" and a in _KEYWORDS):  # (`case *Route:`)
+                    self.local_types[a] = _last(b)  # (an assignment tells better)
         for m in _DESTRUCTURE.finditer(line):
             tname = self._type_at(line, m.end())
             for item in m.group(1).split(",") if tname else ():
@@ -469,6 +558,22 @@ class Types(_Step):
             tname = _last(ann) if ann else self._type_at(line, m.end())
             if tname:
                 self.local_types[var] = tname
+        if self.lang == "go" and (".(" in line or "case" in line):
+            self._read_go_assertion(line)
+
+    def _read_go_assertion(self, line: str) -> None:
+        """Record the type a Go type assertion gives (`me, ok := err.(*MyErr)`), and in a
+        type switch (`switch v := x.(type)`), the type each `case *T:` gives its variable."""
+        m = _GO_ASSERTION.search(line)
+        if m is not None:
+            if m.group(2) == "type":
+                self._switched = m.group(1)
+            elif self.known_type(_last(m.group(2))):
+                self.local_types[m.group(1)] = _last(m.group(2))
+            return
+        m = _GO_CASE.match(line)
+        if m is not None and self._switched and self.known_type(_last(m.group(1))):
+            self.local_types[self._switched] = _last(m.group(1))
 
     def _type_at(self, line: str, i: int) -> str:
         """Return the type of the expression that starts at line[i], or ''."""
@@ -504,16 +609,19 @@ class Types(_Step):
         if not candidates and head in self.scope.module_aliases:
             candidates = self.scope.lookup_in(self.scope.module_aliases[head], name)
         if not candidates:
-            candidates = self.named_defs(name)[:4]
-        for _, d in candidates:
-            if d.kind in CONTAINER_KINDS:
-                return d.name
-            if d.type_name:
-                return d.type_name
+            candidates = self.named_defs(name)[:4]  # any function of that name
+        # When they give different types (`Queue.all` and `Worker.all`), which one is called
+        # is unknown; and what calling a field or variable gives, its type does not tell.
+        types = {d.name if d.kind in CONTAINER_KINDS else d.type_name
+                 for _, d in candidates if d.kind not in _VALUE_KINDS} - {""}
+        if len(types) == 1:
+            return types.pop()
+        if types:
+            return ""
         for d in self.defined_here(name):
             if d.kind in CONTAINER_KINDS:
                 return d.name
-            if d.type_name:
+            if d.type_name and d.kind not in _VALUE_KINDS:
                 return d.type_name
         if name[:1].isupper() and (self.lang != "go" or self.known_type(name)):
             return name  # a constructor; in Go, a conversion (an exported function is not)
@@ -559,11 +667,19 @@ class Types(_Step):
             t = self._module_level_type(head) or self._declared_above(head)
         if not t and len(parts) == 1 and named_like:
             t = self._class_named_like(head)
-        for p in parts[1:]:
+        for i, p in enumerate(parts[1:], 2):
+            narrowed = self.narrowed.get(".".join(parts[:i])) if self.narrowed else None
+            if narrowed:
+                t = narrowed
+                continue
             if not t:
                 return ""
             if p.endswith("()"):  # the method's own result, else any function of that name
-                t = self.as_type(self._field_type(t, p[:-2])) or self._type_of_call(p[:-2])
+                name = p[:-2]
+                found = self.as_type(self._field_type(t, name))
+                if not found and name in _ELEMENT_ACCESSORS:
+                    found = t  # a collection is typed as its elements: `jobs.get(k)`
+                t = found or self._type_of_call(name)
             else:
                 t = self.as_type(self._field_type(t, p)) or (
                     self._class_named_like(p) if named_like else "")
