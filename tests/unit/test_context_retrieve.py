@@ -528,6 +528,16 @@ def _classes(*names: str, n: int = 20) -> str:
             for i in range(n)) + "}\n\n" for name in names)
 
 
+def _shown_of_types(tmp_path: Path, types: str, rel: str, text: str,
+                    marker: str) -> tuple[str, dict[str, str]]:
+    """Write types.ts, edit `rel` with the cursor after `marker`, and return what the
+    context shows of types.ts, and all of it."""
+    (tmp_path / "types.ts").write_text(types)
+    offset = text.index(marker) + len(marker)
+    blocks = _context_of(tmp_path, tmp_path / rel, text, offset, 900)
+    return blocks.get("types.ts", ""), blocks
+
+
 @pytest.mark.parametrize("lines, typed", [
     # The type of a member of a call's result, not of the call's result.
     ("  let $before = $pos.parent(), kind = $before.node().type\n  kind.", "NodeType"),
@@ -592,15 +602,13 @@ def test_a_variable_named_like_a_keyword_has_its_type(tmp_path: Path) -> None:
 def test_a_map_s_values_have_its_value_type(tmp_path: Path, lines: str) -> None:
     """A map is typed as its values (`new Map<Handle, Descriptor>()`, not its key type
     `Handle`), and `get`, `values` give them."""
-    (tmp_path / "types.ts").write_text(_classes("Handle", "Descriptor", "Decoy"))
     text = ('import { Decoy, Descriptor, Handle } from "./types"\n\n'
             "export class Manager {\n"
             "  private descriptors = new Map<Handle, Descriptor>()\n"
             "  private byName: Map<Handle, Descriptor> = new Map()\n\n"
             f"  reset(handle: Handle, name: Handle, hint: Decoy) {{\n{lines}\n  }}\n}}\n")
-    offset = text.index(lines) + len(lines)
-    blocks = _context_of(tmp_path, tmp_path / "manager.ts", text, offset, 900)
-    shown = blocks.get("types.ts", "")
+    shown, blocks = _shown_of_types(tmp_path, _classes("Handle", "Descriptor", "Decoy"),
+                                    "manager.ts", text, lines)
     assert "descriptorMethod0(depth: number): number" in shown, blocks
     assert "handleMethod0(" not in shown and "decoyMethod0(" not in shown, blocks
 
@@ -611,13 +619,11 @@ def test_a_map_s_values_have_its_value_type(tmp_path: Path, lines: str) -> None:
 ])
 def test_a_test_of_a_value_s_class_tells_its_type(tmp_path: Path, lines: str) -> None:
     """`x instanceof Paused` narrows `x: State | Paused` (and `hint: Decoy | Paused`)."""
-    (tmp_path / "types.ts").write_text(_classes("State", "Decoy", "Paused"))
     text = ('import { Decoy, Paused, State } from "./types"\n\n'
             "export class Stream {\n  #state: State | Paused\n\n"
             f"  run(hint: Decoy | Paused) {{\n{lines}\n  }}\n}}\n")
-    offset = text.index(lines) + len(lines)
-    blocks = _context_of(tmp_path, tmp_path / "stream.ts", text, offset, 900)
-    shown = blocks.get("types.ts", "")
+    shown, blocks = _shown_of_types(tmp_path, _classes("State", "Decoy", "Paused"),
+                                    "stream.ts", text, lines)
     assert "pausedMethod0(depth: number): number" in shown, blocks
     assert "decoyMethod0(" not in shown and "stateMethod0(" not in shown, blocks
 
@@ -630,18 +636,15 @@ def test_a_member_typed_on_a_call_s_result_is_of_the_result_s_type(
         tmp_path: Path, line: str) -> None:
     """`Registry.device(...).` and `this.byName.get(name).` are about a Device, not the
     Registry named on the line or the Decoy the line above uses."""
-    (tmp_path / "types.ts").write_text(
-        _classes("Decoy", "Device") + "export class Registry {\n"
-        "  static device(a: number, b: number): Device { return null! }\n"
-        + "".join(f"  registryMethod{i}(depth: number): number {{ return depth }}\n"
-                  for i in range(20)) + "}\n")
+    types = (_classes("Decoy", "Device") + "export class Registry {\n"
+             "  static device(a: number, b: number): Device { return null! }\n"
+             + "".join(f"  registryMethod{i}(depth: number): number {{ return depth }}\n"
+                       for i in range(20)) + "}\n")
     text = ('import { Decoy, Device, Registry } from "./types"\n\n'
             "export class Room {\n  byName: Map<string, Device>\n\n"
             "  async run(hint: Decoy, name: string) {\n    hint.decoyMethod3(1)\n"
             f"{line}\n  }}\n}}\n")
-    offset = text.index(line) + len(line)
-    blocks = _context_of(tmp_path, tmp_path / "room.ts", text, offset, 900)
-    shown = blocks.get("types.ts", "")
+    shown, blocks = _shown_of_types(tmp_path, types, "room.ts", text, line)
     assert "deviceMethod0(depth: number): number" in shown, blocks
     assert "decoyMethod0(" not in shown and "registryMethod0(" not in shown, blocks
 
@@ -666,20 +669,17 @@ def test_a_type_guard_s_call_tells_its_argument_s_type(tmp_path: Path, lines: st
     """Lexical's idiom: `$isElementNode(node)`, declared `node is ElementNode`, makes
     `node.` about ElementNode where the test holds (and a guard's result is a boolean, not
     its type)."""
-    (tmp_path / "types.ts").write_text(
-        _classes("LexicalNode", "ElementNode", "Decoy")
-        + "export function $isElementNode(\n  node: LexicalNode | null,\n"
-        "): node is ElementNode {\n  return node instanceof ElementNode\n}\n\n"
-        "export const assertElement = (node: LexicalNode): asserts node is ElementNode => {}\n"
-        "export function $isEither(node: LexicalNode): node is ElementNode | Decoy {\n"
-        "  return true\n}\n")
+    types = (_classes("LexicalNode", "ElementNode", "Decoy")
+             + "export function $isElementNode(\n  node: LexicalNode | null,\n"
+             "): node is ElementNode {\n  return node instanceof ElementNode\n}\n\n"
+             "export const assertElement = (node: LexicalNode): asserts node is ElementNode"
+             " => {}\nexport function $isEither(node: LexicalNode): node is ElementNode | Decoy"
+             " {\n  return true\n}\n")
     text = ('import { $isEither, $isElementNode, assertElement, Decoy, LexicalNode } '
             'from "./types"\n\n'
             "export class Walker {\n  #parent: LexicalNode\n\n"
             f"  walk(parent: LexicalNode, hint: Decoy) {{\n{lines}\n  }}\n}}\n")
-    offset = text.index(lines) + len(lines)
-    blocks = _context_of(tmp_path, tmp_path / "walker.ts", text, offset, 900)
-    shown = blocks.get("types.ts", "")
+    shown, blocks = _shown_of_types(tmp_path, types, "walker.ts", text, lines)
     other = "lexicalnode" if typed == "elementnode" else "elementnode"
     assert f"{typed}Method0(depth: number): number" in shown, blocks
     assert f"{other}Method0(" not in shown and "decoyMethod0(" not in shown, blocks
