@@ -130,6 +130,9 @@ def test_stubs_parse(language: str, d: Definition) -> None:
          "def load(data: dict[str, int], *, many: bool) -> X:"),
         ("go", "func (r *Mux) Handle(\n\tpattern string,\n\th Handler,\n) <-chan int",
          "func (r *Mux) Handle(pattern string, h Handler) <-chan int"),
+        # Effect's `dual<\n  <A>(...`: joined as `<<`, a shift, it would not parse.
+        ("typescript", "function pick(f: F): G<\n  <A>(self: A) => A,\n  <A>(a: A) => A\n>",
+         "function pick(f: F): G< <A>(self: A) => A, <A>(a: A) => A>"),
     ],
 )
 def test_multi_line_heads_are_shown_on_one_line(language: str, head: str, compact: str) -> None:
@@ -184,6 +187,15 @@ def test_line_breaks_that_mean_something_stay(language: str, head: str) -> None:
         ("go", "package p\n\nvar Codes = map[string]int{\n" + "".join(
             f'\t"k{i}": code({i}),\n' for i in range(20)) + "}\n", "Codes",
          "var Codes = map[string]int{ /* ... */ }"),
+        # Effect's style: overloads documented one by one, then the implementation; each
+        # part that spans lines elided.
+        ("typescript", "export const mapAccum: {\n" + "".join(
+            f"  /**\n   * Overload {i}, with an example:\n   *\n   * const x = mapAccum(xs)\n"
+            f"   */\n  <S, A{i}>(self: Iterable<A{i}>, s: S): [S, Array<A{i}>]\n"
+            for i in range(8)) + "} = dual(\n  2,\n  <S, A>(self: Iterable<A>, s: S) => {\n"
+         + "".join(f"    const x{i} = step(self, s, {i})\n" for i in range(12))
+         + "    return [s, []]\n  }\n)\n", "mapAccum",
+         "export const mapAccum: { /* ... */ } = dual( /* ... */ )"),
     ],
 )
 def test_a_long_declaration_is_shown_with_its_inside_elided(

@@ -50,8 +50,8 @@ def compact_head(sig: str, language: str) -> str:
             prev = out[-1] if out else ""
             if prev == "," and nxt in ")]>":
                 out.pop()  # the trailing comma of a list written one item a line
-            elif prev not in "([<" and nxt not in ")]>":
-                out.append(" ")
+            elif (prev not in "([<" and nxt not in ")]>") or (prev == nxt == "<"):
+                out.append(" ")  # (`dual<\n  <A>(...`: `<<` would be a shift)
             i = j
             continue
         if ch in "'\"":  # a one-line string: copied as it is, brackets in it and all

@@ -140,7 +140,8 @@ def _whole(src: bytes, node: Node, start: Node | None = None,
     elided (`= { /* ... */ }`, in Python `{...}`); one of many short lines
     and no such part whole; else, for a TypeScript type alias whose `value` is given, its
     head with the value elided (`= /* ... */ any`: a long conditional type has no such
-    part); else its first lines (which the context then leaves out: they are not code)."""
+    part); else with every part that spans lines elided (see _all_elided); else its first
+    lines (which the context then leaves out: they are not code)."""
     begin = (start or node).start_byte
     text = src[begin:node.end_byte].decode("utf-8", "replace").rstrip()
     if _too_long(text):
@@ -153,6 +154,8 @@ def _whole(src: bytes, node: Node, start: Node | None = None,
             if cut and head.count("\n") < MAX_DECLARATION_LINES and \
                     len(head) <= MAX_DECLARATION_CHARS:
                 short = head + " /* ... */ any"
+        if short is None and len(text) > MAX_DECLARATION_CHARS:
+            short = _all_elided(src, node, begin)
         text = short or (text if len(text) <= MAX_DECLARATION_CHARS else _cut(text))
     return _indent(src, begin) + text
 
@@ -172,10 +175,7 @@ def _elided(src: bytes, node: Node, begin: int) -> str | None:
     part = _outer_bracketed(node)
     if part is None:
         return None
-    root = node
-    while root.parent is not None:
-        root = root.parent
-    elision = "..." if root.type == "module" else " /* ... */ "  # Python: "..."
+    elision = _elision(node)
     tries = [(part, _listed(src, part), MAX_LISTED_CHARS)]
     items = _items(part)
     if len(items) == 1 and _bracketed(items[0]):  # `arrayToEnum([...])`: the list inside
@@ -184,12 +184,42 @@ def _elided(src: bytes, node: Node, begin: int) -> str | None:
     for target, inside, limit in tries:
         if inside is None:
             continue
-        kids = target.children
-        text = (src[begin:kids[0].end_byte].decode("utf-8", "replace") + inside
-                + src[kids[-1].start_byte:node.end_byte].decode("utf-8", "replace")).rstrip()
+        text = _replaced(src, begin, node.end_byte, [(target, inside)])
         if text.count("\n") < MAX_DECLARATION_LINES and len(text) <= limit:
             return text
     return None
+
+
+def _all_elided(src: bytes, node: Node, begin: int) -> str | None:
+    """Return the declaration with every bracketed part that spans lines elided, if that
+    makes it short: Effect's `export const map: { <overloads> } = dual(2, (self, f) =>
+    ...)` as `export const map: { /* ... */ } = dual( /* ... */ )`; or None."""
+    elision = _elision(node)
+    text = _replaced(src, begin, node.end_byte,
+                     [(p, elision) for p in _outer_bracketed_all(node)])
+    if text.count("\n") < MAX_DECLARATION_LINES and len(text) <= MAX_DECLARATION_CHARS:
+        return text
+    return None
+
+
+def _elision(node: Node) -> str:
+    """Return what stands for an elided inside in the node's language: Python's `...`, else
+    a comment."""
+    root = node
+    while root.parent is not None:
+        root = root.parent
+    return "..." if root.type == "module" else " /* ... */ "
+
+
+def _replaced(src: bytes, begin: int, end: int, parts: list[tuple[Node, str]]) -> str:
+    """Return src[begin:end] with the inside of each bracketed part replaced."""
+    out, pos = [], begin
+    for part, inside in parts:
+        kids = part.children
+        out.append(src[pos:kids[0].end_byte].decode("utf-8", "replace") + inside)
+        pos = kids[-1].start_byte
+    out.append(src[pos:end].decode("utf-8", "replace"))
+    return "".join(out).rstrip()
 
 
 def _bracketed(n: Node) -> bool:
@@ -206,6 +236,20 @@ def _outer_bracketed(node: Node) -> Node | None:
                 return n
         level = [c for n in level for c in n.children]
     return None
+
+
+def _outer_bracketed_all(node: Node) -> list[Node]:
+    """Return, in order, the bracketed parts of a declaration that span lines and are not
+    inside another such part."""
+    found: list[Node] = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n is not node and _bracketed(n) and n.end_point.row > n.start_point.row:
+            found.append(n)
+        else:
+            stack.extend(reversed(n.children))
+    return found
 
 
 def _items(part: Node) -> list[Node]:
