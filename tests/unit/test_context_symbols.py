@@ -216,6 +216,18 @@ def test_type_name_of() -> None:
     assert type_name_of("Map<Key>") == "Key"
 
 
+def test_a_go_function_s_type_is_its_first_result_s_named_or_not() -> None:
+    src = ("package p\n\nfunc (s *Server) acquireCtx(c net.Conn) (ctx *RequestCtx) { return }\n"
+           "func parse() (*Request, error) { return nil, nil }\n"
+           "func count() (n int, err error) { return }\n"
+           "type Pool interface {\n\tGet() (conn *Conn, err error)\n}\n")
+    defs = _defs(src, "go")
+    assert defs[("Server", "acquireCtx")].type_name == "RequestCtx"  # not `ctx`
+    assert defs[("", "parse")].type_name == "Request"
+    assert defs[("", "count")].type_name == ""
+    assert defs[("Pool", "Get")].type_name == "Conn"
+
+
 def test_typescript_maps_made_with_new_and_type_guards() -> None:
     src = """
 export function $isText(node: Node | null): node is TextNode { return true }

@@ -24,8 +24,9 @@ from lsp_server.context.languages import LANGUAGES
 # letter of names (`$getRoot` was `getRoot` among a file's references); 16: a long table's
 # plain values are kept, on one line; 17: `Omit<T, K>` and `Pick<T, K>` are about T; 18: a
 # map's type is its values' (`Map<K, V>`, `new Map<K, V>()`), `self.x = x` has x's annotation,
-# a type guard returns no type; 19: a long declaration with its multi-line parts all elided
-FORMAT_VERSION = 19
+# a type guard returns no type; 19: a long declaration with its multi-line parts all elided;
+# 20: a Go function's type is its first result's when that is named (`(ctx *RequestCtx)`)
+FORMAT_VERSION = 20
 
 # What the stored symbols depend on besides FORMAT_VERSION: a new parser or grammar release
 # may extract differently, so the cache is dropped when any of these versions changes.

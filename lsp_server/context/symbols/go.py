@@ -16,6 +16,17 @@ from lsp_server.context.symbols.base import (
 from lsp_server.context.symbols.model import Import
 
 
+def _result_type(src: bytes, function: Node) -> str:
+    """Return the type name of a Go function's first result, named or not: `*RequestCtx`
+    of `(ctx *RequestCtx)`, `Foo` of `(*Foo, error)`."""
+    result = function.child_by_field_name("result")
+    if result is not None and result.type == "parameter_list":
+        first = next((p for p in result.named_children
+                      if p.type == "parameter_declaration"), None)
+        result = first.child_by_field_name("type") if first is not None else None
+    return type_name_of(_text(src, result))
+
+
 class _Go(_Extractor):
     def run(self, root: Node) -> None:
         src = self.src
@@ -57,9 +68,8 @@ class _Go(_Extractor):
         src = self.src
         body = node.child_by_field_name("body")
         name = _text(src, node.child_by_field_name("name"))
-        result = node.child_by_field_name("result")
         self.add(name, kind, owner, node, _head(src, node, body), _comment_doc(src, node),
-                 type_name_of(_text(src, result)))
+                 _result_type(src, node))
 
     def type_spec(self, spec: Node, decl: Node) -> None:
         src = self.src
@@ -94,9 +104,8 @@ class _Go(_Extractor):
                                  "\t" + _text(src, member), "", type_name_of(ftype))
                 elif mt in ("method_elem", "method_spec"):
                     mname = _text(src, member.child_by_field_name("name"))
-                    result = member.child_by_field_name("result")
                     self.add(mname, "method", name, member, "\t" + _text(src, member),
-                             _comment_doc(src, member), type_name_of(_text(src, result)))
+                             _comment_doc(src, member), _result_type(src, member))
                 elif mt in ("type_elem", "constraint_elem", "interface_type_name"):
                     bases.append(type_name_of(_text(src, member)))
             definition.bases = tuple(b for b in bases if b)
