@@ -1,5 +1,5 @@
 """What a name is (`$getRoot` is one), and how names split into words: `getHTTPClient` is
-get, HTTP, Client."""
+get, HTTP, Client; what a string literal is, which holds no names."""
 
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ import re
 _START, _PART = "A-Za-z_$", "A-Za-z0-9_$"
 IDENTIFIER = rf"[{_START}][{_PART}]*"
 LONG_IDENTIFIER = rf"[{_START}][{_PART}]+"  # of two characters or more
+
+# A string literal: quoted on one line, or in backquotes (a Go raw string or a JavaScript
+# template, which may span lines).
+STRING_LITERAL = r'"(?:[^"\\\n]|\\.)*"|`[^`]*`|\'(?:[^\'\\\n]|\\.)*\''
 
 # An acronym before a capitalised word, a (capitalised) word, an acronym, a number.
 _PIECE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")

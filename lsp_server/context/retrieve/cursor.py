@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from lsp_server.context.names import IDENTIFIER
+from lsp_server.context.names import IDENTIFIER, STRING_LITERAL
 from lsp_server.positions import newline_above, newline_below
 
 WINDOW_LINES_ABOVE = 80
@@ -39,7 +39,7 @@ _TYPED_RECEIVER = re.compile(rf"(?<![\w.#$])((?:{NAME}(?:\(\))?\s*(?:\.|->|::)\s
 # A call's arguments, closed on the line (one level of parentheses within, read again for
 # more), and an expression in parentheses before a member (`(await Devices.get()).`).
 _ARGUMENTS = re.compile(r"(?<=[\w$)\]])\((?:[^()\n]|\([^()\n]*\))*\)")
-_STRING = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'|`[^`\n]*`")
+_STRING = re.compile(STRING_LITERAL)
 _GROUPED = re.compile(rf"\((?:await\s+)?({NAME}(?:\(\))?(?:\.#?{NAME}(?:\(\))?)*)\)(?=\s*\.)")
 
 

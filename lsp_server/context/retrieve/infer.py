@@ -14,6 +14,7 @@ from lsp_server.context.retrieve.cursor import (
     _ID,
     _KEYWORDS,
     _SELF_NAMES,
+    _SEP,
     NAME,
     _Cursor,
     enclosing_call,
@@ -67,11 +68,11 @@ _WITH_AS = re.compile(r"\bwith\s+([\w.]+)\s*\(.*?\)\s+as\s+(\w+)")
 # Members of one type worth ranking: gin's Context has over 100 methods, each of which a
 # handler may call next.
 _MAX_MEMBERS = 250
-_VALUE_KINDS = frozenset({"field", "variable", "constant"})
+# Declarations of a value, not a function: what calling one gives, its type does not tell.
+_VALUE_HOLDERS = frozenset({"field", "variable", "constant"})
 # A test of a value's class: `x.y instanceof T`, `isinstance(x.y, T)`.
 _NARROW = re.compile(rf"(?<![\w$.#])({NAME}(?:\s*\.\s*#?{NAME})*)\s+instanceof\s+([\w.]+)"
                      rf"|\bisinstance\(\s*({NAME}(?:\.{NAME})*)\s*,\s*([\w.]+)\s*\)")
-_SEP_SPACES = re.compile(r"\s+")
 # A test negated: `!isText(n)`, `!(n instanceof Text)`, `not isinstance(n, Text)`.
 _NEGATED = re.compile(r"(?:!\s*\(?|\bnot\s+)\s*$")
 # A Go type assertion (`v, ok := x.(*T)`, `switch v := x.(type)`), and a type switch's case
@@ -383,7 +384,7 @@ class Types(_Step):
             found += [(m.start(), m.group(2), *guarded) for m in _GUARD_CALL.finditer(line)
                       if (guarded := self._guarded_type(m.group(1)))[0]]
         for i, expr, tname, always in found:
-            expr, tname = _SEP_SPACES.sub("", expr), _last(tname)
+            expr, tname = _SEP.sub(".", expr), _last(tname)
             if not self.known_type(tname) or not (always or self._holds(line, at, i)):
                 continue
             if "." in expr:
@@ -613,7 +614,7 @@ class Types(_Step):
         # When they give different types (`Queue.all` and `Worker.all`), which one is called
         # is unknown; and what calling a field or variable gives, its type does not tell.
         types = {d.name if d.kind in CONTAINER_KINDS else d.type_name
-                 for _, d in candidates if d.kind not in _VALUE_KINDS} - {""}
+                 for _, d in candidates if d.kind not in _VALUE_HOLDERS} - {""}
         if len(types) == 1:
             return types.pop()
         if types:
@@ -621,7 +622,7 @@ class Types(_Step):
         for d in self.defined_here(name):
             if d.kind in CONTAINER_KINDS:
                 return d.name
-            if d.type_name and d.kind not in _VALUE_KINDS:
+            if d.type_name and d.kind not in _VALUE_HOLDERS:
                 return d.type_name
         if name[:1].isupper() and (self.lang != "go" or self.known_type(name)):
             return name  # a constructor; in Go, a conversion (an exported function is not)

@@ -8,6 +8,7 @@ from functools import lru_cache
 
 from lsp_server.context.index import FileEntry
 from lsp_server.context.languages import BRACE_LANGUAGES, indent_unit
+from lsp_server.context.names import STRING_LITERAL
 from lsp_server.context.retrieve.model import _Cand
 from lsp_server.context.symbols import CONTAINER_KINDS, Definition
 
@@ -108,7 +109,7 @@ def render_definition(d: Definition, language: str, *, with_doc: bool = True,
 
 
 _GROUP_KEYWORD = {"constant": "const", "variable": "var"}
-_GO_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|`[^`]*`|\'(?:[^\'\\\n]|\\.)*\'')
+_GO_STRING = re.compile(STRING_LITERAL)
 _ALIGNMENT = re.compile(r"(?<=\S)[ \t]{2,}")
 
 

@@ -116,7 +116,7 @@ class _Python(_Extractor):
             return
         known = {d.name for d in self.out.definitions if d.container == cls}
         base_row = body.start_point.row
-        methods = self._parameter_types(body)
+        methods: list[tuple[int, int, dict[str, str]]] | None = None  # read when needed
         count = 0
         for m in _SELF_FIELD.finditer(chunk):
             fname = m.group(1).decode()
@@ -133,6 +133,8 @@ class _Python(_Extractor):
             if not tname and not ctor:
                 bare = _BARE_VALUE.match(chunk, m.end())
                 if bare is not None:  # `self.flow = flow`: the parameter's annotation
+                    if methods is None:
+                        methods = self._parameter_types(body)
                     tname = next((types.get(bare.group(1).decode(), "")
                                   for first, last, types in methods if first <= row <= last), "")
             self.out.definitions.append(Definition(fname, "field", cls, row, row, sig, "",
