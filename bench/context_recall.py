@@ -35,7 +35,7 @@ out, build output removed as in a source checkout) and Go (Debian's -dev source 
     python bench/context_recall.py --fetch            # download the default repos first
     python bench/context_recall.py [--previous | --fresh | --held-out | --recent | --prior
                                       | --last | --eighth | --ninth | --tenth
-                                      | --eleventh | --unseen]
+                                      | --eleventh | --twelfth | --unseen]
     python bench/context_recall.py --repo NAME=PATH:LANG [--repo ...]
 """
 
@@ -166,14 +166,23 @@ ELEVENTH_REPOS = [
     ("raft", "raft", "go"),
     ("go-restful", "go-restful", "go"),
 ]
-# The newest set, measured once before any change of the version that added it (--unseen).
-UNSEEN_REPOS = [
+# Measured once before the changes they then informed, after the --eleventh set (--twelfth).
+TWELFTH_REPOS = [
     ("uvicorn", "uvicorn", "python"),
     ("rq", "rq", "python"),
     ("livekit", "livekit", "typescript"),
     ("electric", "electric", "typescript"),
     ("go-kit", "go-kit", "go"),
     ("pgconn", "pgconn", "go"),
+]
+# The newest set, measured once before any change of the version that added it (--unseen).
+UNSEEN_REPOS = [
+    ("pytest", "pytest", "python"),
+    ("prompt-toolkit", "prompt_toolkit", "python"),
+    ("supabase", "supabase", "typescript"),
+    ("uppy", "uppy", "typescript"),
+    ("dns", "dns", "go"),
+    ("nats", "nats", "go"),
 ]
 CHARS_PER_TOKEN = 3.2  # lsp_server.model.tokens.ESTIMATED_CHARS_PER_TOKEN
 DEFAULT_BUDGETS = "1024t,6000"
@@ -1172,7 +1181,7 @@ def fetch(dest: str) -> None:
                     "httpcore==1.0.7", "aiohttp==3.11.11", "alembic==1.14.0",
                     "dramatiq==1.17.1", "kombu==5.4.2", "arrow==1.3.0",
                     "urllib3==2.2.3", "paramiko==3.5.0", "uvicorn==0.32.1",
-                    "rq==1.16.2"], check=True)
+                    "rq==1.16.2", "pytest==8.3.4", "prompt_toolkit==3.0.48"], check=True)
     for whl in os.listdir(wheels):
         name = whl.split("-")[0].lower()
         subprocess.run(["unzip", "-q", "-o", os.path.join(wheels, whl), "-d",
@@ -1257,6 +1266,18 @@ def fetch(dest: str) -> None:
     _workspace(dest, "electric", [("typescript-client", "@electric-sql/client@1.5.28"),
                                   ("experimental", "@electric-sql/experimental@6.0.12"),
                                   ("react-hooks", "@electric-sql/react@1.0.54")])
+    # Supabase's client imports its auth, realtime, storage, PostgREST and functions clients
+    # by name; Uppy's uploaders import its core and utils by name.
+    _workspace(dest, "supabase", [
+        ("supabase-js", "@supabase/supabase-js@2.46.1"), ("auth-js", "@supabase/auth-js@2.65.1"),
+        ("realtime-js", "@supabase/realtime-js@2.10.7"),
+        ("postgrest-js", "@supabase/postgrest-js@1.16.3"),
+        ("storage-js", "@supabase/storage-js@2.7.1"),
+        ("functions-js", "@supabase/functions-js@2.4.3")])
+    _workspace(dest, "uppy", [(d, f"@uppy/{d}@{v}") for d, v in (
+        ("core", "4.3.0"), ("utils", "6.0.5"), ("store-default", "4.1.2"),
+        ("companion-client", "4.1.1"), ("xhr-upload", "4.2.1"), ("tus", "4.1.4"),
+        ("aws-s3", "4.1.3"))])
     # Go sources are on neither PyPI nor npm; Debian ships them as -dev packages.
     for package, source, name in (
             ("golang-github-gin-gonic-gin-dev", "github.com/gin-gonic/gin", "gin"),
@@ -1285,7 +1306,9 @@ def fetch(dest: str) -> None:
             ("golang-github-emicklei-go-restful-dev", "github.com/emicklei/go-restful",
              "go-restful"),
             ("golang-github-go-kit-kit-dev", "github.com/go-kit/kit", "go-kit"),
-            ("golang-github-jackc-pgconn-dev", "github.com/jackc/pgconn", "pgconn")):
+            ("golang-github-jackc-pgconn-dev", "github.com/jackc/pgconn", "pgconn"),
+            ("golang-github-miekg-dns-dev", "github.com/miekg/dns", "dns"),
+            ("golang-github-nats-io-go-nats-dev", "github.com/nats-io/nats.go", "nats")):
         _debian_go(dest, package, source, name)
 
 
@@ -1325,6 +1348,8 @@ def main() -> int:
                                      "--ninth's"),
             ("--eleventh", ELEVENTH_REPOS, "the set measured once before the changes after "
                                            "--tenth's"),
+            ("--twelfth", TWELFTH_REPOS, "the set measured once before the changes after "
+                                         "--eleventh's"),
             ("--unseen", UNSEEN_REPOS, "the newest set, measured once before changes")):
         which.add_argument(flag, dest="repos", action="store_const", const=repos,
                            default=DEFAULT_REPOS, help=f"measure {what}")
