@@ -512,6 +512,26 @@ def test_what_closes_what_the_code_above_opened_comes_first(
     assert closing in blocks.get("pool.go", ""), blocks
 
 
+def test_what_makes_the_name_the_lines_below_use_comes_first(tmp_path: Path) -> None:
+    """The blank line above `if err != nil` and `req.Key = challengeKey` makes challengeKey:
+    of thirty helpers named in part like it, `generateChallengeKey` is likeliest. A name
+    the repository declares (`ipNetValue` below, in a type switch) is no such hint."""
+    (tmp_path / "util.go").write_text(
+        "package app\n\ntype ipNetValue struct{}\n\n"
+        "func generateChallengeKey() (string, error) { return \"\", nil }\n\n"
+        + "".join(f"func challengeStep{i}(n int) int {{ return n }}\n\n"
+                  f"func keyPiece{i}(n int) int {{ return n }}\n\n"
+                  f"func netValuePiece{i}(n int) int {{ return n }}\n\n" for i in range(10)))
+    text = ("package app\n\ntype request struct{ Key string }\n\n"
+            "func dial(req *request, v any) error {\n\t")
+    below = ("\n\tif err != nil {\n\t\treturn err\n\t}\n\tswitch v.(type) {\n"
+             "\tcase *ipNetValue:\n\t\treq.Key = challengeKey\n\t}\n\treturn nil\n}\n")
+    blocks = _context_of(tmp_path, "dial.go", text + below, len(text), 400)
+    shown = blocks.get("util.go", "")
+    assert "func generateChallengeKey() (string, error)" in shown, blocks
+    assert "func netValuePiece" not in shown, blocks
+
+
 def test_what_the_function_this_one_varies_calls_comes_next(tmp_path: Path) -> None:
     """`PreparexContext` is `Preparex` with a context, and what Preparex calls next
     (`isUnsafe(p)`), of sixty helpers as much used, is likeliest, though Preparex's body

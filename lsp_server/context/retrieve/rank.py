@@ -49,6 +49,11 @@ _CLOSES = {"release": ("acquire", "retain"), "unlock": ("lock",), "close": ("ope
            "unregister": ("register",), "detach": ("attach",), "disconnect": ("connect",),
            "free": ("alloc",), "restore": ("save",), "end": ("begin", "start")}
 _OPENED_PROX = 0.3
+# A name the lines below the cursor use (at least this close: about 13 lines) and nothing
+# above declares is what the line being written makes (a blank line above `if err != nil`
+# and `req.Key = challengeKey`); a function named with all of its words and more
+# (`generateChallengeKey`) likely makes it, as likely as what closes what is open above.
+_PENDING_PROX = 0.3
 # Such a name is all of the code's affinity (see Ranker._affinity), and, of a package's or
 # module's many names offered to first uses, gains this much more.
 _CLOSING_GAIN = 0.25
@@ -82,6 +87,18 @@ def _is_helper(d: Definition) -> bool:
 
 def _word_char(c: str) -> bool:
     return c.isalnum() or c in "_$" if c else False
+
+
+def _mentioned(text: str, name: str, start: int = 0, end: int | None = None) -> bool:
+    """Return whether text[start:end] names `name` as a whole word (str.find and a boundary
+    check: no pattern compiled per name)."""
+    at = text.find(name, start, end)
+    while at >= 0:
+        after = at + len(name)
+        if not _word_char(text[at - 1:at]) and not _word_char(text[after:after + 1]):
+            return True
+        at = text.find(name, after, end)
+    return False
 
 
 @lru_cache(maxsize=16_384)
@@ -150,6 +167,7 @@ class Ranker(_Step):
         self.own: set[str] = set()  # the enclosing class's bases, when `this` reaches them
         self.near_words: set[str] | None = None  # the words of the lines around the cursor
         self.opened: set[tuple[str, ...]] | None = None  # see _closes
+        self.pending: list[frozenset[str]] | None = None  # see _makes_pending
         self.argument_types: frozenset[str] | None = None  # see _argument_types
         self.result_makers: int | None = None  # see _makes_result
         self.imports_end: int | None = None  # see _imports_end
@@ -252,7 +270,7 @@ class Ranker(_Step):
         o = self.cursor.occ.get(name)
         if o is not None and o.prox > _FAINT:
             return 0.0
-        if self._closes(name):
+        if self._closes(name) or self._makes_pending(name):
             return 1.0
         near = self.near_words
         if near is None:
@@ -284,6 +302,41 @@ class Ranker(_Step):
             opened = self.opened = {_lower_pieces(n) for n, o in self.cursor.occ.items()
                                     if o.before and o.prox >= _OPENED_PROX}
         return any(k in opened for k in openers)
+
+    def _makes_pending(self, name: str) -> bool:
+        """Return whether a name holds every word of a name the lines just below the cursor
+        use and nothing above it declares: what the line at the cursor makes (see
+        _PENDING_PROX)."""
+        pending = self.pending
+        if pending is None:
+            pending = self.pending = self._pending()
+        if not pending:
+            return False
+        mine = _words(name)
+        return any(p < mine for p in pending)
+
+    def _pending(self) -> list[frozenset[str]]:
+        """Return the words of the names of two words or more that the lines just below the
+        cursor use as values, that the file names nowhere above the cursor, and that the
+        repository declares nowhere outside a type (`ipNetValue` in a type switch below is
+        not made here; a `queryKey` may be, though types have fields of that name)."""
+        found = []
+        for n, o in self.cursor.occ.items():
+            if o.before or o.member or o.prox < _PENDING_PROX or n in _KEYWORDS:
+                continue
+            words = _words(n)
+            if len(words) >= 2 and not _mentioned(self.text, n, 0, self.offset) and \
+                    not self._declared(n):
+                found.append(words)
+        return found
+
+    def _declared(self, name: str) -> bool:
+        """Return whether the repository declares a name outside any type (or too often to
+        tell)."""
+        if not self.index.count_named(name):
+            return False
+        found = self.types.named_defs(name)
+        return not found or any(not d.container for _, d in found)
 
     def _popularity(self, name: str) -> float:
         """Return how widely the repository uses a name (0 until similar code is indexed)."""
@@ -414,7 +467,7 @@ class Ranker(_Step):
         return base + 0.3 * self._popularity(d.name) + _AFFINITY_GAIN * self._affinity(d.name) \
             + (_ARGUMENT_GAIN if self._makes_argument(d) else 0.0) \
             + (_RESULT_GAIN if self._makes_result(d) else 0.0) \
-            + (_CLOSING_GAIN if self._closes(d.name) else 0.0)
+            + (_CLOSING_GAIN if self._closes(d.name) or self._makes_pending(d.name) else 0.0)
 
     def _makes_result(self, d: Definition) -> bool:
         """Return whether a function is one of the Go package's few own helpers that make
@@ -567,14 +620,7 @@ class Ranker(_Step):
         end = self.imports_end
         if end is None:
             end = self.imports_end = self._imports_end()
-        text = self.text
-        at = text.find(name, end)
-        while at >= 0:  # (str.find and a boundary check: no pattern compiled per name)
-            after = at + len(name)
-            if not _word_char(text[at - 1:at]) and not _word_char(text[after:after + 1]):
-                return False
-            at = text.find(name, after)
-        return True
+        return not _mentioned(self.text, name, end)
 
     def _imports_end(self) -> int:
         """Return the offset where the import statements above the file's first definition
