@@ -15,9 +15,11 @@ declared type (found with the same plain patterns) is a repository type that def
 Go interface, in its method set), or extends one that does; of several declarations of that
 type's name, the one the file's imports name (or, in Go, its own package's), and none when
 that cannot be told. So is any member whose receiver's type those patterns find (a Go `v :=
-reflect.ValueOf(x)` is of another package, its `v.Kind()` not the repository's). A name the
-file imports from another package (`import type { NoInfer } from '@tanstack/react-store'`)
-is not the repository's namesake, and is no target. A bare name never means a class's (or a
+reflect.ValueOf(x)` is of another package, its `v.Kind()` not the repository's), or whose
+chain starts at a value of another package's type (`r.MultipartForm.File` with `r
+*http.Request`). A name the file imports from another package (`import type { NoInfer }
+from '@tanstack/react-store'`, Go's `validator.New()` from `.../validator/v10`) is not the
+repository's namesake, and is no target. A bare name never means a class's (or a
 Go type's) method, and in TypeScript a member `x.name` never means a module's own function
 (unless x is that module); a method of an object literal, or of a class that extends
 another package's type (its own `eq` overriding the base's), is a target only through x's
@@ -599,8 +601,20 @@ def _foreign_packages(repo: Repo, text: str) -> set[str]:
         alias, path = (m.group(1) or "").strip(), m.group(2)
         if module and (path == module or path.startswith(module + "/")):
             continue
-        out.add(alias or path.rsplit("/", 1)[-1])
+        out.add(alias or _go_package_name(path))
     return out
+
+
+def _go_package_name(path: str) -> str:
+    """Return the name a Go import path's package is called by, by the conventions:
+    `github.com/go-playground/validator/v10` is `validator`, `gopkg.in/yaml.v3` is `yaml`,
+    `github.com/mattn/go-isatty` is `isatty`."""
+    parts = path.split("/")
+    last = parts[-1]
+    if re.fullmatch(r"v\d+", last) and len(parts) > 1:
+        last = parts[-2]
+    last = re.sub(r"\.v\d+$", "", last)
+    return re.sub(r"^go-|-go$", "", last).replace("-", "")
 
 
 # Where a file assigns a name, declares it as a parameter or variable, or annotates it: one
@@ -819,6 +833,12 @@ def sample_lines(repo: Repo, n: int, rng: random.Random) -> list[Sample]:
                     if head and head.group(1) in foreign:
                         # `errors.New`, `sniffio.current_async_library_cvar.reset`: another
                         # module's package, or what it holds, not this repo's.
+                        continue
+                    if head and head.end(1) < m.start() - 1 and _receiver_type(
+                            repo, prefix + code[:head.start(1)],
+                            head.group(1)).split(".")[0] in foreign:
+                        # `r.MultipartForm.File` with `r *http.Request`: what another
+                        # module's type holds, and what that holds.
                         continue
                 builtin = sym in _BUILTIN_METHODS[repo.lang]
                 gold = frozenset(s.rel for s in sites)
