@@ -13,7 +13,7 @@ LONG_IDENTIFIER = rf"[{_START}][{_PART}]+"  # of two characters or more
 
 # A string literal: quoted on one line, or in backquotes (a Go raw string or a JavaScript
 # template, which may span lines).
-STRING_LITERAL = r'"(?:[^"\\\n]|\\.)*"|`[^`]*`|\'(?:[^\'\\\n]|\\.)*\''
+STRING_LITERAL = re.compile(r'"(?:[^"\\\n]|\\.)*"|`[^`]*`|\'(?:[^\'\\\n]|\\.)*\'')
 
 # An acronym before a capitalised word, a (capitalised) word, an acronym, a number.
 _PIECE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")

@@ -39,7 +39,6 @@ _TYPED_RECEIVER = re.compile(rf"(?<![\w.#$])((?:{NAME}(?:\(\))?\s*(?:\.|->|::)\s
 # A call's arguments, closed on the line (one level of parentheses within, read again for
 # more), and an expression in parentheses before a member (`(await Devices.get()).`).
 _ARGUMENTS = re.compile(r"(?<=[\w$)\]])\((?:[^()\n]|\([^()\n]*\))*\)")
-_STRING = re.compile(STRING_LITERAL)
 _GROUPED = re.compile(rf"\((?:await\s+)?({NAME}(?:\(\))?(?:\.#?{NAME}(?:\(\))?)*)\)(?=\s*\.)")
 
 
@@ -49,7 +48,7 @@ def typed_receiver(before: str) -> tuple[str, str] | None:
     member is typed so far; or None."""
     chain = plain_chains(before, index_names=False)
     if ")" in chain:
-        chain = _STRING.sub('""', chain)
+        chain = STRING_LITERAL.sub('""', chain)
         for _ in range(3):
             chain, n = _ARGUMENTS.subn("()", chain)
             if not n:

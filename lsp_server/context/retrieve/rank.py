@@ -54,8 +54,8 @@ _OPENED_PROX = 0.3
 # and `req.Key = challengeKey`); a function named with all of its words and more
 # (`generateChallengeKey`) likely makes it, as likely as what closes what is open above.
 _PENDING_PROX = 0.3
-# Such a name is all of the code's affinity (see Ranker._affinity), and, of a package's or
-# module's many names offered to first uses, gains this much more.
+# Such names (see Ranker._follows) are all of the code's affinity (see Ranker._affinity),
+# and, of a package's or module's many names offered to first uses, gain this much more.
 _CLOSING_GAIN = 0.25
 # An imported name the buffer uses nowhere yet is as likely to come next as one named a few
 # lines above the cursor.
@@ -266,11 +266,11 @@ class Ranker(_Step):
         (`countSections` under `countParams(path)`, `tomlBinding{}` among `jsonBinding{}`):
         code written in parallel names what comes next; all of it for a name that holds every
         word of the function around the cursor (`debugPrintWARNINGNew` in `New`), or for
-        one that closes what the lines above open (see _CLOSES)."""
+        one that follows from the code around the cursor (see _follows)."""
         o = self.cursor.occ.get(name)
         if o is not None and o.prox > _FAINT:
             return 0.0
-        if self._closes(name) or self._makes_pending(name):
+        if self._follows(name):
             return 1.0
         near = self.near_words
         if near is None:
@@ -290,6 +290,11 @@ class Ranker(_Step):
             if theirs and theirs <= mine:
                 return 1.0  # named after the function being written (`debugPrintWARNINGNew`)
         return len(mine & near) / len(mine) if mine else 0.0
+
+    def _follows(self, name: str) -> bool:
+        """Return whether a name follows from the code around the cursor: it closes what the
+        lines above open, or makes what the lines below use."""
+        return self._closes(name) or self._makes_pending(name)
 
     def _closes(self, name: str) -> bool:
         """Return whether a name closes what a name used above the cursor opens: it is that
@@ -333,10 +338,10 @@ class Ranker(_Step):
     def _declared(self, name: str) -> bool:
         """Return whether the repository declares a name outside any type (or too often to
         tell)."""
-        if not self.index.count_named(name):
-            return False
         found = self.types.named_defs(name)
-        return not found or any(not d.container for _, d in found)
+        if found:
+            return any(not d.container for _, d in found)
+        return self.index.count_named(name) > 0
 
     def _popularity(self, name: str) -> float:
         """Return how widely the repository uses a name (0 until similar code is indexed)."""
@@ -366,7 +371,7 @@ class Ranker(_Step):
                         pop = self._popularity(d.name)
                         if self._makes_argument(d):
                             pop += _ARGUMENT_GAIN
-                        if self._closes(d.name):
+                        if self._follows(d.name):
                             pop += _CLOSING_GAIN
                         if pop > 0.2:
                             found.append((-pop, d.name, e, d))
@@ -467,7 +472,7 @@ class Ranker(_Step):
         return base + 0.3 * self._popularity(d.name) + _AFFINITY_GAIN * self._affinity(d.name) \
             + (_ARGUMENT_GAIN if self._makes_argument(d) else 0.0) \
             + (_RESULT_GAIN if self._makes_result(d) else 0.0) \
-            + (_CLOSING_GAIN if self._closes(d.name) or self._makes_pending(d.name) else 0.0)
+            + (_CLOSING_GAIN if self._follows(d.name) else 0.0)
 
     def _makes_result(self, d: Definition) -> bool:
         """Return whether a function is one of the Go package's few own helpers that make

@@ -109,7 +109,6 @@ def render_definition(d: Definition, language: str, *, with_doc: bool = True,
 
 
 _GROUP_KEYWORD = {"constant": "const", "variable": "var"}
-_GO_STRING = re.compile(STRING_LITERAL)
 _ALIGNMENT = re.compile(r"(?<=\S)[ \t]{2,}")
 
 
@@ -146,7 +145,7 @@ def _unaligned(spec: str) -> str:
         return spec
     out: list[str] = []
     last = 0
-    for m in _GO_STRING.finditer(spec):
+    for m in STRING_LITERAL.finditer(spec):
         out.append(_ALIGNMENT.sub(" ", spec[last:m.start()]))
         out.append(m.group())
         last = m.end()
